@@ -1,0 +1,41 @@
+import type { Envelope } from '../protocol/envelope.js';
+import type { Limits } from '../protocol/limits.js';
+import type { Logger } from '../src/log.js';
+import type { Client } from './client.js';
+import type { Outgoing } from './outgoing.js';
+import type { SubscriptionTable } from './routing.js';
+
+export interface MsgqOptions {
+  port: number;
+  address: string;
+  limits: Limits;
+  /** Bytes a client may leave unread before it is cut off. */
+  maxQueue: number;
+  /** Honour `stop` messages (from loopback only); the boss starts msgq so. */
+  allowStop: boolean;
+}
+
+/** Member events announced on group cc_members, as later BIND 10 did. */
+export type MemberEvent = 'connected' | 'disconnected' | 'subscribed' | 'unsubscribed';
+
+/** What the message handlers may do to the bus: the seam between routing logic and sockets. */
+export interface Bus {
+  readonly log: Logger;
+  readonly options: MsgqOptions;
+  readonly table: SubscriptionTable<Client>;
+  client(lname: string): Client | undefined;
+  lnames(): string[];
+  /** Sends to each recipient in its own encoding; returns how many took it. */
+  deliver(message: Outgoing, recipients: Iterable<Client>): number;
+  /** A message from msgq itself to one client, encoded for it. */
+  sendFromMsgq(client: Client, env: Envelope, body?: unknown): void;
+  nextSeq(): number;
+  notifyMembers(event: MemberEvent, client: string, group?: string): void;
+  stop(reason: string): void;
+}
+
+/** msgq's own name on the bus, used as `from` of what it sends. */
+export const MSGQ_LNAME = 'msgq';
+/** The group msgq answers commands on. */
+export const MSGQ_GROUP = 'Msgq';
+export const MEMBERS_GROUP = 'cc_members';

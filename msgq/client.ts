@@ -1,0 +1,40 @@
+import type { Socket } from 'node:net';
+import { detectCodec, type Codec } from '../protocol/codec.js';
+import { FrameDecoder, type Frame } from '../protocol/framing.js';
+import type { Limits } from '../protocol/limits.js';
+import type { FrameWriter } from '../protocol/writer.js';
+import type { Logger } from '../src/log.js';
+import { createClientWriter } from './write.js';
+
+/** One connection to msgq: its name, its encoding and its write path. */
+export class Client {
+  /** Fixed by the first header the client sends. */
+  codec: Codec | undefined;
+  readonly writer: FrameWriter;
+  readonly decoder: FrameDecoder;
+  readonly log: Logger;
+
+  constructor(
+    readonly lname: string,
+    readonly socket: Socket,
+    limits: Limits,
+    maxQueue: number,
+    log: Logger,
+    onFrame: (client: Client, frame: Frame) => void,
+  ) {
+    this.log = log.child({ client: lname });
+    this.writer = createClientWriter(socket, maxQueue, this.log);
+    this.decoder = new FrameDecoder((frame) => {
+      this.codec ??= detectCodec(frame.header);
+      onFrame(this, frame);
+    }, limits);
+  }
+
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? '';
+  }
+
+  send(frame: Buffer): boolean {
+    return this.writer.write(frame);
+  }
+}

@@ -1,0 +1,47 @@
+import { INSTANCE_ANY, TO_ANY, type Envelope } from '../../protocol/envelope.js';
+import type { Frame } from '../../protocol/framing.js';
+import { createAnswer, RCODE_NO_RECIPIENT } from '../../protocol/message.js';
+import { MSGQ_GROUP, MSGQ_LNAME, type Bus } from '../bus.js';
+import type { Client } from '../client.js';
+import { handleMsgqCommand } from '../module.js';
+import { Outgoing } from '../outgoing.js';
+
+/**
+ * Group delivery (`to: "*"`) or direct delivery (`to: LNAME`), never back to
+ * the sender. msgq sets `from` itself, so nobody can speak as another client.
+ */
+export function handleSend(bus: Bus, client: Client, env: Envelope, frame: Frame): void {
+  const asSent = env.from === client.lname && env.instance !== undefined;
+  env.from = client.lname;
+  env.instance ??= INSTANCE_ANY;
+  const group = env.group!;
+  const to = env.to!;
+
+  let received = 0;
+  let recipients: Client[];
+  if (to === TO_ANY) {
+    recipients = bus.table.recipients(group, env.instance, client);
+    if (group === MSGQ_GROUP && handleMsgqCommand(bus, client, env, frame.body)) received++;
+  } else if (to === MSGQ_LNAME) {
+    recipients = [];
+    if (handleMsgqCommand(bus, client, env, frame.body)) received++;
+  } else {
+    const target = bus.client(to);
+    recipients = target && target !== client ? [target] : [];
+  }
+
+  if (recipients.length > 0) {
+    const message = new Outgoing(env, { codec: client.codec!, body: frame.body, raw: asSent ? frame.raw : undefined });
+    received += bus.deliver(message, recipients);
+  }
+
+  if (received === 0 && env.want_answer === true && env.reply === undefined) {
+    // As the original: the request's own header, turned around. Replies never
+    // get this, so two parties cannot bounce errors at each other forever.
+    bus.sendFromMsgq(
+      client,
+      { ...env, from: MSGQ_LNAME, to: client.lname, reply: env.seq },
+      createAnswer(RCODE_NO_RECIPIENT, 'No such recipient'),
+    );
+  }
+}

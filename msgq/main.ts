@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { DEFAULT_LIMITS, DEFAULT_MAX_QUEUE, DEFAULT_MSGQ_HOST } from '../protocol/limits.js';
+import { resolveMsgqPort } from '../protocol/transport.js';
+import { createLogger } from '../src/log.js';
+import { EXIT_FAILURE, EXIT_USAGE, parseArgs, parsePort, parseSize } from '../src/options.js';
+import { MsgQ } from './server.js';
+
+interface Opts {
+  port?: number;
+  address: string;
+  maxFrame: number;
+  maxHeader: number;
+  maxQueue: number;
+  allowStop: boolean;
+  verbose: boolean;
+}
+
+const program = new Command('b10-msgq')
+  .description('The b10 message bus: routes messages between every b10 module and tool.')
+  .addOption(new Option('-p, --port <port>', 'TCP port to listen on (default: B10_MSGQ_PORT, else 9912)').argParser(parsePort))
+  .option('-a, --address <address>', 'address to listen on', DEFAULT_MSGQ_HOST)
+  .option('--max-frame <bytes>', 'largest frame accepted (suffix k or M)', parseSize, DEFAULT_LIMITS.maxFrame)
+  .option('--max-header <bytes>', 'largest routing header accepted', parseSize, DEFAULT_LIMITS.maxHeader)
+  .option('--max-queue <bytes>', 'unread bytes a client may leave before it is disconnected', parseSize, DEFAULT_MAX_QUEUE)
+  .option('--allow-stop', 'honour "stop" messages from loopback clients', false)
+  .option('-v, --verbose', 'log debug messages', false)
+  .action(async (opts: Opts) => {
+    const log = createLogger('msgq', { verbose: opts.verbose });
+    let port: number;
+    try {
+      port = resolveMsgqPort(opts.port);
+    } catch (err) {
+      log.fatal((err as Error).message);
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
+    if (opts.maxHeader > opts.maxFrame) {
+      log.fatal('--max-header cannot exceed --max-frame');
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
+    const msgq = new MsgQ(
+      {
+        port,
+        address: opts.address,
+        limits: { maxFrame: opts.maxFrame, maxHeader: opts.maxHeader },
+        maxQueue: opts.maxQueue,
+        allowStop: opts.allowStop,
+      },
+      log,
+    );
+    try {
+      await msgq.listen();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EADDRINUSE' ? `port ${port} is already in use` : (err as Error).message;
+      log.fatal({ code }, `cannot listen on ${opts.address}:${port}: ${why}`);
+      process.exitCode = EXIT_FAILURE;
+      return;
+    }
+    const stopOn = (reason: string) => () => void msgq.stop(reason);
+    process.once('SIGINT', stopOn('SIGINT'));
+    process.once('SIGTERM', stopOn('SIGTERM'));
+    // Started by the boss with an IPC channel: its closing means the boss is gone.
+    if (process.connected) process.once('disconnect', stopOn('parent process gone'));
+    await msgq.stopped;
+    process.exit(0);
+  });
+
+process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;

@@ -1,0 +1,73 @@
+/**
+ * Who receives a group message: (group, instance) subscriptions of members.
+ * Pure data structure, no I/O. A send to (G, I) reaches subscribers of (G, I)
+ * and of (G, '*'), each once.
+ */
+export class SubscriptionTable<M> {
+  private groups = new Map<string, Map<string, Set<M>>>();
+  private byMember = new Map<M, Map<string, Set<string>>>();
+
+  /** True when the subscription is new. */
+  add(group: string, instance: string, member: M): boolean {
+    let instances = this.groups.get(group);
+    if (!instances) this.groups.set(group, (instances = new Map()));
+    let members = instances.get(instance);
+    if (!members) instances.set(instance, (members = new Set()));
+    if (members.has(member)) return false;
+    members.add(member);
+    let held = this.byMember.get(member);
+    if (!held) this.byMember.set(member, (held = new Map()));
+    let heldInstances = held.get(group);
+    if (!heldInstances) held.set(group, (heldInstances = new Set()));
+    heldInstances.add(instance);
+    return true;
+  }
+
+  /** True when the member held that subscription. */
+  remove(group: string, instance: string, member: M): boolean {
+    const instances = this.groups.get(group);
+    const members = instances?.get(instance);
+    if (!instances || !members?.delete(member)) return false;
+    if (members.size === 0) instances.delete(instance);
+    if (instances.size === 0) this.groups.delete(group);
+    const held = this.byMember.get(member)!;
+    const heldInstances = held.get(group)!;
+    heldInstances.delete(instance);
+    if (heldInstances.size === 0) held.delete(group);
+    if (held.size === 0) this.byMember.delete(member);
+    return true;
+  }
+
+  /** Removes every subscription of a member; returns the groups it was in. */
+  removeAll(member: M): string[] {
+    const held = this.byMember.get(member);
+    if (!held) return [];
+    const groups = [...held.keys()];
+    for (const group of groups) for (const instance of [...held.get(group)!]) this.remove(group, instance, member);
+    return groups;
+  }
+
+  /** Recipients of a send to (group, instance), excluding `except`. */
+  recipients(group: string, instance: string, except?: M): M[] {
+    const instances = this.groups.get(group);
+    if (!instances) return [];
+    const exact = instances.get(instance);
+    const wildcard = instance === '*' ? undefined : instances.get('*');
+    const out: M[] = [];
+    if (exact) for (const m of exact) if (m !== except) out.push(m);
+    if (wildcard) for (const m of wildcard) if (m !== except && !exact?.has(m)) out.push(m);
+    return out;
+  }
+
+  /** Every member subscribed to the group under any instance. */
+  members(group: string): M[] {
+    const out = new Set<M>();
+    for (const members of this.groups.get(group)?.values() ?? []) for (const m of members) out.add(m);
+    return [...out];
+  }
+
+  /** True when the member is subscribed to the group under any instance. */
+  isIn(member: M, group: string): boolean {
+    return this.byMember.get(member)?.has(group) ?? false;
+  }
+}

@@ -1,0 +1,176 @@
+import net, { type AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import type { Envelope } from '../protocol/envelope.js';
+import { parseEnvelope } from '../protocol/envelope.js';
+import { B10Error } from '../protocol/errors.js';
+import { encodeFrame, type Frame } from '../protocol/framing.js';
+import { createNotification } from '../protocol/message.js';
+import type { Logger } from '../src/log.js';
+import { MEMBERS_GROUP, MSGQ_LNAME, type Bus, type MemberEvent, type MsgqOptions } from './bus.js';
+import { Client } from './client.js';
+import { dispatch } from './handlers/index.js';
+import { Outgoing } from './outgoing.js';
+import { SubscriptionTable } from './routing.js';
+
+/** Time allowed for clients to take their last bytes when msgq stops. */
+const CLOSE_GRACE_MS = 500;
+
+/** The message bus daemon: accepts clients and routes their messages. */
+export class MsgQ implements Bus {
+  readonly table = new SubscriptionTable<Client>();
+  private readonly clients = new Map<string, Client>();
+  private readonly server: net.Server;
+  private readonly host = hostname();
+  private readonly started = Date.now().toString(16);
+  private counter = 0;
+  private seq = 0;
+  private stopping: Promise<void> | undefined;
+  private resolveStopped!: () => void;
+  /** Resolves once msgq has stopped, whoever asked. */
+  readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
+
+  constructor(
+    readonly options: MsgqOptions,
+    readonly log: Logger,
+  ) {
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  /** Listens; resolves with the bound address (port 0 picks a free port). */
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ port: this.options.port, host: this.options.address }, () => {
+        this.server.off('error', reject);
+        const address = this.server.address() as AddressInfo;
+        this.log.info({ address: address.address, port: address.port }, 'msgq listening');
+        resolve(address);
+      });
+    });
+  }
+
+  client(lname: string): Client | undefined {
+    return this.clients.get(lname);
+  }
+
+  lnames(): string[] {
+    return [...this.clients.keys()];
+  }
+
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
+  deliver(message: Outgoing, recipients: Iterable<Client>): number {
+    let taken = 0;
+    for (const recipient of recipients) {
+      let frame: Buffer;
+      try {
+        frame = message.frameFor(recipient.codec?.encoding ?? 'cbor');
+      } catch (err) {
+        recipient.log.warn({ err }, 'message dropped: its body cannot be re-encoded for this client');
+        continue;
+      }
+      if (recipient.send(frame)) taken++;
+    }
+    return taken;
+  }
+
+  sendFromMsgq(client: Client, env: Envelope, body?: unknown): void {
+    const codec = client.codec!;
+    client.send(encodeFrame(codec.encode(env), body === undefined ? undefined : codec.encode(body)));
+  }
+
+  notifyMembers(event: MemberEvent, client: string, group?: string): void {
+    const recipients = this.table.recipients(MEMBERS_GROUP, '*');
+    if (recipients.length === 0) return;
+    const env: Envelope = {
+      type: 'send',
+      from: MSGQ_LNAME,
+      to: '*',
+      group: MEMBERS_GROUP,
+      instance: '*',
+      seq: this.nextSeq(),
+    };
+    const params = group === undefined ? { client } : { client, group };
+    this.deliver(new Outgoing(env, { body: createNotification(event, params) }), recipients);
+  }
+
+  /** Stops accepting, lets clients take what is queued, then closes them. */
+  stop(reason: string): Promise<void> {
+    this.stopping ??= this.shutdown(reason);
+    return this.stopping;
+  }
+
+  private async shutdown(reason: string): Promise<void> {
+    this.log.info({ reason, clients: this.clients.size }, 'msgq stopping');
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const client of this.clients.values()) {
+      client.writer.flush();
+      client.socket.end();
+    }
+    const grace = setTimeout(() => {
+      for (const client of this.clients.values()) client.socket.destroy();
+    }, CLOSE_GRACE_MS);
+    await closed;
+    clearTimeout(grace);
+    this.log.info('msgq stopped');
+    this.resolveStopped();
+  }
+
+  private newLname(): string {
+    return `${this.started}_${(++this.counter).toString(16)}@${this.host}`;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const client = new Client(
+      this.newLname(),
+      socket,
+      this.options.limits,
+      this.options.maxQueue,
+      this.log,
+      (c, frame) => this.onFrame(c, frame),
+    );
+    this.clients.set(client.lname, client);
+    client.log.debug({ address: socket.remoteAddress, port: socket.remotePort }, 'client connected');
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        client.decoder.push(chunk);
+      } catch (err) {
+        this.drop(client, err);
+      }
+    });
+    socket.on('error', (err) => client.log.debug({ err }, 'socket error'));
+    socket.on('end', () => socket.end());
+    socket.on('close', () => this.remove(client));
+    this.notifyMembers('connected', client.lname);
+  }
+
+  private onFrame(client: Client, frame: Frame): void {
+    if (client.socket.destroyed) return;
+    const env = parseEnvelope(client.codec!.decode(frame.header), 'client');
+    dispatch(this, client, env, frame);
+  }
+
+  /** A client that broke the protocol is closed; nobody else notices. */
+  private drop(client: Client, err: unknown): void {
+    if (err instanceof B10Error) {
+      client.log.warn({ code: err.code, reason: err.message }, `closing connection: ${err.message}`);
+    } else {
+      client.log.error({ err }, 'closing connection after an internal error');
+    }
+    client.socket.destroy();
+  }
+
+  private remove(client: Client): void {
+    if (!this.clients.delete(client.lname)) return;
+    client.log.debug('client disconnected');
+    for (const group of this.table.removeAll(client)) this.notifyMembers('unsubscribed', client.lname, group);
+    this.notifyMembers('disconnected', client.lname);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The closed set of errors b10's bus layer raises. Each has a stable `code`
+ * that callers (and the CLI's exit-code boundary) switch on; the message is
+ * for people and may change.
+ */
+
+export type ProtocolErrorCode =
+  | 'ERR_FRAME_LENGTH'
+  | 'ERR_FRAME_TOO_LARGE'
+  | 'ERR_HEADER_LENGTH'
+  | 'ERR_HEADER_TOO_LARGE'
+  | 'ERR_DECODE'
+  | 'ERR_HEADER_NOT_MAP'
+  | 'ERR_FIELD_MISSING'
+  | 'ERR_FIELD_TYPE'
+  | 'ERR_UNKNOWN_TYPE';
+
+export type B10ErrorCode =
+  | ProtocolErrorCode
+  | 'ERR_CONNECT'
+  | 'ERR_CLOSED'
+  | 'ERR_TIMEOUT'
+  | 'ERR_NO_RECIPIENT'
+  | 'ERR_ANSWER'
+  | 'ERR_USAGE';
+
+export abstract class B10Error extends Error {
+  abstract readonly code: B10ErrorCode;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A peer broke the wire protocol: framing, encoding or envelope rules. */
+export class ProtocolError extends B10Error {
+  readonly code: ProtocolErrorCode;
+
+  constructor(code: ProtocolErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** The bus could not be reached before the connect deadline. */
+export class ConnectionError extends B10Error {
+  readonly code = 'ERR_CONNECT' as const;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    options?: { cause?: unknown },
+  ) {
+    const why = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(`cannot reach msgq at ${host}:${port}${why}`, options);
+  }
+}
+
+/** The connection closed while something was still waiting on it. */
+export class ClosedError extends B10Error {
+  readonly code = 'ERR_CLOSED' as const;
+
+  constructor(message = 'connection to msgq closed', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Nothing arrived within the allowed time. */
+export class TimeoutError extends B10Error {
+  readonly code = 'ERR_TIMEOUT' as const;
+
+  constructor(
+    readonly what: string,
+    readonly ms: number,
+  ) {
+    super(`timed out after ${ms} ms waiting for ${what}`);
+  }
+}
+
+/** msgq found nobody subscribed to receive a request (answer rcode -1). */
+export class NoRecipientError extends B10Error {
+  readonly code = 'ERR_NO_RECIPIENT' as const;
+
+  constructor(
+    readonly group: string,
+    readonly to: string,
+  ) {
+    super(to === '*' ? `no recipient for group ${group}` : `no such recipient ${to} (group ${group})`);
+  }
+}
+
+/** A module answered a command with a non-zero rcode. */
+export class AnswerError extends B10Error {
+  readonly code = 'ERR_ANSWER' as const;
+
+  constructor(
+    readonly rcode: number,
+    readonly text: string,
+  ) {
+    super(text);
+  }
+}
+
+/** A setting given by the user (option, environment variable) is not usable. */
+export class UsageError extends B10Error {
+  readonly code = 'ERR_USAGE' as const;
+}

@@ -1,0 +1,43 @@
+/** The public face of b10's bus protocol: what modules, tools and tests import. */
+export { Session } from './session.js';
+export type { Message, SessionOptions, SendOptions, RequestOptions } from './session.js';
+export type { Envelope, SendEnvelope, MessageType } from './envelope.js';
+export { parseEnvelope, TO_ANY, INSTANCE_ANY } from './envelope.js';
+export { cbor, json, detectCodec, codecFor } from './codec.js';
+export type { Codec, Encoding } from './codec.js';
+export { FrameDecoder, encodeFrame } from './framing.js';
+export type { Frame } from './framing.js';
+export {
+  createCommand,
+  parseCommand,
+  createAnswer,
+  parseAnswer,
+  answerValue,
+  createNotification,
+  isNotification,
+  RCODE_OK,
+  RCODE_ERROR,
+  RCODE_NO_RECIPIENT,
+} from './message.js';
+export type { Command, Answer } from './message.js';
+export {
+  B10Error,
+  ProtocolError,
+  ConnectionError,
+  ClosedError,
+  TimeoutError,
+  NoRecipientError,
+  AnswerError,
+  UsageError,
+} from './errors.js';
+export type { B10ErrorCode, ProtocolErrorCode } from './errors.js';
+export {
+  DEFAULT_LIMITS,
+  DEFAULT_MAX_QUEUE,
+  DEFAULT_MSGQ_PORT,
+  DEFAULT_MSGQ_HOST,
+  DEFAULT_TIMEOUT_MS,
+  MiB,
+} from './limits.js';
+export type { Limits } from './limits.js';
+export { resolveMsgqPort } from './transport.js';

@@ -1,0 +1,83 @@
+import { Command, Option } from 'commander';
+import {
+  AnswerError,
+  B10Error,
+  ClosedError,
+  ConnectionError,
+  NoRecipientError,
+  ProtocolError,
+  TimeoutError,
+  UsageError,
+} from '../../protocol/errors.js';
+import { DEFAULT_TIMEOUT_MS } from '../../protocol/limits.js';
+import { Session } from '../../protocol/session.js';
+import { EXIT_FAILURE, EXIT_UNREACHABLE, EXIT_USAGE, parseMilliseconds, parsePort } from '../options.js';
+
+export interface BusOptions {
+  msgqPort?: number;
+  timeout: number;
+}
+
+/** Options every bus command takes. */
+export function withBusOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('-m, --msgq-port <port>', 'msgq port (default: B10_MSGQ_PORT, else 9912)').argParser(parsePort),
+    )
+    .addOption(
+      new Option('-t, --timeout <ms>', 'how long to wait for msgq and for answers')
+        .argParser(parseMilliseconds)
+        .default(DEFAULT_TIMEOUT_MS),
+    );
+}
+
+export function connect(opts: BusOptions): Promise<Session> {
+  return Session.connect({ port: opts.msgqPort, timeout: opts.timeout });
+}
+
+export function parseJsonArgument(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${name} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/**
+ * The one place errors become exit codes: 1 for an error answer, 2 for usage,
+ * 3 when the bus or the addressee could not be reached or did not answer.
+ */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return EXIT_USAGE;
+  if (err instanceof AnswerError) return EXIT_FAILURE;
+  if (
+    err instanceof ConnectionError ||
+    err instanceof ClosedError ||
+    err instanceof TimeoutError ||
+    err instanceof NoRecipientError ||
+    err instanceof ProtocolError
+  ) {
+    return EXIT_UNREACHABLE;
+  }
+  return EXIT_FAILURE;
+}
+
+export function reportError(err: unknown): number {
+  const message = err instanceof B10Error || err instanceof Error ? err.message : String(err);
+  process.stderr.write(`b10: ${message}\n`);
+  return exitCodeFor(err);
+}
+
+/** Runs a command body with a session, closing it on every path. */
+export async function withSession(opts: BusOptions, body: (session: Session) => Promise<void>): Promise<void> {
+  const session = await connect(opts);
+  try {
+    await body(session);
+  } finally {
+    await session.close();
+  }
+}

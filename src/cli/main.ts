@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { parseArgs } from '../options.js';
+import { reportError } from './common.js';
+import { listenCommand } from './listen.js';
+import { membersCommand } from './members.js';
+import { pingCommand } from './ping.js';
+import { sendCommand } from './send.js';
+
+const program = new Command('b10')
+  .description('Talk to a running b10 system over its message bus.')
+  .showHelpAfterError()
+  .addCommand(sendCommand())
+  .addCommand(listenCommand())
+  .addCommand(membersCommand())
+  .addCommand(pingCommand());
+
+// Piped into `head`, say: the reader leaving is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+});
+
+try {
+  const code = await parseArgs(program, process.argv);
+  if (code !== undefined) process.exitCode = code;
+} catch (err) {
+  process.exitCode = reportError(err);
+}

@@ -1,0 +1,53 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+
+/** Exit codes shared by every b10 program. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_UNREACHABLE = 3;
+
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError('requires a port number (0-65535).');
+  }
+  return port;
+}
+
+/** Positive integer, optionally with a k/M suffix (binary units): 64k, 16M. */
+export function parseSize(value: string): number {
+  const match = /^(\d+)([kKmM]?)$/.exec(value.trim());
+  const scale = { '': 1, k: 1024, K: 1024, m: 1024 * 1024, M: 1024 * 1024 }[match?.[2] ?? ''] ?? 1;
+  const size = match ? Number(match[1]) * scale : NaN;
+  if (!Number.isSafeInteger(size) || size <= 0) {
+    throw new InvalidArgumentError('requires a positive size in bytes (suffix k or M allowed).');
+  }
+  return size;
+}
+
+export function parseMilliseconds(value: string): number {
+  const ms = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(ms) || ms <= 0) {
+    throw new InvalidArgumentError('requires a positive number of milliseconds.');
+  }
+  return ms;
+}
+
+/**
+ * Parses argv with commander's exits turned into exceptions, so usage errors
+ * end with EXIT_USAGE and --help/--version with 0 (commander alone exits 1).
+ * Returns the exit code when parsing ended the program, else undefined.
+ */
+export async function parseArgs(program: Command, argv: readonly string[]): Promise<number | undefined> {
+  program.exitOverride();
+  for (const sub of program.commands) sub.exitOverride();
+  try {
+    await program.parseAsync(argv as string[]);
+    return undefined;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    throw err;
+  }
+}
