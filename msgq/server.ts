@@ -146,7 +146,12 @@ export class MsgQ implements Bus {
       }
     });
     socket.on('error', (err) => client.log.debug({ err }, 'socket error'));
-    socket.on('end', () => socket.end());
+    socket.on('end', () => {
+      if (client.decoder.pending > 0) {
+        client.log.warn({ bytes: client.decoder.pending }, 'connection ended inside a frame: truncated frame discarded');
+      }
+      socket.end();
+    });
     socket.on('close', () => this.remove(client));
     this.notifyMembers('connected', client.lname);
   }

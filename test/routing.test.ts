@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { SubscriptionTable } from '../msgq/routing.js';
+
+describe('subscription table', () => {
+  it('delivers to exact and wildcard subscribers once each, never to the sender', () => {
+    const t = new SubscriptionTable<string>();
+    t.add('G', 'i1', 'a');
+    t.add('G', '*', 'a');
+    t.add('G', '*', 'b');
+    t.add('G', 'i2', 'c');
+    expect(t.recipients('G', 'i1').sort()).toEqual(['a', 'b']);
+    expect(t.recipients('G', '*').sort()).toEqual(['a', 'b']);
+    expect(t.recipients('G', 'i2', 'c').sort()).toEqual(['a', 'b']);
+    expect(t.recipients('H', '*')).toEqual([]);
+  });
+
+  it('double_subscribe: is the same as once', () => {
+    const t = new SubscriptionTable<string>();
+    expect(t.add('G', '*', 'a')).toBe(true);
+    expect(t.add('G', '*', 'a')).toBe(false);
+    expect(t.remove('G', '*', 'a')).toBe(true);
+    expect(t.recipients('G', '*')).toEqual([]);
+    expect(t.remove('G', '*', 'a')).toBe(false);
+  });
+
+  it('member_gone: loses every subscription, each group reported once', () => {
+    const t = new SubscriptionTable<string>();
+    t.add('G', 'i1', 'a');
+    t.add('G', 'i2', 'a');
+    t.add('H', '*', 'a');
+    t.add('H', '*', 'b');
+    expect(t.removeAll('a').sort()).toEqual(['G', 'H']);
+    expect(t.recipients('G', 'i1')).toEqual([]);
+    expect(t.members('H')).toEqual(['b']);
+    expect(t.removeAll('a')).toEqual([]);
+  });
+});
