@@ -1,4 +1,5 @@
 import type { Envelope } from '../protocol/envelope.js';
+import type { Frame } from '../protocol/framing.js';
 import type { Limits } from '../protocol/limits.js';
 import type { Logger } from '../src/log.js';
 import type { Client } from './client.js';
@@ -26,7 +27,12 @@ export interface Bus {
   client(lname: string): Client | undefined;
   lnames(): string[];
   /** Sends to each recipient in its own encoding; returns how many took it. */
-  deliver(message: Outgoing, recipients: Iterable<Client>): number;
+  deliver(message: Outgoing, recipients: readonly Client[]): number;
+  /**
+   * Passes a client's message to each recipient but the sender. With
+   * `asSent`, recipients of the sender's encoding get the very input bytes.
+   */
+  forward(sender: Client, env: Envelope, frame: Frame, asSent: boolean, recipients: readonly Client[]): number;
   /** A message from msgq itself to one client, encoded for it. */
   sendFromMsgq(client: Client, env: Envelope, body?: unknown): void;
   nextSeq(): number;

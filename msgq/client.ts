@@ -1,9 +1,11 @@
 import type { Socket } from 'node:net';
-import { detectCodec, type Codec } from '../protocol/codec.js';
+import { cbor, detectCodec, type Codec } from '../protocol/codec.js';
+import { parseEnvelope, type Envelope } from '../protocol/envelope.js';
 import { FrameDecoder, type Frame } from '../protocol/framing.js';
 import type { Limits } from '../protocol/limits.js';
 import type { FrameWriter } from '../protocol/writer.js';
 import type { Logger } from '../src/log.js';
+import { HeaderCache } from './header-cache.js';
 import { createClientWriter } from './write.js';
 
 /** One connection to msgq: its name, its encoding and its write path. */
@@ -13,6 +15,7 @@ export class Client {
   readonly writer: FrameWriter;
   readonly decoder: FrameDecoder;
   readonly log: Logger;
+  readonly headers: HeaderCache;
 
   constructor(
     readonly lname: string,
@@ -23,9 +26,10 @@ export class Client {
     onFrame: (client: Client, frame: Frame) => void,
   ) {
     this.log = log.child({ client: lname });
+    this.headers = new HeaderCache(lname);
     this.writer = createClientWriter(socket, maxQueue, this.log);
     this.decoder = new FrameDecoder((frame) => {
-      this.codec ??= detectCodec(frame.header);
+      this.codec ??= detectCodec(frame.buffer.subarray(frame.headerStart));
       onFrame(this, frame);
     }, limits);
   }
@@ -36,5 +40,12 @@ export class Client {
 
   send(frame: Buffer): boolean {
     return this.writer.write(frame);
+  }
+
+  /** Decodes and validates a header from this client. */
+  envelope(frame: Frame): Envelope {
+    const codec = this.codec!;
+    if (codec === cbor) return this.headers.decode(frame);
+    return parseEnvelope(codec.decodeHeader(frame.buffer, frame.headerStart, frame.bodyStart), 'client');
   }
 }

@@ -1,50 +1,64 @@
 import { codecFor, type Codec, type Encoding } from '../protocol/codec.js';
 import type { Envelope } from '../protocol/envelope.js';
-import { encodeFrame } from '../protocol/framing.js';
+import { encodeFrame, type Frame } from '../protocol/framing.js';
+import type { FrameWriter } from '../protocol/writer.js';
 
 /**
- * One message on its way to recipients, encoded at most once per encoding and
- * shared by every recipient of that encoding. A frame from a client of the
- * same encoding whose header is already right goes out as the very bytes that
- * came in: the body is never decoded on that path.
+ * A message that cannot be forwarded byte for byte: one msgq makes, one whose
+ * header msgq rewrote, or one crossing between CBOR and JSON. Encoded at most
+ * once per encoding, shared by every recipient of that encoding. Made and
+ * used within one handler call: it reads the decoder's Frame lazily.
  */
 export class Outgoing {
   private frames: Partial<Record<Encoding, Buffer>> = {};
   private decodedBody: unknown;
   private bodyDecoded = false;
 
-  constructor(
+  private constructor(
     private readonly env: Envelope,
-    private readonly source: { codec: Codec; body: Buffer; raw?: Buffer } | { body: unknown },
-  ) {
-    if ('raw' in source && source.raw) this.frames[source.codec.encoding] = source.raw;
+    private readonly codec: Codec | undefined,
+    private readonly frame: Frame | undefined,
+  ) {}
+
+  /** A client's message with `env` as its header, the body taken from `frame`. */
+  static forward(env: Envelope, codec: Codec, frame: Frame): Outgoing {
+    return new Outgoing(env, codec, frame);
   }
 
-  /** The frame for a recipient of `encoding`; throws ProtocolError if the body cannot be re-encoded. */
-  frameFor(encoding: Encoding): Buffer {
-    let frame = this.frames[encoding];
-    if (!frame) {
+  /** A message msgq itself makes. */
+  static create(env: Envelope, body: unknown): Outgoing {
+    const message = new Outgoing(env, undefined, undefined);
+    message.decodedBody = body;
+    message.bodyDecoded = true;
+    return message;
+  }
+
+  /** Queues the message on a recipient's writer; false when it cannot take it. */
+  sendTo(writer: FrameWriter, encoding: Encoding): boolean {
+    return writer.write(this.frameFor(encoding));
+  }
+
+  /** Throws ProtocolError when the body cannot be decoded for re-encoding. */
+  private frameFor(encoding: Encoding): Buffer {
+    let out = this.frames[encoding];
+    if (!out) {
       const codec = codecFor(encoding);
       const header = codec.encode(this.env);
-      if ('codec' in this.source && this.source.codec.encoding === encoding) {
-        frame = encodeFrame(header, this.source.body);
+      if (this.frame && this.codec!.encoding === encoding) {
+        out = encodeFrame(header, this.frame.body);
       } else {
         const body = this.body();
-        frame = encodeFrame(header, body === undefined ? undefined : codec.encode(body));
+        out = encodeFrame(header, body === undefined ? undefined : codec.encode(body));
       }
-      this.frames[encoding] = frame;
+      this.frames[encoding] = out;
     }
-    return frame;
+    return out;
   }
 
   private body(): unknown {
     if (!this.bodyDecoded) {
-      const source = this.source;
-      if ('codec' in source) {
-        this.decodedBody = source.body.length > 0 ? source.codec.decode(source.body) : undefined;
-      } else {
-        this.decodedBody = source.body;
-      }
+      const frame = this.frame!;
+      this.decodedBody = frame.bodyLength > 0 ? this.codec!.decode(frame.body) : undefined;
       this.bodyDecoded = true;
     }
     return this.decodedBody;

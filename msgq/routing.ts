@@ -6,6 +6,8 @@
 export class SubscriptionTable<M> {
   private groups = new Map<string, Map<string, Set<M>>>();
   private byMember = new Map<M, Map<string, Set<string>>>();
+  /** Recipient lists per group and instance, dropped when the group changes: sends vastly outnumber subscribes. */
+  private cache = new Map<string, Map<string, readonly M[]>>();
 
   /** True when the subscription is new. */
   add(group: string, instance: string, member: M): boolean {
@@ -15,6 +17,7 @@ export class SubscriptionTable<M> {
     if (!members) instances.set(instance, (members = new Set()));
     if (members.has(member)) return false;
     members.add(member);
+    this.cache.delete(group);
     let held = this.byMember.get(member);
     if (!held) this.byMember.set(member, (held = new Map()));
     let heldInstances = held.get(group);
@@ -28,6 +31,7 @@ export class SubscriptionTable<M> {
     const instances = this.groups.get(group);
     const members = instances?.get(instance);
     if (!instances || !members?.delete(member)) return false;
+    this.cache.delete(group);
     if (members.size === 0) instances.delete(instance);
     if (instances.size === 0) this.groups.delete(group);
     const held = this.byMember.get(member)!;
@@ -47,16 +51,18 @@ export class SubscriptionTable<M> {
     return groups;
   }
 
-  /** Recipients of a send to (group, instance), excluding `except`. */
-  recipients(group: string, instance: string, except?: M): M[] {
+  /** Recipients of a send to (group, instance), each once. The list is shared: do not change it. */
+  recipients(group: string, instance: string): readonly M[] {
+    let perInstance = this.cache.get(group);
+    const hit = perInstance?.get(instance);
+    if (hit) return hit;
     const instances = this.groups.get(group);
-    if (!instances) return [];
-    const exact = instances.get(instance);
-    const wildcard = instance === '*' ? undefined : instances.get('*');
-    const out: M[] = [];
-    if (exact) for (const m of exact) if (m !== except) out.push(m);
-    if (wildcard) for (const m of wildcard) if (m !== except && !exact?.has(m)) out.push(m);
-    return out;
+    const out = new Set<M>(instances?.get(instance));
+    if (instance !== '*') for (const m of instances?.get('*') ?? []) out.add(m);
+    const list = [...out];
+    if (!perInstance) this.cache.set(group, (perInstance = new Map()));
+    perInstance.set(instance, list);
+    return list;
   }
 
   /** Every member subscribed to the group under any instance. */

@@ -1,8 +1,8 @@
 import net, { type AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Envelope } from '../protocol/envelope.js';
-import { parseEnvelope } from '../protocol/envelope.js';
 import { B10Error } from '../protocol/errors.js';
+import { cbor } from '../protocol/codec.js';
 import { encodeFrame, type Frame } from '../protocol/framing.js';
 import { createNotification } from '../protocol/message.js';
 import type { Logger } from '../src/log.js';
@@ -61,19 +61,36 @@ export class MsgQ implements Bus {
     return ++this.seq;
   }
 
-  deliver(message: Outgoing, recipients: Iterable<Client>): number {
+  deliver(message: Outgoing, recipients: readonly Client[]): number {
     let taken = 0;
+    for (const recipient of recipients) if (this.deliverOne(message, recipient)) taken++;
+    return taken;
+  }
+
+  forward(sender: Client, env: Envelope, frame: Frame, asSent: boolean, recipients: readonly Client[]): number {
+    const codec = sender.codec!;
+    let taken = 0;
+    let message: Outgoing | undefined;
     for (const recipient of recipients) {
-      let frame: Buffer;
-      try {
-        frame = message.frameFor(recipient.codec?.encoding ?? 'cbor');
-      } catch (err) {
-        recipient.log.warn({ err }, 'message dropped: its body cannot be re-encoded for this client');
-        continue;
+      if (recipient === sender) continue;
+      if (asSent && (recipient.codec ?? cbor) === codec) {
+        // The hot path: a slice of the input chunk, no copy, no encoding.
+        if (recipient.writer.writeSlice(frame.buffer, frame.start, frame.end)) taken++;
+      } else {
+        message ??= Outgoing.forward(env, codec, frame);
+        if (this.deliverOne(message, recipient)) taken++;
       }
-      if (recipient.send(frame)) taken++;
     }
     return taken;
+  }
+
+  private deliverOne(message: Outgoing, recipient: Client): boolean {
+    try {
+      return message.sendTo(recipient.writer, recipient.codec?.encoding ?? 'cbor');
+    } catch (err) {
+      recipient.log.warn({ err }, 'message dropped: its body cannot be re-encoded for this client');
+      return false;
+    }
   }
 
   sendFromMsgq(client: Client, env: Envelope, body?: unknown): void {
@@ -93,7 +110,7 @@ export class MsgQ implements Bus {
       seq: this.nextSeq(),
     };
     const params = group === undefined ? { client } : { client, group };
-    this.deliver(new Outgoing(env, { body: createNotification(event, params) }), recipients);
+    this.deliver(Outgoing.create(env, createNotification(event, params)), recipients);
   }
 
   /** Stops accepting, lets clients take what is queued, then closes them. */
@@ -158,8 +175,7 @@ export class MsgQ implements Bus {
 
   private onFrame(client: Client, frame: Frame): void {
     if (client.socket.destroyed) return;
-    const env = parseEnvelope(client.codec!.decode(frame.header), 'client');
-    dispatch(this, client, env, frame);
+    dispatch(this, client, client.envelope(frame), frame);
   }
 
   /** A client that broke the protocol is closed; nobody else notices. */

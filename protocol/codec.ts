@@ -1,5 +1,6 @@
 import { Decoder, Encoder, setSizeLimits } from 'cbor-x';
 import { ProtocolError } from './errors.js';
+import { decodeSimpleHeader, NOT_SIMPLE } from './header-cbor.js';
 import { DEFAULT_LIMITS } from './limits.js';
 
 /**
@@ -14,6 +15,8 @@ export interface Codec {
   encode(value: unknown): Buffer;
   /** Throws ProtocolError(ERR_DECODE) on truncated, malformed or trailing input. */
   decode(bytes: Uint8Array): unknown;
+  /** decode() of buf[start, end), tuned for routing headers. */
+  decodeHeader(buf: Buffer, start: number, end: number): unknown;
 }
 
 // Plain CBOR only: no records, no typed-array or Map tags, so that any CBOR
@@ -44,15 +47,26 @@ function decodeError(encoding: Encoding, err: unknown): ProtocolError {
   return new ProtocolError('ERR_DECODE', `undecodable ${encoding}: ${why}`, { cause: err });
 }
 
+function decodeCbor(bytes: Uint8Array): unknown {
+  try {
+    return cborDecoder.decode(bytes);
+  } catch (err) {
+    throw decodeError('cbor', err);
+  }
+}
+
 export const cbor: Codec = {
   encoding: 'cbor',
   encode: (value) => cborEncoder.encode(value),
-  decode(bytes) {
+  decode: decodeCbor,
+  decodeHeader(buf, start, end) {
+    let header;
     try {
-      return cborDecoder.decode(bytes);
+      header = decodeSimpleHeader(buf, start, end);
     } catch (err) {
       throw decodeError('cbor', err);
     }
+    return header === NOT_SIMPLE ? decodeCbor(buf.subarray(start, end)) : header;
   },
 };
 
@@ -68,16 +82,19 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+function decodeJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(utf8.decode(bytes));
+  } catch (err) {
+    throw decodeError('json', err);
+  }
+}
+
 export const json: Codec = {
   encoding: 'json',
   encode: (value) => Buffer.from(JSON.stringify(value, jsonReplacer) ?? 'null', 'utf8'),
-  decode(bytes) {
-    try {
-      return JSON.parse(utf8.decode(bytes));
-    } catch (err) {
-      throw decodeError('json', err);
-    }
-  },
+  decode: decodeJson,
+  decodeHeader: (buf, start, end) => decodeJson(buf.subarray(start, end)),
 };
 
 const OPEN_BRACE = 0x7b;

@@ -235,8 +235,8 @@ export class Session implements AsyncIterable<Message> {
   }
 
   private onFrame(frame: Frame): void {
-    const env = parseEnvelope(this.codec.decode(frame.header), 'server');
-    const body = frame.body.length > 0 ? this.codec.decode(frame.body) : undefined;
+    const env = parseEnvelope(this.codec.decodeHeader(frame.buffer, frame.headerStart, frame.bodyStart), 'server');
+    const body = frame.bodyLength > 0 ? this.codec.decode(frame.body) : undefined;
     switch (env.type) {
       case 'getlname': {
         const lname = (body as { lname?: unknown } | undefined)?.lname;

@@ -2,6 +2,8 @@ import type { Socket } from 'node:net';
 
 /** Above this many pending bytes a flush happens at once instead of at the end of the tick. */
 const FLUSH_AT = 64 * 1024;
+/** Average slice size from which writev beats copying the slices together. */
+const WRITEV_SLICE = 4096;
 
 export interface WriterOptions {
   /** Bytes allowed in flight (pending here plus buffered by the socket); 0 means unbounded. */
@@ -13,14 +15,25 @@ export interface WriterOptions {
 /**
  * The one write path of a connection. Frames written in the same tick are
  * coalesced into one socket write (a relay forwarding many small frames would
- * otherwise pay a syscall each), and the bytes in flight are bounded.
+ * otherwise pay a syscall each); frames that lie back to back in the same
+ * input chunk are kept as one slice, so forwarding a run of them copies
+ * nothing until the flush. The bytes in flight are bounded.
  */
 export class FrameWriter {
-  private pending: Buffer[] = [];
+  private slices: { buf: Buffer; start: number; end: number }[] = [];
   private pendingBytes = 0;
   private scheduled = false;
   private overflowed = false;
-  private readonly flushTask = (): void => this.flush();
+  /**
+   * The socket's own buffered bytes, read once per batch: the getter is costly
+   * on a path taken for every message, and the value only shrinks in between,
+   * so the snapshot errs on the safe side.
+   */
+  private socketQueued = 0;
+  private readonly flushTask = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
 
   constructor(
     private readonly socket: Socket,
@@ -32,36 +45,61 @@ export class FrameWriter {
     return this.socket.writableLength + this.pendingBytes;
   }
 
+  private startBatch(): boolean {
+    if (!this.socket.writable) return false;
+    this.socketQueued = this.socket.writableLength;
+    this.scheduled = true;
+    queueMicrotask(this.flushTask);
+    return true;
+  }
+
   /** Queues a frame; false when the connection cannot take it. */
   write(frame: Buffer): boolean {
-    if (this.overflowed || !this.socket.writable) return false;
+    return this.writeSlice(frame, 0, frame.length);
+  }
+
+  /** Queues buf[start, end) without copying it yet; false when the connection cannot take it. */
+  writeSlice(buf: Buffer, start: number, end: number): boolean {
+    if (this.overflowed || (!this.scheduled && !this.startBatch())) return false;
+    const length = end - start;
     const max = this.options.maxQueued ?? 0;
-    if (max > 0 && this.queued + frame.length > max) {
+    const queued = this.socketQueued + this.pendingBytes + length;
+    if (max > 0 && queued > max) {
       this.overflowed = true;
-      const queued = this.queued + frame.length;
-      this.pending = [];
+      this.slices = [];
       this.pendingBytes = 0;
       this.options.onOverflow?.(queued);
       return false;
     }
-    this.pending.push(frame);
-    this.pendingBytes += frame.length;
-    if (this.pendingBytes >= FLUSH_AT) {
-      this.flush();
-    } else if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(this.flushTask);
-    }
+    const last = this.slices[this.slices.length - 1];
+    if (last !== undefined && last.buf === buf && last.end === start) last.end = end;
+    else this.slices.push({ buf, start, end });
+    this.pendingBytes += length;
+    if (this.pendingBytes >= FLUSH_AT) this.flush();
     return true;
   }
 
   flush(): void {
-    this.scheduled = false;
-    const count = this.pending.length;
-    if (count === 0 || !this.socket.writable) return;
-    const out = count === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
+    const slices = this.slices;
+    if (slices.length === 0 || !this.socket.writable) return;
+    const bytes = this.pendingBytes;
+    this.slices = [];
     this.pendingBytes = 0;
-    this.socket.write(out);
+    if (slices.length === 1) {
+      const only = slices[0]!;
+      this.socket.write(only.buf.subarray(only.start, only.end));
+    } else if (bytes / slices.length >= WRITEV_SLICE) {
+      // A few large slices (a forwarded run and a frame that was split across
+      // chunks) go out as one writev instead of being copied together.
+      this.socket.cork();
+      for (const { buf, start, end } of slices) this.socket.write(buf.subarray(start, end));
+      this.socket.uncork();
+    } else {
+      const out = Buffer.allocUnsafe(bytes);
+      let pos = 0;
+      for (const { buf, start, end } of slices) pos += buf.copy(out, pos, start, end);
+      this.socket.write(out);
+    }
+    this.socketQueued = this.socket.writableLength;
   }
 }

@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../protocol/errors.js';
-import { encodeFrame, FrameDecoder, type Frame } from '../protocol/framing.js';
+import { encodeFrame, FrameDecoder } from '../protocol/framing.js';
 
-function collect(limits = {}): { frames: Frame[]; decoder: FrameDecoder } {
-  const frames: Frame[] = [];
-  return { frames, decoder: new FrameDecoder((f) => frames.push({ ...f, raw: Buffer.from(f.raw) }), limits) };
+interface Copied {
+  raw: Buffer;
+  header: Buffer;
+  body: Buffer;
+}
+
+function collect(limits = {}): { frames: Copied[]; decoder: FrameDecoder } {
+  const frames: Copied[] = [];
+  const copy = (b: Buffer): Buffer => Buffer.from(b);
+  return {
+    frames,
+    decoder: new FrameDecoder((f) => frames.push({ raw: copy(f.raw), header: copy(f.header), body: copy(f.body) }), limits),
+  };
 }
 
 function rawFrame(total: number, headerLen: number, payload = Buffer.alloc(0)): Buffer {

@@ -8,10 +8,20 @@ describe('subscription table', () => {
     t.add('G', '*', 'a');
     t.add('G', '*', 'b');
     t.add('G', 'i2', 'c');
-    expect(t.recipients('G', 'i1').sort()).toEqual(['a', 'b']);
-    expect(t.recipients('G', '*').sort()).toEqual(['a', 'b']);
-    expect(t.recipients('G', 'i2', 'c').sort()).toEqual(['a', 'b']);
+    expect([...t.recipients('G', 'i1')].sort()).toEqual(['a', 'b']);
+    expect([...t.recipients('G', '*')].sort()).toEqual(['a', 'b']);
+    expect([...t.recipients('G', 'i2')].sort()).toEqual(['a', 'b', 'c']);
     expect(t.recipients('H', '*')).toEqual([]);
+  });
+
+  it('stale_cache: a change in the group is seen by the next send', () => {
+    const t = new SubscriptionTable<string>();
+    t.add('G', '*', 'a');
+    expect(t.recipients('G', 'x')).toEqual(['a']);
+    t.add('G', 'x', 'b');
+    expect([...t.recipients('G', 'x')].sort()).toEqual(['a', 'b']);
+    t.removeAll('a');
+    expect(t.recipients('G', 'x')).toEqual(['b']);
   });
 
   it('double_subscribe: is the same as once', () => {

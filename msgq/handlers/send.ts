@@ -4,7 +4,6 @@ import { createAnswer, RCODE_NO_RECIPIENT } from '../../protocol/message.js';
 import { MSGQ_GROUP, MSGQ_LNAME, type Bus } from '../bus.js';
 import type { Client } from '../client.js';
 import { handleMsgqCommand } from '../module.js';
-import { Outgoing } from '../outgoing.js';
 
 /**
  * Group delivery (`to: "*"`) or direct delivery (`to: LNAME`), never back to
@@ -18,22 +17,19 @@ export function handleSend(bus: Bus, client: Client, env: Envelope, frame: Frame
   const to = env.to!;
 
   let received = 0;
-  let recipients: Client[];
+  let recipients: readonly Client[];
   if (to === TO_ANY) {
-    recipients = bus.table.recipients(group, env.instance, client);
+    recipients = bus.table.recipients(group, env.instance);
     if (group === MSGQ_GROUP && handleMsgqCommand(bus, client, env, frame.body)) received++;
   } else if (to === MSGQ_LNAME) {
     recipients = [];
     if (handleMsgqCommand(bus, client, env, frame.body)) received++;
   } else {
     const target = bus.client(to);
-    recipients = target && target !== client ? [target] : [];
+    recipients = target ? [target] : [];
   }
 
-  if (recipients.length > 0) {
-    const message = new Outgoing(env, { codec: client.codec!, body: frame.body, raw: asSent ? frame.raw : undefined });
-    received += bus.deliver(message, recipients);
-  }
+  if (recipients.length > 0) received += bus.forward(client, env, frame, asSent, recipients);
 
   if (received === 0 && env.want_answer === true && env.reply === undefined) {
     // As the original: the request's own header, turned around. Replies never

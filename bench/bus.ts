@@ -1,0 +1,174 @@
+import { once } from 'node:events';
+import net from 'node:net';
+import { cbor } from '../protocol/codec.js';
+import { encodeFrame, FrameDecoder } from '../protocol/framing.js';
+import { createAnswer } from '../protocol/message.js';
+import { Session } from '../protocol/session.js';
+import { start, startMsgq, type Proc } from '../test/helpers/processes.js';
+
+const BODY = 'x'.repeat(100 - 3); // a CBOR text of 100 bytes with its head
+const MESSAGES = 1_000_000;
+/** Rounds per measurement, alternating msgq and the relay; the median is reported. */
+const ROUNDS = 3;
+const BATCH = 500;
+const ROUND_TRIPS = 10_000;
+const WARMUP_TRIPS = 1_000;
+
+export interface BusFigures {
+  msgqOneToOne: number;
+  rawOneToOne: number;
+  ratio: number;
+  msgqFanOut: number;
+  rawFanOut: number;
+  p50us: number;
+  p99us: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function connect(port: number): Promise<net.Socket> {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  socket.setNoDelay(true);
+  await once(socket, 'connect');
+  return socket;
+}
+
+/** A consumer that counts whole frames and nothing else. */
+function countFrames(socket: net.Socket, expected: number): Promise<void> {
+  let seen = 0;
+  return new Promise((resolve, reject) => {
+    const decoder = new FrameDecoder(() => {
+      if (++seen === expected) resolve();
+    });
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+    socket.once('close', () => reject(new Error(`consumer closed after ${seen} of ${expected} frames`)));
+  });
+}
+
+/** Writes `count` frames in batches, honouring backpressure. */
+async function produce(socket: net.Socket, batch: Buffer, count: number): Promise<void> {
+  for (let sent = 0; sent < count; sent += BATCH) {
+    if (!socket.write(batch)) await once(socket, 'drain');
+  }
+}
+
+/** Messages (deliveries) per second from one producer to `consumers` consumers. */
+async function throughput(
+  port: number,
+  consumers: number,
+  /** Readies the connections and returns a batch of BATCH frames to send. */
+  prepare: (producer: net.Socket, consumers: net.Socket[]) => Promise<Buffer>,
+): Promise<number> {
+  const producer = await connect(port);
+  const sinks = await Promise.all(Array.from({ length: consumers }, () => connect(port)));
+  try {
+    const batch = await prepare(producer, sinks);
+    const done = Promise.all(sinks.map((s) => countFrames(s, MESSAGES)));
+    const started = process.hrtime.bigint();
+    await produce(producer, batch, MESSAGES);
+    await done;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return (MESSAGES * consumers) / seconds;
+  } finally {
+    for (const s of [producer, ...sinks]) s.destroy();
+  }
+}
+
+/** Speaks to msgq just enough for the raw measurement: lname, subscribe, confirm. */
+async function handshake(socket: net.Socket, subscribe?: string): Promise<string> {
+  const frames: unknown[] = [];
+  const decoder = new FrameDecoder((f) => frames.push(cbor.decode(f.body)));
+  const onData = (chunk: Buffer): void => decoder.push(chunk);
+  socket.on('data', onData);
+  socket.write(encodeFrame(cbor.encode({ type: 'getlname' })));
+  if (subscribe) socket.write(encodeFrame(cbor.encode({ type: 'subscribe', group: subscribe, instance: '*' })));
+  socket.write(encodeFrame(cbor.encode({ type: 'ping' }), cbor.encode('done')));
+  while (frames.length < 2) await once(socket, 'data');
+  socket.off('data', onData);
+  return (frames[0] as { lname: string }).lname;
+}
+
+function msgqPrepare(producer: net.Socket, consumers: net.Socket[]): Promise<Buffer> {
+  return (async () => {
+    await Promise.all(consumers.map((c) => handshake(c, 'Bench')));
+    return sendBatch(await handshake(producer));
+  })();
+}
+
+/** What a Session would send: its own lname, seq counting up. */
+function sendBatch(lname: string): Buffer {
+  const body = cbor.encode(BODY);
+  const frames = Array.from({ length: BATCH }, (_, i) =>
+    encodeFrame(cbor.encode({ type: 'send', from: lname, to: '*', group: 'Bench', instance: '*', seq: 1000 + i }), body),
+  );
+  return Buffer.concat(frames);
+}
+
+async function rawPrepare(producer: net.Socket, consumers: net.Socket[]): Promise<Buffer> {
+  // Each connection's first byte is the relay's welcome: nothing else is sent before it.
+  await Promise.all([producer, ...consumers].map((s) => once(s, 'data')));
+  return sendBatch('0_0@relay');
+}
+
+async function latency(port: number): Promise<{ p50us: number; p99us: number }> {
+  const requester = await Session.connect({ port });
+  const responder = await Session.connect({ port });
+  try {
+    await responder.subscribe('Echo');
+    void (async () => {
+      for await (const m of responder) responder.reply(m.env, createAnswer(0, m.body));
+    })();
+    for (let i = 0; i < WARMUP_TRIPS; i++) await requester.request('Echo', BODY);
+    const samples: number[] = [];
+    for (let i = 0; i < ROUND_TRIPS; i++) {
+      const t0 = process.hrtime.bigint();
+      await requester.request('Echo', BODY);
+      samples.push(Number(process.hrtime.bigint() - t0) / 1e3);
+    }
+    samples.sort((a, b) => a - b);
+    const at = (q: number): number => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
+    return { p50us: at(0.5), p99us: at(0.99) };
+  } finally {
+    await requester.close();
+    await responder.close();
+  }
+}
+
+async function relay(): Promise<{ proc: Proc; port: number }> {
+  const proc = start('bench/raw-relay.js', []);
+  const line = await proc.waitForLog((l) => l.msg === 'relay listening');
+  return { proc, port: line.port as number };
+}
+
+export async function benchBus(): Promise<BusFigures> {
+  // Latency first, on a msgq of its own: the throughput runs leave garbage
+  // whose collection would show up as round-trip outliers.
+  const quiet = await startMsgq();
+  const { p50us, p99us } = await latency(quiet.port).finally(() => quiet.stop());
+  const msgq = await startMsgq();
+  const raw = await relay();
+  try {
+    // Warm both up so JIT and socket buffers are settled before measuring.
+    await throughput(msgq.port, 1, msgqPrepare);
+    await throughput(raw.port, 1, rawPrepare);
+    const rounds = { msgq1: [] as number[], raw1: [] as number[], msgq4: [] as number[], raw4: [] as number[] };
+    for (let i = 0; i < ROUNDS; i++) {
+      rounds.msgq1.push(await throughput(msgq.port, 1, msgqPrepare));
+      rounds.raw1.push(await throughput(raw.port, 1, rawPrepare));
+      rounds.msgq4.push(await throughput(msgq.port, 4, msgqPrepare));
+      rounds.raw4.push(await throughput(raw.port, 4, rawPrepare));
+    }
+    if (process.env.B10_BENCH_DEBUG) process.stderr.write(`${JSON.stringify(rounds)}\n`);
+    const msgqOneToOne = median(rounds.msgq1);
+    const rawOneToOne = median(rounds.raw1);
+    const msgqFanOut = median(rounds.msgq4);
+    const rawFanOut = median(rounds.raw4);
+    return { msgqOneToOne, rawOneToOne, ratio: msgqOneToOne / rawOneToOne, msgqFanOut, rawFanOut, p50us, p99us };
+  } finally {
+    await msgq.stop();
+    await raw.proc.stop();
+  }
+}

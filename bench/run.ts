@@ -1,0 +1,15 @@
+import { benchBus } from './bus.js';
+
+/** `npm run bench`: prints every figure, then the ratios the issues set targets for. */
+const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+const rate = (n: number): string => `${Math.round(n).toLocaleString('en-US')}/s`;
+
+const bus = await benchBus();
+out('bus (100-byte bodies)');
+out(`  1->1 msgq            ${rate(bus.msgqOneToOne)} messages`);
+out(`  1->1 raw relay       ${rate(bus.rawOneToOne)} messages (reference, node:net, same run)`);
+out(`  1->1 msgq/raw        ${(bus.ratio * 100).toFixed(1)}%  (target >= 60%)`);
+out(`  1->4 msgq fan-out    ${rate(bus.msgqFanOut)} deliveries`);
+out(`  1->4 raw fan-out     ${rate(bus.rawFanOut)} deliveries (reference)`);
+out(`  request/reply p50    ${bus.p50us.toFixed(0)} us  (Session to Session through msgq)`);
+out(`  request/reply p99    ${bus.p99us.toFixed(0)} us  (target < 1000 us)`);
