@@ -16,9 +16,6 @@ export class HeaderCache {
   private bytes: Buffer | undefined;
   private bytesView: DataView | undefined;
   private env: Envelope | undefined;
-  /** A view of the chunk frames currently come from: made once per chunk, not per frame. */
-  private chunk: Buffer | undefined;
-  private chunkView: DataView | undefined;
   private readonly span: SeqSpan = { seqStart: -1, seqEnd: -1 };
 
   constructor(private readonly lname: string) {}
@@ -26,7 +23,7 @@ export class HeaderCache {
   /** Decodes and validates a CBOR client's header, from the cache when it repeats. */
   decode(frame: Frame): Envelope {
     const { buffer, headerStart: start, bodyStart: end } = frame;
-    const cached = this.match(buffer, start, end);
+    const cached = this.match(buffer, frame.view, start, end);
     if (cached) return cached;
 
     const span = this.span;
@@ -54,17 +51,13 @@ export class HeaderCache {
     return env;
   }
 
-  private match(buf: Buffer, start: number, end: number): Envelope | undefined {
+  private match(buf: Buffer, view: DataView, start: number, end: number): Envelope | undefined {
     const bytes = this.bytes;
     const env = this.env;
     if (!env || !bytes || bytes.length !== end - start) return undefined;
-    if (this.chunk !== buf) {
-      this.chunk = buf;
-      this.chunkView = new DataView(buf.buffer, buf.byteOffset, buf.length);
-    }
     const { seqStart, seqEnd } = this.span;
-    if (!sameBytes(this.chunkView!, start, this.bytesView!, 0, seqStart)) return undefined;
-    if (!sameBytes(this.chunkView!, start + seqEnd, this.bytesView!, seqEnd, bytes.length - seqEnd)) return undefined;
+    if (!sameBytes(view, start, this.bytesView!, 0, seqStart)) return undefined;
+    if (!sameBytes(view, start + seqEnd, this.bytesView!, seqEnd, bytes.length - seqEnd)) return undefined;
     // The seq bytes must still be an unsigned or negative integer of the same width.
     const initial = buf[start + seqStart]!;
     const info = initial & 0x1f;

@@ -20,13 +20,16 @@ export const PREFIX_BYTES = 6;
  */
 export class Frame {
   buffer: Buffer = EMPTY;
+  /** A DataView of `buffer`, made once per chunk, for readers that compare or read words. */
+  view: DataView = new DataView(EMPTY.buffer, 0, 0);
   start = 0;
   headerStart = 0;
   bodyStart = 0;
   end = 0;
 
-  set(buffer: Buffer, start: number, headerStart: number, bodyStart: number, end: number): this {
+  set(buffer: Buffer, view: DataView, start: number, headerStart: number, bodyStart: number, end: number): this {
     this.buffer = buffer;
+    this.view = view;
     this.start = start;
     this.headerStart = headerStart;
     this.bodyStart = bodyStart;
@@ -103,9 +106,10 @@ export class FrameDecoder {
       if (pos < 0) return;
     }
     const end = chunk.length;
+    const view = new DataView(chunk.buffer, chunk.byteOffset, end);
     while (end - pos >= PREFIX_BYTES) {
-      const total = chunk.readUInt32BE(pos);
-      const headerLen = chunk.readUInt16BE(pos + LENGTH_BYTES);
+      const total = view.getUint32(pos);
+      const headerLen = view.getUint16(pos + LENGTH_BYTES);
       // One combined test on the hot path; check() says which rule broke.
       if (total > this.maxFrame || headerLen === 0 || headerLen > total - 2 || headerLen > this.maxHeader) {
         this.check(total, headerLen);
@@ -116,7 +120,7 @@ export class FrameDecoder {
         break;
       }
       const headerStart = pos + PREFIX_BYTES;
-      this.onFrame(this.frame.set(chunk, pos, headerStart, headerStart + headerLen, frameEnd));
+      this.onFrame(this.frame.set(chunk, view, pos, headerStart, headerStart + headerLen, frameEnd));
       pos = frameEnd;
     }
     if (pos < end) {
@@ -162,7 +166,8 @@ export class FrameDecoder {
     this.held = [];
     this.bufferedBytes = 0;
     this.needed = 0;
-    this.onFrame(this.frame.set(frame, 0, PREFIX_BYTES, PREFIX_BYTES + frame.readUInt16BE(LENGTH_BYTES), frame.length));
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.length);
+    this.onFrame(this.frame.set(frame, view, 0, PREFIX_BYTES, PREFIX_BYTES + view.getUint16(LENGTH_BYTES), frame.length));
     return taken + missing;
   }
 
