@@ -22,7 +22,9 @@ export type B10ErrorCode =
   | 'ERR_TIMEOUT'
   | 'ERR_NO_RECIPIENT'
   | 'ERR_ANSWER'
-  | 'ERR_USAGE';
+  | 'ERR_USAGE'
+  | 'ERR_SPEC'
+  | 'ERR_VALIDATION';
 
 export abstract class B10Error extends Error {
   abstract readonly code: B10ErrorCode;
@@ -105,4 +107,26 @@ export class AnswerError extends B10Error {
 /** A setting given by the user (option, environment variable) is not usable. */
 export class UsageError extends B10Error {
   readonly code = 'ERR_USAGE' as const;
+}
+
+/** A module spec (a `.spec` file or a registered spec) breaks the spec format. */
+export class SpecError extends B10Error {
+  readonly code = 'ERR_SPEC' as const;
+
+  constructor(
+    /** The file or module the spec came from. */
+    readonly source: string,
+    message: string,
+  ) {
+    super(`${source}: ${message}`);
+  }
+}
+
+/** A configuration or command arguments do not match the spec; one entry per problem. */
+export class ValidationError extends B10Error {
+  readonly code = 'ERR_VALIDATION' as const;
+
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('; '));
+  }
 }
