@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_LIMITS, DEFAULT_MAX_QUEUE, DEFAULT_MSGQ_HOST } from '../protocol/limits.js';
 import { resolveMsgqPort } from '../protocol/transport.js';
+import { onStopRequest } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
 import { EXIT_FAILURE, EXIT_USAGE, parseArgs, parsePort, parseSize } from '../src/options.js';
 import { MsgQ } from './server.js';
@@ -59,11 +60,7 @@ const program = new Command('b10-msgq')
       process.exitCode = EXIT_FAILURE;
       return;
     }
-    const stopOn = (reason: string) => () => void msgq.stop(reason);
-    process.once('SIGINT', stopOn('SIGINT'));
-    process.once('SIGTERM', stopOn('SIGTERM'));
-    // Started by the boss with an IPC channel: its closing means the boss is gone.
-    if (process.connected) process.once('disconnect', stopOn('parent process gone'));
+    onStopRequest((reason) => void msgq.stop(reason));
     await msgq.stopped;
     process.exit(0);
   });

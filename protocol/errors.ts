@@ -24,7 +24,8 @@ export type B10ErrorCode =
   | 'ERR_ANSWER'
   | 'ERR_USAGE'
   | 'ERR_SPEC'
-  | 'ERR_VALIDATION';
+  | 'ERR_VALIDATION'
+  | 'ERR_CONFIG_FILE';
 
 export abstract class B10Error extends Error {
   abstract readonly code: B10ErrorCode;
@@ -128,5 +129,18 @@ export class ValidationError extends B10Error {
 
   constructor(readonly problems: readonly string[]) {
     super(problems.join('; '));
+  }
+}
+
+/** The stored configuration cannot be used: unreadable, corrupt, or of an unknown version. */
+export class ConfigFileError extends B10Error {
+  readonly code = 'ERR_CONFIG_FILE' as const;
+
+  constructor(
+    readonly file: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${message}`, options);
   }
 }

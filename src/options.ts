@@ -39,8 +39,11 @@ export function parseMilliseconds(value: string): number {
  * Returns the exit code when parsing ended the program, else undefined.
  */
 export async function parseArgs(program: Command, argv: readonly string[]): Promise<number | undefined> {
-  program.exitOverride();
-  for (const sub of program.commands) sub.exitOverride();
+  const override = (command: Command): void => {
+    command.exitOverride();
+    for (const sub of command.commands) override(sub);
+  };
+  override(program);
   try {
     await program.parseAsync(argv as string[]);
     return undefined;

@@ -8,6 +8,7 @@ import {
   ProtocolError,
   TimeoutError,
   UsageError,
+  ValidationError,
 } from '../../protocol/errors.js';
 import { DEFAULT_TIMEOUT_MS } from '../../protocol/limits.js';
 import { Session } from '../../protocol/session.js';
@@ -52,7 +53,7 @@ export function printJson(value: unknown): void {
  * 3 when the bus or the addressee could not be reached or did not answer.
  */
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError) return EXIT_USAGE;
+  if (err instanceof UsageError || err instanceof ValidationError) return EXIT_USAGE;
   if (err instanceof AnswerError) return EXIT_FAILURE;
   if (
     err instanceof ConnectionError ||

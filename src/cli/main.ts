@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { parseArgs } from '../options.js';
 import { reportError } from './common.js';
+import { configCommand } from './config.js';
 import { listenCommand } from './listen.js';
 import { membersCommand } from './members.js';
 import { pingCommand } from './ping.js';
@@ -13,7 +14,8 @@ const program = new Command('b10')
   .addCommand(sendCommand())
   .addCommand(listenCommand())
   .addCommand(membersCommand())
-  .addCommand(pingCommand());
+  .addCommand(pingCommand())
+  .addCommand(configCommand());
 
 // Piped into `head`, say: the reader leaving is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

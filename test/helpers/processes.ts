@@ -137,3 +137,15 @@ export async function run(
   await proc.drained;
   return { code, stdout: proc.stdout, stderr: proc.stderrLines.join('\n') };
 }
+
+export interface CfgmgrHandle {
+  proc: Proc;
+  stop(): Promise<void>;
+}
+
+/** Starts the real b10-cfgmgr against a running msgq and waits until it answers. */
+export async function startCfgmgr(msgqPort: number, dataPath: string, args: string[] = []): Promise<CfgmgrHandle> {
+  const proc = start('src/cfgmgr/main.js', ['--data-path', dataPath, '-m', String(msgqPort), ...args]);
+  await proc.waitForLog((l) => l.msg === 'config manager ready', 'config manager ready');
+  return { proc, stop: () => proc.stop() };
+}

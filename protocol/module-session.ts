@@ -1,0 +1,241 @@
+import {
+  assertValidConfig,
+  checkCommandArgs,
+  configProblems,
+  parsePath,
+  valueAt,
+  withDefaults,
+  type Config,
+  type PathSegment,
+} from './config-data.js';
+import type { SendEnvelope } from './envelope.js';
+import { AnswerError, NoRecipientError, ProtocolError, UsageError } from './errors.js';
+import {
+  createAnswer,
+  isNotification,
+  parseCommand,
+  RCODE_ERROR,
+  RCODE_OK,
+} from './message.js';
+import { Session, type Message, type SessionOptions } from './session.js';
+import { commandSpec, loadSpecFile, parseModuleSpec, type ModuleSpec } from './spec.js';
+
+/** Group the config manager answers on. */
+export const CONFIG_MANAGER = 'ConfigManager';
+/** Group the config manager announces every committed change on. */
+export const CONFIG_NOTIFICATIONS = 'cc_config';
+/** Group msgq announces clients coming and going on. */
+export const MEMBERS_GROUP = 'cc_members';
+/** The command the config manager sends a module when its configuration changes. */
+export const CONFIG_UPDATE = 'config_update';
+
+/** Receives the module's whole configuration, defaults filled in; throw to refuse it. */
+export type ConfigHandler = (config: Config, session: ModuleSession) => void | Promise<void>;
+/**
+ * Runs a command whose arguments were checked against the spec. The return
+ * value becomes the answer's value; throwing AnswerError answers its rcode,
+ * any other error rcode 1 with its message.
+ */
+export type CommandHandler = (name: string, args: Config, env: SendEnvelope) => unknown;
+export type RemoteConfigHandler = (module: string, config: Config) => void;
+
+/** The few log calls a module session makes; pino loggers fit. */
+export interface SessionLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface ModuleSessionOptions {
+  /** The spec, or the path of its `.spec` file. */
+  spec: ModuleSpec | string;
+  /** A connected session to use; otherwise one is opened with `connect`. */
+  session?: Session;
+  connect?: SessionOptions;
+  onConfig?: ConfigHandler;
+  onCommand?: CommandHandler;
+  log?: SessionLog;
+}
+
+interface Remote {
+  spec: ModuleSpec;
+  config: Config;
+  onChange?: RemoteConfigHandler;
+}
+
+const silent: SessionLog = { info() {}, warn() {} };
+
+/**
+ * A module's life on the bus, the counterpart of BIND 10's ModuleCCSession:
+ * it subscribes to the module's group, registers the spec with the config
+ * manager, fetches the configuration, hands it to the config handler (at the
+ * start and on every config_update) and answers every command addressed to
+ * the module. When the config manager is not there yet the module runs on
+ * its defaults and registers as soon as it appears.
+ */
+export class ModuleSession {
+  private stored: Config = {};
+  private registered = false;
+  private watchingMembers = false;
+  private readonly remotes = new Map<string, Remote>();
+  private readonly log: SessionLog;
+  /** Resolves when the session's message loop has ended (the bus connection closed). */
+  readonly done: Promise<void>;
+
+  private constructor(
+    readonly spec: ModuleSpec,
+    readonly session: Session,
+    private readonly options: ModuleSessionOptions,
+  ) {
+    this.log = options.log ?? silent;
+    this.done = this.loop();
+  }
+
+  static async start(options: ModuleSessionOptions): Promise<ModuleSession> {
+    const spec = typeof options.spec === 'string' ? await loadSpecFile(options.spec) : parseModuleSpec(options.spec);
+    const session = options.session ?? (await Session.connect(options.connect));
+    try {
+      await session.subscribe(spec.module_name);
+      const module = new ModuleSession(spec, session, options);
+      await module.register();
+      return module;
+    } catch (err) {
+      if (!options.session) await session.close();
+      throw err;
+    }
+  }
+
+  get name(): string {
+    return this.spec.module_name;
+  }
+
+  /** Whether the spec is registered with a running config manager. */
+  get isRegistered(): boolean {
+    return this.registered;
+  }
+
+  /** The whole configuration, defaults filled in. */
+  getFullConfig(): Config {
+    return withDefaults(this.spec.config_data, this.stored);
+  }
+
+  /** One value by path ("zones[2]/port"), its default when not set. */
+  getValue(path: string | readonly PathSegment[]): unknown {
+    return valueAt(this.getFullConfig(), typeof path === 'string' ? parsePath(path) : path);
+  }
+
+  /**
+   * Follows another module's configuration: fetches its spec and config now
+   * and calls `onChange` whenever the config manager commits a change to it.
+   */
+  async addRemoteConfig(module: string, onChange?: RemoteConfigHandler): Promise<void> {
+    if (this.remotes.size === 0) await this.session.subscribe(CONFIG_NOTIFICATIONS);
+    const spec = parseModuleSpec(await this.session.command(CONFIG_MANAGER, 'get_module_spec', { module_name: module }), module);
+    const config = (await this.session.command(CONFIG_MANAGER, 'get_config', { module_name: module })) as Config;
+    this.remotes.set(module, { spec, config, onChange });
+  }
+
+  /** A value of a followed module's configuration, its default when not set. */
+  getRemoteValue(module: string, path: string | readonly PathSegment[]): unknown {
+    const remote = this.remotes.get(module);
+    if (!remote) throw new UsageError(`the configuration of ${module} is not followed: call addRemoteConfig first`);
+    const full = withDefaults(remote.spec.config_data, remote.config);
+    return valueAt(full, typeof path === 'string' ? parsePath(path) : path);
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+    await this.done;
+  }
+
+  /**
+   * Registers the spec and takes the stored configuration. With no config
+   * manager on the bus yet, runs on defaults and waits for it to appear.
+   */
+  private async register(): Promise<void> {
+    try {
+      await this.session.command(CONFIG_MANAGER, 'module_spec', this.spec);
+      const config = await this.session.command(CONFIG_MANAGER, 'get_config', { module_name: this.name });
+      this.registered = true;
+      if (this.watchingMembers) {
+        this.watchingMembers = false;
+        await this.session.unsubscribe(MEMBERS_GROUP);
+      }
+      await this.applyConfig((config ?? {}) as Config);
+    } catch (err) {
+      if (!(err instanceof NoRecipientError)) throw err;
+      if (!this.watchingMembers) {
+        this.watchingMembers = true;
+        await this.session.subscribe(MEMBERS_GROUP);
+        this.log.info({ module: this.name }, 'config manager not on the bus: running on defaults until it is');
+        await this.applyConfig({});
+      }
+    }
+  }
+
+  /** Validates and hands a configuration to the handler; keeps it only if the handler accepts it. */
+  private async applyConfig(config: Config): Promise<void> {
+    assertValidConfig(this.spec.config_data, config);
+    await this.options.onConfig?.(withDefaults(this.spec.config_data, config), this);
+    this.stored = config;
+  }
+
+  private async loop(): Promise<void> {
+    for await (const message of this.session) {
+      try {
+        await this.handle(message);
+      } catch (err) {
+        this.log.warn({ err, group: message.env.group }, 'message not handled');
+      }
+    }
+  }
+
+  private async handle(message: Message): Promise<void> {
+    const { env, body } = message;
+    if (env.reply !== undefined) return;
+    if (env.group === MEMBERS_GROUP) return this.onMembers(body);
+    if (env.group === CONFIG_NOTIFICATIONS) return this.onRemoteChange(body);
+    if (env.group !== this.name || isNotification(body)) return;
+    this.session.reply(env, await this.answer(env, body));
+  }
+
+  private async onMembers(body: unknown): Promise<void> {
+    if (this.registered || !isNotification(body)) return;
+    const [event, params] = body.notification;
+    if (event === 'subscribed' && (params as { group?: unknown } | undefined)?.group === CONFIG_MANAGER) {
+      this.log.info({ module: this.name }, 'config manager appeared: registering');
+      await this.register();
+    }
+  }
+
+  private onRemoteChange(body: unknown): void {
+    if (!isNotification(body)) return;
+    const [event, params] = body.notification;
+    const { module_name: module, config } = (params ?? {}) as { module_name?: unknown; config?: unknown };
+    const remote = typeof module === 'string' ? this.remotes.get(module) : undefined;
+    if (event !== CONFIG_UPDATE || !remote || config === null || typeof config !== 'object') return;
+    remote.config = config as Config;
+    remote.onChange?.(module as string, withDefaults(remote.spec.config_data, remote.config));
+  }
+
+  /** The answer to one command: every command gets one, unknown and malformed ones included. */
+  private async answer(env: SendEnvelope, body: unknown): Promise<unknown> {
+    try {
+      const { name, args } = parseCommand(body);
+      if (name === CONFIG_UPDATE) {
+        const problems = configProblems(this.spec.config_data, args);
+        if (problems.length > 0) return createAnswer(RCODE_ERROR, problems.join('; '));
+        await this.applyConfig(args as Config);
+        return createAnswer(RCODE_OK);
+      }
+      const command = commandSpec(this.spec, name);
+      if (!command || !this.options.onCommand) return createAnswer(RCODE_ERROR, `Unknown command: ${name}`);
+      const value = await this.options.onCommand(name, checkCommandArgs(command, args), env);
+      return createAnswer(RCODE_OK, value);
+    } catch (err) {
+      if (err instanceof AnswerError) return createAnswer(err.rcode, err.text);
+      if (err instanceof ProtocolError) return createAnswer(RCODE_ERROR, `malformed command: ${err.message}`);
+      return createAnswer(RCODE_ERROR, err instanceof Error ? err.message : String(err));
+    }
+  }
+}
+

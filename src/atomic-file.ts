@@ -1,0 +1,34 @@
+import { open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+
+let counter = 0;
+
+/**
+ * Replaces `file` with `text` so that a crash at any moment leaves either the
+ * old content or the new, never a mix: write a temporary file beside it,
+ * fsync it, rename it over the old one, then fsync the directory so the
+ * rename itself is on disk.
+ */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const dir = path.dirname(file);
+  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++counter}.tmp`);
+  const handle = await open(temp, 'wx', 0o644);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temp, file);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  const dirHandle = await open(dir, 'r');
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}
