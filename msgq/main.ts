@@ -33,13 +33,11 @@ const program = new Command('b10-msgq')
       port = resolveMsgqPort(opts.port);
     } catch (err) {
       log.fatal((err as Error).message);
-      process.exitCode = EXIT_USAGE;
-      return;
+      process.exit(EXIT_USAGE);
     }
     if (opts.maxHeader > opts.maxFrame) {
       log.fatal('--max-header cannot exceed --max-frame');
-      process.exitCode = EXIT_USAGE;
-      return;
+      process.exit(EXIT_USAGE);
     }
     const msgq = new MsgQ(
       {
@@ -57,8 +55,7 @@ const program = new Command('b10-msgq')
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'EADDRINUSE' ? `port ${port} is already in use` : (err as Error).message;
       log.fatal({ code }, `cannot listen on ${opts.address}:${port}: ${why}`);
-      process.exitCode = EXIT_FAILURE;
-      return;
+      process.exit(EXIT_FAILURE);
     }
     onStopRequest((reason) => void msgq.stop(reason));
     await msgq.stopped;

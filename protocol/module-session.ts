@@ -28,6 +28,8 @@ export const CONFIG_NOTIFICATIONS = 'cc_config';
 export const MEMBERS_GROUP = 'cc_members';
 /** The command the config manager sends a module when its configuration changes. */
 export const CONFIG_UPDATE = 'config_update';
+/** The command that registers a spec, and the cc_config event saying a module registered. */
+export const MODULE_SPEC = 'module_spec';
 
 /** Receives the module's whole configuration, defaults filled in; throw to refuse it. */
 export type ConfigHandler = (config: Config, session: ModuleSession) => void | Promise<void>;
@@ -53,6 +55,13 @@ export interface ModuleSessionOptions {
   connect?: SessionOptions;
   onConfig?: ConfigHandler;
   onCommand?: CommandHandler;
+  /**
+   * Gets every message that is not a command to this module: messages of
+   * other groups the session subscribed to, and non-command bodies sent to
+   * the module. Without it, such bodies sent to the module are answered as
+   * malformed commands.
+   */
+  onMessage?: (message: Message) => void;
   log?: SessionLog;
 }
 
@@ -153,7 +162,7 @@ export class ModuleSession {
    */
   private async register(): Promise<void> {
     try {
-      await this.session.command(CONFIG_MANAGER, 'module_spec', this.spec);
+      await this.session.command(CONFIG_MANAGER, MODULE_SPEC, this.spec);
       const config = await this.session.command(CONFIG_MANAGER, 'get_config', { module_name: this.name });
       this.registered = true;
       if (this.watchingMembers) {
@@ -192,10 +201,12 @@ export class ModuleSession {
   private async handle(message: Message): Promise<void> {
     const { env, body } = message;
     if (env.reply !== undefined) return;
-    if (env.group === MEMBERS_GROUP) return this.onMembers(body);
-    if (env.group === CONFIG_NOTIFICATIONS) return this.onRemoteChange(body);
-    if (env.group !== this.name || isNotification(body)) return;
-    this.session.reply(env, await this.answer(env, body));
+    if (env.group === MEMBERS_GROUP) await this.onMembers(body);
+    else if (env.group === CONFIG_NOTIFICATIONS) this.onRemoteChange(body);
+    const toModule = env.group === this.name && !isNotification(body);
+    const isCommand = body !== null && typeof body === 'object' && 'command' in body;
+    if (toModule && (isCommand || !this.options.onMessage)) this.session.reply(env, await this.answer(env, body));
+    else this.options.onMessage?.(message);
   }
 
   private async onMembers(body: unknown): Promise<void> {

@@ -7,5 +7,19 @@
 export function onStopRequest(stop: (reason: string) => void): void {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
-  if (process.connected) process.once('disconnect', () => stop('parent process gone'));
+  onParentGone(() => stop('parent process gone'));
+}
+
+/** Set by the boss in every child's environment. */
+export const SUPERVISED_ENV = 'B10_SUPERVISED';
+
+/**
+ * Calls `gone` once the boss that started this process is gone. A boss that
+ * died while this process was still loading closed the channel before any
+ * listener existed, so a channel already closed counts as gone too.
+ */
+export function onParentGone(gone: () => void): void {
+  if (process.env[SUPERVISED_ENV] !== '1') return;
+  if (!process.connected) setImmediate(gone);
+  else process.once('disconnect', gone);
 }

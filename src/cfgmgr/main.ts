@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import type { Config } from '../../protocol/config-data.js';
 import { B10Error, NoRecipientError } from '../../protocol/errors.js';
 import { createCommand, createNotification, parseAnswer } from '../../protocol/message.js';
-import { CONFIG_MANAGER, CONFIG_NOTIFICATIONS, CONFIG_UPDATE } from '../../protocol/module-session.js';
+import { CONFIG_MANAGER, CONFIG_NOTIFICATIONS, CONFIG_UPDATE, MODULE_SPEC } from '../../protocol/module-session.js';
 import { Session } from '../../protocol/session.js';
 import type { ModuleSpec } from '../../protocol/spec.js';
 import { writeFileAtomic } from '../atomic-file.js';
@@ -65,8 +65,7 @@ const program = new Command('b10-cfgmgr')
       specs = await readSpecsFile(specsFile, (why) => log.warn({ file: specsFile, why }, 'registered specs dropped: modules register again'));
     } catch (err) {
       log.fatal({ code: (err as B10Error).code }, `cannot start: ${(err as Error).message}`);
-      process.exitCode = EXIT_FAILURE;
-      return;
+      process.exit(EXIT_FAILURE);
     }
     log.info({ file: configFile, modules: Object.keys(config) }, 'configuration loaded');
 
@@ -75,8 +74,7 @@ const program = new Command('b10-cfgmgr')
       session = await Session.connect({ port: opts.msgqPort });
     } catch (err) {
       log.fatal(`cannot start: ${(err as Error).message}`);
-      process.exitCode = EXIT_FAILURE;
-      return;
+      process.exit(EXIT_FAILURE);
     }
 
     const manager = new ConfigManager(
@@ -94,6 +92,9 @@ const program = new Command('b10-cfgmgr')
         },
         announce(module, moduleConfig) {
           session.send(CONFIG_NOTIFICATIONS, createNotification(CONFIG_UPDATE, { module_name: module, config: moduleConfig }));
+        },
+        announceSpec(module) {
+          session.send(CONFIG_NOTIFICATIONS, createNotification(MODULE_SPEC, { module_name: module }));
         },
         saveConfig: (all) => writeFileAtomic(configFile, configFileText(all)),
         saveSpecs: (all) => writeFileAtomic(specsFile, specsFileText(new Map(all))),
@@ -128,11 +129,10 @@ const program = new Command('b10-cfgmgr')
         (err: unknown) => log.error({ err }, 'command failed'),
       );
     }
-    if (!stopping) {
-      log.error('connection to msgq lost');
-      process.exitCode = EXIT_FAILURE;
-    }
+    if (!stopping) log.error('connection to msgq lost');
     log.info('config manager stopped');
+    // The boss's IPC channel would otherwise keep the process alive.
+    process.exit(stopping ? 0 : EXIT_FAILURE);
   });
 
 process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;

@@ -11,6 +11,8 @@ export interface ManagerIO {
   pushConfig(module: string, config: Config): Promise<Answer | undefined>;
   /** Announces a committed change (group cc_config). */
   announce(module: string, config: Config): void;
+  /** Announces that a module registered its spec (group cc_config): the module is ready. */
+  announceSpec(module: string): void;
   saveConfig(config: StoredConfig): Promise<void>;
   saveSpecs(specs: ReadonlyMap<string, ModuleSpec>): Promise<void>;
 }
@@ -87,6 +89,7 @@ export class ConfigManager {
     const before = this.specs.get(spec.module_name);
     this.specs.set(spec.module_name, spec);
     this.log.info({ module: spec.module_name }, 'module spec registered');
+    this.io.announceSpec(spec.module_name);
     if (JSON.stringify(before) !== JSON.stringify(spec)) {
       try {
         await this.io.saveSpecs(this.specs);

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { parseArgs } from '../options.js';
 import { reportError } from './common.js';
+import { bossCommands } from './boss.js';
 import { configCommand } from './config.js';
 import { listenCommand } from './listen.js';
 import { membersCommand } from './members.js';
@@ -16,6 +17,7 @@ const program = new Command('b10')
   .addCommand(membersCommand())
   .addCommand(pingCommand())
   .addCommand(configCommand());
+for (const command of bossCommands()) program.addCommand(command);
 
 // Piped into `head`, say: the reader leaving is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -1,17 +1,10 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { DIST } from '../../src/paths.js';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 
-/** The project root, whether this file runs from test/ or compiled from dist/test/. */
-export const ROOT = (() => {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
-})();
-export const DIST = path.join(ROOT, 'dist');
+export { PROJECT_ROOT as ROOT, DIST } from '../../src/paths.js';
 
 /** Every child a test started, so none can outlive the test run. */
 const live = new Set<ChildProcess>();
@@ -82,6 +75,18 @@ export class Proc {
         reject(new Error(`process exited (code ${code}, signal ${signal}) before ${what}:\n${this.stderrLines.join('\n')}`));
       });
     });
+  }
+
+  /** Resolves once stdout holds `text`; rejects if the process exits first. */
+  async waitForStdout(text: string): Promise<void> {
+    const stdout = this.child.stdout!;
+    while (!this.stdout.includes(text)) {
+      const more = once(stdout, 'data');
+      const gone = this.exited.then(() => {
+        throw new Error(`process exited before printing ${JSON.stringify(text)}`);
+      });
+      await Promise.race([more, gone]);
+    }
   }
 
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */

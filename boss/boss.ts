@@ -1,0 +1,452 @@
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../protocol/config-data.js';
+import { TimeoutError, UsageError } from '../protocol/errors.js';
+import { createCommand, isNotification } from '../protocol/message.js';
+import {
+  CONFIG_MANAGER,
+  CONFIG_NOTIFICATIONS,
+  MODULE_SPEC,
+  ModuleSession,
+} from '../protocol/module-session.js';
+import { Session, type Message } from '../protocol/session.js';
+import type { Logger } from '../src/log.js';
+import { PROJECT_ROOT } from '../src/paths.js';
+import { spawnChild, type ChildHandle } from './child.js';
+import { componentsFrom, resolveProgram, type ComponentConfig } from './components.js';
+import { restartDecision, type RestartPolicy } from './restart.js';
+
+export const BOSS_SPEC = path.join(PROJECT_ROOT, 'boss/bob.spec');
+const BOSS = 'Boss';
+/** How long the boss waits for msgq to answer, as the seed did. */
+const MSGQ_CONNECT_MS = 5000;
+
+export interface BossSettings {
+  msgqPort: number;
+  /** Auth's DNS port (-p), passed on to components that serve DNS. */
+  dnsPort: number;
+  dataPath: string;
+  verbose: boolean;
+  policy: RestartPolicy;
+  /** How long a component may take to register its spec. */
+  readyTimeout: number;
+  /** How long each shutdown step (bus shutdown, then SIGTERM) waits before the next. */
+  stopGrace: number;
+}
+
+/** Why b10 could not start; the boss has stopped what it started. */
+export class StartupError extends Error {}
+
+/** `work`, unless the child exits first; neither loser is left as an unhandled rejection. */
+async function untilExit<T>(work: Promise<T>, child: ChildHandle, what: string): Promise<T> {
+  const exited = child.exited.then(({ code, signal }): never => {
+    throw new StartupError(`${what} (code ${code}, signal ${signal})`);
+  });
+  work.catch(() => {});
+  exited.catch(() => {});
+  return Promise.race([work, exited]);
+}
+
+type State = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
+
+interface Component {
+  name: string;
+  config: ComponentConfig;
+  child?: ChildHandle;
+  state: State;
+  startedAt: number;
+  restarts: number;
+  /** Quick failures in a row, for the restart schedule. */
+  failures: number;
+  restartAt?: number;
+  timer?: NodeJS.Timeout;
+}
+
+/** One row of show_processes. */
+export interface ProcessRow {
+  name: string;
+  pid: number | null;
+  kind: string;
+  address: string | null;
+  state: State;
+  restarts: number;
+  failures: number;
+  uptime: number | null;
+  next_restart_in: number | null;
+}
+
+/**
+ * The boss of BIND: starts msgq, the config manager and the configured
+ * components in order, restarts those that exit on the seed's schedule, and
+ * stops everything — bus `shutdown`, then SIGTERM, then SIGKILL — so that
+ * nothing outlives it. Child exits and bus traffic meet in this one event loop.
+ */
+export class Boss {
+  private readonly components = new Map<string, Component>();
+  private session: Session | undefined;
+  private module: ModuleSession | undefined;
+  private config: Config = {};
+  private readonly registered = new Set<string>();
+  private readonly registrationWaiters = new Map<string, () => void>();
+  private startingUp = true;
+  private stopping: Promise<number> | undefined;
+  private resolveDone!: (code: number) => void;
+  /** The exit code, once everything has stopped. */
+  readonly done = new Promise<number>((resolve) => (this.resolveDone = resolve));
+
+  constructor(
+    private readonly settings: BossSettings,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    try {
+      await this.refuseIfMsgqRuns();
+      await this.startMsgq();
+      await this.startConfigManager();
+      await this.openModuleSession();
+      for (const [name, config] of componentsFrom(this.config.components)) {
+        await this.startComponent(this.add(name, config));
+      }
+      this.startingUp = false;
+      this.log.info({ components: [...this.components.keys()], msgqPort: this.settings.msgqPort }, 'b10 started');
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      await this.shutdown(`startup failed: ${reason}`, 1);
+      throw err instanceof StartupError ? err : new StartupError(reason);
+    }
+  }
+
+  /** Stops everything; resolves with the exit code. Safe to call many times. */
+  shutdown(reason: string, code = 0): Promise<number> {
+    this.stopping ??= this.stopAll(reason, code).then((exitCode) => {
+      this.resolveDone(exitCode);
+      return exitCode;
+    });
+    return this.stopping;
+  }
+
+  private async refuseIfMsgqRuns(): Promise<void> {
+    let existing: Session;
+    try {
+      existing = await Session.connect({ port: this.settings.msgqPort, connectTimeout: 0, timeout: 1000 });
+    } catch {
+      return;
+    }
+    await existing.close();
+    throw new StartupError(`msgq already running on port ${this.settings.msgqPort}`);
+  }
+
+  private add(name: string, config: ComponentConfig): Component {
+    const component: Component = { name, config, state: 'stopped', startedAt: 0, restarts: 0, failures: 0 };
+    this.components.set(name, component);
+    return component;
+  }
+
+  private async startMsgq(): Promise<void> {
+    const msgq = this.add('msgq', {
+      process: 'b10-msgq',
+      kind: 'core',
+      params: ['--port', String(this.settings.msgqPort), '--allow-stop'],
+      priority: 0,
+    });
+    // msgq logs the port it listens on: with port 0 that is how the boss learns it.
+    let announced!: (port: number) => void;
+    const listening = new Promise<number>((resolve) => (announced = resolve));
+    const child = this.spawn(msgq, (record) => {
+      if (record.msg === 'msgq listening' && typeof record.port === 'number') announced(record.port);
+    });
+    if (this.settings.msgqPort === 0) {
+      this.settings.msgqPort = await untilExit(
+        Promise.race([listening, sleep(MSGQ_CONNECT_MS, undefined, { ref: false }).then((): never => {
+          throw new StartupError(`msgq did not listen within ${MSGQ_CONNECT_MS} ms`);
+        })]),
+        child,
+        'msgq exited before listening',
+      );
+    }
+    this.session = await untilExit(
+      Session.connect({ port: this.settings.msgqPort, connectTimeout: MSGQ_CONNECT_MS }),
+      child,
+      'msgq exited before answering',
+    );
+    msgq.state = 'running';
+    void this.session.closed.then((reason) => {
+      if (reason) void this.shutdown('lost the connection to msgq', 1);
+    });
+    await this.session.subscribe(BOSS);
+    await this.session.subscribe(CONFIG_NOTIFICATIONS);
+  }
+
+  /** Starts the config manager and waits for its readiness event, {running: "ConfigManager"}. */
+  private async startConfigManager(): Promise<void> {
+    const cfgmgr = this.add('cfgmgr', {
+      process: 'b10-cfgmgr',
+      kind: 'core',
+      address: CONFIG_MANAGER,
+      params: ['--data-path', this.settings.dataPath],
+      priority: 0,
+    });
+    const child = this.spawn(cfgmgr);
+    const session = this.session!;
+    const ready = (async () => {
+      for (;;) {
+        const { body } = await session.recv({ timeout: this.settings.readyTimeout });
+        if ((body as { running?: unknown } | undefined)?.running === CONFIG_MANAGER) return;
+      }
+    })();
+    try {
+      await untilExit(ready, child, 'the config manager exited while starting');
+    } catch (err) {
+      if (err instanceof TimeoutError) throw new StartupError(`the config manager did not start within ${err.ms} ms`);
+      throw err;
+    }
+    cfgmgr.state = 'running';
+  }
+
+  private async openModuleSession(): Promise<void> {
+    this.module = await ModuleSession.start({
+      spec: BOSS_SPEC,
+      session: this.session,
+      log: this.log,
+      onConfig: (config) => this.onConfig(config),
+      onCommand: (name, args) => this.onCommand(name, args),
+      onMessage: (message) => this.onMessage(message),
+    });
+  }
+
+  private onConfig(config: Config): void {
+    componentsFrom(config.components);
+    const first = this.module === undefined;
+    this.config = config;
+    if (!first) void this.reconcile();
+  }
+
+  /** Brings the running components in line with a changed `components` config. */
+  private async reconcile(): Promise<void> {
+    const wanted = new Map(componentsFrom(this.config.components));
+    for (const component of [...this.components.values()]) {
+      if (component.config.kind === 'core' && (component.name === 'msgq' || component.name === 'cfgmgr')) continue;
+      const next = wanted.get(component.name);
+      if (!next || JSON.stringify(next) !== JSON.stringify(component.config)) {
+        this.log.info({ component: component.name }, next ? 'component changed: restarting it' : 'component removed: stopping it');
+        await this.stopComponent(component);
+        this.components.delete(component.name);
+      }
+    }
+    for (const [name, config] of wanted) {
+      if (!this.components.has(name) && !this.stopping) void this.startComponent(this.add(name, config)).catch(() => {});
+    }
+  }
+
+  private onMessage({ env, body }: Message): void {
+    if (env.group !== CONFIG_NOTIFICATIONS || !isNotification(body)) return;
+    const [event, params] = body.notification;
+    const module = (params as { module_name?: unknown } | undefined)?.module_name;
+    if (event !== MODULE_SPEC || typeof module !== 'string') return;
+    this.registered.add(module);
+    this.registrationWaiters.get(module)?.();
+  }
+
+  private spawn(component: Component, onRecord?: (record: Record<string, unknown>) => void): ChildHandle {
+    const { config, name } = component;
+    const args = this.settings.verbose ? [...config.params, '-v'] : config.params;
+    const log = this.log.child({ component: name });
+    const child = spawnChild(resolveProgram(config.process), args, this.childEnv(), log, onRecord);
+    component.child = child;
+    component.state = 'starting';
+    component.startedAt = Date.now();
+    this.log.info({ component: name, pid: child.pid, kind: config.kind }, 'component started');
+    void child.exited.then(({ code, signal }) => this.onExit(component, child, code, signal));
+    return child;
+  }
+
+  private childEnv(): NodeJS.ProcessEnv {
+    return {
+      B10_MSGQ_PORT: String(this.settings.msgqPort),
+      B10_DATA_PATH: this.settings.dataPath,
+      B10_DNS_PORT: String(this.settings.dnsPort),
+    };
+  }
+
+  /** Spawns a component and waits until it is ready: registered, if it has an address. */
+  private async startComponent(component: Component): Promise<void> {
+    const address = component.config.address;
+    if (address) this.registered.delete(address);
+    const child = this.spawn(component);
+    if (!address) {
+      component.state = 'running';
+      return;
+    }
+    const registered = new Promise<void>((resolve) => {
+      if (this.registered.has(address)) resolve();
+      else this.registrationWaiters.set(address, resolve);
+    });
+    const timeout = sleep(this.settings.readyTimeout, 'timeout' as const, { ref: false });
+    const outcome = await Promise.race([registered.then(() => 'ready' as const), child.exited.then(() => 'exited' as const), timeout]);
+    this.registrationWaiters.delete(address);
+    if (outcome === 'ready') {
+      if (component.child === child && component.state === 'starting') component.state = 'running';
+      this.log.info({ component: component.name, address }, 'component ready');
+      return;
+    }
+    const why =
+      outcome === 'exited'
+        ? `${component.name} exited while starting`
+        : `${component.name} did not register as ${address} within ${this.settings.readyTimeout} ms`;
+    if (this.startingUp && component.config.kind !== 'dispensable') throw new StartupError(why);
+    this.log.warn({ component: component.name }, why);
+    // A component that never registers is a failure like any other: it is
+    // stopped, and the exit schedules its restart.
+    if (outcome === 'timeout') await this.terminate([component]);
+  }
+
+  private onExit(component: Component, child: ChildHandle, code: number | null, signal: NodeJS.Signals | null): void {
+    if (component.child !== child) return;
+    component.child = undefined;
+    const ranMs = Date.now() - component.startedAt;
+    if (this.stopping || component.state === 'stopping') {
+      component.state = 'stopped';
+      this.log.info({ component: component.name, code, signal }, 'component stopped');
+      return;
+    }
+    this.log.warn({ component: component.name, code, signal, ranMs }, 'component exited');
+    component.state = 'stopped';
+    if (component.config.kind === 'core') {
+      void this.shutdown(`${component.name} exited and b10 cannot run without it`, 1);
+      return;
+    }
+    if (this.startingUp && component.config.kind === 'needed') return;
+    const decision = restartDecision(
+      { startedAt: component.startedAt, exitedAt: component.startedAt + ranMs, failures: component.failures },
+      this.settings.policy,
+    );
+    component.failures = decision.failures;
+    component.state = 'restarting';
+    component.restartAt = Date.now() + decision.delay;
+    this.log.info(
+      { component: component.name, delay: decision.delay, interval: decision.interval, failures: decision.failures },
+      'restart scheduled',
+    );
+    component.timer = setTimeout(() => {
+      component.timer = undefined;
+      component.restartAt = undefined;
+      component.restarts++;
+      void this.startComponent(component).catch(() => {});
+    }, decision.delay);
+  }
+
+  private async onCommand(name: string, args: Config): Promise<unknown> {
+    switch (name) {
+      case 'shutdown':
+        setImmediate(() => void this.shutdown('shutdown command'));
+        return undefined;
+      case 'print_message':
+        process.stdout.write(`${String(args.message)}\n`);
+        this.log.info({ message: args.message }, 'print_message');
+        return args.message;
+      case 'print_settings': {
+        const settings = { ...this.settings, config: this.module!.getFullConfig() };
+        process.stdout.write(`${JSON.stringify(settings, null, 2)}\n`);
+        return settings;
+      }
+      case 'ping':
+        return 'pong';
+      case 'show_processes':
+        return this.processes();
+      case 'restart':
+        return this.restartByName(String(args.name));
+      default:
+        throw new UsageError(`Unknown command: ${name}`);
+    }
+  }
+
+  processes(): ProcessRow[] {
+    const now = Date.now();
+    return [...this.components.values()].map((c) => ({
+      name: c.name,
+      pid: c.child?.pid ?? null,
+      kind: c.config.kind,
+      address: c.config.address ?? null,
+      state: c.state,
+      restarts: c.restarts,
+      failures: c.failures,
+      uptime: c.child ? Math.round((now - c.startedAt) / 100) / 10 : null,
+      next_restart_in: c.restartAt === undefined ? null : Math.max(0, Math.round((c.restartAt - now) / 100) / 10),
+    }));
+  }
+
+  private restartByName(name: string): string {
+    const component = this.components.get(name);
+    if (!component) throw new UsageError(`no component named ${name}`);
+    if (component.config.kind === 'core') throw new UsageError(`${name} is a core component: restart b10 instead`);
+    void (async () => {
+      await this.stopComponent(component);
+      if (this.stopping) return;
+      component.failures = 0;
+      component.restarts++;
+      await this.startComponent(component).catch(() => {});
+    })();
+    return `restarting ${name}`;
+  }
+
+  /** Stops one component for good (no restart): cancels a pending restart, then the shutdown steps. */
+  private async stopComponent(component: Component): Promise<void> {
+    if (component.timer) clearTimeout(component.timer);
+    component.timer = undefined;
+    component.restartAt = undefined;
+    await this.terminate([component]);
+  }
+
+  /**
+   * The shutdown steps for a set of components: the bus `shutdown` command
+   * to those with an address, then SIGTERM to whatever still runs, then
+   * SIGKILL. Each step waits at most stopGrace, and only as long as needed.
+   */
+  private async terminate(components: Component[]): Promise<void> {
+    const alive = (): Component[] => components.filter((c) => c.child?.running);
+    for (const c of alive()) c.state = 'stopping';
+    const session = this.session;
+    const byBus = alive().filter((c) => c.config.address && session && !session.isClosed);
+    for (const c of byBus) session!.send(c.config.address!, createCommand('shutdown'));
+    if (byBus.length > 0) await this.waitForExit(alive(), this.settings.stopGrace);
+    for (const c of alive()) {
+      this.log.info({ component: c.name, pid: c.child!.pid }, 'sending SIGTERM');
+      c.child!.kill('SIGTERM');
+    }
+    await this.waitForExit(alive(), this.settings.stopGrace);
+    for (const c of alive()) {
+      this.log.warn({ component: c.name, pid: c.child!.pid }, 'still running after SIGTERM: sending SIGKILL');
+      c.child!.kill('SIGKILL');
+    }
+    await this.waitForExit(alive(), Infinity);
+  }
+
+  private async waitForExit(components: Component[], ms: number): Promise<void> {
+    if (components.length === 0) return;
+    const all = Promise.all(components.map((c) => c.child!.exited));
+    if (ms === Infinity) {
+      await all;
+      return;
+    }
+    const controller = new AbortController();
+    await Promise.race([all, sleep(ms, undefined, { signal: controller.signal }).catch(() => {})]);
+    controller.abort();
+  }
+
+  private async stopAll(reason: string, code: number): Promise<number> {
+    this.log.info({ reason }, 'b10 shutting down');
+    for (const c of this.components.values()) {
+      if (c.timer) clearTimeout(c.timer);
+      c.timer = undefined;
+    }
+    const all = [...this.components.values()];
+    const modules = all.filter((c) => c.name !== 'msgq' && c.name !== 'cfgmgr').reverse();
+    await this.terminate(modules);
+    await this.terminate(all.filter((c) => c.name === 'cfgmgr'));
+    await this.session?.close().catch(() => {});
+    await this.terminate(all.filter((c) => c.name === 'msgq'));
+    this.log.info({ code }, 'b10 stopped');
+    return code;
+  }
+}

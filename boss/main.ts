@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+import { rm } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { resolveMsgqPort } from '../protocol/transport.js';
+import { writeFileAtomic } from '../src/atomic-file.js';
+import { resolveDataPath } from '../src/cfgmgr/store.js';
+import { createLogger } from '../src/log.js';
+import { EXIT_FAILURE, parseArgs, parseMilliseconds, parsePort } from '../src/options.js';
+import { Boss } from './boss.js';
+import { DEFAULT_POLICY } from './restart.js';
+
+interface Opts {
+  verbose: boolean;
+  port: number;
+  msgqPort?: number;
+  dataPath?: string;
+  pidFile?: string;
+  restartPeriod: number;
+  readyTimeout: number;
+  stopGrace: number;
+}
+
+const program = new Command('bind10')
+  .description('Start b10: msgq, the config manager and every configured component; supervise them; stop them all.')
+  .option('-v, --verbose', 'log debug messages, and run the components verbose too', false)
+  .option('-p, --port <port>', 'DNS port for auth', parsePort, 5300)
+  .addOption(new Option('-m, --msgq-port <port>', 'msgq port (default: B10_MSGQ_PORT, else 9912; 0 picks a free one)').argParser(parsePort))
+  .option('-d, --data-path <dir>', 'where the configuration lives (default: B10_DATA_PATH, else ./b10)')
+  .option('--pid-file <file>', 'write the boss\'s pid here while it runs')
+  .option('--restart-period <ms>', 'run time that counts as healthy, and the first wait before restarting a component that failed sooner', parseMilliseconds, DEFAULT_POLICY.period)
+  .option('--ready-timeout <ms>', 'how long a component may take to register with the config manager', parseMilliseconds, 10_000)
+  .option('--stop-grace <ms>', 'how long each shutdown step (bus shutdown, then SIGTERM) waits before the next', parseMilliseconds, 2000)
+  .action(async (opts: Opts) => {
+    const log = createLogger('boss', { verbose: opts.verbose });
+    const boss = new Boss(
+      {
+        msgqPort: resolveMsgqPort(opts.msgqPort),
+        dnsPort: opts.port,
+        dataPath: resolveDataPath(opts.dataPath),
+        verbose: opts.verbose,
+        policy: { ...DEFAULT_POLICY, period: opts.restartPeriod, maxPeriod: Math.max(DEFAULT_POLICY.maxPeriod, opts.restartPeriod) },
+        readyTimeout: opts.readyTimeout,
+        stopGrace: opts.stopGrace,
+      },
+      log,
+    );
+    const pidFile = opts.pidFile;
+    if (pidFile) {
+      try {
+        await writeFileAtomic(pidFile, `${process.pid}\n`);
+      } catch (err) {
+        log.fatal(`cannot write the pid file ${pidFile}: ${(err as Error).message}`);
+        process.exit(EXIT_FAILURE);
+      }
+    }
+    const finish = async (code: number): Promise<never> => {
+      if (pidFile) await rm(pidFile, { force: true });
+      process.exit(code);
+    };
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void boss.shutdown(signal));
+    try {
+      await boss.start();
+    } catch (err) {
+      log.fatal(`b10 did not start: ${(err as Error).message}`);
+      await finish(EXIT_FAILURE);
+    }
+    await finish(await boss.done);
+  });
+
+process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;
