@@ -1,3 +1,4 @@
+import { benchBoss, median } from './boss.js';
 import { benchBus } from './bus.js';
 
 /** `npm run bench`: prints every figure, then the ratios the issues set targets for. */
@@ -13,3 +14,9 @@ out(`  1->4 msgq fan-out    ${rate(bus.msgqFanOut)} deliveries`);
 out(`  1->4 raw fan-out     ${rate(bus.rawFanOut)} deliveries (reference)`);
 out(`  request/reply p50    ${bus.p50us.toFixed(0)} us  (Session to Session through msgq)`);
 out(`  request/reply p99    ${bus.p99us.toFixed(0)} us  (target < 1000 us)`);
+
+const boss = await benchBoss();
+const ms = (values: number[]): string => values.map((v) => v.toFixed(0)).join(', ');
+out('boss (default stack: msgq, cfgmgr, Boss)');
+out(`  cold start median    ${median(boss.startMs).toFixed(0)} ms  (target < 1000 ms; runs: ${ms(boss.startMs)})`);
+out(`  shutdown median      ${median(boss.shutdownMs).toFixed(0)} ms  (target < 500 ms; runs: ${ms(boss.shutdownMs)})`);

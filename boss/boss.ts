@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../protocol/config-data.js';
-import { TimeoutError, UsageError } from '../protocol/errors.js';
+import { NoRecipientError, TimeoutError, UsageError } from '../protocol/errors.js';
 import { createCommand, isNotification } from '../protocol/message.js';
 import {
   CONFIG_MANAGER,
@@ -37,16 +37,6 @@ export interface BossSettings {
 /** Why b10 could not start; the boss has stopped what it started. */
 export class StartupError extends Error {}
 
-/** `work`, unless the child exits first; neither loser is left as an unhandled rejection. */
-async function untilExit<T>(work: Promise<T>, child: ChildHandle, what: string): Promise<T> {
-  const exited = child.exited.then(({ code, signal }): never => {
-    throw new StartupError(`${what} (code ${code}, signal ${signal})`);
-  });
-  work.catch(() => {});
-  exited.catch(() => {});
-  return Promise.race([work, exited]);
-}
-
 type State = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
 
 interface Component {
@@ -60,6 +50,19 @@ interface Component {
   failures: number;
   restartAt?: number;
   timer?: NodeJS.Timeout;
+}
+
+/** `work`, unless one of the components exits first; no loser is left as an unhandled rejection. */
+async function untilExit<T>(work: Promise<T>, components: Component[], what: string): Promise<T> {
+  const exits = components.map((c) =>
+    c.child!.exited.then(({ code, signal }): never => {
+      const name = c.name === 'cfgmgr' ? 'the config manager' : c.name;
+      throw new StartupError(`${name} ${what} (code ${code}, signal ${signal})`);
+    }),
+  );
+  work.catch(() => {});
+  for (const exit of exits) exit.catch(() => {});
+  return Promise.race([work, ...exits]);
 }
 
 /** One row of show_processes. */
@@ -102,8 +105,13 @@ export class Boss {
   async start(): Promise<void> {
     try {
       await this.refuseIfMsgqRuns();
-      await this.startMsgq();
-      await this.startConfigManager();
+      const msgq = await this.startMsgq();
+      // The config manager's process boots while the boss connects: it
+      // retries connecting until msgq answers, and readiness is still an
+      // event the boss waits for below.
+      const cfgmgr = this.startConfigManager();
+      await this.connect(msgq, cfgmgr);
+      await this.waitForConfigManager(cfgmgr);
       await this.openModuleSession();
       for (const [name, config] of componentsFrom(this.config.components)) {
         await this.startComponent(this.add(name, config));
@@ -143,32 +151,46 @@ export class Boss {
     return component;
   }
 
-  private async startMsgq(): Promise<void> {
+  /** Starts msgq; resolves once its port is known (it logs it, which is how port 0 is learned). */
+  private async startMsgq(): Promise<Component> {
     const msgq = this.add('msgq', {
       process: 'b10-msgq',
       kind: 'core',
       params: ['--port', String(this.settings.msgqPort), '--allow-stop'],
       priority: 0,
     });
-    // msgq logs the port it listens on: with port 0 that is how the boss learns it.
     let announced!: (port: number) => void;
     const listening = new Promise<number>((resolve) => (announced = resolve));
-    const child = this.spawn(msgq, (record) => {
+    this.spawn(msgq, (record) => {
       if (record.msg === 'msgq listening' && typeof record.port === 'number') announced(record.port);
     });
     if (this.settings.msgqPort === 0) {
-      this.settings.msgqPort = await untilExit(
-        Promise.race([listening, sleep(MSGQ_CONNECT_MS, undefined, { ref: false }).then((): never => {
-          throw new StartupError(`msgq did not listen within ${MSGQ_CONNECT_MS} ms`);
-        })]),
-        child,
-        'msgq exited before listening',
-      );
+      const timeout = sleep(MSGQ_CONNECT_MS, undefined, { ref: false }).then((): never => {
+        throw new StartupError(`msgq did not listen within ${MSGQ_CONNECT_MS} ms`);
+      });
+      this.settings.msgqPort = await untilExit(Promise.race([listening, timeout]), [msgq], 'msgq exited before listening');
     }
+    return msgq;
+  }
+
+  private startConfigManager(): Component {
+    const cfgmgr = this.add('cfgmgr', {
+      process: 'b10-cfgmgr',
+      kind: 'core',
+      address: CONFIG_MANAGER,
+      params: ['--data-path', this.settings.dataPath],
+      priority: 0,
+    });
+    this.spawn(cfgmgr);
+    return cfgmgr;
+  }
+
+  /** Connects to msgq (retrying for up to 5 s, as the seed did) and subscribes to what the boss listens to. */
+  private async connect(msgq: Component, cfgmgr: Component): Promise<void> {
     this.session = await untilExit(
       Session.connect({ port: this.settings.msgqPort, connectTimeout: MSGQ_CONNECT_MS }),
-      child,
-      'msgq exited before answering',
+      [msgq, cfgmgr],
+      'exited before msgq answered',
     );
     msgq.state = 'running';
     void this.session.closed.then((reason) => {
@@ -178,25 +200,29 @@ export class Boss {
     await this.session.subscribe(CONFIG_NOTIFICATIONS);
   }
 
-  /** Starts the config manager and waits for its readiness event, {running: "ConfigManager"}. */
-  private async startConfigManager(): Promise<void> {
-    const cfgmgr = this.add('cfgmgr', {
-      process: 'b10-cfgmgr',
-      kind: 'core',
-      address: CONFIG_MANAGER,
-      params: ['--data-path', this.settings.dataPath],
-      priority: 0,
-    });
-    const child = this.spawn(cfgmgr);
+  /**
+   * The config manager is ready once it answers: either it already does (a
+   * request to it gets an answer), or it is not subscribed yet and its
+   * readiness event, {running: "ConfigManager"} to group Boss, is still to
+   * come — after the boss subscribed, so it cannot be missed.
+   */
+  private async waitForConfigManager(cfgmgr: Component): Promise<void> {
     const session = this.session!;
+    const timeout = this.settings.readyTimeout;
     const ready = (async () => {
+      try {
+        await session.command(CONFIG_MANAGER, 'get_config', { module_name: BOSS }, { timeout });
+        return;
+      } catch (err) {
+        if (!(err instanceof NoRecipientError)) throw err;
+      }
       for (;;) {
-        const { body } = await session.recv({ timeout: this.settings.readyTimeout });
+        const { body } = await session.recv({ timeout });
         if ((body as { running?: unknown } | undefined)?.running === CONFIG_MANAGER) return;
       }
     })();
     try {
-      await untilExit(ready, child, 'the config manager exited while starting');
+      await untilExit(ready, [cfgmgr], 'exited while starting');
     } catch (err) {
       if (err instanceof TimeoutError) throw new StartupError(`the config manager did not start within ${err.ms} ms`);
       throw err;

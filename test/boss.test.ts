@@ -204,6 +204,29 @@ describe('supervision', () => {
   });
 });
 
+describe('the component list is configuration', () => {
+  it('add_and_remove: a component set in the Boss config starts; removed, it stops', async () => {
+    const stack = await boot();
+    const echo = JSON.stringify({ process: fixture('echo'), address: 'Echo' });
+    expect(await stack.b10('config', 'set', 'Boss/components/echo', echo)).toMatchObject({ code: 0 });
+    await stack.boss.waitForLog(byComponent('echo', 'component ready'), 'echo ready');
+    expect(await stack.b10('send', 'Echo', 'echo', '{"text":"added"}')).toMatchObject({ stdout: '"added"\n' });
+    const [pid] = stack.pidsOf('echo');
+    expect(await stack.b10('config', 'unset', 'Boss/components/echo')).toMatchObject({ code: 0 });
+    await stack.boss.waitForLog(byComponent('echo', 'component stopped'), 'echo stopped');
+    expect(alive(pid!)).toBe(false);
+    const rows = JSON.parse((await stack.b10('ps', '--json')).stdout) as { name: string }[];
+    expect(rows.map((r) => r.name)).toEqual(['msgq', 'cfgmgr']);
+  });
+
+  it('bad_component: refused with the reason, nothing changes', async () => {
+    const stack = await boot();
+    const r = await stack.b10('config', 'set', 'Boss/components/x', '{"process": "not-a-program"}');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('unknown program "not-a-program"');
+  });
+});
+
 describe('startup failures clean up', () => {
   it('never_registers: a needed component that never registers fails the start; nothing is left running', async () => {
     const dir = await tempDir();
@@ -231,7 +254,7 @@ describe('startup failures clean up', () => {
     const boss = start('boss/main.js', ['-m', '0', '-d', dir]);
     expect((await boss.exited).code).toBe(1);
     expect(boss.logs.some((l) => l.component === 'cfgmgr' && /b10-config.db: configuration file is corrupt/.test(String(l.msg)))).toBe(true);
-    expect(String(boss.logs.find((l) => l.level === 60 && l.component === undefined)?.msg)).toMatch(/config manager exited while starting/);
+    expect(String(boss.logs.find((l) => l.level === 60 && l.component === undefined)?.msg)).toMatch(/the config manager exited/);
     await expectAllGone(startedPids(boss));
   });
 });
