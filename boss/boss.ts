@@ -9,6 +9,7 @@ import {
   MODULE_SPEC,
   ModuleSession,
 } from '../protocol/module-session.js';
+import { BOSS } from '../protocol/groups.js';
 import { Session, type Message } from '../protocol/session.js';
 import type { Logger } from '../src/log.js';
 import { PROJECT_ROOT } from '../src/paths.js';
@@ -17,7 +18,6 @@ import { componentsFrom, resolveProgram, type ComponentConfig } from './componen
 import { restartDecision, type RestartPolicy } from './restart.js';
 
 export const BOSS_SPEC = path.join(PROJECT_ROOT, 'boss/bob.spec');
-const BOSS = 'Boss';
 /** How long the boss waits for msgq to answer, as the seed did. */
 const MSGQ_CONNECT_MS = 5000;
 

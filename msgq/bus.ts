@@ -42,6 +42,4 @@ export interface Bus {
 
 /** msgq's own name on the bus, used as `from` of what it sends. */
 export const MSGQ_LNAME = 'msgq';
-/** The group msgq answers commands on. */
-export const MSGQ_GROUP = 'Msgq';
-export const MEMBERS_GROUP = 'cc_members';
+export { MSGQ_GROUP, MEMBERS_GROUP } from '../protocol/groups.js';

@@ -71,9 +71,4 @@ export class SubscriptionTable<M> {
     for (const members of this.groups.get(group)?.values() ?? []) for (const m of members) out.add(m);
     return [...out];
   }
-
-  /** True when the member is subscribed to the group under any instance. */
-  isIn(member: M, group: string): boolean {
-    return this.byMember.get(member)?.has(group) ?? false;
-  }
 }

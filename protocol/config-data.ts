@@ -1,5 +1,5 @@
 import { UsageError, ValidationError } from './errors.js';
-import type { CommandSpec, ItemSpec } from './spec.js';
+import { matchesType, type CommandSpec, type ItemSpec } from './spec.js';
 
 /**
  * Configuration against a module spec: validation with the path of every
@@ -44,28 +44,8 @@ function describe(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
-function typeMatches(item: ItemSpec, value: unknown): boolean {
-  switch (item.item_type) {
-    case 'integer':
-      return Number.isInteger(value);
-    case 'real':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'string':
-      return typeof value === 'string';
-    case 'list':
-      return Array.isArray(value);
-    case 'map':
-    case 'named_set':
-      return isMap(value);
-    case 'any':
-      return true;
-  }
-}
-
 function checkValue(item: ItemSpec, value: unknown, path: PathSegment[], problems: string[]): void {
-  if (!typeMatches(item, value)) {
+  if (!matchesType(item.item_type, value)) {
     problems.push(`${formatPath(path)}: expected ${item.item_type}, got ${describe(value)}`);
     return;
   }

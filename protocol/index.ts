@@ -29,6 +29,9 @@ export {
   NoRecipientError,
   AnswerError,
   UsageError,
+  SpecError,
+  ValidationError,
+  ConfigFileError,
 } from './errors.js';
 export type { B10ErrorCode, ProtocolErrorCode } from './errors.js';
 export {
@@ -41,3 +44,20 @@ export {
 } from './limits.js';
 export type { Limits } from './limits.js';
 export { resolveMsgqPort } from './transport.js';
+export { MSGQ_GROUP, MEMBERS_GROUP, CONFIG_MANAGER, CONFIG_NOTIFICATIONS, BOSS } from './groups.js';
+export { ModuleSession } from './module-session.js';
+export type { ModuleSessionOptions, ConfigHandler, CommandHandler, RemoteConfigHandler } from './module-session.js';
+export { parseModuleSpec, parseSpecText, loadSpecFile, commandSpec, ITEM_TYPES } from './spec.js';
+export type { ModuleSpec, ItemSpec, CommandSpec, ItemType } from './spec.js';
+export {
+  configProblems,
+  assertValidConfig,
+  checkCommandArgs,
+  withDefaults,
+  mergeConfig,
+  parsePath,
+  formatPath,
+  valueAt,
+  setValueAt,
+} from './config-data.js';
+export type { Config, PathSegment } from './config-data.js';

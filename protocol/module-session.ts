@@ -17,15 +17,11 @@ import {
   RCODE_ERROR,
   RCODE_OK,
 } from './message.js';
+import { CONFIG_MANAGER, CONFIG_NOTIFICATIONS, MEMBERS_GROUP } from './groups.js';
 import { Session, type Message, type SessionOptions } from './session.js';
 import { commandSpec, loadSpecFile, parseModuleSpec, type ModuleSpec } from './spec.js';
 
-/** Group the config manager answers on. */
-export const CONFIG_MANAGER = 'ConfigManager';
-/** Group the config manager announces every committed change on. */
-export const CONFIG_NOTIFICATIONS = 'cc_config';
-/** Group msgq announces clients coming and going on. */
-export const MEMBERS_GROUP = 'cc_members';
+export { CONFIG_MANAGER, CONFIG_NOTIFICATIONS } from './groups.js';
 /** The command the config manager sends a module when its configuration changes. */
 export const CONFIG_UPDATE = 'config_update';
 /** The command that registers a spec, and the cc_config event saying a module registered. */

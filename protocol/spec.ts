@@ -42,12 +42,13 @@ function isMap(value: unknown): value is Json {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function typeOk(type: ItemType, value: unknown): boolean {
+/** Whether a value is of an item type: the one type check for specs and configurations. */
+export function matchesType(type: ItemType, value: unknown): boolean {
   switch (type) {
     case 'integer':
       return Number.isInteger(value);
     case 'real':
-      return typeof value === 'number';
+      return typeof value === 'number' && Number.isFinite(value);
     case 'boolean':
       return typeof value === 'boolean';
     case 'string':
@@ -79,7 +80,7 @@ function checkItem(source: string, value: unknown, parent: string): ItemSpec {
   const itemType = type as ItemType;
   if (typeof value.item_optional !== 'boolean') return fail('item_optional missing or not a boolean');
   if (!value.item_optional && !('item_default' in value)) return fail('non-optional item has no item_default');
-  if ('item_default' in value && value.item_default !== null && !typeOk(itemType, value.item_default)) {
+  if ('item_default' in value && value.item_default !== null && !matchesType(itemType, value.item_default)) {
     return fail(`item_default ${JSON.stringify(value.item_default)} is not of type ${itemType}`);
   }
   for (const text of ['item_title', 'item_description'] as const) {

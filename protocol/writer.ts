@@ -40,11 +40,6 @@ export class FrameWriter {
     private readonly options: WriterOptions = {},
   ) {}
 
-  /** Bytes not yet handed to the kernel. */
-  get queued(): number {
-    return this.socket.writableLength + this.pendingBytes;
-  }
-
   private startBatch(): boolean {
     if (!this.socket.writable) return false;
     this.socketQueued = this.socket.writableLength;

@@ -5,6 +5,7 @@ import type { Config } from '../../protocol/config-data.js';
 import { B10Error, NoRecipientError } from '../../protocol/errors.js';
 import { createCommand, createNotification, parseAnswer } from '../../protocol/message.js';
 import { CONFIG_MANAGER, CONFIG_NOTIFICATIONS, CONFIG_UPDATE, MODULE_SPEC } from '../../protocol/module-session.js';
+import { BOSS } from '../../protocol/groups.js';
 import { Session } from '../../protocol/session.js';
 import type { ModuleSpec } from '../../protocol/spec.js';
 import { writeFileAtomic } from '../atomic-file.js';
@@ -113,7 +114,7 @@ const program = new Command('b10-cfgmgr')
 
     await session.subscribe(CONFIG_MANAGER);
     // The readiness event the boss waits for.
-    session.send('Boss', { running: CONFIG_MANAGER });
+    session.send(BOSS, { running: CONFIG_MANAGER });
     log.info({ lname: session.lname }, 'config manager ready');
 
     for await (const { env, body } of session) {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
+import { BOSS } from '../../protocol/groups.js';
 import { printJson, withBusOptions, withSession, type BusOptions } from './common.js';
 
-const BOSS = 'Boss';
 
 interface Row {
   name: string;
@@ -15,7 +15,7 @@ interface Row {
 }
 
 /** show_processes rows as an aligned table. */
-export function processTable(rows: Row[]): string {
+function processTable(rows: Row[]): string {
   const header = ['NAME', 'PID', 'STATE', 'KIND', 'RESTARTS', 'UPTIME', 'ADDRESS'];
   const cells = rows.map((r) => [
     r.name,

@@ -125,7 +125,7 @@ function describeItems(items: readonly ItemSpec[], indent: string, out: string[]
 }
 
 /** A spec as an operator reads it: items with types and defaults, commands with arguments. */
-export function describeSpec(spec: ModuleSpec): string {
+function describeSpec(spec: ModuleSpec): string {
   const out = [spec.module_description ? `${spec.module_name}: ${spec.module_description}` : spec.module_name];
   out.push('', 'Configuration:');
   if (spec.config_data.length === 0) out.push('  (none)');

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { MSGQ_GROUP } from '../../protocol/groups.js';
 import { printJson, withBusOptions, withSession, type BusOptions } from './common.js';
 
 export function membersCommand(): Command {
@@ -8,7 +9,7 @@ export function membersCommand(): Command {
       .argument('[group]', 'only clients subscribed to this group'),
   ).action(async (group: string | undefined, opts: BusOptions) => {
     await withSession(opts, async (session) => {
-      printJson(await session.command('Msgq', 'members', group === undefined ? undefined : { group }));
+      printJson(await session.command(MSGQ_GROUP, 'members', group === undefined ? undefined : { group }));
     });
   });
 }

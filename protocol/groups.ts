@@ -1,0 +1,12 @@
+/** The bus groups b10's own parts answer or announce on: one name each, used everywhere. */
+
+/** msgq itself, answering `members`. */
+export const MSGQ_GROUP = 'Msgq';
+/** msgq's announcements of clients connecting, subscribing, unsubscribing and leaving. */
+export const MEMBERS_GROUP = 'cc_members';
+/** The config manager. */
+export const CONFIG_MANAGER = 'ConfigManager';
+/** The config manager's announcements: committed changes and spec registrations. */
+export const CONFIG_NOTIFICATIONS = 'cc_config';
+/** The boss. */
+export const BOSS = 'Boss';
