@@ -252,7 +252,7 @@ export class Boss {
   private async reconcile(): Promise<void> {
     const wanted = new Map(componentsFrom(this.config.components));
     for (const component of [...this.components.values()]) {
-      if (component.config.kind === 'core' && (component.name === 'msgq' || component.name === 'cfgmgr')) continue;
+      if (component.name === 'msgq' || component.name === 'cfgmgr') continue;
       const next = wanted.get(component.name);
       if (!next || JSON.stringify(next) !== JSON.stringify(component.config)) {
         this.log.info({ component: component.name }, next ? 'component changed: restarting it' : 'component removed: stopping it');

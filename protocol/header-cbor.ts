@@ -27,91 +27,81 @@ export function decodeSimpleHeader(
   span?: SeqSpan,
 ): Record<string, unknown> | typeof NOT_SIMPLE {
   if (span) span.seqStart = span.seqEnd = -1;
-  let pos = start;
-  const initial = buf[pos++]!;
+  const reader = new Reader(buf, start, end);
+  const initial = reader.byte('map');
   if (initial >> 5 !== 5) return NOT_SIMPLE;
-  let count = initial & 0x1f;
-  if (count === 24) {
-    if (pos >= end) throw new HeaderSyntaxError('truncated map length');
-    count = buf[pos++]!;
-  } else if (count === 25) {
-    if (pos + 2 > end) throw new HeaderSyntaxError('truncated map length');
-    count = buf.readUInt16BE(pos);
-    pos += 2;
-  } else if (count > 23) {
-    return NOT_SIMPLE;
-  }
-  if (count > MAX_KEYS) return NOT_SIMPLE;
+  const count = reader.argument(initial & 0x1f, 'map length');
+  if (count < 0 || count > MAX_KEYS) return NOT_SIMPLE;
   const out: Record<string, unknown> = {};
   for (let i = 0; i < count; i++) {
     // key: a text string
-    if (pos >= end) throw new HeaderSyntaxError('truncated header');
-    let b = buf[pos++]!;
-    if (b >> 5 !== 3) return NOT_SIMPLE;
-    let len = b & 0x1f;
-    if (len === 24) {
-      if (pos >= end) throw new HeaderSyntaxError('truncated key');
-      len = buf[pos++]!;
-    } else if (len > 23) {
-      return NOT_SIMPLE;
-    }
-    if (pos + len > end) throw new HeaderSyntaxError('truncated key');
-    const key = text(buf, pos, pos + len);
-    pos += len;
-    if (key === '__proto__') return NOT_SIMPLE;
+    const keyHead = reader.byte('key');
+    if (keyHead >> 5 !== 3) return NOT_SIMPLE;
+    const key = reader.text(keyHead & 0x1f);
+    if (key === undefined || key === '__proto__') return NOT_SIMPLE;
 
-    // value: text, integer, boolean or null
-    if (pos >= end) throw new HeaderSyntaxError('truncated value');
-    b = buf[pos++]!;
-    const major = b >> 5;
-    const info = b & 0x1f;
+    // value: text, integer or boolean
+    const valueAt = reader.pos;
+    const head = reader.byte('value');
+    const major = head >> 5;
     if (major === 0 || major === 1) {
-      if (span && key === 'seq') span.seqStart = pos - 1;
-      let n: number;
-      if (info < 24) n = info;
-      else if (info === 24) {
-        if (pos + 1 > end) throw new HeaderSyntaxError('truncated integer');
-        n = buf[pos]!;
-        pos += 1;
-      } else if (info === 25) {
-        if (pos + 2 > end) throw new HeaderSyntaxError('truncated integer');
-        n = buf.readUInt16BE(pos);
-        pos += 2;
-      } else if (info === 26) {
-        if (pos + 4 > end) throw new HeaderSyntaxError('truncated integer');
-        n = buf.readUInt32BE(pos);
-        pos += 4;
-      } else {
-        return NOT_SIMPLE;
-      }
+      const n = reader.argument(head & 0x1f, 'integer');
+      if (n < 0) return NOT_SIMPLE;
       out[key] = major === 0 ? n : -1 - n;
-      if (span && key === 'seq') span.seqEnd = pos;
-    } else if (major === 3) {
-      if (info === 24) {
-        if (pos >= end) throw new HeaderSyntaxError('truncated text');
-        len = buf[pos++]!;
-      } else if (info === 25) {
-        if (pos + 2 > end) throw new HeaderSyntaxError('truncated text');
-        len = buf.readUInt16BE(pos);
-        pos += 2;
-      } else if (info < 24) {
-        len = info;
-      } else {
-        return NOT_SIMPLE;
+      if (span && key === 'seq') {
+        span.seqStart = valueAt;
+        span.seqEnd = reader.pos;
       }
-      if (pos + len > end) throw new HeaderSyntaxError('truncated text');
-      out[key] = text(buf, pos, pos + len);
-      pos += len;
-    } else if (b === 0xf4) {
+    } else if (major === 3) {
+      const value = reader.text(head & 0x1f);
+      if (value === undefined) return NOT_SIMPLE;
+      out[key] = value;
+    } else if (head === 0xf4) {
       out[key] = false;
-    } else if (b === 0xf5) {
+    } else if (head === 0xf5) {
       out[key] = true;
     } else {
       return NOT_SIMPLE;
     }
   }
+  const pos = reader.pos;
   if (pos !== end) throw new HeaderSyntaxError('trailing bytes after the header map');
   return out;
+}
+
+/** A position in the header bytes; every read checks it stays inside them. */
+class Reader {
+  constructor(
+    private readonly buf: Buffer,
+    public pos: number,
+    private readonly end: number,
+  ) {}
+
+  byte(what: string): number {
+    if (this.pos >= this.end) throw new HeaderSyntaxError(`truncated ${what}`);
+    return this.buf[this.pos++]!;
+  }
+
+  /** The argument of a CBOR head (a length or an unsigned value, up to 32 bits); -1 for wider forms. */
+  argument(info: number, what: string): number {
+    if (info < 24) return info;
+    const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : 0;
+    if (size === 0) return -1;
+    if (this.pos + size > this.end) throw new HeaderSyntaxError(`truncated ${what}`);
+    const value = size === 1 ? this.buf[this.pos]! : size === 2 ? this.buf.readUInt16BE(this.pos) : this.buf.readUInt32BE(this.pos);
+    this.pos += size;
+    return value;
+  }
+
+  /** A text string's content after its head; undefined for indefinite lengths. */
+  text(info: number): string | undefined {
+    const length = this.argument(info, 'text length');
+    if (length < 0) return undefined;
+    if (this.pos + length > this.end) throw new HeaderSyntaxError('truncated text');
+    const value = text(this.buf, this.pos, this.pos + length);
+    this.pos += length;
+    return value;
+  }
 }
 
 /**

@@ -61,11 +61,7 @@ export function configFileText(config: StoredConfig): string {
 
 /** Moves `file` aside to file.bak (then .bak.1, .bak.2 ...); returns the new name, or undefined if there was no file. */
 export async function backUpFile(file: string): Promise<string | undefined> {
-  try {
-    await access(file);
-  } catch {
-    return undefined;
-  }
+  if (!(await exists(file))) return undefined;
   let target = `${file}.bak`;
   for (let i = 1; await exists(target); i++) target = `${file}.bak.${i}`;
   await rename(file, target);
