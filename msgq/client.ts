@@ -6,6 +6,7 @@ import type { Limits } from '../protocol/limits.js';
 import type { FrameWriter } from '../protocol/writer.js';
 import type { Logger } from '../src/log.js';
 import { HeaderCache } from './header-cache.js';
+import type { StandingRoute } from './standing-route.js';
 import { createClientWriter } from './write.js';
 
 /** One connection to msgq: its name, its encoding and its write path. */
@@ -16,6 +17,8 @@ export class Client {
   readonly decoder: FrameDecoder;
   readonly log: Logger;
   readonly headers: HeaderCache;
+  /** The last group send decision, while it stands for repeats of its header. */
+  route: StandingRoute | undefined;
 
   constructor(
     readonly lname: string,

@@ -2,7 +2,7 @@ import { cbor } from '../protocol/codec.js';
 import { parseEnvelope, type Envelope } from '../protocol/envelope.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeSimpleHeader, HeaderSyntaxError, NOT_SIMPLE, readSimpleInt, type SeqSpan } from '../protocol/header-cbor.js';
-import type { Frame } from '../protocol/framing.js';
+import { LENGTH_BYTES, PREFIX_BYTES, type Frame } from '../protocol/framing.js';
 
 /**
  * A client's headers mostly repeat: the same sender, group and flags, with
@@ -51,22 +51,53 @@ export class HeaderCache {
     return env;
   }
 
-  private match(buf: Buffer, view: DataView, start: number, end: number): Envelope | undefined {
+  /** The envelope of the remembered header, if there is one. */
+  get current(): Envelope | undefined {
+    return this.env;
+  }
+
+  /**
+   * Where the run of whole frames from `pos` ends when each carries the
+   * remembered header, seq aside: `pos` itself when the first one does not.
+   * A frame over `maxFrame` ends the run, so the decoder refuses it as usual.
+   */
+  runEnd(view: DataView, pos: number, end: number, maxFrame: number): number {
     const bytes = this.bytes;
+    if (!bytes || !this.env) return pos;
+    const headerLen = bytes.length;
+    const minTotal = 2 + headerLen;
+    while (end - pos >= PREFIX_BYTES + headerLen) {
+      const total = view.getUint32(pos);
+      const frameEnd = pos + LENGTH_BYTES + total;
+      if (total > maxFrame || total < minTotal || frameEnd > end) break;
+      if (view.getUint16(pos + LENGTH_BYTES) !== headerLen || !this.repeats(view, pos + PREFIX_BYTES)) break;
+      pos = frameEnd;
+    }
+    return pos;
+  }
+
+  private match(buf: Buffer, view: DataView, start: number, end: number): Envelope | undefined {
     const env = this.env;
-    if (!env || !bytes || bytes.length !== end - start) return undefined;
-    const { seqStart, seqEnd } = this.span;
-    if (!sameBytes(view, start, this.bytesView!, 0, seqStart)) return undefined;
-    if (!sameBytes(view, start + seqEnd, this.bytesView!, seqEnd, bytes.length - seqEnd)) return undefined;
-    // The seq bytes must still be an unsigned or negative integer of the same width.
-    const initial = buf[start + seqStart]!;
-    const info = initial & 0x1f;
-    const cachedInfo = bytes[seqStart]! & 0x1f;
-    if (initial >> 5 > 1 || (cachedInfo < 24 ? info >= 24 : info !== cachedInfo)) return undefined;
+    if (!env || this.bytes!.length !== end - start || !this.repeats(view, start)) return undefined;
     // Handlers finish with an envelope before the next frame is read, so the
     // remembered one is reused in place rather than copied per message.
+    const { seqStart, seqEnd } = this.span;
     env.seq = readSimpleInt(buf, start + seqStart, start + seqEnd);
     return env;
+  }
+
+  /** True when the header at `start`, as long as the remembered one, differs from it only in the seq value. */
+  private repeats(view: DataView, start: number): boolean {
+    const cached = this.bytesView!;
+    const { seqStart, seqEnd } = this.span;
+    const length = cached.byteLength;
+    if (!sameBytes(view, start, cached, 0, seqStart)) return false;
+    if (!sameBytes(view, start + seqEnd, cached, seqEnd, length - seqEnd)) return false;
+    // The seq bytes must still be an unsigned or negative integer of the same width.
+    const initial = view.getUint8(start + seqStart);
+    const info = initial & 0x1f;
+    const cachedInfo = cached.getUint8(seqStart) & 0x1f;
+    return initial >> 5 <= 1 && (cachedInfo < 24 ? info < 24 : info === cachedInfo);
   }
 }
 

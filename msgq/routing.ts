@@ -8,6 +8,8 @@ export class SubscriptionTable<M> {
   private byMember = new Map<M, Map<string, Set<string>>>();
   /** Recipient lists per group and instance, dropped when the group changes: sends vastly outnumber subscribes. */
   private cache = new Map<string, Map<string, readonly M[]>>();
+  /** Counts changes, so a decision taken on the table can tell whether it still holds. */
+  version = 0;
 
   /** True when the subscription is new. */
   add(group: string, instance: string, member: M): boolean {
@@ -18,6 +20,7 @@ export class SubscriptionTable<M> {
     if (members.has(member)) return false;
     members.add(member);
     this.cache.delete(group);
+    this.version++;
     let held = this.byMember.get(member);
     if (!held) this.byMember.set(member, (held = new Map()));
     let heldInstances = held.get(group);
@@ -32,6 +35,7 @@ export class SubscriptionTable<M> {
     const members = instances?.get(instance);
     if (!instances || !members?.delete(member)) return false;
     this.cache.delete(group);
+    this.version++;
     if (members.size === 0) instances.delete(instance);
     if (instances.size === 0) this.groups.delete(group);
     const held = this.byMember.get(member)!;

@@ -11,6 +11,7 @@ import { Client } from './client.js';
 import { dispatch } from './handlers/index.js';
 import { Outgoing } from './outgoing.js';
 import { SubscriptionTable } from './routing.js';
+import { forwardRun } from './standing-route.js';
 
 /** Time allowed for clients to take their last bytes when msgq stops. */
 const CLOSE_GRACE_MS = 500;
@@ -175,6 +176,7 @@ export class MsgQ implements Bus {
 
   private onFrame(client: Client, frame: Frame): void {
     if (client.socket.destroyed) return;
+    if (forwardRun(client, frame, this.table, this.options.limits.maxFrame)) return;
     dispatch(this, client, client.envelope(frame), frame);
   }
 

@@ -26,6 +26,8 @@ export class Frame {
   headerStart = 0;
   bodyStart = 0;
   end = 0;
+  /** Where decoding goes on once the handler returns; see `takeThrough`. */
+  resumeAt = 0;
 
   set(buffer: Buffer, view: DataView, start: number, headerStart: number, bodyStart: number, end: number): this {
     this.buffer = buffer;
@@ -34,7 +36,17 @@ export class Frame {
     this.headerStart = headerStart;
     this.bodyStart = bodyStart;
     this.end = end;
+    this.resumeAt = end;
     return this;
+  }
+
+  /**
+   * For a handler that dealt with the whole frames right after this one as
+   * well, checked against the same limits: decoding goes on at `offset` in
+   * `buffer`. msgq forwards runs of frames in one go so.
+   */
+  takeThrough(offset: number): void {
+    this.resumeAt = offset;
   }
 
   /** The whole frame including both length fields: forwardable as is. */
@@ -120,8 +132,9 @@ export class FrameDecoder {
         break;
       }
       const headerStart = pos + PREFIX_BYTES;
-      this.onFrame(this.frame.set(chunk, view, pos, headerStart, headerStart + headerLen, frameEnd));
-      pos = frameEnd;
+      const frame = this.frame.set(chunk, view, pos, headerStart, headerStart + headerLen, frameEnd);
+      this.onFrame(frame);
+      pos = frame.resumeAt;
     }
     if (pos < end) {
       if (end - pos >= LENGTH_BYTES && this.needed === 0) this.checkTotal(chunk.readUInt32BE(pos));

@@ -4,6 +4,7 @@ import { createAnswer, RCODE_NO_RECIPIENT } from '../../protocol/message.js';
 import { MSGQ_GROUP, MSGQ_LNAME, type Bus } from '../bus.js';
 import type { Client } from '../client.js';
 import { handleMsgqCommand } from '../module.js';
+import { standingRoute } from '../standing-route.js';
 
 /**
  * Group delivery (`to: "*"`) or direct delivery (`to: LNAME`), never back to
@@ -18,9 +19,14 @@ export function handleSend(bus: Bus, client: Client, env: Envelope, frame: Frame
 
   let received = 0;
   let recipients: readonly Client[];
+  client.route = undefined;
   if (to === TO_ANY) {
     recipients = bus.table.recipients(group, env.instance);
-    if (group === MSGQ_GROUP && handleMsgqCommand(bus, client, env, frame.body)) received++;
+    if (group === MSGQ_GROUP) {
+      if (handleMsgqCommand(bus, client, env, frame.body)) received++;
+    } else if (asSent) {
+      client.route = standingRoute(client, env, bus.table, recipients);
+    }
   } else if (to === MSGQ_LNAME) {
     recipients = [];
     if (handleMsgqCommand(bus, client, env, frame.body)) received++;

@@ -1,0 +1,50 @@
+import { cbor } from '../protocol/codec.js';
+import type { Envelope } from '../protocol/envelope.js';
+import type { Frame } from '../protocol/framing.js';
+import type { SubscriptionTable } from './routing.js';
+import type { Client } from './client.js';
+
+/**
+ * A client streaming to a group sends the same header over and over with only
+ * seq counting up. Once the send handler has passed such a message on
+ * unchanged, its decision stands for every following frame whose header
+ * repeats it (the header cache tells) while the subscription table is
+ * unchanged: those frames go out as one slice per recipient, with no decode
+ * and no dispatch. Only decisions that depend on nothing but the header and
+ * the table stand: group sends outside the Msgq group, no answer wanted,
+ * every recipient reading the sender's encoding.
+ */
+export interface StandingRoute {
+  /** The header cache's envelope the decision was taken for. */
+  readonly env: Envelope;
+  readonly version: number;
+  readonly recipients: readonly Client[];
+}
+
+/** The route to remember after a group send was forwarded as sent, if it can stand. */
+export function standingRoute(
+  sender: Client,
+  env: Envelope,
+  table: SubscriptionTable<Client>,
+  recipients: readonly Client[],
+): StandingRoute | undefined {
+  if (env !== sender.headers.current || env.want_answer === true || sender.codec !== cbor) return undefined;
+  for (const recipient of recipients) if ((recipient.codec ?? cbor) !== cbor) return undefined;
+  return { env, version: table.version, recipients };
+}
+
+/**
+ * Forwards the run of frames from `frame` on that the sender's standing
+ * route covers, and has the decoder go on after it. False when it covers none.
+ */
+export function forwardRun(sender: Client, frame: Frame, table: SubscriptionTable<Client>, maxFrame: number): boolean {
+  const route = sender.route;
+  if (route === undefined || route.version !== table.version || route.env !== sender.headers.current) return false;
+  const start = frame.start;
+  const end = sender.headers.runEnd(frame.view, start, frame.view.byteLength, maxFrame);
+  if (end === start) return false;
+  const buffer = frame.buffer;
+  for (const recipient of route.recipients) if (recipient !== sender) recipient.writer.writeSlice(buffer, start, end);
+  frame.takeThrough(end);
+  return true;
+}
