@@ -12,6 +12,8 @@ export interface MsgqOptions {
   limits: Limits;
   /** Bytes a client may leave unread before it is cut off. */
   maxQueue: number;
+  /** How long senders wait for a reader past the high-water mark before it is taken for stuck. */
+  stallGraceMs: number;
   /** Honour `stop` messages (from loopback only); the boss starts msgq so. */
   allowStop: boolean;
 }

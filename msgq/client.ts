@@ -6,6 +6,7 @@ import type { Limits } from '../protocol/limits.js';
 import type { FrameWriter } from '../protocol/writer.js';
 import type { Logger } from '../src/log.js';
 import { HeaderCache } from './header-cache.js';
+import type { FlowControl } from './flow.js';
 import type { StandingRoute } from './standing-route.js';
 import { createClientWriter } from './write.js';
 
@@ -26,11 +27,12 @@ export class Client {
     limits: Limits,
     maxQueue: number,
     log: Logger,
+    flow: FlowControl,
     onFrame: (client: Client, frame: Frame) => void,
   ) {
     this.log = log.child({ client: lname });
     this.headers = new HeaderCache(lname);
-    this.writer = createClientWriter(socket, maxQueue, this.log);
+    this.writer = createClientWriter(socket, maxQueue, this.log, () => flow.congested(this));
     this.decoder = new FrameDecoder((frame) => {
       this.codec ??= detectCodec(frame.buffer.subarray(frame.headerStart));
       onFrame(this, frame);

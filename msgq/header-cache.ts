@@ -3,6 +3,7 @@ import { parseEnvelope, type Envelope } from '../protocol/envelope.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeSimpleHeader, HeaderSyntaxError, NOT_SIMPLE, readSimpleInt, type SeqSpan } from '../protocol/header-cbor.js';
 import { LENGTH_BYTES, PREFIX_BYTES, type Frame } from '../protocol/framing.js';
+import { HeaderPattern } from './header-pattern.js';
 
 /**
  * A client's headers mostly repeat: the same sender, group and flags, with
@@ -13,8 +14,7 @@ import { LENGTH_BYTES, PREFIX_BYTES, type Frame } from '../protocol/framing.js';
  * present) are remembered, so a reused envelope is never rewritten.
  */
 export class HeaderCache {
-  private bytes: Buffer | undefined;
-  private bytesView: DataView | undefined;
+  private pattern: HeaderPattern | undefined;
   private env: Envelope | undefined;
   private readonly span: SeqSpan = { seqStart: -1, seqEnd: -1 };
 
@@ -40,10 +40,9 @@ export class HeaderCache {
     }
     const env = parseEnvelope(decoded, 'client');
     if (env.type === 'send' && env.from === this.lname && env.instance !== undefined && span.seqStart >= 0) {
-      this.bytes = Buffer.from(buffer.subarray(start, end));
-      this.bytesView = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length);
-      this.span.seqStart -= start;
-      this.span.seqEnd -= start;
+      span.seqStart -= start;
+      span.seqEnd -= start;
+      this.pattern = new HeaderPattern(buffer.subarray(start, end), span.seqStart, span.seqEnd);
       this.env = env;
       return env;
     }
@@ -62,15 +61,15 @@ export class HeaderCache {
    * A frame over `maxFrame` ends the run, so the decoder refuses it as usual.
    */
   runEnd(view: DataView, pos: number, end: number, maxFrame: number): number {
-    const bytes = this.bytes;
-    if (!bytes || !this.env) return pos;
-    const headerLen = bytes.length;
+    const pattern = this.pattern;
+    if (!pattern || !this.env) return pos;
+    const headerLen = pattern.length;
     const minTotal = 2 + headerLen;
     while (end - pos >= PREFIX_BYTES + headerLen) {
       const total = view.getUint32(pos);
       const frameEnd = pos + LENGTH_BYTES + total;
       if (total > maxFrame || total < minTotal || frameEnd > end) break;
-      if (view.getUint16(pos + LENGTH_BYTES) !== headerLen || !this.repeats(view, pos + PREFIX_BYTES)) break;
+      if (view.getUint16(pos + LENGTH_BYTES) !== headerLen || !pattern.matches(view, pos + PREFIX_BYTES)) break;
       pos = frameEnd;
     }
     return pos;
@@ -78,33 +77,12 @@ export class HeaderCache {
 
   private match(buf: Buffer, view: DataView, start: number, end: number): Envelope | undefined {
     const env = this.env;
-    if (!env || this.bytes!.length !== end - start || !this.repeats(view, start)) return undefined;
+    const pattern = this.pattern;
+    if (!env || !pattern || pattern.length !== end - start || !pattern.matches(view, start)) return undefined;
     // Handlers finish with an envelope before the next frame is read, so the
     // remembered one is reused in place rather than copied per message.
     const { seqStart, seqEnd } = this.span;
     env.seq = readSimpleInt(buf, start + seqStart, start + seqEnd);
     return env;
   }
-
-  /** True when the header at `start`, as long as the remembered one, differs from it only in the seq value. */
-  private repeats(view: DataView, start: number): boolean {
-    const cached = this.bytesView!;
-    const { seqStart, seqEnd } = this.span;
-    const length = cached.byteLength;
-    if (!sameBytes(view, start, cached, 0, seqStart)) return false;
-    if (!sameBytes(view, start + seqEnd, cached, seqEnd, length - seqEnd)) return false;
-    // The seq bytes must still be an unsigned or negative integer of the same width.
-    const initial = view.getUint8(start + seqStart);
-    const info = initial & 0x1f;
-    const cachedInfo = cached.getUint8(seqStart) & 0x1f;
-    return initial >> 5 <= 1 && (cachedInfo < 24 ? info < 24 : info === cachedInfo);
-  }
-}
-
-/** Compares four bytes at a time: headers are checked on every message. */
-function sameBytes(a: DataView, aStart: number, b: DataView, bStart: number, length: number): boolean {
-  let i = 0;
-  for (; i + 4 <= length; i += 4) if (a.getUint32(aStart + i) !== b.getUint32(bStart + i)) return false;
-  for (; i < length; i++) if (a.getUint8(aStart + i) !== b.getUint8(bStart + i)) return false;
-  return true;
 }

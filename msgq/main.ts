@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { DEFAULT_LIMITS, DEFAULT_MAX_QUEUE, DEFAULT_MSGQ_HOST } from '../protocol/limits.js';
+import { DEFAULT_LIMITS, DEFAULT_MAX_QUEUE, DEFAULT_MSGQ_HOST, DEFAULT_STALL_GRACE_MS } from '../protocol/limits.js';
 import { resolveMsgqPort } from '../protocol/transport.js';
 import { onStopRequest } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
-import { EXIT_FAILURE, EXIT_USAGE, parseArgs, parsePort, parseSize } from '../src/options.js';
+import { EXIT_FAILURE, EXIT_USAGE, parseArgs, parseMillisecondsOrZero, parsePort, parseSize } from '../src/options.js';
 import { MsgQ } from './server.js';
 
 interface Opts {
@@ -13,6 +13,7 @@ interface Opts {
   maxFrame: number;
   maxHeader: number;
   maxQueue: number;
+  stallGrace: number;
   allowStop: boolean;
   verbose: boolean;
 }
@@ -24,6 +25,12 @@ const program = new Command('b10-msgq')
   .option('--max-frame <bytes>', 'largest frame accepted (suffix k or M)', parseSize, DEFAULT_LIMITS.maxFrame)
   .option('--max-header <bytes>', 'largest routing header accepted', parseSize, DEFAULT_LIMITS.maxHeader)
   .option('--max-queue <bytes>', 'unread bytes a client may leave before it is disconnected', parseSize, DEFAULT_MAX_QUEUE)
+  .option(
+    '--stall-grace <ms>',
+    'how long senders are held back for a reader that does not take what it is sent; after that only --max-queue applies',
+    parseMillisecondsOrZero,
+    DEFAULT_STALL_GRACE_MS,
+  )
   .option('--allow-stop', 'honour "stop" messages from loopback clients', false)
   .option('-v, --verbose', 'log debug messages', false)
   .action(async (opts: Opts) => {
@@ -45,6 +52,7 @@ const program = new Command('b10-msgq')
         address: opts.address,
         limits: { maxFrame: opts.maxFrame, maxHeader: opts.maxHeader },
         maxQueue: opts.maxQueue,
+        stallGraceMs: opts.stallGrace,
         allowStop: opts.allowStop,
       },
       log,

@@ -12,6 +12,7 @@ import { dispatch } from './handlers/index.js';
 import { Outgoing } from './outgoing.js';
 import { SubscriptionTable } from './routing.js';
 import { forwardRun } from './standing-route.js';
+import { FlowControl } from './flow.js';
 
 /** Time allowed for clients to take their last bytes when msgq stops. */
 const CLOSE_GRACE_MS = 500;
@@ -21,6 +22,7 @@ export class MsgQ implements Bus {
   readonly table = new SubscriptionTable<Client>();
   private readonly clients = new Map<string, Client>();
   private readonly server: net.Server;
+  private readonly flow: FlowControl;
   private readonly host = hostname();
   private readonly started = Date.now().toString(16);
   private counter = 0;
@@ -35,6 +37,7 @@ export class MsgQ implements Bus {
     readonly log: Logger,
   ) {
     this.server = net.createServer((socket) => this.accept(socket));
+    this.flow = new FlowControl(options.stallGraceMs);
   }
 
   /** Listens; resolves with the bound address (port 0 picks a free port). */
@@ -152,12 +155,14 @@ export class MsgQ implements Bus {
       this.options.limits,
       this.options.maxQueue,
       this.log,
+      this.flow,
       (c, frame) => this.onFrame(c, frame),
     );
     this.clients.set(client.lname, client);
     client.log.debug({ address: socket.remoteAddress, port: socket.remotePort }, 'client connected');
     socket.on('data', (chunk: Buffer) => {
       try {
+        this.flow.handling(client);
         client.decoder.push(chunk);
       } catch (err) {
         this.drop(client, err);
@@ -192,6 +197,7 @@ export class MsgQ implements Bus {
 
   private remove(client: Client): void {
     if (!this.clients.delete(client.lname)) return;
+    this.flow.forget(client);
     client.log.debug('client disconnected');
     for (const group of this.table.removeAll(client)) this.notifyMembers('unsubscribed', client.lname, group);
     this.notifyMembers('disconnected', client.lname);

@@ -1,6 +1,9 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../src/log.js';
+import { MiB } from '../protocol/limits.js';
 import { FrameWriter } from '../protocol/writer.js';
+
+const MAX_HIGH_WATER = 4 * MiB;
 
 /**
  * msgq's one write path to a client. It owns backpressure: a client whose
@@ -8,9 +11,12 @@ import { FrameWriter } from '../protocol/writer.js';
  * reader cannot grow msgq's memory without bound. (The original cut a reader
  * that had not drained for 0.1 s; cutting on size spares a busy but healthy one.)
  */
-export function createClientWriter(socket: Socket, maxQueue: number, log: Logger): FrameWriter {
+export function createClientWriter(socket: Socket, maxQueue: number, log: Logger, onHighWater: () => void): FrameWriter {
   return new FrameWriter(socket, {
     maxQueued: maxQueue,
+    // Senders are paused well before the reader could be cut (see flow.ts).
+    highWater: Math.min(maxQueue > 0 ? maxQueue / 4 : Infinity, MAX_HIGH_WATER),
+    onHighWater,
     onOverflow(queued) {
       log.warn({ queued, maxQueue }, 'slow reader: outgoing queue over the limit, disconnecting');
       socket.destroy();

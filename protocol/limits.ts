@@ -15,6 +15,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
 
 /** Per-connection outgoing queue msgq keeps before cutting a slow reader. */
 export const DEFAULT_MAX_QUEUE = 64 * MiB;
+/** How long msgq holds senders back for a reader that does not drain. */
+export const DEFAULT_STALL_GRACE_MS = 500;
 
 export const DEFAULT_MSGQ_PORT = 9912;
 export const DEFAULT_MSGQ_HOST = '127.0.0.1';

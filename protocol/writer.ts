@@ -10,6 +10,10 @@ export interface WriterOptions {
   maxQueued?: number;
   /** Called once when a write would pass maxQueued; the frame is dropped. */
   onOverflow?: (queued: number) => void;
+  /** Bytes the socket may hold after a flush before onHighWater is called. */
+  highWater?: number;
+  /** The socket holds more than highWater; its 'drain' event will follow. */
+  onHighWater?: (queued: number) => void;
 }
 
 /**
@@ -95,6 +99,8 @@ export class FrameWriter {
       for (const { buf, start, end } of slices) pos += buf.copy(out, pos, start, end);
       this.socket.write(out);
     }
-    this.socketQueued = this.socket.writableLength;
+    const queued = this.socket.writableLength;
+    this.socketQueued = queued;
+    if (queued > (this.options.highWater ?? Infinity)) this.options.onHighWater?.(queued);
   }
 }

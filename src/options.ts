@@ -26,9 +26,15 @@ export function parseSize(value: string): number {
 }
 
 export function parseMilliseconds(value: string): number {
+  const ms = parseMillisecondsOrZero(value);
+  if (ms === 0) throw new InvalidArgumentError('requires a positive number of milliseconds.');
+  return ms;
+}
+
+export function parseMillisecondsOrZero(value: string): number {
   const ms = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(ms) || ms <= 0) {
-    throw new InvalidArgumentError('requires a positive number of milliseconds.');
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(ms)) {
+    throw new InvalidArgumentError('requires a whole number of milliseconds.');
   }
   return ms;
 }

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMsgq, type MsgqHandle } from './helpers/processes.js';
@@ -63,6 +64,62 @@ describe('slow reader', () => {
       expect(growth).toBeLessThan(48 * 1024 * 1024);
     } finally {
       for (const c of [watcher, stuck, healthy, sender]) c.close();
+    }
+  });
+
+  /**
+   * A reader that takes breaks (a GC pause, a long handler) while a producer
+   * sends 16 times the queue limit as fast as it can.
+   */
+  async function readerTakingBreaks(port: number): Promise<{ reader: RawClient; received: number; cut: Promise<void> }> {
+    const reader = await RawClient.open(port);
+    const sender = await RawClient.open(port);
+    await reader.subscribe('Bursty');
+    const total = (16 * MAX_QUEUE) / BODY;
+    const body = Buffer.alloc(BODY, 0x62).toString();
+    void (async () => {
+      for (let i = 0; i < total && !sender.socket.destroyed; i++) {
+        const ok = sender.socket.write(
+          frame({ type: 'send', from: sender.lname, to: '*', group: 'Bursty', instance: '*', seq: i }, body),
+        );
+        if (!ok) await once(sender.socket, 'drain');
+      }
+    })();
+    let received = 0;
+    try {
+      for (; received < total; received++) {
+        await reader.next(5000);
+        if (received % 32 === 31) {
+          reader.socket.pause();
+          await sleep(30);
+          reader.socket.resume();
+        }
+      }
+    } catch {
+      // Cut off: the caller checks how far it got.
+    } finally {
+      sender.close();
+    }
+    return { reader, received, cut: reader.closed };
+  }
+
+  it('reader_taking_breaks: senders are held back instead, it gets every message', async () => {
+    const { reader, received } = await readerTakingBreaks(msgq.port);
+    reader.close();
+    expect(received).toBe((16 * MAX_QUEUE) / BODY);
+    expect(msgq.proc.logs.some((l) => String(l.msg).startsWith('slow reader') && l.client === reader.lname)).toBe(false);
+  });
+
+  it('reader_taking_breaks_without_grace: --stall-grace 0 leaves only the queue limit, and it is cut', async () => {
+    const strict = await startMsgq(['--max-queue', String(MAX_QUEUE), '--stall-grace', '0']);
+    try {
+      const { reader, received, cut } = await readerTakingBreaks(strict.port);
+      await cut;
+      expect(received).toBeLessThan((16 * MAX_QUEUE) / BODY);
+      const line = await strict.proc.waitForLog((l) => String(l.msg).startsWith('slow reader'));
+      expect(line.client).toBe(reader.lname);
+    } finally {
+      await strict.stop();
     }
   });
 });

@@ -42,7 +42,8 @@ export class RawClient {
   readonly socket: net.Socket;
   private buffer = Buffer.alloc(0);
   private queue: RawMessage[] = [];
-  private waiters: ((m: RawMessage) => void)[] = [];
+  private waiters: { resolve: (m: RawMessage) => void; reject: (err: Error) => void }[] = [];
+  private ended = false;
   readonly closed: Promise<void>;
   lname = '';
 
@@ -52,6 +53,11 @@ export class RawClient {
   ) {
     this.socket = socket;
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    // A closed connection fails the waits at once rather than at their timeout.
+    socket.once('close', () => {
+      this.ended = true;
+      for (const waiter of this.waiters.splice(0)) waiter.reject(new Error('connection closed'));
+    });
     socket.on('error', () => {});
     socket.on('data', (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
@@ -66,7 +72,7 @@ export class RawClient {
         this.buffer = this.buffer.subarray(4 + total);
         const message = { header, body, raw: Buffer.from(raw) };
         const waiter = this.waiters.shift();
-        if (waiter) waiter(message);
+        if (waiter) waiter.resolve(message);
         else this.queue.push(message);
       }
     });
@@ -119,14 +125,21 @@ export class RawClient {
   next(timeout = 2000): Promise<RawMessage> {
     const queued = this.queue.shift();
     if (queued) return Promise.resolve(queued);
+    if (this.ended) return Promise.reject(new Error('connection closed'));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
         reject(new Error(`no message within ${timeout} ms`));
       }, timeout);
-      const waiter = (m: RawMessage): void => {
-        clearTimeout(timer);
-        resolve(m);
+      const waiter = {
+        resolve: (m: RawMessage): void => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (err: Error): void => {
+          clearTimeout(timer);
+          reject(err);
+        },
       };
       this.waiters.push(waiter);
     });
