@@ -29,12 +29,16 @@ export class FlowControl {
 
   constructor(private readonly graceMs: number) {}
 
-  /**
-   * Writes until the current microtasks have run are charged to `sender`:
-   * writers flush in a microtask queued while its chunk was handled.
-   */
+  /** Writes from now on are charged to `sender`, until `handled`. */
   handling(sender: Client): void {
     this.sender = sender;
+  }
+
+  /**
+   * The sender's chunk is handled. Writers flush in microtasks queued while
+   * it was, so the charge ends only after those have run.
+   */
+  handled(): void {
     queueMicrotask(this.clearSender);
   }
 

@@ -2,7 +2,7 @@ import { cbor } from '../protocol/codec.js';
 import { parseEnvelope, type Envelope } from '../protocol/envelope.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeSimpleHeader, HeaderSyntaxError, NOT_SIMPLE, readSimpleInt, type SeqSpan } from '../protocol/header-cbor.js';
-import { LENGTH_BYTES, PREFIX_BYTES, type Frame } from '../protocol/framing.js';
+import type { Frame } from '../protocol/framing.js';
 import { HeaderPattern } from './header-pattern.js';
 
 /**
@@ -61,18 +61,7 @@ export class HeaderCache {
    * A frame over `maxFrame` ends the run, so the decoder refuses it as usual.
    */
   runEnd(view: DataView, pos: number, end: number, maxFrame: number): number {
-    const pattern = this.pattern;
-    if (!pattern || !this.env) return pos;
-    const headerLen = pattern.length;
-    const minTotal = 2 + headerLen;
-    while (end - pos >= PREFIX_BYTES + headerLen) {
-      const total = view.getUint32(pos);
-      const frameEnd = pos + LENGTH_BYTES + total;
-      if (total > maxFrame || total < minTotal || frameEnd > end) break;
-      if (view.getUint16(pos + LENGTH_BYTES) !== headerLen || !pattern.matches(view, pos + PREFIX_BYTES)) break;
-      pos = frameEnd;
-    }
-    return pos;
+    return this.env && this.pattern ? this.pattern.scan(view, pos, end, maxFrame) : pos;
   }
 
   private match(buf: Buffer, view: DataView, start: number, end: number): Envelope | undefined {

@@ -161,11 +161,13 @@ export class MsgQ implements Bus {
     this.clients.set(client.lname, client);
     client.log.debug({ address: socket.remoteAddress, port: socket.remotePort }, 'client connected');
     socket.on('data', (chunk: Buffer) => {
+      this.flow.handling(client);
       try {
-        this.flow.handling(client);
         client.decoder.push(chunk);
       } catch (err) {
         this.drop(client, err);
+      } finally {
+        this.flow.handled();
       }
     });
     socket.on('error', (err) => client.log.debug({ err }, 'socket error'));
