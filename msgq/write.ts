@@ -15,7 +15,9 @@ export function createClientWriter(socket: Socket, maxQueue: number, log: Logger
   return new FrameWriter(socket, {
     maxQueued: maxQueue,
     // Senders are paused well before the reader could be cut (see flow.ts).
-    highWater: Math.min(maxQueue > 0 ? maxQueue / 4 : Infinity, MAX_HIGH_WATER),
+    // Never below the socket's own mark: past it a write is sure to end in
+    // the 'drain' event that releases them.
+    highWater: Math.max(socket.writableHighWaterMark, Math.min(maxQueue > 0 ? maxQueue / 4 : Infinity, MAX_HIGH_WATER)),
     onHighWater,
     onOverflow(queued) {
       log.warn({ queued, maxQueue }, 'slow reader: outgoing queue over the limit, disconnecting');
