@@ -1,7 +1,11 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createAnswer, parseCommand } from '../protocol/message.js';
 import { Session } from '../protocol/session.js';
-import { run, start, startMsgq, type MsgqHandle } from './helpers/processes.js';
+import { ROOT, run, start, startMsgq, type MsgqHandle } from './helpers/processes.js';
 
 let msgq: MsgqHandle;
 let module: Session;
@@ -89,6 +93,19 @@ describe('b10 send', () => {
       const r = await b10(...cmd, '--help');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^Usage: b10/);
+    }
+  });
+
+  it('bins_run_by_path: every command in package.json runs as npx runs it, not only through node', async () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    for (const [name, file] of Object.entries(pkg.bin)) {
+      const child = spawn(path.join(ROOT, file), ['--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+      // A file without its execute bit fails here with EACCES.
+      const [code] = (await once(child, 'exit')) as [number];
+      expect(code, name).toBe(0);
+      expect(stdout, name).toMatch(new RegExp(`^Usage: ${name}`));
     }
   });
 });
