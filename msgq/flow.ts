@@ -50,6 +50,7 @@ export class FlowControl {
       stall = { since: now, senders: new Set() };
       this.stalls.set(reader, stall);
       reader.socket.once('drain', () => this.end(reader));
+      reader.log.debug({ queued: reader.socket.writableLength }, 'reader past the high-water mark: holding its senders back');
     }
     const sender = this.sender;
     if (sender === undefined || sender === reader || stall.senders.has(sender) || sender.socket.destroyed) return;
@@ -59,7 +60,13 @@ export class FlowControl {
     this.holds.set(sender, (this.holds.get(sender) ?? 0) + 1);
     sender.socket.pause();
     const held = stall;
-    stall.timer ??= setTimeout(() => this.release(held), left);
+    stall.timer ??= setTimeout(() => {
+      reader.log.warn(
+        { graceMs: this.graceMs, queued: reader.socket.writableLength },
+        'reader has not drained within the stall grace: its senders go on, the queue limit applies',
+      );
+      this.release(held);
+    }, left);
   }
 
   /** A client that is gone neither waits nor holds anyone up. */
@@ -72,6 +79,7 @@ export class FlowControl {
     const stall = this.stalls.get(reader);
     if (!stall) return;
     this.stalls.delete(reader);
+    if (stall.senders.size > 0) reader.log.debug({ senders: stall.senders.size }, 'reader drained: its senders go on');
     this.release(stall);
   }
 

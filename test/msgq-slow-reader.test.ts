@@ -58,6 +58,9 @@ describe('slow reader', () => {
       const line = await msgq.proc.waitForLog((l) => String(l.msg).startsWith('slow reader'));
       expect(line.client).toBe(stuck.lname);
       expect(received).toBe(MESSAGES);
+      // First its senders were held back, for the stall grace only.
+      const gaveUp = await msgq.proc.waitForLog((l) => String(l.msg).includes('not drained within the stall grace'));
+      expect(gaveUp.client).toBe(stuck.lname);
 
       const growth = rssBytes(msgq.proc.pid) - rssBefore;
       // Without the cut msgq would hold all 128 MiB for the stuck reader.
@@ -107,7 +110,10 @@ describe('slow reader', () => {
     const { reader, received } = await readerTakingBreaks(msgq.port);
     reader.close();
     expect(received).toBe((16 * MAX_QUEUE) / BODY);
-    expect(msgq.proc.logs.some((l) => String(l.msg).startsWith('slow reader') && l.client === reader.lname)).toBe(false);
+    const about = (text: string): boolean =>
+      msgq.proc.logs.some((l) => String(l.msg).includes(text) && l.client === reader.lname);
+    expect(about('slow reader')).toBe(false);
+    expect(about('stall grace')).toBe(false);
   });
 
   it('reader_taking_breaks_without_grace: --stall-grace 0 leaves only the queue limit, and it is cut', async () => {
