@@ -10,6 +10,8 @@ import { RequestMux } from './requests.js';
 import { connectWithRetry, resolveMsgqPort } from './transport.js';
 import { FrameWriter } from './writer.js';
 
+const NOTHING = Buffer.alloc(0);
+
 /** A message delivered to this session: its routing envelope and decoded body. */
 export interface Message {
   env: SendEnvelope;
@@ -161,6 +163,27 @@ export class Session implements AsyncIterable<Message> {
       body,
     );
     return seq;
+  }
+
+  /** Bytes sent on this session that have not yet left this process. */
+  get buffered(): number {
+    return this.writer.pending + this.socket.writableLength;
+  }
+
+  /**
+   * Resolves once everything sent so far has left this process. msgq holds
+   * back senders whose readers fall behind; a producer that awaits this now
+   * and then goes at the pace msgq takes its messages instead of piling them
+   * up in memory. Rejects with ClosedError when the connection ends first.
+   */
+  async flush(): Promise<void> {
+    this.assertOpen();
+    this.writer.flush();
+    if (this.socket.writableLength === 0) return;
+    // Writes complete in order, so an empty one completes after the rest.
+    await new Promise<void>((resolve, reject) => {
+      this.socket.write(NOTHING, (err) => (err ? reject(this.closeReason ?? new ClosedError()) : resolve()));
+    });
   }
 
   /** The next message that is not a reply to one of this session's requests. */

@@ -52,6 +52,11 @@ export class FrameWriter {
     return true;
   }
 
+  /** Bytes queued here and not yet handed to the socket. */
+  get pending(): number {
+    return this.pendingBytes;
+  }
+
   /** Queues a frame; false when the connection cannot take it. */
   write(frame: Buffer): boolean {
     return this.writeSlice(frame, 0, frame.length);

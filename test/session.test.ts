@@ -4,6 +4,7 @@ import { ClosedError, ConnectionError, NoRecipientError, ProtocolError, TimeoutE
 import { createAnswer, parseCommand } from '../protocol/message.js';
 import { Session, type SessionOptions } from '../protocol/session.js';
 import { startMsgq, type MsgqHandle } from './helpers/processes.js';
+import { RawClient } from './helpers/raw.js';
 
 let msgq: MsgqHandle;
 beforeAll(async () => {
@@ -148,5 +149,40 @@ describe('Session', () => {
     const client = await open({ limits: { maxFrame: 1024 } });
     expect(() => client.send('G', 'x'.repeat(2000))).toThrow(ProtocolError);
     expect(await client.ping()).toBeUndefined();
+  });
+
+  it('flush_paces_a_held_back_producer: nothing piles up in the producer while msgq holds it back', async () => {
+    const bus = await startMsgq(['--max-queue', '1M', '--stall-grace', '60000', '-v']);
+    const reader = await RawClient.open(bus.port);
+    const producer = await Session.connect({ port: bus.port });
+    try {
+      await reader.subscribe('Paced');
+      // The reader takes nothing until msgq holds the producer back for it.
+      reader.socket.pause();
+      const held = bus.proc
+        .waitForLog((l) => String(l.msg).includes('holding its senders back'))
+        .then(() => reader.socket.resume());
+      const MESSAGES = 1024; // 64 MiB
+      const body = 'p'.repeat(64 * 1024);
+      let most = 0;
+      for (let i = 0; i < MESSAGES; i++) {
+        producer.send('Paced', body);
+        await producer.flush();
+        most = Math.max(most, producer.buffered);
+      }
+      await held;
+      expect(most).toBe(0);
+      for (let i = 0; i < MESSAGES; i++) await reader.next(5000);
+    } finally {
+      reader.close();
+      await producer.close();
+      await bus.stop();
+    }
+  });
+
+  it('flush_on_a_closed_session: rejects with ClosedError', async () => {
+    const client = await open();
+    await client.close();
+    await expect(client.flush()).rejects.toThrow(ClosedError);
   });
 });
