@@ -33,6 +33,7 @@ export class HeaderPattern {
   private readonly seqStart: number;
   /** The additional-information bits of seq's initial byte. */
   private readonly seqInfo: number;
+  /** Frames matched by the loop; -1 once compiling proved impossible. */
   private matched = 0;
   private compiled: Scan | undefined;
 
@@ -71,9 +72,16 @@ export class HeaderPattern {
       if (total > maxFrame || total < 2 + length || frameEnd > end) break;
       if (view.getUint16(pos + LENGTH_BYTES) !== length || !this.matches(view, pos + PREFIX_BYTES)) break;
       pos = frameEnd;
-      this.matched++;
+      if (this.matched >= 0) this.matched++;
     }
-    if (this.matched >= COMPILE_AFTER && pos !== from) this.compiled = this.compile();
+    if (this.matched >= COMPILE_AFTER && pos !== from) {
+      try {
+        this.compiled = this.compile();
+      } catch {
+        // Node run with --disallow-code-generation-from-strings: the loop does the same job.
+        this.matched = -1;
+      }
+    }
     return pos;
   }
 

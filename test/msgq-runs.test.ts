@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { startMsgq, type MsgqHandle } from './helpers/processes.js';
+import { start, startMsgq, type MsgqHandle } from './helpers/processes.js';
 import { encodeValue, frame, frameBytes, RawClient, type RawMessage, type Wire } from './helpers/raw.js';
 
 /**
@@ -161,5 +161,24 @@ describe('msgq runs of repeated headers', () => {
     await sender.closed;
     expect(bodies(await take(reader, 10))).toEqual(range(1000, 10));
     await reader.expectNothing();
+  });
+
+  it('no_code_generation: with --disallow-code-generation-from-strings long runs are still forwarded', async () => {
+    const proc = start('msgq/main.js', ['--port', '0'], {
+      env: { NODE_OPTIONS: '--disallow-code-generation-from-strings' },
+    });
+    try {
+      const { port } = (await proc.waitForLog((l) => l.msg === 'msgq listening')) as { port: number };
+      const [sender, reader] = [await RawClient.open(port), await RawClient.open(port)];
+      await reader.subscribe('Stream');
+      sender.write(run(sender, 1000, 300));
+      sender.write(run(sender, 1300, 300));
+      expect(bodies(await take(reader, 600))).toEqual(range(1000, 600));
+      sender.close();
+      reader.close();
+    } finally {
+      await proc.stop();
+    }
+    expect(proc.logs.filter((l) => (l.level ?? 0) >= 50)).toEqual([]);
   });
 });
