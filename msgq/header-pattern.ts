@@ -26,7 +26,6 @@ interface Word {
  */
 export class HeaderPattern {
   readonly length: number;
-  private readonly words: Word[];
   private readonly offsets: Int32Array;
   private readonly masks: Int32Array;
   private readonly values: Int32Array;
@@ -42,10 +41,10 @@ export class HeaderPattern {
     this.length = bytes.length;
     this.seqStart = seqStart;
     this.seqInfo = bytes[seqStart]! & 0x1f;
-    this.words = maskedWords(bytes, seqStart, seqEnd);
-    this.offsets = Int32Array.from(this.words, (w) => w.offset);
-    this.masks = Int32Array.from(this.words, (w) => w.mask);
-    this.values = Int32Array.from(this.words, (w) => w.value);
+    const words = maskedWords(bytes, seqStart, seqEnd);
+    this.offsets = Int32Array.from(words, (w) => w.offset);
+    this.masks = Int32Array.from(words, (w) => w.mask);
+    this.values = Int32Array.from(words, (w) => w.value);
   }
 
   /** True when the `length` bytes at `start` differ from the pattern at most in the seq value. */
@@ -88,9 +87,10 @@ export class HeaderPattern {
   /** The loop of `scan` with this pattern's numbers written in; only numbers go into the source. Public for tests. */
   compile(): Scan {
     const h = PREFIX_BYTES;
-    const compares = this.words.map(({ offset, mask, value }) => {
+    const { offsets, masks, values } = this;
+    const compares = Array.from(offsets, (offset, i) => {
       const read = `view.getInt32(pos + ${h + offset}, true)`;
-      return mask === -1 ? `${read} !== ${value}` : `(${read} & ${mask}) !== ${value}`;
+      return masks[i] === -1 ? `${read} !== ${values[i]}` : `(${read} & ${masks[i]}) !== ${values[i]}`;
     });
     const seq = `view.getUint8(pos + ${h + this.seqStart})`;
     // As seqFits: major type 0 or 1 (below 0x40), and the same width.

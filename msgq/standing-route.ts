@@ -28,7 +28,8 @@ export function standingRoute(
   table: SubscriptionTable<Client>,
   recipients: readonly Client[],
 ): StandingRoute | undefined {
-  if (env !== sender.headers.current || env.want_answer === true || sender.codec !== cbor) return undefined;
+  // Only a CBOR client's headers are remembered, so the sender reads CBOR too.
+  if (env !== sender.headers.current || env.want_answer === true) return undefined;
   for (const recipient of recipients) if ((recipient.codec ?? cbor) !== cbor) return undefined;
   return { env, version: table.version, recipients };
 }
