@@ -11,6 +11,7 @@ import {
 } from '../protocol/module-session.js';
 import { BOSS } from '../protocol/groups.js';
 import { Session, type Message } from '../protocol/session.js';
+import { MSGQ_UP } from '../src/daemon.js';
 import type { Logger } from '../src/log.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { spawnChild, type ChildHandle } from './child.js';
@@ -20,9 +21,14 @@ import { restartDecision, type RestartPolicy } from './restart.js';
 export const BOSS_SPEC = path.join(PROJECT_ROOT, 'boss/bob.spec');
 /** How long the boss waits for msgq to answer, as the seed did. */
 const MSGQ_CONNECT_MS = 5000;
+/** msgq is given up on after this many failed starts within MSGQ_FAILURE_WINDOW_MS. */
+const MSGQ_MAX_FAILURES = 3;
+const MSGQ_FAILURE_WINDOW_MS = 30_000;
 
 export interface BossSettings {
   msgqPort: number;
+  /** msgq's Unix socket file, for the original BIND 10 clients; none by default. */
+  msgqSocketFile?: string;
   /** Auth's DNS port (-p), passed on to components that serve DNS. */
   dnsPort: number;
   dataPath: string;
@@ -65,6 +71,8 @@ async function untilExit<T>(work: Promise<T>, components: Component[], what: str
   return Promise.race([work, ...exits]);
 }
 
+type MsgqLaunch = { kind: 'listening'; port: number } | { kind: 'failed'; why: string; portTaken: boolean };
+
 /** One row of show_processes. */
 export interface ProcessRow {
   name: string;
@@ -92,6 +100,8 @@ export class Boss {
   private readonly registered = new Set<string>();
   private readonly registrationWaiters = new Map<string, () => void>();
   private startingUp = true;
+  /** When msgq failed to start, for the give-up rule. */
+  private msgqFailures: number[] = [];
   private stopping: Promise<number> | undefined;
   private resolveDone!: (code: number) => void;
   /** The exit code, once everything has stopped. */
@@ -153,30 +163,73 @@ export class Boss {
 
   /** Starts msgq; resolves once its port is known (it logs it, which is how port 0 is learned). */
   private async startMsgq(): Promise<Component> {
-    const msgq = this.add('msgq', {
-      process: 'b10-msgq',
-      kind: 'core',
-      params: ['--port', String(this.settings.msgqPort), '--allow-stop'],
-      priority: 0,
-    });
-    let announced!: (port: number) => void;
-    const listening = new Promise<number>((resolve) => (announced = resolve));
-    this.spawn(msgq, (record) => {
-      if (record.msg === 'msgq listening' && typeof record.port === 'number') announced(record.port);
-    });
+    // Needed: b10 cannot start without it; once running, a new one replaces it when it dies.
+    const msgq = this.add('msgq', { process: 'b10-msgq', kind: 'needed', params: [], priority: 0 });
+    const launch = this.launchMsgq(msgq);
     if (this.settings.msgqPort === 0) {
-      const timeout = sleep(MSGQ_CONNECT_MS, undefined, { ref: false }).then((): never => {
-        throw new StartupError(`msgq did not listen within ${MSGQ_CONNECT_MS} ms`);
-      });
-      this.settings.msgqPort = await untilExit(Promise.race([listening, timeout]), [msgq], 'msgq exited before listening');
+      const outcome = await launch;
+      if (outcome.kind !== 'listening') throw new StartupError(`msgq did not start: ${outcome.why}`);
+      // A replacement takes the very port the components were told.
+      this.settings.msgqPort = outcome.port;
     }
     return msgq;
   }
 
+  /** Spawns msgq and tells how that went: listening (on which port), or why not. */
+  private launchMsgq(msgq: Component): Promise<MsgqLaunch> {
+    msgq.config.params = ['--port', String(this.settings.msgqPort), '--allow-stop'];
+    if (this.settings.msgqSocketFile) msgq.config.params.push('--socket-file', this.settings.msgqSocketFile);
+    let settle!: (outcome: MsgqLaunch) => void;
+    const outcome = new Promise<MsgqLaunch>((resolve) => (settle = resolve));
+    const child = this.spawn(msgq, (record) => {
+      if (record.msg === 'msgq listening' && typeof record.port === 'number') settle({ kind: 'listening', port: record.port });
+      else if (record.level === 60) settle({ kind: 'failed', why: String(record.msg), portTaken: record.code === 'EADDRINUSE' });
+    });
+    void child.exited.then(({ code, signal }) => settle({ kind: 'failed', why: `it exited (code ${code}, signal ${signal})`, portTaken: false }));
+    const timer = setTimeout(() => settle({ kind: 'failed', why: `it did not listen within ${MSGQ_CONNECT_MS} ms`, portTaken: false }), MSGQ_CONNECT_MS);
+    return outcome.finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * msgq died: start a new one on the same port (and socket file) at once;
+   * every session reconnects to it. Only when msgq cannot be brought back —
+   * its port is taken, or it failed to start three times within 30 s — does
+   * b10 shut down, as the seed did on msgq's death.
+   */
+  private async bringBackMsgq(msgq: Component): Promise<void> {
+    const diedAt = Date.now();
+    while (!this.stopping) {
+      const outcome = await this.launchMsgq(msgq);
+      if (this.stopping) return;
+      if (outcome.kind === 'listening') {
+        msgq.state = 'running';
+        msgq.restarts++;
+        this.log.info({ component: 'msgq', pid: msgq.child?.pid, downMs: Date.now() - diedAt }, 'msgq restarted');
+        this.session?.reconnectNow();
+        for (const c of this.components.values()) if (c !== msgq) c.child?.notify(MSGQ_UP);
+        return;
+      }
+      msgq.child?.kill('SIGKILL');
+      const now = Date.now();
+      this.msgqFailures = [...this.msgqFailures.filter((t) => now - t < MSGQ_FAILURE_WINDOW_MS), now];
+      this.log.error({ component: 'msgq', why: outcome.why, failures: this.msgqFailures.length }, 'msgq did not start');
+      if (outcome.portTaken) {
+        void this.shutdown(`msgq cannot be restarted: ${outcome.why}`, 1);
+        return;
+      }
+      if (this.msgqFailures.length >= MSGQ_MAX_FAILURES) {
+        void this.shutdown(`msgq cannot be restarted: ${this.msgqFailures.length} failed starts within ${MSGQ_FAILURE_WINDOW_MS / 1000} s`, 1);
+        return;
+      }
+    }
+  }
+
   private startConfigManager(): Component {
+    // Needed: b10 cannot start without it; once running, it is restarted like
+    // any component, and loses nothing, since it keeps everything on disk.
     const cfgmgr = this.add('cfgmgr', {
       process: 'b10-cfgmgr',
-      kind: 'core',
+      kind: 'needed',
       address: CONFIG_MANAGER,
       params: ['--data-path', this.settings.dataPath],
       priority: 0,
@@ -187,8 +240,10 @@ export class Boss {
 
   /** Connects to msgq (retrying for up to 5 s, as the seed did) and subscribes to what the boss listens to. */
   private async connect(msgq: Component, cfgmgr: Component): Promise<void> {
+    // The boss's session rides out msgq's restarts for as long as it takes:
+    // the boss itself decides when msgq cannot be brought back.
     this.session = await untilExit(
-      Session.connect({ port: this.settings.msgqPort, connectTimeout: MSGQ_CONNECT_MS }),
+      Session.connect({ port: this.settings.msgqPort, connectTimeout: MSGQ_CONNECT_MS, reconnectWindow: Infinity }),
       [msgq, cfgmgr],
       'exited before msgq answered',
     );
@@ -196,6 +251,8 @@ export class Boss {
     void this.session.closed.then((reason) => {
       if (reason) void this.shutdown('lost the connection to msgq', 1);
     });
+    this.session.on('disconnect', () => this.log.warn('lost the connection to msgq: reconnecting'));
+    this.session.on('reconnect', ({ lname, downMs }) => this.log.info({ lname, downMs }, 'reconnected to msgq'));
     await this.session.subscribe(BOSS);
     await this.session.subscribe(CONFIG_NOTIFICATIONS);
   }
@@ -266,6 +323,12 @@ export class Boss {
   }
 
   private onMessage({ env, body }: Message): void {
+    if (env.group === BOSS && (body as { running?: unknown } | undefined)?.running === CONFIG_MANAGER) {
+      // A restarted config manager's readiness event.
+      this.registered.add(CONFIG_MANAGER);
+      this.registrationWaiters.get(CONFIG_MANAGER)?.();
+      return;
+    }
     if (env.group !== CONFIG_NOTIFICATIONS || !isNotification(body)) return;
     const [event, params] = body.notification;
     const module = (params as { module_name?: unknown } | undefined)?.module_name;
@@ -288,7 +351,9 @@ export class Boss {
   }
 
   private childEnv(): NodeJS.ProcessEnv {
+    const socketFile = this.settings.msgqSocketFile;
     return {
+      ...(socketFile ? { B10_MSGQ_SOCKET_FILE: socketFile, BIND10_MSGQ_SOCKET_FILE: socketFile } : {}),
       B10_MSGQ_PORT: String(this.settings.msgqPort),
       B10_DATA_PATH: this.settings.dataPath,
       B10_DNS_PORT: String(this.settings.dnsPort),
@@ -337,7 +402,14 @@ export class Boss {
       return;
     }
     this.log.warn({ component: component.name, code, signal, ranMs }, 'component exited');
+    const wasRunning = component.state === 'running';
     component.state = 'stopped';
+    if (component.name === 'msgq') {
+      // A replacement that failed to start is bringBackMsgq's to handle.
+      if (this.startingUp) void this.shutdown('msgq exited while b10 was starting', 1);
+      else if (wasRunning) void this.bringBackMsgq(component);
+      return;
+    }
     if (component.config.kind === 'core') {
       void this.shutdown(`${component.name} exited and b10 cannot run without it`, 1);
       return;
@@ -406,6 +478,7 @@ export class Boss {
     const component = this.components.get(name);
     if (!component) throw new UsageError(`no component named ${name}`);
     if (component.config.kind === 'core') throw new UsageError(`${name} is a core component: restart b10 instead`);
+    if (name === 'msgq') throw new UsageError('msgq is restarted only when it dies: every session would lose its connection');
     void (async () => {
       await this.stopComponent(component);
       if (this.stopping) return;
@@ -433,7 +506,7 @@ export class Boss {
     const alive = (): Component[] => components.filter((c) => c.child?.running);
     for (const c of alive()) c.state = 'stopping';
     const session = this.session;
-    const byBus = alive().filter((c) => c.config.address && session && !session.isClosed);
+    const byBus = alive().filter((c) => c.config.address && session?.isConnected);
     for (const c of byBus) session!.send(c.config.address!, createCommand('shutdown'));
     if (byBus.length > 0) await this.waitForExit(alive(), this.settings.stopGrace);
     for (const c of alive()) {

@@ -13,6 +13,8 @@ export interface ChildHandle {
   readonly exited: Promise<Exit>;
   readonly running: boolean;
   kill(signal: NodeJS.Signals): void;
+  /** Sends a message over the IPC channel, if it is still open; never throws. */
+  notify(message: string): void;
 }
 
 const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
@@ -93,6 +95,10 @@ export function spawnChild(
     },
     kill(signal) {
       if (running) child.kill(signal);
+    },
+    notify(message) {
+      // The callback takes a send error (the child just exited) instead of an 'error' event.
+      if (running && child.connected) child.send(message, () => {});
     },
   };
 }

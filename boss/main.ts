@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { resolveMsgqPort } from '../protocol/transport.js';
 import { writeFileAtomic } from '../src/atomic-file.js';
 import { resolveDataPath } from '../src/cfgmgr/store.js';
 import { createLogger } from '../src/log.js';
-import { EXIT_FAILURE, parseArgs, parseMilliseconds, parsePort } from '../src/options.js';
+import { EXIT_FAILURE, parseArgs, parseMilliseconds, parsePort, VERSION } from '../src/options.js';
 import { Boss } from './boss.js';
 import { DEFAULT_POLICY } from './restart.js';
 
@@ -13,6 +14,7 @@ interface Opts {
   verbose: boolean;
   port: number;
   msgqPort?: number;
+  msgqSocketFile?: string;
   dataPath?: string;
   pidFile?: string;
   restartPeriod: number;
@@ -22,9 +24,14 @@ interface Opts {
 
 const program = new Command('bind10')
   .description('Start b10: msgq, the config manager and every configured component; supervise them; stop them all.')
+  .version(VERSION)
   .option('-v, --verbose', 'log debug messages, and run the components verbose too', false)
   .option('-p, --port <port>', 'DNS port for auth', parsePort, 5300)
   .addOption(new Option('-m, --msgq-port <port>', 'msgq port (default: B10_MSGQ_PORT, else 9912; 0 picks a free one)').argParser(parsePort))
+  .addOption(
+    new Option('--msgq-socket-file <path>', 'msgq listens on this Unix socket file too, for the original BIND 10 Python modules')
+      .env('B10_MSGQ_SOCKET_FILE'),
+  )
   .option('-d, --data-path <dir>', 'where the configuration lives (default: B10_DATA_PATH, else ./b10)')
   .option('--pid-file <file>', 'write the boss\'s pid here while it runs')
   .option('--restart-period <ms>', 'run time that counts as healthy, and the first wait before restarting a component that failed sooner', parseMilliseconds, DEFAULT_POLICY.period)
@@ -35,6 +42,7 @@ const program = new Command('bind10')
     const boss = new Boss(
       {
         msgqPort: resolveMsgqPort(opts.msgqPort),
+        msgqSocketFile: opts.msgqSocketFile ? path.resolve(opts.msgqSocketFile) : undefined,
         dnsPort: opts.port,
         dataPath: resolveDataPath(opts.dataPath),
         verbose: opts.verbose,

@@ -9,6 +9,8 @@ import type { SubscriptionTable } from './routing.js';
 export interface MsgqOptions {
   port: number;
   address: string;
+  /** A Unix socket file to listen on as well (the original clients' way in). */
+  socketFile?: string;
   limits: Limits;
   /** Bytes a client may leave unread before it is cut off. */
   maxQueue: number;

@@ -4,11 +4,12 @@ import { DEFAULT_LIMITS, DEFAULT_MAX_QUEUE, DEFAULT_MSGQ_HOST, DEFAULT_STALL_GRA
 import { resolveMsgqPort } from '../protocol/transport.js';
 import { onStopRequest } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
-import { EXIT_FAILURE, EXIT_USAGE, parseArgs, parseMillisecondsOrZero, parsePort, parseSize } from '../src/options.js';
-import { MsgQ } from './server.js';
+import { EXIT_FAILURE, EXIT_USAGE, parseArgs, VERSION, parseMillisecondsOrZero, parsePort, parseSize } from '../src/options.js';
+import { MsgQ, SocketFileError } from './server.js';
 
 interface Opts {
   port?: number;
+  socketFile?: string;
   address: string;
   maxFrame: number;
   maxHeader: number;
@@ -20,7 +21,12 @@ interface Opts {
 
 const program = new Command('b10-msgq')
   .description('The b10 message bus: routes messages between every b10 module and tool.')
+  .version(VERSION)
   .addOption(new Option('-p, --port <port>', 'TCP port to listen on (default: B10_MSGQ_PORT, else 9912)').argParser(parsePort))
+  .addOption(
+    new Option('-s, --socket-file <path>', 'listen on this Unix socket file as well, as the original msgq did')
+      .env('B10_MSGQ_SOCKET_FILE'),
+  )
   .option('-a, --address <address>', 'address to listen on', DEFAULT_MSGQ_HOST)
   .option('--max-frame <bytes>', 'largest frame accepted (suffix k or M)', parseSize, DEFAULT_LIMITS.maxFrame)
   .option('--max-header <bytes>', 'largest routing header accepted', parseSize, DEFAULT_LIMITS.maxHeader)
@@ -50,6 +56,7 @@ const program = new Command('b10-msgq')
       {
         port,
         address: opts.address,
+        socketFile: opts.socketFile,
         limits: { maxFrame: opts.maxFrame, maxHeader: opts.maxHeader },
         maxQueue: opts.maxQueue,
         stallGraceMs: opts.stallGrace,
@@ -60,9 +67,11 @@ const program = new Command('b10-msgq')
     try {
       await msgq.listen();
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'EADDRINUSE' ? `port ${port} is already in use` : (err as Error).message;
-      log.fatal({ code }, `cannot listen on ${opts.address}:${port}: ${why}`);
+      const { code, address: where } = err as NodeJS.ErrnoException & { address?: string };
+      if (err instanceof SocketFileError) log.fatal({ code }, `cannot listen on ${err.file}: ${err.message}`);
+      else if (code === 'EADDRINUSE' && where && where.includes('/')) log.fatal({ code }, `cannot listen on ${where}: it is in use`);
+      else if (code === 'EADDRINUSE') log.fatal({ code }, `cannot listen on ${opts.address}:${port}: port ${port} is already in use`);
+      else log.fatal({ code }, `cannot listen: ${(err as Error).message}`);
       process.exit(EXIT_FAILURE);
     }
     onStopRequest((reason) => void msgq.stop(reason));

@@ -1,3 +1,4 @@
+import { lstat, rm } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Envelope } from '../protocol/envelope.js';
@@ -5,6 +6,7 @@ import { B10Error } from '../protocol/errors.js';
 import { cbor } from '../protocol/codec.js';
 import { encodeFrame, type Frame } from '../protocol/framing.js';
 import { createNotification } from '../protocol/message.js';
+import { connectOnce } from '../protocol/transport.js';
 import type { Logger } from '../src/log.js';
 import { MEMBERS_GROUP, MSGQ_LNAME, type Bus, type MemberEvent, type MsgqOptions } from './bus.js';
 import { Client } from './client.js';
@@ -14,6 +16,51 @@ import { SubscriptionTable } from './routing.js';
 import { forwardRun } from './standing-route.js';
 import { FlowControl } from './flow.js';
 
+function listenOn(server: net.Server, options: net.ListenOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Makes way for listening on a socket file. One left by a dead msgq (nobody
+ * accepts on it) is removed; one where a msgq still answers is refused, and
+ * so is anything that is not a socket: that is not ours to delete.
+ */
+async function claimSocketFile(file: string): Promise<void> {
+  let stats;
+  try {
+    stats = await lstat(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!stats.isSocket()) throw new SocketFileError(file, `${file} exists and is not a socket`);
+  try {
+    (await connectOnce({ path: file })).destroy();
+  } catch {
+    await rm(file, { force: true });
+    return;
+  }
+  throw new SocketFileError(file, `msgq already running on socket ${file}`);
+}
+
+/** The socket file cannot be taken: another msgq answers on it, or it is not a socket. */
+export class SocketFileError extends Error {
+  readonly code = 'ESOCKETFILE';
+
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Time allowed for clients to take their last bytes when msgq stops. */
 const CLOSE_GRACE_MS = 500;
 
@@ -22,6 +69,7 @@ export class MsgQ implements Bus {
   readonly table = new SubscriptionTable<Client>();
   private readonly clients = new Map<string, Client>();
   private readonly server: net.Server;
+  private unixServer: net.Server | undefined;
   private readonly flow: FlowControl;
   private readonly host = hostname();
   private readonly started = Date.now().toString(16);
@@ -40,17 +88,26 @@ export class MsgQ implements Bus {
     this.flow = new FlowControl(options.stallGraceMs);
   }
 
-  /** Listens; resolves with the bound address (port 0 picks a free port). */
-  listen(): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ port: this.options.port, host: this.options.address }, () => {
-        this.server.off('error', reject);
-        const address = this.server.address() as AddressInfo;
-        this.log.info({ address: address.address, port: address.port }, 'msgq listening');
-        resolve(address);
-      });
-    });
+  /**
+   * Listens on TCP and, if configured, on the Unix socket file; resolves
+   * with the TCP address (port 0 picks a free port) once both listen.
+   */
+  async listen(): Promise<AddressInfo> {
+    await listenOn(this.server, { port: this.options.port, host: this.options.address });
+    const socketFile = this.options.socketFile;
+    if (socketFile) {
+      try {
+        await claimSocketFile(socketFile);
+        this.unixServer = net.createServer((socket) => this.accept(socket));
+        await listenOn(this.unixServer, { path: socketFile });
+      } catch (err) {
+        this.server.close();
+        throw err;
+      }
+    }
+    const address = this.server.address() as AddressInfo;
+    this.log.info({ address: address.address, port: address.port, socketFile }, 'msgq listening');
+    return address;
   }
 
   client(lname: string): Client | undefined {
@@ -125,7 +182,9 @@ export class MsgQ implements Bus {
 
   private async shutdown(reason: string): Promise<void> {
     this.log.info({ reason, clients: this.clients.size }, 'msgq stopping');
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = Promise.all(
+      [this.server, this.unixServer].map((server) => server && new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
     for (const client of this.clients.values()) {
       client.writer.flush();
       client.socket.end();

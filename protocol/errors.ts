@@ -51,12 +51,18 @@ export class ConnectionError extends B10Error {
   readonly code = 'ERR_CONNECT' as const;
 
   constructor(
-    readonly host: string,
-    readonly port: number,
+    /** host:port or the socket file's path. */
+    readonly target: string,
     options?: { cause?: unknown },
   ) {
-    const why = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
-    super(`cannot reach msgq at ${host}:${port}${why}`, options);
+    super(ConnectionError.describe(target, options?.cause), options);
+  }
+
+  /** Nobody listening is the usual case, and says so plainly; anything else keeps the system's reason. */
+  private static describe(target: string, cause: unknown): string {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ECONNREFUSED' || code === 'ENOENT') return `msgq is not running on ${target}`;
+    return `cannot reach msgq on ${target}${cause instanceof Error ? `: ${cause.message}` : ''}`;
   }
 }
 

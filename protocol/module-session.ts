@@ -9,7 +9,7 @@ import {
   type PathSegment,
 } from './config-data.js';
 import type { SendEnvelope } from './envelope.js';
-import { AnswerError, NoRecipientError, ProtocolError, UsageError } from './errors.js';
+import { AnswerError, ClosedError, NoRecipientError, ProtocolError, TimeoutError, UsageError } from './errors.js';
 import {
   createAnswer,
   isNotification,
@@ -79,6 +79,7 @@ const silent: SessionLog = { info() {}, warn() {} };
  */
 export class ModuleSession {
   private stored: Config = {};
+  private configured = false;
   private registered = false;
   private watchingMembers = false;
   private readonly remotes = new Map<string, Remote>();
@@ -93,6 +94,13 @@ export class ModuleSession {
   ) {
     this.log = options.log ?? silent;
     this.done = this.loop();
+    // A new msgq knows nothing of this module: register again. The config
+    // manager may not be back yet; then the members watch below waits for it.
+    session.on('reconnect', ({ lname }) => {
+      this.registered = false;
+      this.log.info({ module: this.name, lname }, 'reconnected to msgq: registering again');
+      this.register().catch((err: unknown) => this.log.warn({ err, module: this.name }, 'cannot register again after reconnecting'));
+    });
   }
 
   static async start(options: ModuleSessionOptions): Promise<ModuleSession> {
@@ -165,14 +173,23 @@ export class ModuleSession {
         this.watchingMembers = false;
         await this.session.unsubscribe(MEMBERS_GROUP);
       }
-      await this.applyConfig((config ?? {}) as Config);
+      const fresh = (config ?? {}) as Config;
+      if (!this.configured || JSON.stringify(fresh) !== JSON.stringify(this.stored)) await this.applyConfig(fresh);
     } catch (err) {
-      if (!(err instanceof NoRecipientError)) throw err;
+      // The config manager is not there (or died with our request), or the
+      // bus went away mid-way: the module runs on, and registers once the
+      // config manager appears or the session has reconnected.
+      const busLost = err instanceof ClosedError && !this.session.isClosed;
+      if (!(err instanceof NoRecipientError || err instanceof TimeoutError || busLost)) throw err;
       if (!this.watchingMembers) {
         this.watchingMembers = true;
         await this.session.subscribe(MEMBERS_GROUP);
-        this.log.info({ module: this.name }, 'config manager not on the bus: running on defaults until it is');
-        await this.applyConfig({});
+        if (this.configured) {
+          this.log.info({ module: this.name }, 'config manager not on the bus: running on the last configuration until it is back');
+        } else {
+          this.log.info({ module: this.name }, 'config manager not on the bus: running on defaults until it is');
+          await this.applyConfig({});
+        }
       }
     }
   }
@@ -182,6 +199,7 @@ export class ModuleSession {
     assertValidConfig(this.spec.config_data, config);
     await this.options.onConfig?.(withDefaults(this.spec.config_data, config), this);
     this.stored = config;
+    this.configured = true;
   }
 
   private async loop(): Promise<void> {

@@ -1,16 +1,22 @@
+import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { codecFor, type Codec, type Encoding } from './codec.js';
+import { Connection } from './connection.js';
 import { parseEnvelope, INSTANCE_ANY, TO_ANY, type Envelope, type SendEnvelope } from './envelope.js';
 import { ClosedError, NoRecipientError, ProtocolError } from './errors.js';
-import { encodeFrame, FrameDecoder, type Frame } from './framing.js';
+import { encodeFrame, type Frame } from './framing.js';
 import { Inbox } from './inbox.js';
-import { DEFAULT_LIMITS, DEFAULT_MSGQ_HOST, DEFAULT_TIMEOUT_MS, type Limits } from './limits.js';
+import { DEFAULT_LIMITS, DEFAULT_TIMEOUT_MS, MiB, type Limits } from './limits.js';
 import { answerValue, createCommand, parseAnswer, RCODE_NO_RECIPIENT } from './message.js';
 import { RequestMux } from './requests.js';
-import { connectWithRetry, resolveMsgqPort } from './transport.js';
-import { FrameWriter } from './writer.js';
+import { connectOnce, connectWithRetry, describeTarget, resolveMsgqTarget, type MsgqTarget } from './transport.js';
 
 const NOTHING = Buffer.alloc(0);
+/** Reconnect backoff: the first pause, doubled after each failed attempt up to the cap; each jittered. */
+const RECONNECT_FIRST_MS = 10;
+const RECONNECT_CAP_MS = 1000;
+export const DEFAULT_RECONNECT_WINDOW_MS = 30_000;
+export const DEFAULT_MAX_HELD = 8 * MiB;
 
 /** A message delivered to this session: its routing envelope and decoded body. */
 export interface Message {
@@ -22,13 +28,23 @@ export interface SessionOptions {
   /** Bus port; default B10_MSGQ_PORT, then 9912. */
   port?: number;
   host?: string;
+  /** msgq's Unix socket file; wins over the port. Default B10_MSGQ_SOCKET_FILE when no port is given. */
+  socketFile?: string;
   /** Default wait for answers, ms (BIND 10: 4 s). */
   timeout?: number;
-  /** How long connecting may be retried, ms; default `timeout`. */
+  /** How long the first connect may be retried, ms; default `timeout`; 0 tries once. */
   connectTimeout?: number;
   /** Wire encoding; 'json' speaks like an original BIND 10 Python client. */
   encoding?: Encoding;
   limits?: Partial<Limits>;
+  /** Reconnect when msgq goes away (default true); false closes the session instead. */
+  reconnect?: boolean;
+  /** How long to keep trying to reconnect before the session closes for good, ms; default 30 s. */
+  reconnectWindow?: number;
+  /** First pause before reconnecting, ms (default 10); it doubles after each failed attempt, up to about 1 s. */
+  reconnectDelay?: number;
+  /** Bytes of messages held while disconnected, sent once back; past it `send` throws. Default 8 MiB. */
+  maxHeld?: number;
 }
 
 export interface SendOptions {
@@ -44,99 +60,128 @@ export interface RequestOptions {
   timeout?: number;
 }
 
+export interface ReconnectInfo {
+  /** The lname msgq gave the new connection. */
+  lname: string;
+  previousLname: string;
+  /** How long the bus was out of reach, ms. */
+  downMs: number;
+}
+
+export interface SessionEvents {
+  /** The connection to msgq was lost; the session is reconnecting. */
+  disconnect: [reason: Error];
+  /** Connected again: lname learned, subscriptions restored, held messages sent. */
+  reconnect: [info: ReconnectInfo];
+}
+
+interface Held {
+  env: Envelope;
+  payload: Buffer | undefined;
+}
+
+type State = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
 /**
  * A client's connection to msgq, the counterpart of BIND 10's isc.cc.Session.
  * Replies to this session's requests are matched by seq; every other message
  * waits in an inbox for `recv()` or `for await`.
+ *
+ * When msgq goes away the session reconnects with jittered backoff, restores
+ * its subscriptions and sends what was sent meanwhile (up to `maxHeld`
+ * bytes); requests in flight fail at once with ClosedError. It closes for
+ * good on `close()`, when reconnecting is off, or once `reconnectWindow`
+ * passes without msgq.
  */
-export class Session implements AsyncIterable<Message> {
+export class Session extends EventEmitter<SessionEvents> implements AsyncIterable<Message> {
   private seq = 0;
+  private state: State = 'connecting';
+  private conn: Connection | undefined;
   private pingsSent = 0;
   private pongsSeen = 0;
+  private onLname: ((lname: string) => void) | undefined;
+  private lnameValue = '';
+  private readonly subscriptions = new Map<string, { group: string; instance: string }>();
+  private held: Held[] = [];
+  private heldBytes = 0;
+  private wake: (() => void) | undefined;
   private readonly inbox = new Inbox<Message>('a message');
   private readonly replies = new RequestMux<Message>();
   private readonly pongs = new RequestMux<unknown>();
-  private readonly writer: FrameWriter;
-  private readonly decoder: FrameDecoder;
   private readonly limits: Limits;
+  private readonly codec: Codec;
+  private readonly target: MsgqTarget;
   private closeReason: Error | undefined;
-  private onLname: ((lname: string) => void) | undefined;
-  private lnameValue = '';
   readonly timeout: number;
-  /** Resolves when the connection has ended: undefined after close(), else the reason. */
+  /** Resolves when the session has closed for good: undefined after close(), else the reason. */
   readonly closed: Promise<Error | undefined>;
   private resolveClosed!: (reason: Error | undefined) => void;
 
-  private constructor(
-    private readonly socket: Socket,
-    private readonly codec: Codec,
-    options: SessionOptions,
-  ) {
+  private constructor(private readonly options: SessionOptions) {
+    super();
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.codec = codecFor(options.encoding ?? 'cbor');
+    this.target = resolveMsgqTarget(options);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.writer = new FrameWriter(socket);
-    this.decoder = new FrameDecoder((frame) => this.onFrame(frame), this.limits);
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.decoder.push(chunk);
-      } catch (err) {
-        this.fail(err as Error);
-      }
-    });
-    socket.on('error', (err) => this.fail(new ClosedError(`connection to msgq failed: ${err.message}`, { cause: err })));
-    socket.on('close', () => this.fail(new ClosedError()));
   }
 
   /** Connects to msgq (retrying until the connect deadline) and learns this session's lname. */
   static async connect(options: SessionOptions = {}): Promise<Session> {
-    const host = options.host ?? DEFAULT_MSGQ_HOST;
-    const port = resolveMsgqPort(options.port);
-    const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
-    const socket = await connectWithRetry(host, port, options.connectTimeout ?? timeout);
-    const session = new Session(socket, codecFor(options.encoding ?? 'cbor'), options);
+    const session = new Session(options);
+    const socket = await connectWithRetry(session.target, options.connectTimeout ?? session.timeout);
     try {
-      await session.askLname(timeout);
+      await session.handshake(session.attach(socket));
     } catch (err) {
       await session.close();
       throw err;
     }
+    session.state = 'connected';
     return session;
   }
 
-  /** This connection's unique name on the bus, assigned by msgq. */
+  /** This connection's unique name on the bus, assigned by msgq; it may change on a reconnect. */
   get lname(): string {
     return this.lnameValue;
   }
 
+  /** Closed for good: nothing more will be sent or received. */
   get isClosed(): boolean {
-    return this.closeReason !== undefined;
+    return this.state === 'closed';
   }
 
-  private askLname(timeout: number): Promise<void> {
-    const got = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ClosedError(`msgq did not tell the lname within ${timeout} ms`)), timeout);
-      this.closed.then((reason) => reject(reason ?? new ClosedError()), reject);
-      this.onLname = (lname) => {
-        clearTimeout(timer);
-        this.lnameValue = lname;
-        resolve();
-      };
-    });
-    this.write({ type: 'getlname' });
-    return got;
+  /** Connected to msgq right now (false while reconnecting). */
+  get isConnected(): boolean {
+    return this.state === 'connected';
   }
 
-  /** Subscribes to (group, instance); resolves once msgq has applied it. */
+  /** msgq's address: host:port or the socket file. */
+  get address(): string {
+    return describeTarget(this.target);
+  }
+
+  /** Subscribes to (group, instance); resolves once msgq has applied it (at once while reconnecting: it is applied on reconnect). */
   async subscribe(group: string, instance: string = INSTANCE_ANY): Promise<void> {
-    this.write({ type: 'subscribe', group, instance });
-    await this.ping();
+    this.assertOpen();
+    this.subscriptions.set(`${group}\0${instance}`, { group, instance });
+    await this.applySubscription('subscribe', group, instance);
   }
 
   async unsubscribe(group: string, instance: string = INSTANCE_ANY): Promise<void> {
-    this.write({ type: 'unsubscribe', group, instance });
-    await this.ping();
+    this.assertOpen();
+    this.subscriptions.delete(`${group}\0${instance}`);
+    await this.applySubscription('unsubscribe', group, instance);
+  }
+
+  /** Tells msgq and waits until it has applied it; a reconnect applies the table instead. */
+  private async applySubscription(type: 'subscribe' | 'unsubscribe', group: string, instance: string): Promise<void> {
+    if (!this.isConnected) return;
+    this.writeNow(this.conn!, { type, group, instance });
+    try {
+      await this.ping();
+    } catch (err) {
+      if (!(err instanceof ClosedError) || this.isClosed) throw err;
+    }
   }
 
   /** Sends `body` to a group (or one lname with `to`); returns the message's seq. */
@@ -165,24 +210,36 @@ export class Session implements AsyncIterable<Message> {
     return seq;
   }
 
-  /** Bytes sent on this session that have not yet left this process. */
+  /** Bytes sent on this session that have not yet left this process, held ones included. */
   get buffered(): number {
-    return this.writer.pending + this.socket.writableLength;
+    return this.heldBytes + (this.conn?.buffered ?? 0);
   }
 
   /**
    * Resolves once everything sent so far has left this process. msgq holds
    * back senders whose readers fall behind; a producer that awaits this now
    * and then goes at the pace msgq takes its messages instead of piling them
-   * up in memory. Rejects with ClosedError when the connection ends first.
+   * up in memory. While reconnecting it waits for the reconnect. Rejects
+   * with ClosedError when the session closes first.
    */
   async flush(): Promise<void> {
     this.assertOpen();
-    this.writer.flush();
-    if (this.socket.writableLength === 0) return;
+    if (!this.isConnected) {
+      await new Promise<void>((resolve, reject) => {
+        const onBack = (): void => resolve();
+        this.once('reconnect', onBack);
+        void this.closed.then(() => {
+          this.off('reconnect', onBack);
+          reject(this.closeReason);
+        });
+      });
+    }
+    const conn = this.conn!;
+    conn.writer.flush();
+    if (conn.socket.writableLength === 0) return;
     // Writes complete in order, so an empty one completes after the rest.
     await new Promise<void>((resolve, reject) => {
-      this.socket.write(NOTHING, (err) => (err ? reject(this.closeReason ?? new ClosedError()) : resolve()));
+      conn.socket.write(NOTHING, (err) => (err ? reject(this.closeReason ?? new ClosedError()) : resolve()));
     });
   }
 
@@ -216,37 +273,71 @@ export class Session implements AsyncIterable<Message> {
     return answerValue(parseAnswer(reply.body));
   }
 
-  /** Round trip to msgq itself; resolves with the echoed body. */
+  /** Round trip to msgq itself; resolves with the echoed body. ClosedError while reconnecting. */
   ping(body?: unknown, options: { timeout?: number } = {}): Promise<unknown> {
     this.assertOpen();
-    const id = ++this.pingsSent;
-    this.write({ type: 'ping' }, body);
-    return this.pongs.wait(id, 'pong from msgq', options.timeout ?? this.timeout);
+    if (!this.isConnected) return Promise.reject(new ClosedError(`not connected to msgq on ${this.address}: reconnecting`));
+    return this.pingOn(this.conn!, body, options.timeout ?? this.timeout);
   }
 
-  /** Flushes what was sent and closes the connection. */
+  /** Cuts a reconnect pause short: try now (the boss says so when it has started a new msgq). */
+  reconnectNow(): void {
+    this.wake?.();
+  }
+
+  /** Flushes what was sent and closes the connection; the session is closed for good. */
   async close(): Promise<void> {
-    if (!this.closeReason) {
-      this.writer.flush();
-      this.socket.end();
-      // msgq closes its side on our FIN; a peer that does not is cut.
-      setTimeout(() => this.socket.destroy(), 1000).unref();
-      this.fail(new ClosedError('session closed'), true);
+    const conn = this.conn;
+    if (this.state !== 'closed') {
+      conn?.close();
+      this.finish(new ClosedError('session closed'), true);
     }
-    await new Promise<void>((resolve) => {
-      if (this.socket.closed) resolve();
-      else this.socket.once('close', () => resolve());
-    });
+    await conn?.closed;
   }
 
   private assertOpen(): void {
     if (this.closeReason) throw this.closeReason;
   }
 
-  private write(env: Envelope, body?: unknown): void {
-    this.assertOpen();
+  private attach(socket: Socket): Connection {
+    const conn: Connection = new Connection(
+      socket,
+      this.limits,
+      (frame) => this.onFrame(conn, frame),
+      (reason) => {
+        if (reason) this.onLost(conn, reason);
+      },
+    );
+    this.conn = conn;
+    this.pingsSent = 0;
+    this.pongsSeen = 0;
+    return conn;
+  }
+
+  /** getlname on a fresh connection; rejects if msgq does not tell within the timeout or the connection ends. */
+  private handshake(conn: Connection): Promise<void> {
+    const timeout = this.timeout;
+    const got = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new ClosedError(`msgq did not tell the lname within ${timeout} ms`)), timeout);
+      conn.closed.then(() => reject(new ClosedError('connection to msgq lost before it told the lname')), reject);
+      this.onLname = (lname) => {
+        clearTimeout(timer);
+        this.lnameValue = lname;
+        resolve();
+      };
+    });
+    this.writeNow(conn, { type: 'getlname' });
+    return got;
+  }
+
+  private pingOn(conn: Connection, body: unknown, timeout: number): Promise<unknown> {
+    const id = ++this.pingsSent;
+    this.writeNow(conn, { type: 'ping' }, body);
+    return this.pongs.wait(id, 'pong from msgq', timeout);
+  }
+
+  private encodeChecked(env: Envelope, payload: Buffer | undefined): Buffer {
     const header = this.codec.encode(env);
-    const payload = body === undefined ? undefined : this.codec.encode(body);
     const total = 2 + header.length + (payload?.length ?? 0);
     if (header.length > this.limits.maxHeader) {
       throw new ProtocolError('ERR_HEADER_TOO_LARGE', `header of ${header.length} bytes exceeds ${this.limits.maxHeader}`);
@@ -254,12 +345,34 @@ export class Session implements AsyncIterable<Message> {
     if (total > this.limits.maxFrame) {
       throw new ProtocolError('ERR_FRAME_TOO_LARGE', `message of ${total} bytes exceeds ${this.limits.maxFrame}`);
     }
-    this.writer.write(encodeFrame(header, payload));
+    return encodeFrame(header, payload);
   }
 
-  private onFrame(frame: Frame): void {
+  private writeNow(conn: Connection, env: Envelope, body?: unknown): void {
+    conn.write(this.encodeChecked(env, body === undefined ? undefined : this.codec.encode(body)));
+  }
+
+  /** A message for other clients: written now, or held while msgq is out of reach. */
+  private write(env: Envelope, body?: unknown): void {
+    this.assertOpen();
+    const payload = body === undefined ? undefined : this.codec.encode(body);
+    if (this.isConnected) {
+      this.conn!.write(this.encodeChecked(env, payload));
+      return;
+    }
+    const frame = this.encodeChecked(env, payload);
+    const max = this.options.maxHeld ?? DEFAULT_MAX_HELD;
+    if (this.heldBytes + frame.length > max) {
+      throw new ClosedError(`msgq on ${this.address} is out of reach and ${this.heldBytes} bytes are already held (limit ${max})`);
+    }
+    this.held.push({ env, payload });
+    this.heldBytes += frame.length;
+  }
+
+  private onFrame(conn: Connection, frame: Frame): void {
     const env = parseEnvelope(this.codec.decodeHeader(frame.buffer, frame.headerStart, frame.bodyStart), 'server');
     const body = frame.bodyLength > 0 ? this.codec.decode(frame.body) : undefined;
+    if (conn !== this.conn) return;
     switch (env.type) {
       case 'getlname': {
         const lname = (body as { lname?: unknown } | undefined)?.lname;
@@ -281,10 +394,107 @@ export class Session implements AsyncIterable<Message> {
     }
   }
 
-  private fail(reason: Error, byUs = false): void {
-    if (this.closeReason) return;
+  /** The connection in use ended without our asking: fail what waits on it, then reconnect or close. */
+  private onLost(conn: Connection, reason: Error): void {
+    if (conn !== this.conn) return;
+    this.conn = undefined;
+    const wasConnected = this.state === 'connected';
+    const lost = new ClosedError(`connection to msgq on ${this.address} lost`, { cause: reason });
+    this.replies.failAll(lost);
+    this.pongs.failAll(lost);
+    if (!wasConnected) return;
+    if (this.options.reconnect === false) {
+      this.finish(reason);
+      return;
+    }
+    this.state = 'reconnecting';
+    this.emit('disconnect', reason);
+    void this.reconnect(reason);
+  }
+
+  private async reconnect(reason: Error): Promise<void> {
+    const downAt = Date.now();
+    const giveUpAt = downAt + (this.options.reconnectWindow ?? DEFAULT_RECONNECT_WINDOW_MS);
+    const previousLname = this.lnameValue;
+    let pause = this.options.reconnectDelay ?? RECONNECT_FIRST_MS;
+    const cap = Math.max(pause, RECONNECT_CAP_MS);
+    while (this.state === 'reconnecting') {
+      await this.pause(pause * (0.75 + Math.random() / 2));
+      if (this.state !== 'reconnecting') return;
+      try {
+        await this.restore(await connectOnce(this.target));
+        this.state = 'connected';
+        this.flushHeld();
+        this.emit('reconnect', { lname: this.lnameValue, previousLname, downMs: Date.now() - downAt });
+        return;
+      } catch (err) {
+        this.conn?.close();
+        this.conn = undefined;
+        if (this.state !== 'reconnecting') return;
+        if (Date.now() >= giveUpAt) {
+          const window = giveUpAt - downAt;
+          this.finish(new ClosedError(`msgq on ${this.address} did not come back within ${window} ms`, { cause: reason }));
+          return;
+        }
+        pause = Math.min(pause * 2, cap);
+      }
+    }
+  }
+
+  /** A fresh connection made whole: lname, then every subscription, confirmed by a round trip. */
+  private async restore(socket: Socket): Promise<void> {
+    if (this.state !== 'reconnecting') {
+      socket.destroy();
+      return;
+    }
+    const conn = this.attach(socket);
+    await this.handshake(conn);
+    const sent = new Set(this.subscriptions.keys());
+    for (const { group, instance } of this.subscriptions.values()) this.writeNow(conn, { type: 'subscribe', group, instance });
+    await this.pingOn(conn, undefined, this.timeout);
+    // (Un)subscribing during the round trip only changed the table; bring msgq in line.
+    for (const [key, { group, instance }] of this.subscriptions) {
+      if (!sent.delete(key)) this.writeNow(conn, { type: 'subscribe', group, instance });
+    }
+    for (const key of sent) {
+      const [group, instance] = key.split('\0') as [string, string];
+      this.writeNow(conn, { type: 'unsubscribe', group, instance });
+    }
+  }
+
+  /** Messages sent while disconnected, in order, under the new lname. */
+  private flushHeld(): void {
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    for (const { env, payload } of held) {
+      if (env.type === 'send') env.from = this.lnameValue;
+      this.conn!.write(this.encodeChecked(env, payload));
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private finish(reason: Error, byUs = false): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
     this.closeReason = reason;
-    if (!byUs) this.socket.destroy();
+    if (!byUs) this.conn?.socket.destroy();
+    this.wake?.();
+    this.held = [];
+    this.heldBytes = 0;
     this.inbox.close(reason);
     this.replies.failAll(reason);
     this.pongs.failAll(reason);

@@ -1,7 +1,16 @@
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConnectionError, UsageError } from './errors.js';
-import { DEFAULT_MSGQ_PORT } from './limits.js';
+import { DEFAULT_MSGQ_HOST, DEFAULT_MSGQ_PORT } from './limits.js';
+
+/** Where msgq listens: a TCP address, or a Unix socket file (the original BIND 10 clients' only way in). */
+export type MsgqTarget = { host: string; port: number } | { path: string };
+
+export interface TargetOptions {
+  host?: string;
+  port?: number;
+  socketFile?: string;
+}
 
 /** The bus port: explicit option, then B10_MSGQ_PORT, then 9912. */
 export function resolveMsgqPort(port?: number, env: NodeJS.ProcessEnv = process.env): number {
@@ -15,9 +24,25 @@ export function resolveMsgqPort(port?: number, env: NodeJS.ProcessEnv = process.
   return parsed;
 }
 
-function connectOnce(host: string, port: number): Promise<net.Socket> {
+/**
+ * Where to reach msgq. What the caller names wins (a socket file, then a
+ * port); then the environment (B10_MSGQ_SOCKET_FILE, then B10_MSGQ_PORT);
+ * then 127.0.0.1:9912.
+ */
+export function resolveMsgqTarget(options: TargetOptions = {}, env: NodeJS.ProcessEnv = process.env): MsgqTarget {
+  if (options.socketFile) return { path: options.socketFile };
+  if (options.port === undefined && env.B10_MSGQ_SOCKET_FILE) return { path: env.B10_MSGQ_SOCKET_FILE };
+  return { host: options.host ?? DEFAULT_MSGQ_HOST, port: resolveMsgqPort(options.port, env) };
+}
+
+export function describeTarget(target: MsgqTarget): string {
+  return 'path' in target ? target.path : `${target.host}:${target.port}`;
+}
+
+/** One connection attempt, no retry. */
+export function connectOnce(target: MsgqTarget): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = 'path' in target ? net.connect({ path: target.path }) : net.connect({ host: target.host, port: target.port });
     const onError = (err: Error): void => {
       socket.destroy();
       reject(err);
@@ -32,17 +57,18 @@ function connectOnce(host: string, port: number): Promise<net.Socket> {
 
 /**
  * Connects, retrying refused or failed attempts with a growing pause until
- * `deadlineMs` has passed (a daemon may still be starting).
+ * `deadlineMs` has passed (a daemon may still be starting). With a deadline
+ * of 0 there is exactly one attempt.
  */
-export async function connectWithRetry(host: string, port: number, deadlineMs: number): Promise<net.Socket> {
+export async function connectWithRetry(target: MsgqTarget, deadlineMs: number): Promise<net.Socket> {
   const giveUpAt = Date.now() + deadlineMs;
   let pause = 10;
   for (;;) {
     try {
-      return await connectOnce(host, port);
+      return await connectOnce(target);
     } catch (err) {
       const left = giveUpAt - Date.now();
-      if (left <= 0) throw new ConnectionError(host, port, { cause: err });
+      if (left <= 0) throw new ConnectionError(describeTarget(target), { cause: err });
       await sleep(Math.min(pause, left));
       pause = Math.min(pause * 2, 250);
     }

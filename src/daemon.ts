@@ -23,3 +23,28 @@ export function onParentGone(gone: () => void): void {
   if (!process.connected) setImmediate(gone);
   else process.once('disconnect', gone);
 }
+
+/** What the boss sends every child over IPC once a new msgq listens. */
+export const MSGQ_UP = 'b10:msgq-up';
+
+/**
+ * Reconnect settings for a daemon's bus session. Under the boss it keeps
+ * trying for as long as the boss lives (the boss restarts msgq, or stops
+ * everything when it cannot); alone it gives up after the default window.
+ */
+export function daemonReconnectWindow(): number | undefined {
+  return process.env[SUPERVISED_ENV] === '1' ? Infinity : undefined;
+}
+
+/**
+ * Has `reconnect` called as soon as the boss says a new msgq listens,
+ * instead of at the next backoff step.
+ */
+export function onMsgqUp(reconnect: () => void): void {
+  if (process.env[SUPERVISED_ENV] !== '1' || !process.connected) return;
+  process.on('message', (message) => {
+    if (message === MSGQ_UP) reconnect();
+  });
+  // A 'message' listener holds the channel open; it must not keep the daemon alive by itself.
+  process.channel?.unref();
+}

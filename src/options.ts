@@ -1,4 +1,10 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { PROJECT_ROOT } from './paths.js';
+
+/** b10's version, as package.json says: every program answers --version with it. */
+export const VERSION = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Exit codes shared by every b10 program. */
 export const EXIT_OK = 0;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createAnswer, parseCommand } from '../protocol/message.js';
 import { Session } from '../protocol/session.js';
-import { ROOT, run, start, startMsgq, type MsgqHandle } from './helpers/processes.js';
+import { freePort, ROOT, run, start, startMsgq, type MsgqHandle } from './helpers/processes.js';
 
 let msgq: MsgqHandle;
 let module: Session;
@@ -77,10 +77,36 @@ describe('b10 send', () => {
     expect(r.stderr).toMatch(/timed out after 200 ms/);
   });
 
-  it('bus_unreachable: exit 3 with the address', async () => {
-    const r = await run('src/cli/main.js', ['send', 'Tester', 'ok', '--msgq-port', '1', '--timeout', '100']);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/cannot reach msgq at 127.0.0.1:1/);
+  it('bus_unreachable: exit 3 at once, saying msgq is not running where it looked', async () => {
+    const port = await freePort();
+    for (const cmd of [['send', 'Tester', 'ok'], ['ps'], ['config', 'show'], ['listen', 'G'], ['ping'], ['members']]) {
+      const started = Date.now();
+      const r = await run('src/cli/main.js', [...cmd, '--msgq-port', String(port), '--timeout', '10000']);
+      expect(r).toMatchObject({ code: 3, stderr: `b10: msgq is not running on 127.0.0.1:${port}` });
+      // Not retried for the answer timeout: one attempt, then the process exits.
+      expect(Date.now() - started).toBeLessThan(5000);
+    }
+    const viaSocket = await run('src/cli/main.js', ['ping', '--msgq-socket-file', '/nonexistent/b10.sock']);
+    expect(viaSocket).toMatchObject({ code: 3, stderr: 'b10: msgq is not running on /nonexistent/b10.sock' });
+  });
+
+  it('wait_for_the_bus: --wait keeps trying until msgq listens', async () => {
+    const port = await freePort();
+    const ping = start('src/cli/main.js', ['ping', '--msgq-port', String(port), '--wait', '15000']);
+    onTestFinished(() => ping.stop());
+    // Started once the command is surely retrying: its first attempt has failed.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const late = await startMsgq(['--port', String(port)]);
+    onTestFinished(() => late.stop());
+    expect((await ping.exited).code).toBe(0);
+    expect(ping.stdout).toMatch(/^pong from msgq/);
+  });
+
+  it('version: every program answers --version with the package version, exit 0', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const script of ['src/cli/main.js', 'msgq/main.js', 'src/cfgmgr/main.js', 'boss/main.js']) {
+      expect(await run(script, ['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` });
+    }
   });
 
   it('direct_to: --to reaches one lname', async () => {
@@ -141,13 +167,40 @@ describe('b10 listen', () => {
     expect((await listen.exited).code).toBe(0);
   });
 
-  it('bus_gone: exits 3 when msgq goes away', async () => {
+  it('bus_gone: with --reconnect-window 0, exits 3 when msgq goes away', async () => {
     const own = await startMsgq();
-    const listen = start('src/cli/main.js', ['listen', 'Radio', '-m', String(own.port)]);
+    const listen = start('src/cli/main.js', ['listen', 'Radio', '-m', String(own.port), '--reconnect-window', '0']);
     onTestFinished(() => listen.stop());
     await listen.waitForLog((l) => String(l.msg).startsWith('b10: listening'));
     await own.stop();
     expect((await listen.exited).code).toBe(3);
     expect(listen.stderrLines.join('\n')).toMatch(/msgq closed the connection/);
+  });
+
+  it('bus_gone_for_good: exits 3 once msgq has not come back within the window', async () => {
+    const own = await startMsgq();
+    const listen = start('src/cli/main.js', ['listen', 'Radio', '-m', String(own.port), '--reconnect-window', '300']);
+    onTestFinished(() => listen.stop());
+    await listen.waitForLog((l) => String(l.msg).startsWith('b10: listening'));
+    own.proc.child.kill('SIGKILL');
+    expect((await listen.exited).code).toBe(3);
+    expect(listen.stderrLines.join('\n')).toMatch(/did not come back within 300 ms/);
+  });
+
+  it('msgq_restarted: listen reconnects, says so, and goes on printing', async () => {
+    const own = await startMsgq();
+    const listen = start('src/cli/main.js', ['listen', 'Radio', '-m', String(own.port)]);
+    onTestFinished(() => listen.stop());
+    await listen.waitForLog((l) => String(l.msg).startsWith('b10: listening'));
+    own.proc.child.kill('SIGKILL');
+    await listen.waitForLog((l) => String(l.msg).startsWith('b10: lost msgq'));
+    const again = await startMsgq(['--port', String(own.port)]);
+    onTestFinished(() => again.stop());
+    await listen.waitForLog((l) => /^b10: reconnected after \d+ ms, listening to Radio\/\*/.test(String(l.msg)));
+    const dj = await Session.connect({ port: own.port });
+    onTestFinished(() => dj.close());
+    dj.send('Radio', 'after the restart');
+    await listen.waitForStdout('after the restart');
+    expect(JSON.parse(listen.stdout.trim())).toMatchObject({ env: { group: 'Radio', from: dj.lname }, body: 'after the restart' });
   });
 });

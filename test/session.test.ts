@@ -1,9 +1,8 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ClosedError, ConnectionError, NoRecipientError, ProtocolError, TimeoutError, UsageError } from '../protocol/errors.js';
 import { createAnswer, parseCommand } from '../protocol/message.js';
 import { Session, type SessionOptions } from '../protocol/session.js';
-import { startMsgq, type MsgqHandle } from './helpers/processes.js';
+import { freePort, startMsgq, type MsgqHandle } from './helpers/processes.js';
 import { RawClient } from './helpers/raw.js';
 
 let msgq: MsgqHandle;
@@ -18,14 +17,6 @@ async function open(options: SessionOptions = {}): Promise<Session> {
   return s;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('Session', () => {
   it('connection_refused: ConnectionError once the connect deadline passes', async () => {
@@ -115,9 +106,9 @@ describe('Session', () => {
     await expect(client.recv({ timeout: 50 })).rejects.toBeInstanceOf(TimeoutError);
   });
 
-  it('closed_while_waiting: msgq dying fails pending requests and receivers with ClosedError', async () => {
+  it('closed_while_waiting: without reconnecting, msgq dying fails pending requests and receivers with ClosedError', async () => {
     const own = await startMsgq();
-    const client = await Session.connect({ port: own.port });
+    const client = await Session.connect({ port: own.port, reconnect: false });
     const module = await Session.connect({ port: own.port });
     await module.subscribe('Doomed');
     const pending = client.request('Doomed', { command: ['x'] }, { timeout: 10_000 });
@@ -130,6 +121,14 @@ describe('Session', () => {
     expect(() => client.send('X', 1)).toThrow(ClosedError);
     await module.close();
   });
+
+  it('connection_refused_at_once: connectTimeout 0 tries once and says msgq is not running', async () => {
+    const port = await freePort();
+    const err = await Session.connect({ port, connectTimeout: 0 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect((err as ConnectionError).message).toBe(`msgq is not running on 127.0.0.1:${port}`);
+  });
+
 
   it('iterator_ends_on_close: for await stops when the session closes', async () => {
     const client = await open();

@@ -13,7 +13,8 @@ export function handleStop(bus: Bus, client: Client): void {
     client.log.warn('stop ignored: msgq was not started with --allow-stop');
     return;
   }
-  if (!isLoopback(client.remoteAddress)) {
+  // A Unix socket client has no address: it is on this machine by definition.
+  if (client.socket.remoteAddress !== undefined && !isLoopback(client.remoteAddress)) {
     client.log.warn({ address: client.remoteAddress }, 'stop ignored: not from loopback');
     return;
   }

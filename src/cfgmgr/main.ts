@@ -9,9 +9,9 @@ import { BOSS } from '../../protocol/groups.js';
 import { Session } from '../../protocol/session.js';
 import type { ModuleSpec } from '../../protocol/spec.js';
 import { writeFileAtomic } from '../atomic-file.js';
-import { onStopRequest } from '../daemon.js';
+import { daemonReconnectWindow, onMsgqUp, onStopRequest } from '../daemon.js';
 import { createLogger } from '../log.js';
-import { EXIT_FAILURE, parseArgs, parseMilliseconds, parsePort } from '../options.js';
+import { EXIT_FAILURE, parseArgs, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { ConfigManager } from './manager.js';
 import {
   backUpFile,
@@ -31,16 +31,19 @@ interface Opts {
   configFile: string;
   clearConfig: boolean;
   msgqPort?: number;
+  msgqSocketFile?: string;
   timeout: number;
   verbose: boolean;
 }
 
 const program = new Command('b10-cfgmgr')
   .description('The b10 config manager: stores every module\'s configuration and hands it out over the bus.')
+  .version(VERSION)
   .option('-d, --data-path <dir>', 'where the configuration lives (default: B10_DATA_PATH, else ./b10)')
   .option('-c, --config-file <name>', 'configuration file name within the data path, or an absolute path', CONFIG_FILE)
   .option('--clear-config', 'move the current configuration aside (to .bak, .bak.1 ...) and start empty', false)
   .addOption(new Option('-m, --msgq-port <port>', 'msgq port (default: B10_MSGQ_PORT, else 9912)').argParser(parsePort))
+  .addOption(new Option('--msgq-socket-file <path>', 'reach msgq through its Unix socket file instead of TCP').env('B10_MSGQ_SOCKET_FILE'))
   .option('-t, --timeout <ms>', 'how long a module may take to accept a configuration change', parseMilliseconds, 4000)
   .option('-v, --verbose', 'log debug messages', false)
   .action(async (opts: Opts) => {
@@ -72,7 +75,11 @@ const program = new Command('b10-cfgmgr')
 
     let session: Session;
     try {
-      session = await Session.connect({ port: opts.msgqPort });
+      session = await Session.connect({
+        port: opts.msgqPort,
+        socketFile: opts.msgqPort === undefined ? opts.msgqSocketFile : undefined,
+        reconnectWindow: daemonReconnectWindow(),
+      });
     } catch (err) {
       log.fatal(`cannot start: ${(err as Error).message}`);
       process.exit(EXIT_FAILURE);
@@ -112,6 +119,9 @@ const program = new Command('b10-cfgmgr')
     };
     onStopRequest(stop);
 
+    onMsgqUp(() => session.reconnectNow());
+    session.on('disconnect', (reason) => log.warn({ reason: reason.message }, 'lost msgq: reconnecting'));
+    session.on('reconnect', ({ lname, downMs }) => log.info({ lname, downMs }, 'reconnected to msgq'));
     await session.subscribe(CONFIG_MANAGER);
     // The readiness event the boss waits for.
     session.send(BOSS, { running: CONFIG_MANAGER });

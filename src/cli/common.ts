@@ -11,12 +11,16 @@ import {
   ValidationError,
 } from '../../protocol/errors.js';
 import { DEFAULT_TIMEOUT_MS } from '../../protocol/limits.js';
-import { Session } from '../../protocol/session.js';
+import { Session, type SessionOptions } from '../../protocol/session.js';
+import { CONFIG_MANAGER } from '../../protocol/groups.js';
 import { EXIT_FAILURE, EXIT_UNREACHABLE, EXIT_USAGE, parseMilliseconds, parsePort } from '../options.js';
 
 export interface BusOptions {
   msgqPort?: number;
+  msgqSocketFile?: string;
   timeout: number;
+  /** How long to retry connecting while msgq is not there yet; without it one attempt. */
+  wait?: number;
 }
 
 /** Options every bus command takes. */
@@ -26,14 +30,29 @@ export function withBusOptions(command: Command): Command {
       new Option('-m, --msgq-port <port>', 'msgq port (default: B10_MSGQ_PORT, else 9912)').argParser(parsePort),
     )
     .addOption(
-      new Option('-t, --timeout <ms>', 'how long to wait for msgq and for answers')
+      new Option('--msgq-socket-file <path>', 'reach msgq through its Unix socket file instead of TCP').env('B10_MSGQ_SOCKET_FILE'),
+    )
+    .addOption(
+      new Option('-t, --timeout <ms>', 'how long to wait for answers')
         .argParser(parseMilliseconds)
         .default(DEFAULT_TIMEOUT_MS),
+    )
+    .addOption(
+      new Option('--wait <ms>', 'keep trying to reach msgq this long (for scripts that have just started b10); default: fail at once')
+        .argParser(parseMilliseconds),
     );
 }
 
-export function connect(opts: BusOptions): Promise<Session> {
-  return Session.connect({ port: opts.msgqPort, timeout: opts.timeout });
+/** A one-shot command's session: no reconnecting, so a bus that goes away ends the command. */
+export function connect(opts: BusOptions, options: SessionOptions = {}): Promise<Session> {
+  return Session.connect({
+    port: opts.msgqPort,
+    socketFile: opts.msgqPort === undefined ? opts.msgqSocketFile : undefined,
+    timeout: opts.timeout,
+    connectTimeout: opts.wait ?? 0,
+    reconnect: false,
+    ...options,
+  });
 }
 
 export function parseJsonArgument(name: string, text: string): unknown {
@@ -68,7 +87,12 @@ export function exitCodeFor(err: unknown): number {
 }
 
 export function reportError(err: unknown): number {
-  const message = err instanceof B10Error || err instanceof Error ? err.message : String(err);
+  const message =
+    err instanceof NoRecipientError && err.group === CONFIG_MANAGER && err.to === '*'
+      ? 'the config manager is not running (the boss restarts it; try again shortly)'
+      : err instanceof B10Error || err instanceof Error
+        ? err.message
+        : String(err);
   process.stderr.write(`b10: ${message}\n`);
   return exitCodeFor(err);
 }

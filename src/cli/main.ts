@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { parseArgs } from '../options.js';
+import { parseArgs, VERSION } from '../options.js';
 import { reportError } from './common.js';
 import { bossCommands } from './boss.js';
 import { configCommand } from './config.js';
@@ -11,6 +11,7 @@ import { sendCommand } from './send.js';
 
 const program = new Command('b10')
   .description('Talk to a running b10 system over its message bus.')
+  .version(VERSION)
   .showHelpAfterError()
   .addCommand(sendCommand())
   .addCommand(listenCommand())

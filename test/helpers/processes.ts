@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
 import { DIST } from '../../src/paths.js';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -153,4 +154,14 @@ export async function startCfgmgr(msgqPort: number, dataPath: string, args: stri
   const proc = start('src/cfgmgr/main.js', ['--data-path', dataPath, '-m', String(msgqPort), ...args]);
   await proc.waitForLog((l) => l.msg === 'config manager ready', 'config manager ready');
   return { proc, stop: () => proc.stop() };
+}
+
+/** A port nobody listens on right now (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

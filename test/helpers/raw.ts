@@ -78,8 +78,9 @@ export class RawClient {
     });
   }
 
-  static async connect(port: number, wire: Wire = 'cbor'): Promise<RawClient> {
-    const socket = net.connect({ port, host: '127.0.0.1' });
+  /** Connects to a loopback TCP port, or to a Unix socket file. */
+  static async connect(where: number | { path: string }, wire: Wire = 'cbor'): Promise<RawClient> {
+    const socket = typeof where === 'number' ? net.connect({ port: where, host: '127.0.0.1' }) : net.connect(where);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
@@ -88,8 +89,8 @@ export class RawClient {
   }
 
   /** Connects and learns the lname: the usual first step of every client. */
-  static async open(port: number, wire: Wire = 'cbor'): Promise<RawClient> {
-    const client = await RawClient.connect(port, wire);
+  static async open(where: number | { path: string }, wire: Wire = 'cbor'): Promise<RawClient> {
+    const client = await RawClient.connect(where, wire);
     client.send({ type: 'getlname' });
     const answer = await client.next();
     client.lname = (answer.body as { lname: string }).lname;
