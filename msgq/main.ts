@@ -64,6 +64,8 @@ const program = new Command('b10-msgq')
       },
       log,
     );
+    // Before listening: whoever sees "msgq listening" may stop it at once.
+    onStopRequest((reason) => void msgq.stop(reason));
     try {
       await msgq.listen();
     } catch (err) {
@@ -74,7 +76,6 @@ const program = new Command('b10-msgq')
       else log.fatal({ code }, `cannot listen: ${(err as Error).message}`);
       process.exit(EXIT_FAILURE);
     }
-    onStopRequest((reason) => void msgq.stop(reason));
     await msgq.stopped;
     process.exit(0);
   });
