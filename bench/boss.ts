@@ -1,26 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Session } from '../protocol/session.js';
 import { start } from '../test/helpers/processes.js';
+import { freePort } from './ports.js';
 
 const RUNS = 5;
 
 export interface BossFigures {
   startMs: number[];
   shutdownMs: number[];
-}
-
-/** A port free right now: the default stack starts on a fixed port, as `npm start` does on 9912. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 function median(values: number[]): number {

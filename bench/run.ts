@@ -1,5 +1,6 @@
 import { benchBoss, median } from './boss.js';
 import { benchBus } from './bus.js';
+import { benchRecovery, RECOVERY_PERIOD_MS } from './recovery.js';
 
 /** `npm run bench`: prints every figure, then the ratios the issues set targets for. */
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
@@ -20,3 +21,9 @@ const ms = (values: number[]): string => values.map((v) => v.toFixed(0)).join(',
 out('boss (default stack: msgq, cfgmgr, Boss)');
 out(`  cold start median    ${median(boss.startMs).toFixed(0)} ms  (target < 1000 ms; runs: ${ms(boss.startMs)})`);
 out(`  shutdown median      ${median(boss.shutdownMs).toFixed(0)} ms  (target < 500 ms; runs: ${ms(boss.shutdownMs)})`);
+
+const recovery = await benchRecovery();
+const worst = (values: number[]): number => Math.max(...values);
+out(`recovery (kill -9, then until \`config show\` is answered again; restart period ${RECOVERY_PERIOD_MS} ms, each kill after a healthy run)`);
+out(`  msgq median          ${median(recovery.msgqMs).toFixed(0)} ms, worst ${worst(recovery.msgqMs).toFixed(0)} ms  (target < 500 ms; runs: ${ms(recovery.msgqMs)})`);
+out(`  cfgmgr median        ${median(recovery.cfgmgrMs).toFixed(0)} ms, worst ${worst(recovery.cfgmgrMs).toFixed(0)} ms  (target < first restart delay (0 after a healthy run) + 500 ms; runs: ${ms(recovery.cfgmgrMs)})`);

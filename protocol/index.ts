@@ -1,6 +1,6 @@
 /** The public face of b10's bus protocol: what modules, tools and tests import. */
-export { Session } from './session.js';
-export type { Message, SessionOptions, SendOptions, RequestOptions } from './session.js';
+export { Session, DEFAULT_MAX_HELD, DEFAULT_RECONNECT_WINDOW_MS } from './session.js';
+export type { Message, SessionOptions, SendOptions, RequestOptions, ReconnectInfo, SessionEvents } from './session.js';
 export type { Envelope, SendEnvelope, MessageType } from './envelope.js';
 export { parseEnvelope, TO_ANY, INSTANCE_ANY } from './envelope.js';
 export { cbor, json, detectCodec, codecFor } from './codec.js';
@@ -43,7 +43,8 @@ export {
   MiB,
 } from './limits.js';
 export type { Limits } from './limits.js';
-export { resolveMsgqPort } from './transport.js';
+export { resolveMsgqPort, resolveMsgqTarget, describeTarget } from './transport.js';
+export type { MsgqTarget } from './transport.js';
 export { MSGQ_GROUP, MEMBERS_GROUP, CONFIG_MANAGER, CONFIG_NOTIFICATIONS, BOSS } from './groups.js';
 export { ModuleSession } from './module-session.js';
 export type { ModuleSessionOptions, ConfigHandler, CommandHandler, RemoteConfigHandler } from './module-session.js';
