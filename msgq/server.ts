@@ -241,7 +241,7 @@ export class MsgQ implements Bus {
   }
 
   private onFrame(client: Client, frame: Frame): void {
-    if (client.socket.destroyed) return;
+    if (client.socket.destroyed || !this.clients.has(client.lname)) return;
     if (forwardRun(client, frame, this.table, this.options.limits.maxFrame)) return;
     dispatch(this, client, client.envelope(frame), frame);
   }
@@ -253,7 +253,13 @@ export class MsgQ implements Bus {
     } else {
       client.log.error({ err }, 'closing connection after an internal error');
     }
-    client.socket.destroy();
+    // The answers to what it sent correctly before still reach it; then it
+    // is gone from the bus at once, and its socket shortly after.
+    this.remove(client);
+    client.writer.flush();
+    client.socket.pause();
+    client.socket.end();
+    setTimeout(() => client.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   private remove(client: Client): void {

@@ -77,6 +77,15 @@ describe('bad frames close only the sender', () => {
     await receiver.expectNothing();
   });
 
+  it('answers_before_the_bad_frame: what msgq answered to earlier frames of the same write still arrives, then the close', async () => {
+    const bad = await RawClient.open(msgq.port);
+    onTestFinished(() => bad.close());
+    bad.write(Buffer.concat([frame({ type: 'ping' }, 'first'), frameBytes(Buffer.alloc(0), Buffer.from('xyz'))]));
+    expect(await bad.next()).toMatchObject({ header: { type: 'pong' }, body: 'first' });
+    await bad.closed;
+    await othersStillWork();
+  });
+
   it('truncated_frame_then_eof: discarded with a log line', async () => {
     const bad = await RawClient.connect(msgq.port);
     const since = msgq.proc.logs.length;

@@ -23,9 +23,12 @@ export interface BusOptions {
   wait?: number;
 }
 
-/** Options every bus command takes. */
-export function withBusOptions(command: Command): Command {
-  return command
+/**
+ * Options every bus command takes. `connectWait: false` leaves out --wait,
+ * for a command that gives --wait a meaning of its own.
+ */
+export function withBusOptions(command: Command, { connectWait = true } = {}): Command {
+  command
     .addOption(
       new Option('-m, --msgq-port <port>', 'msgq port (default: B10_MSGQ_PORT, else 9912)').argParser(parsePort),
     )
@@ -36,11 +39,12 @@ export function withBusOptions(command: Command): Command {
       new Option('-t, --timeout <ms>', 'how long to wait for answers')
         .argParser(parseMilliseconds)
         .default(DEFAULT_TIMEOUT_MS),
-    )
-    .addOption(
-      new Option('--wait <ms>', 'keep trying to reach msgq this long (for scripts that have just started b10); default: fail at once')
-        .argParser(parseMilliseconds),
     );
+  if (!connectWait) return command;
+  return command.addOption(
+    new Option('--wait <ms>', 'keep trying to reach msgq this long (for scripts that have just started b10); default: fail at once')
+      .argParser(parseMilliseconds),
+  );
 }
 
 /** A one-shot command's session: no reconnecting, so a bus that goes away ends the command. */

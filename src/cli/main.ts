@@ -7,6 +7,7 @@ import { configCommand } from './config.js';
 import { listenCommand } from './listen.js';
 import { membersCommand } from './members.js';
 import { pingCommand } from './ping.js';
+import { rawCommand } from './raw.js';
 import { sendCommand } from './send.js';
 
 const program = new Command('b10')
@@ -17,6 +18,7 @@ const program = new Command('b10')
   .addCommand(listenCommand())
   .addCommand(membersCommand())
   .addCommand(pingCommand())
+  .addCommand(rawCommand())
   .addCommand(configCommand());
 for (const command of bossCommands()) program.addCommand(command);
 
