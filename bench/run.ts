@@ -13,6 +13,11 @@ out(`  1->1 raw relay       ${rate(bus.rawOneToOne)} messages (reference, node:n
 out(`  1->1 msgq/raw        ${(bus.ratio * 100).toFixed(1)}%  (target >= 60%)`);
 out(`  1->4 msgq fan-out    ${rate(bus.msgqFanOut)} deliveries`);
 out(`  1->4 raw fan-out     ${rate(bus.rawFanOut)} deliveries (reference)`);
+for (const g of bus.general) {
+  const target = { replies: 50, 'senders x16': 60, 'from rewritten': 40, 'random headers': 40 }[g.name] ?? 0;
+  out(`  ${g.name.padEnd(20)} ${rate(g.rate)} messages = ${(g.share * 100).toFixed(1)}% of stream 1->1  (target >= ${target}%; msgq peak RSS ${g.peakRssMb.toFixed(0)} MB)`);
+}
+out(`  msgq peak RSS        ${bus.streamRssMb.toFixed(0)} MB in the stream rounds  (target < 150 MB in every scenario)`);
 out(`  request/reply p50    ${bus.p50us.toFixed(0)} us  (Session to Session through msgq)`);
 out(`  request/reply p99    ${bus.p99us.toFixed(0)} us  (target < 1000 us)`);
 

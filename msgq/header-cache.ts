@@ -3,7 +3,7 @@ import { parseEnvelope, type Envelope } from '../protocol/envelope.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeSimpleHeader, HeaderSyntaxError, NOT_SIMPLE, readSimpleInt, type SeqSpan } from '../protocol/header-cbor.js';
 import type { Frame } from '../protocol/framing.js';
-import { HeaderPattern } from './header-pattern.js';
+import { HeaderPattern, seqFits } from './header-pattern.js';
 
 /**
  * A client's headers mostly repeat: the same sender, group and flags, with
@@ -17,13 +17,26 @@ export class HeaderCache {
   private pattern: HeaderPattern | undefined;
   private env: Envelope | undefined;
   private readonly span: SeqSpan = { seqStart: -1, seqEnd: -1 };
+  /**
+   * The last header that could be remembered, not yet seen twice: its bytes
+   * (a view into its input chunk), seq's place and its envelope. The pattern
+   * is built only once the header has repeated, so a stream of headers that
+   * never repeat (replies, whose reply field changes) costs nothing more than
+   * the decode.
+   */
+  private candidate: Envelope | undefined;
+  private candidateBuf: Buffer = Buffer.alloc(0);
+  private candidateStart = 0;
+  private candidateLength = 0;
+  private candidateSeqStart = 0;
+  private candidateSeqEnd = 0;
 
   constructor(private readonly lname: string) {}
 
   /** Decodes and validates a CBOR client's header, from the cache when it repeats. */
   decode(frame: Frame): Envelope {
     const { buffer, headerStart: start, bodyStart: end } = frame;
-    const cached = this.match(buffer, frame.view, start, end);
+    const cached = this.match(buffer, frame.view, start, end) ?? this.repeat(buffer, start, end);
     if (cached) return cached;
 
     const span = this.span;
@@ -34,19 +47,42 @@ export class HeaderCache {
       if (err instanceof HeaderSyntaxError) throw new ProtocolError('ERR_DECODE', `undecodable cbor: ${err.message}`);
       throw err;
     }
-    if (decoded === NOT_SIMPLE) {
-      this.env = undefined;
-      return parseEnvelope(cbor.decode(buffer.subarray(start, end)), 'client');
-    }
+    this.env = undefined;
+    this.pattern = undefined;
+    this.candidate = undefined;
+    if (decoded === NOT_SIMPLE) return parseEnvelope(cbor.decode(buffer.subarray(start, end)), 'client');
     const env = parseEnvelope(decoded, 'client');
     if (env.type === 'send' && env.from === this.lname && env.instance !== undefined && span.seqStart >= 0) {
-      span.seqStart -= start;
-      span.seqEnd -= start;
-      this.pattern = new HeaderPattern(buffer.subarray(start, end), span.seqStart, span.seqEnd);
-      this.env = env;
-      return env;
+      this.candidate = env;
+      this.candidateBuf = buffer;
+      this.candidateStart = start;
+      this.candidateLength = end - start;
+      this.candidateSeqStart = span.seqStart - start;
+      this.candidateSeqEnd = span.seqEnd - start;
     }
-    this.env = undefined;
+    return env;
+  }
+
+  /** The candidate's envelope when this header repeats it, seq aside; the pattern is built now. */
+  private repeat(buf: Buffer, start: number, end: number): Envelope | undefined {
+    const env = this.candidate;
+    const length = this.candidateLength;
+    if (!env || length !== end - start) return undefined;
+    const { candidateBuf: bytes, candidateStart: from, candidateSeqStart: seqStart, candidateSeqEnd: seqEnd } = this;
+    // A seq head of the same width, and the same bytes after seq and before it.
+    if (
+      !seqFits(buf[start + seqStart]!, bytes[from + seqStart]! & 0x1f) ||
+      bytes.compare(buf, start + seqEnd, end, from + seqEnd, from + length) !== 0 ||
+      bytes.compare(buf, start, start + seqStart, from, from + seqStart) !== 0
+    ) {
+      return undefined;
+    }
+    this.candidate = undefined;
+    this.pattern = new HeaderPattern(Buffer.from(bytes.subarray(from, from + length)), seqStart, seqEnd);
+    this.span.seqStart = seqStart;
+    this.span.seqEnd = seqEnd;
+    this.env = env;
+    env.seq = readSimpleInt(buf, start + seqStart, start + seqEnd);
     return env;
   }
 

@@ -111,7 +111,8 @@ export class HeaderPattern {
 }
 
 /** The seq bytes must still be an unsigned or negative integer of the same width. */
-function seqFits(initial: number, seqInfo: number): boolean {
+/** Whether a seq head `initial` has the width (and a sign) a remembered one with `seqInfo` had. */
+export function seqFits(initial: number, seqInfo: number): boolean {
   const info = initial & 0x1f;
   return initial < 0x40 && (seqInfo < 24 ? info < 24 : info === seqInfo);
 }

@@ -3,6 +3,8 @@
  * Pure data structure, no I/O. A send to (G, I) reaches subscribers of (G, I)
  * and of (G, '*'), each once.
  */
+const NOBODY: readonly never[] = Object.freeze([]);
+
 export class SubscriptionTable<M> {
   private groups = new Map<string, Map<string, Set<M>>>();
   private byMember = new Map<M, Map<string, Set<string>>>();
@@ -61,12 +63,24 @@ export class SubscriptionTable<M> {
     const hit = perInstance?.get(instance);
     if (hit) return hit;
     const instances = this.groups.get(group);
-    const out = new Set<M>(instances?.get(instance));
-    if (instance !== '*') for (const m of instances?.get('*') ?? []) out.add(m);
+    if (!instances) return NOBODY as readonly M[];
+    // An instance nobody subscribed to by name reaches the group's `*`
+    // subscribers: it shares their list, so sends to ever new instances
+    // cannot grow the cache.
+    if (instance !== '*' && !instances.has(instance)) return this.recipients(group, '*');
+    const out = new Set<M>(instances.get(instance));
+    if (instance !== '*') for (const m of instances.get('*') ?? []) out.add(m);
     const list = [...out];
     if (!perInstance) this.cache.set(group, (perInstance = new Map()));
     perInstance.set(instance, list);
     return list;
+  }
+
+  /** How many recipient lists are cached: bounded by the subscriptions, whatever is sent. */
+  get cachedLists(): number {
+    let n = 0;
+    for (const perInstance of this.cache.values()) n += perInstance.size;
+    return n;
   }
 
   /** Every member subscribed to the group under any instance. */

@@ -107,31 +107,29 @@ class Reader {
 /**
  * Header strings repeat endlessly (keys, types, group names, lnames), so short
  * ones are interned: hashing a few bytes and comparing them is much cheaper
- * than making a new string for every message.
+ * than making a new string for every message. The table is direct-mapped and
+ * holds only the strings: a hit needs every character to equal its byte, which
+ * only an ASCII string decoded from those very bytes does. A stream of strings
+ * that never repeat costs one slot write each and no memory beyond the table.
  */
 const INTERN_MAX_LEN = 64;
-const INTERN_MAX_ENTRIES = 4096;
-const interned = new Map<number, { bytes: Buffer; value: string }>();
+const INTERN_SLOTS = 4096;
+const interned: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
 
 function text(buf: Buffer, start: number, end: number): string {
   const len = end - start;
   if (len > INTERN_MAX_LEN) return buf.toString('utf8', start, end);
   let hash = 0x811c9dc5 ^ len;
   for (let i = start; i < end; i++) hash = Math.imul(hash ^ buf[i]!, 0x01000193);
-  const hit = interned.get(hash);
-  if (hit && hit.bytes.length === len) {
-    let same = true;
-    for (let i = 0; i < len; i++) {
-      if (hit.bytes[i] !== buf[start + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return hit.value;
+  const slot = (hash ^ (hash >>> 15)) & (INTERN_SLOTS - 1);
+  const hit = interned[slot];
+  if (hit !== undefined && hit.length === len) {
+    let i = 0;
+    while (i < len && hit.charCodeAt(i) === buf[start + i]) i++;
+    if (i === len) return hit;
   }
   const value = buf.toString('utf8', start, end);
-  if (interned.size >= INTERN_MAX_ENTRIES) interned.clear();
-  interned.set(hash, { bytes: Buffer.from(buf.subarray(start, end)), value });
+  interned[slot] = value;
   return value;
 }
 

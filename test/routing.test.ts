@@ -14,6 +14,18 @@ describe('subscription table', () => {
     expect(t.recipients('H', '*')).toEqual([]);
   });
 
+  it('random_destinations: sends to ever new instances and groups do not grow the cache', () => {
+    const t = new SubscriptionTable<string>();
+    t.add('G', '*', 'a');
+    t.add('G', 'named', 'b');
+    for (let i = 0; i < 10_000; i++) {
+      expect(t.recipients('G', `i${i}`)).toEqual(['a']);
+      expect(t.recipients(`H${i}`, '*')).toEqual([]);
+    }
+    expect([...t.recipients('G', 'named')].sort()).toEqual(['a', 'b']);
+    expect(t.cachedLists).toBeLessThanOrEqual(2);
+  });
+
   it('stale_cache: a change in the group is seen by the next send', () => {
     const t = new SubscriptionTable<string>();
     t.add('G', '*', 'a');
