@@ -37,7 +37,7 @@ export function decodeSimpleHeader(
     // key: a text string
     const keyHead = reader.byte('key');
     if (keyHead >> 5 !== 3) return NOT_SIMPLE;
-    const key = reader.text(keyHead & 0x1f);
+    const key = reader.key(keyHead & 0x1f);
     if (key === undefined || key === '__proto__') return NOT_SIMPLE;
 
     // value: text, integer or boolean
@@ -47,7 +47,7 @@ export function decodeSimpleHeader(
     if (major === 0 || major === 1) {
       const n = reader.argument(head & 0x1f, 'integer');
       if (n < 0) return NOT_SIMPLE;
-      out[key] = major === 0 ? n : -1 - n;
+      store(out, key, major === 0 ? n : -1 - n);
       if (span && key === 'seq') {
         span.seqStart = valueAt;
         span.seqEnd = reader.pos;
@@ -55,11 +55,11 @@ export function decodeSimpleHeader(
     } else if (major === 3) {
       const value = reader.text(head & 0x1f);
       if (value === undefined) return NOT_SIMPLE;
-      out[key] = value;
+      store(out, key, value);
     } else if (head === 0xf4) {
-      out[key] = false;
+      store(out, key, false);
     } else if (head === 0xf5) {
-      out[key] = true;
+      store(out, key, true);
     } else {
       return NOT_SIMPLE;
     }
@@ -67,6 +67,42 @@ export function decodeSimpleHeader(
   const pos = reader.pos;
   if (pos !== end) throw new HeaderSyntaxError('trailing bytes after the header map');
   return out;
+}
+
+/**
+ * out[key] = value, with each envelope field stored at a site of its own:
+ * one keyed store seeing every field name is megamorphic in V8 and cost
+ * most of a header's decode.
+ */
+function store(out: Record<string, unknown>, key: string, value: unknown): void {
+  switch (key) {
+    case 'type':
+      out.type = value;
+      return;
+    case 'from':
+      out.from = value;
+      return;
+    case 'to':
+      out.to = value;
+      return;
+    case 'group':
+      out.group = value;
+      return;
+    case 'instance':
+      out.instance = value;
+      return;
+    case 'seq':
+      out.seq = value;
+      return;
+    case 'reply':
+      out.reply = value;
+      return;
+    case 'want_answer':
+      out.want_answer = value;
+      return;
+    default:
+      out[key] = value;
+  }
 }
 
 /** A position in the header bytes; every read checks it stays inside them. */
@@ -93,6 +129,18 @@ class Reader {
     return value;
   }
 
+  /** A map key: one of the envelope's own field names without making a string, else as text(). */
+  key(info: number): string | undefined {
+    if (info < 24 && this.pos + info <= this.end) {
+      const known = envelopeKey(this.buf, this.pos, info);
+      if (known !== undefined) {
+        this.pos += info;
+        return known;
+      }
+    }
+    return this.text(info);
+  }
+
   /** A text string's content after its head; undefined for indefinite lengths. */
   text(info: number): string | undefined {
     const length = this.argument(info, 'text length');
@@ -102,6 +150,23 @@ class Reader {
     this.pos += length;
     return value;
   }
+}
+
+const KEYS = ['type', 'from', 'to', 'group', 'instance', 'seq', 'reply', 'want_answer'];
+/** The envelope's field names by length, as bytes to compare against. */
+const KEYS_BY_LENGTH: { name: string; bytes: Buffer }[][] = [];
+for (const name of KEYS) (KEYS_BY_LENGTH[name.length] ??= []).push({ name, bytes: Buffer.from(name) });
+
+/** The envelope field name spelled by buf[pos, pos + len), if it is one. */
+function envelopeKey(buf: Buffer, pos: number, len: number): string | undefined {
+  const candidates = KEYS_BY_LENGTH[len];
+  if (candidates === undefined) return undefined;
+  for (const { name, bytes } of candidates) {
+    let i = 0;
+    while (i < len && bytes[i] === buf[pos + i]) i++;
+    if (i === len) return name;
+  }
+  return undefined;
 }
 
 /**
