@@ -34,9 +34,11 @@ export interface Bus {
   deliver(message: Outgoing, recipients: readonly Client[]): number;
   /**
    * Passes a client's message to each recipient but the sender. With
-   * `asSent`, recipients of the sender's encoding get the very input bytes.
+   * `asSent`, recipients of the sender's encoding get the very input bytes;
+   * with `spliceFrom`, the input bytes with the sender's lname put in place
+   * of the `from` value the header cache located.
    */
-  forward(sender: Client, env: Envelope, frame: Frame, asSent: boolean, recipients: readonly Client[]): number;
+  forward(sender: Client, env: Envelope, frame: Frame, asSent: boolean, recipients: readonly Client[], spliceFrom?: boolean): number;
   /** A message from msgq itself to one client, encoded for it. */
   sendFromMsgq(client: Client, env: Envelope, body?: unknown): void;
   nextSeq(): number;

@@ -20,6 +20,8 @@ export class Client {
   readonly headers: HeaderCache;
   /** The last group send decision, while it stands for repeats of its header. */
   route: StandingRoute | undefined;
+  /** This client's lname as a CBOR text, spliced into headers whose `from` msgq rewrites. */
+  readonly lnameText: Buffer;
 
   constructor(
     readonly lname: string,
@@ -32,6 +34,7 @@ export class Client {
   ) {
     this.log = log.child({ client: lname });
     this.headers = new HeaderCache(lname);
+    this.lnameText = cbor.encode(lname);
     this.writer = createClientWriter(socket, maxQueue, this.log, () => flow.congested(this));
     this.decoder = new FrameDecoder((frame) => {
       this.codec ??= detectCodec(frame.buffer.subarray(frame.headerStart));

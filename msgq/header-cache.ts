@@ -16,7 +16,10 @@ import { HeaderPattern, seqFits } from './header-pattern.js';
 export class HeaderCache {
   private pattern: HeaderPattern | undefined;
   private env: Envelope | undefined;
-  private readonly span: SeqSpan = { seqStart: -1, seqEnd: -1 };
+  private readonly span: SeqSpan = { seqStart: -1, seqEnd: -1, fromStart: -1, fromEnd: -1 };
+  /** Where the last decoded header's `from` value lies in its frame's buffer; -1 when it was not decoded afresh or has none. */
+  fromStart = -1;
+  fromEnd = -1;
   /**
    * The last header that could be remembered, not yet seen twice: its bytes
    * (a view into its input chunk), seq's place and its envelope. The pattern
@@ -36,6 +39,7 @@ export class HeaderCache {
   /** Decodes and validates a CBOR client's header, from the cache when it repeats. */
   decode(frame: Frame): Envelope {
     const { buffer, headerStart: start, bodyStart: end } = frame;
+    this.fromStart = this.fromEnd = -1;
     const cached = this.match(buffer, frame.view, start, end) ?? this.repeat(buffer, start, end);
     if (cached) return cached;
 
@@ -52,6 +56,8 @@ export class HeaderCache {
     this.candidate = undefined;
     if (decoded === NOT_SIMPLE) return parseEnvelope(cbor.decode(buffer.subarray(start, end)), 'client');
     const env = parseEnvelope(decoded, 'client');
+    this.fromStart = span.fromStart!;
+    this.fromEnd = span.fromEnd!;
     if (env.type === 'send' && env.from === this.lname && env.instance !== undefined && span.seqStart >= 0) {
       this.candidate = env;
       this.candidateBuf = buffer;

@@ -1,6 +1,6 @@
 import { codecFor, type Codec, type Encoding } from '../protocol/codec.js';
 import type { Envelope } from '../protocol/envelope.js';
-import { encodeFrame, type Frame } from '../protocol/framing.js';
+import { encodeFrame, LENGTH_BYTES, PREFIX_BYTES, type Frame } from '../protocol/framing.js';
 import type { FrameWriter } from '../protocol/writer.js';
 
 /**
@@ -23,6 +23,26 @@ export class Outgoing {
   /** A client's message with `env` as its header, the body taken from `frame`. */
   static forward(env: Envelope, codec: Codec, frame: Frame): Outgoing {
     return new Outgoing(env, codec, frame);
+  }
+
+  /**
+   * A client's message whose header differs from what it sent only in the
+   * `from` value, at buffer[fromStart, fromEnd): for recipients of the
+   * sender's encoding the frame is the input bytes with `fromText` (the
+   * encoded lname) put in its place, no encoding at all.
+   */
+  static withFrom(env: Envelope, codec: Codec, frame: Frame, fromStart: number, fromEnd: number, fromText: Buffer): Outgoing {
+    const message = new Outgoing(env, codec, frame);
+    const { buffer, headerStart, bodyStart, end } = frame;
+    const headerLength = bodyStart - headerStart - (fromEnd - fromStart) + fromText.length;
+    const out = Buffer.allocUnsafe(PREFIX_BYTES + headerLength + (end - bodyStart));
+    out.writeUInt32BE(out.length - LENGTH_BYTES, 0);
+    out.writeUInt16BE(headerLength, LENGTH_BYTES);
+    let pos = PREFIX_BYTES + buffer.copy(out, PREFIX_BYTES, headerStart, fromStart);
+    pos += fromText.copy(out, pos);
+    buffer.copy(out, pos, fromEnd, end);
+    message.frames[codec.encoding] = out;
+    return message;
   }
 
   /** A message msgq itself makes. */

@@ -128,7 +128,7 @@ export class MsgQ implements Bus {
     return taken;
   }
 
-  forward(sender: Client, env: Envelope, frame: Frame, asSent: boolean, recipients: readonly Client[]): number {
+  forward(sender: Client, env: Envelope, frame: Frame, asSent: boolean, recipients: readonly Client[], spliceFrom = false): number {
     const codec = sender.codec!;
     let taken = 0;
     let message: Outgoing | undefined;
@@ -138,7 +138,9 @@ export class MsgQ implements Bus {
         // The hot path: a slice of the input chunk, no copy, no encoding.
         if (recipient.writer.writeSlice(frame.buffer, frame.start, frame.end)) taken++;
       } else {
-        message ??= Outgoing.forward(env, codec, frame);
+        message ??= spliceFrom
+          ? Outgoing.withFrom(env, codec, frame, sender.headers.fromStart, sender.headers.fromEnd, sender.lnameText)
+          : Outgoing.forward(env, codec, frame);
         if (this.deliverOne(message, recipient)) taken++;
       }
     }

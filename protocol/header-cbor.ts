@@ -14,10 +14,12 @@ export class HeaderSyntaxError extends Error {}
 
 const MAX_KEYS = 64;
 
-/** Where the `seq` value's bytes lie in the buffer; -1 when there is none. */
+/** Where the `seq` and `from` values' bytes (head included) lie in the buffer; -1 when absent. */
 export interface SeqSpan {
   seqStart: number;
   seqEnd: number;
+  fromStart?: number;
+  fromEnd?: number;
 }
 
 export function decodeSimpleHeader(
@@ -26,7 +28,7 @@ export function decodeSimpleHeader(
   end: number,
   span?: SeqSpan,
 ): Record<string, unknown> | typeof NOT_SIMPLE {
-  if (span) span.seqStart = span.seqEnd = -1;
+  if (span) span.seqStart = span.seqEnd = span.fromStart = span.fromEnd = -1;
   const reader = new Reader(buf, start, end);
   const initial = reader.byte('map');
   if (initial >> 5 !== 5) return NOT_SIMPLE;
@@ -56,6 +58,10 @@ export function decodeSimpleHeader(
       const value = reader.text(head & 0x1f);
       if (value === undefined) return NOT_SIMPLE;
       store(out, key, value);
+      if (span && key === 'from') {
+        span.fromStart = valueAt;
+        span.fromEnd = reader.pos;
+      }
     } else if (head === 0xf4) {
       store(out, key, false);
     } else if (head === 0xf5) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startMsgq, type MsgqHandle } from './helpers/processes.js';
-import { RawClient, type Wire } from './helpers/raw.js';
+import { encodeValue, frame, RawClient, type Wire } from './helpers/raw.js';
 
 let msgq: MsgqHandle;
 
@@ -122,12 +122,29 @@ describe('msgq routing, raw bytes on a real socket', () => {
     expect((await r.next()).header.from).toBe(sender.lname);
   });
 
+  it('spoofed_from_spliced: the header keeps every other field and its order, the body its bytes, whatever the lengths', async () => {
+    const [sender, r] = [await client(), await client()];
+    const json = await RawClient.open(msgq.port, 'json');
+    onTestFinished(() => json.close());
+    await r.subscribe('Sp');
+    await json.subscribe('Sp');
+    const body = { big: 'y'.repeat(300), n: [1, -2.5], b: Buffer.from([9, 8, 7]) };
+    for (const from of ['', 'x', 'a-much-longer-name-than-any-lname-msgq-hands-out@somewhere.example', 'émile']) {
+      const header = { type: 'send', from, to: '*', group: 'Sp', instance: 'i', seq: 300, custom: 'kept', want_answer: false };
+      const sent = frame(header, body);
+      sender.write(sent);
+      const got = await r.next();
+      expect(got.raw.equals(frame({ ...header, from: sender.lname }, body))).toBe(true);
+      expect(got.raw.subarray(got.raw.length - encodeValue(body, 'cbor').length).equals(sent.subarray(sent.length - encodeValue(body, 'cbor').length))).toBe(true);
+      expect(await json.next()).toMatchObject({ header: { ...header, from: sender.lname }, body: { big: body.big, n: body.n } });
+    }
+  });
+
   it('unchanged_forwarding: same-encoding clients get the very bytes that were sent', async () => {
     const [sender, r] = [await client(), await client()];
     await r.subscribe('F');
     const header = { type: 'send', from: sender.lname, to: '*', group: 'F', instance: '*', seq: 7, custom: 'kept' };
     const body = { big: 'x'.repeat(1000), n: [1, 2.5, -3], b: Buffer.from([0, 1, 2]) };
-    const { frame } = await import('./helpers/raw.js');
     const bytes = frame(header, body);
     sender.write(bytes);
     await sender.roundTrip();

@@ -12,6 +12,9 @@ import { standingRoute } from '../standing-route.js';
  */
 export function handleSend(bus: Bus, client: Client, env: Envelope, frame: Frame): void {
   const asSent = env.from === client.lname && env.instance !== undefined;
+  // When only `from` is wrong, the sender's lname is spliced into the header
+  // bytes instead of the whole header being encoded again.
+  const splice = !asSent && env.instance !== undefined && client.headers.fromStart >= 0;
   env.from = client.lname;
   env.instance ??= INSTANCE_ANY;
   const group = env.group!;
@@ -35,7 +38,7 @@ export function handleSend(bus: Bus, client: Client, env: Envelope, frame: Frame
     recipients = target ? [target] : [];
   }
 
-  if (recipients.length > 0) received += bus.forward(client, env, frame, asSent, recipients);
+  if (recipients.length > 0) received += bus.forward(client, env, frame, asSent, recipients, splice);
 
   if (received === 0 && env.want_answer === true && env.reply === undefined) {
     // As the original: the request's own header, turned around. Replies never
