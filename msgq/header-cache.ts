@@ -76,7 +76,10 @@ export class HeaderCache {
     if (!env || length !== end - start) return undefined;
     const { candidateBuf: bytes, candidateStart: from, candidateSeqStart: seqStart, candidateSeqEnd: seqEnd } = this;
     // A seq head of the same width, and the same bytes after seq and before it.
+    // The last byte first: a reply's header ends in its ever-changing reply
+    // field, and that one check spares two native compares per message.
     if (
+      (seqEnd < length && buf[end - 1] !== bytes[from + length - 1]) ||
       !seqFits(buf[start + seqStart]!, bytes[from + seqStart]! & 0x1f) ||
       bytes.compare(buf, start + seqEnd, end, from + seqEnd, from + length) !== 0 ||
       bytes.compare(buf, start, start + seqStart, from, from + seqStart) !== 0
