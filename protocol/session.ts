@@ -9,6 +9,7 @@ import { Inbox } from './inbox.js';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUT_MS, MiB, type Limits } from './limits.js';
 import { answerValue, createCommand, parseAnswer, RCODE_NO_RECIPIENT } from './message.js';
 import { RequestMux } from './requests.js';
+import { SendHeaders } from './send-header.js';
 import { connectOnce, connectWithRetry, describeTarget, resolveMsgqTarget, type MsgqTarget } from './transport.js';
 
 const NOTHING = Buffer.alloc(0);
@@ -110,6 +111,8 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
   private readonly pongs = new RequestMux<unknown>();
   private readonly limits: Limits;
   private readonly codec: Codec;
+  /** Ready-made CBOR headers for sends; JSON sessions encode each header. */
+  private readonly sendHeaders: SendHeaders | undefined;
   private readonly target: MsgqTarget;
   private closeReason: Error | undefined;
   readonly timeout: number;
@@ -122,6 +125,7 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.codec = codecFor(options.encoding ?? 'cbor');
+    this.sendHeaders = this.codec.encoding === 'cbor' ? new SendHeaders() : undefined;
     this.target = resolveMsgqTarget(options);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
@@ -187,6 +191,24 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
   /** Sends `body` to a group (or one lname with `to`); returns the message's seq. */
   send(group: string, body: unknown, options: SendOptions = {}): number {
     const seq = ++this.seq;
+    if (this.sendHeaders !== undefined && this.state === 'connected') {
+      const payload = body === undefined ? undefined : this.codec.encode(body);
+      const frame = this.sendHeaders.frame(
+        this.lnameValue,
+        options.to ?? TO_ANY,
+        group,
+        options.instance ?? INSTANCE_ANY,
+        options.wantAnswer === true,
+        seq,
+        payload,
+        this.limits.maxHeader,
+        this.limits.maxFrame,
+      );
+      if (frame !== undefined) {
+        this.conn!.write(frame);
+        return seq;
+      }
+    }
     const env: Envelope = {
       type: 'send',
       from: this.lname,

@@ -1,0 +1,105 @@
+/**
+ * A session's sends to one destination differ only in seq: the CBOR header
+ * up to seq is built once per destination and lname, and each send appends
+ * its seq and the body in one allocation. Plain CBOR, the very bytes cbor-x
+ * would make for the same map, so any peer reads them.
+ */
+
+/** Destinations remembered at once; a session talking to more starts over. */
+const MAX_DESTINATIONS = 256;
+/** seq values up to this fit a 32-bit CBOR head; larger ones go the general way. */
+const MAX_FAST_SEQ = 0xffffffff;
+
+function textBytes(value: string): Buffer {
+  const utf8 = Buffer.from(value, 'utf8');
+  const n = utf8.length;
+  const head =
+    n < 24
+      ? Buffer.from([0x60 | n])
+      : n < 0x100
+        ? Buffer.from([0x78, n])
+        : n < 0x10000
+          ? Buffer.from([0x79, n >> 8, n & 0xff])
+          : Buffer.from([0x7a, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+  return Buffer.concat([head, utf8]);
+}
+
+const SEQ_KEY = textBytes('seq');
+
+/** The header of a `send` up to its seq value: map head, every field, and the key "seq". */
+function prefixFor(from: string, to: string, group: string, instance: string, wantAnswer: boolean): Buffer {
+  const fields: Buffer[] = [];
+  const field = (key: string, value: Buffer): void => void fields.push(textBytes(key), value);
+  field('type', textBytes('send'));
+  field('from', textBytes(from));
+  field('to', textBytes(to));
+  field('group', textBytes(group));
+  field('instance', textBytes(instance));
+  if (wantAnswer) field('want_answer', Buffer.from([0xf5]));
+  const count = fields.length / 2 + 1;
+  return Buffer.concat([Buffer.from([0xa0 | count]), ...fields, SEQ_KEY]);
+}
+
+function seqLength(seq: number): number {
+  return seq < 24 ? 1 : seq < 0x100 ? 2 : seq < 0x10000 ? 3 : 5;
+}
+
+function writeSeq(out: Buffer, pos: number, seq: number): void {
+  if (seq < 24) out[pos] = seq;
+  else if (seq < 0x100) {
+    out[pos] = 0x18;
+    out[pos + 1] = seq;
+  } else if (seq < 0x10000) {
+    out[pos] = 0x19;
+    out.writeUInt16BE(seq, pos + 1);
+  } else {
+    out[pos] = 0x1a;
+    out.writeUInt32BE(seq, pos + 1);
+  }
+}
+
+export class SendHeaders {
+  private readonly prefixes = new Map<string, Buffer>();
+  private lname = '';
+
+  /**
+   * The whole frame of a send, or undefined when it does not fit `maxHeader`
+   * and `maxFrame` or its seq is too large: the caller then takes the
+   * general path, which also says what is wrong.
+   */
+  frame(
+    from: string,
+    to: string,
+    group: string,
+    instance: string,
+    wantAnswer: boolean,
+    seq: number,
+    body: Buffer | undefined,
+    maxHeader: number,
+    maxFrame: number,
+  ): Buffer | undefined {
+    if (seq > MAX_FAST_SEQ) return undefined;
+    if (from !== this.lname) {
+      this.prefixes.clear();
+      this.lname = from;
+    }
+    const key = `${to}\0${group}\0${instance}\0${wantAnswer ? 1 : 0}`;
+    let prefix = this.prefixes.get(key);
+    if (prefix === undefined) {
+      if (this.prefixes.size >= MAX_DESTINATIONS) this.prefixes.clear();
+      prefix = prefixFor(from, to, group, instance, wantAnswer);
+      this.prefixes.set(key, prefix);
+    }
+    const headerLength = prefix.length + seqLength(seq);
+    const bodyLength = body === undefined ? 0 : body.length;
+    // The frame's header length field has 16 bits, whatever the limit says.
+    if (headerLength > Math.min(maxHeader, 0xffff) || 2 + headerLength + bodyLength > maxFrame) return undefined;
+    const out = Buffer.allocUnsafe(6 + headerLength + bodyLength);
+    out.writeUInt32BE(2 + headerLength + bodyLength, 0);
+    out.writeUInt16BE(headerLength, 4);
+    prefix.copy(out, 6);
+    writeSeq(out, 6 + prefix.length, seq);
+    if (body !== undefined) body.copy(out, 6 + headerLength);
+    return out;
+  }
+}
