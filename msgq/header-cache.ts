@@ -3,7 +3,8 @@ import { parseEnvelope, type Envelope } from '../protocol/envelope.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeSimpleHeader, HeaderSyntaxError, NOT_SIMPLE, readSimpleInt, type SeqSpan } from '../protocol/header-cbor.js';
 import type { Frame } from '../protocol/framing.js';
-import { HeaderPattern, seqFits } from './header-pattern.js';
+import { RepeatedHeader } from '../protocol/header-repeat.js';
+import { HeaderPattern } from './header-pattern.js';
 
 /**
  * A client's headers mostly repeat: the same sender, group and flags, with
@@ -21,18 +22,12 @@ export class HeaderCache {
   fromStart = -1;
   fromEnd = -1;
   /**
-   * The last header that could be remembered, not yet seen twice: its bytes
-   * (a view into its input chunk), seq's place and its envelope. The pattern
-   * is built only once the header has repeated, so a stream of headers that
-   * never repeat (replies, whose reply field changes) costs nothing more than
-   * the decode.
+   * The last header that could be remembered, not yet seen twice. The
+   * pattern is built only once the header has repeated, so a stream of
+   * headers that never repeat (replies, whose reply field changes) costs
+   * nothing more than the decode.
    */
-  private candidate: Envelope | undefined;
-  private candidateBuf: Buffer = Buffer.alloc(0);
-  private candidateStart = 0;
-  private candidateLength = 0;
-  private candidateSeqStart = 0;
-  private candidateSeqEnd = 0;
+  private readonly candidate = new RepeatedHeader<Envelope>();
 
   constructor(private readonly lname: string) {}
 
@@ -53,41 +48,25 @@ export class HeaderCache {
     }
     this.env = undefined;
     this.pattern = undefined;
-    this.candidate = undefined;
+    this.candidate.forget();
     if (decoded === NOT_SIMPLE) return parseEnvelope(cbor.decode(buffer.subarray(start, end)), 'client');
     const env = parseEnvelope(decoded, 'client');
     this.fromStart = span.fromStart!;
     this.fromEnd = span.fromEnd!;
     if (env.type === 'send' && env.from === this.lname && env.instance !== undefined && span.seqStart >= 0) {
-      this.candidate = env;
-      this.candidateBuf = buffer;
-      this.candidateStart = start;
-      this.candidateLength = end - start;
-      this.candidateSeqStart = span.seqStart - start;
-      this.candidateSeqEnd = span.seqEnd - start;
+      this.candidate.remember(env, buffer, start, end, span.seqStart, span.seqEnd);
     }
     return env;
   }
 
   /** The candidate's envelope when this header repeats it, seq aside; the pattern is built now. */
   private repeat(buf: Buffer, start: number, end: number): Envelope | undefined {
-    const env = this.candidate;
-    const length = this.candidateLength;
-    if (!env || length !== end - start) return undefined;
-    const { candidateBuf: bytes, candidateStart: from, candidateSeqStart: seqStart, candidateSeqEnd: seqEnd } = this;
-    // A seq head of the same width, and the same bytes after seq and before it.
-    // The last byte first: a reply's header ends in its ever-changing reply
-    // field, and that one check spares two native compares per message.
-    if (
-      (seqEnd < length && buf[end - 1] !== bytes[from + length - 1]) ||
-      !seqFits(buf[start + seqStart]!, bytes[from + seqStart]! & 0x1f) ||
-      bytes.compare(buf, start + seqEnd, end, from + seqEnd, from + length) !== 0 ||
-      bytes.compare(buf, start, start + seqStart, from, from + seqStart) !== 0
-    ) {
-      return undefined;
-    }
-    this.candidate = undefined;
-    this.pattern = new HeaderPattern(Buffer.from(bytes.subarray(from, from + length)), seqStart, seqEnd);
+    const candidate = this.candidate;
+    if (!candidate.repeats(buf, start, end)) return undefined;
+    const env = candidate.value!;
+    const { seqStart, seqEnd } = candidate;
+    candidate.forget();
+    this.pattern = new HeaderPattern(Buffer.from(candidate.bytes()), seqStart, seqEnd);
     this.span.seqStart = seqStart;
     this.span.seqEnd = seqEnd;
     this.env = env;

@@ -1,4 +1,5 @@
 import { LENGTH_BYTES, PREFIX_BYTES } from '../protocol/framing.js';
+import { seqFits } from '../protocol/header-repeat.js';
 
 /** Finds where a run of frames carrying the pattern's header ends; see HeaderPattern.scan. */
 type Scan = (view: DataView, pos: number, end: number, maxFrame: number) => number;
@@ -111,11 +112,6 @@ export class HeaderPattern {
 }
 
 /** The seq bytes must still be an unsigned or negative integer of the same width. */
-/** Whether a seq head `initial` has the width (and a sign) a remembered one with `seqInfo` had. */
-export function seqFits(initial: number, seqInfo: number): boolean {
-  const info = initial & 0x1f;
-  return initial < 0x40 && (seqInfo < 24 ? info < 24 : info === seqInfo);
-}
 
 /**
  * Words covering the whole header, the last one overlapping its neighbour

@@ -1,6 +1,6 @@
 import { Decoder, Encoder, setSizeLimits } from 'cbor-x';
 import { ProtocolError } from './errors.js';
-import { decodeSimpleHeader, NOT_SIMPLE } from './header-cbor.js';
+import { decodeSimpleHeader, NOT_SIMPLE, type SeqSpan } from './header-cbor.js';
 import { DEFAULT_LIMITS } from './limits.js';
 
 /**
@@ -15,8 +15,11 @@ export interface Codec {
   encode(value: unknown): Buffer;
   /** Throws ProtocolError(ERR_DECODE) on truncated, malformed or trailing input. */
   decode(bytes: Uint8Array): unknown;
-  /** decode() of buf[start, end), tuned for routing headers. */
-  decodeHeader(buf: Buffer, start: number, end: number): unknown;
+  /**
+   * decode() of buf[start, end), tuned for routing headers. With `span`, a
+   * CBOR codec notes where seq lies (-1 when it did not see it).
+   */
+  decodeHeader(buf: Buffer, start: number, end: number, span?: SeqSpan): unknown;
 }
 
 // Plain CBOR only: no records, no typed-array or Map tags, so that any CBOR
@@ -59,10 +62,10 @@ export const cbor: Codec = {
   encoding: 'cbor',
   encode: (value) => cborEncoder.encode(value),
   decode: decodeCbor,
-  decodeHeader(buf, start, end) {
+  decodeHeader(buf, start, end, span) {
     let header;
     try {
-      header = decodeSimpleHeader(buf, start, end);
+      header = decodeSimpleHeader(buf, start, end, span);
     } catch (err) {
       throw decodeError('cbor', err);
     }

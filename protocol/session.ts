@@ -5,6 +5,8 @@ import { Connection } from './connection.js';
 import { parseEnvelope, INSTANCE_ANY, TO_ANY, type Envelope, type SendEnvelope } from './envelope.js';
 import { ClosedError, NoRecipientError, ProtocolError } from './errors.js';
 import { encodeFrame, type Frame } from './framing.js';
+import { readSimpleInt, type SeqSpan } from './header-cbor.js';
+import { RepeatedHeader } from './header-repeat.js';
 import { Inbox } from './inbox.js';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUT_MS, MiB, type Limits } from './limits.js';
 import { answerValue, createCommand, parseAnswer, RCODE_NO_RECIPIENT } from './message.js';
@@ -107,6 +109,8 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
   private heldBytes = 0;
   private wake: (() => void) | undefined;
   private readonly inbox = new Inbox<Message>('a message');
+  private readonly lastHeader = new RepeatedHeader<Envelope>();
+  private readonly span: SeqSpan = { seqStart: -1, seqEnd: -1 };
   private readonly replies = new RequestMux<Message>();
   private readonly pongs = new RequestMux<unknown>();
   private readonly limits: Limits;
@@ -391,8 +395,27 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
     this.heldBytes += frame.length;
   }
 
+  /**
+   * The envelope of a received frame. A stream from one sender repeats its
+   * header but for seq: then the last one is reused, as a fresh object since
+   * it is handed to the application.
+   */
+  private envelope(frame: Frame): Envelope {
+    const { buffer, headerStart: start, bodyStart: end } = frame;
+    const last = this.lastHeader;
+    if (last.repeats(buffer, start, end)) {
+      return { ...last.value!, seq: readSimpleInt(buffer, start + last.seqStart, start + last.seqEnd) };
+    }
+    const span = this.span;
+    span.seqStart = -1;
+    const env = parseEnvelope(this.codec.decodeHeader(buffer, start, end, span), 'server');
+    if (span.seqStart >= 0) last.remember({ ...env }, buffer, start, end, span.seqStart, span.seqEnd);
+    else last.forget();
+    return env;
+  }
+
   private onFrame(conn: Connection, frame: Frame): void {
-    const env = parseEnvelope(this.codec.decodeHeader(frame.buffer, frame.headerStart, frame.bodyStart), 'server');
+    const env = this.envelope(frame);
     const body = frame.bodyLength > 0 ? this.codec.decode(frame.body) : undefined;
     if (conn !== this.conn) return;
     switch (env.type) {

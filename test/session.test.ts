@@ -101,6 +101,20 @@ describe('Session', () => {
     expect((await client.recv({ timeout: 2000 })).body).toBe('marker');
   });
 
+  it('repeated_headers: a stream from one sender gives each message its own envelope and seq', async () => {
+    const [sender, receiver] = [await open(), await open()];
+    await receiver.subscribe('Stream');
+    // Across seq's one-, two- and three-byte CBOR forms.
+    const seqs = Array.from({ length: 300 }, () => sender.send('Stream', 'tick'));
+    const got = [];
+    for (const _ of seqs) got.push(await receiver.recv({ timeout: 2000 }));
+    expect(got.map((m) => m.env.seq)).toEqual(seqs);
+    got[0]!.env.group = 'changed by the application';
+    expect(got.slice(1).every((m) => m.env.group === 'Stream' && m.env.from === sender.lname)).toBe(true);
+    sender.send('Stream', 'after');
+    expect((await receiver.recv({ timeout: 2000 })).env.group).toBe('Stream');
+  });
+
   it('recv_timeout: TimeoutError when nothing arrives', async () => {
     const client = await open();
     await expect(client.recv({ timeout: 50 })).rejects.toBeInstanceOf(TimeoutError);
