@@ -21,10 +21,10 @@ const RECONNECT_CAP_MS = 1000;
 export const DEFAULT_RECONNECT_WINDOW_MS = 30_000;
 export const DEFAULT_MAX_HELD = 8 * MiB;
 
-/** A message delivered to this session: its routing envelope and decoded body. */
+/** A message delivered to this session: its routing envelope and body (decoded on first read). */
 export interface Message {
   env: SendEnvelope;
-  body: unknown;
+  readonly body: unknown;
 }
 
 export interface SessionOptions {
@@ -416,21 +416,21 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
 
   private onFrame(conn: Connection, frame: Frame): void {
     const env = this.envelope(frame);
-    const body = frame.bodyLength > 0 ? this.codec.decode(frame.body) : undefined;
     if (conn !== this.conn) return;
+    const bytes = frame.bodyLength > 0 ? frame.body : undefined;
     switch (env.type) {
       case 'getlname': {
-        const lname = (body as { lname?: unknown } | undefined)?.lname;
+        const lname = (bytes && (this.codec.decode(bytes) as { lname?: unknown }))?.lname;
         if (typeof lname !== 'string') throw new ProtocolError('ERR_FIELD_TYPE', 'getlname answer has no lname');
         this.onLname?.(lname);
         this.onLname = undefined;
         return;
       }
       case 'pong':
-        this.pongs.resolve(++this.pongsSeen, body);
+        this.pongs.resolve(++this.pongsSeen, bytes && this.codec.decode(bytes));
         return;
       default: {
-        const message: Message = { env: env as SendEnvelope, body };
+        const message = new Received(env as SendEnvelope, this.codec, bytes);
         if (env.reply !== undefined) {
           if (this.replies.resolve(env.reply, message) || this.replies.isAbandoned(env.reply)) return;
         }
@@ -544,6 +544,38 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
     this.replies.failAll(reason);
     this.pongs.failAll(reason);
     this.resolveClosed(byUs ? undefined : reason);
+  }
+}
+
+/**
+ * A received message whose body is decoded when first read, as nats.js
+ * leaves a payload's decoding to its reader: a stream nobody reads the body
+ * of costs no decoding, and an undecodable body fails that read
+ * (ProtocolError ERR_DECODE), not the connection.
+ */
+class Received implements Message {
+  private bytes: Buffer | undefined;
+  private value: unknown;
+
+  constructor(
+    readonly env: SendEnvelope,
+    private readonly codec: Codec,
+    bytes: Buffer | undefined,
+  ) {
+    this.bytes = bytes;
+  }
+
+  get body(): unknown {
+    if (this.bytes !== undefined) {
+      this.value = this.codec.decode(this.bytes);
+      this.bytes = undefined;
+    }
+    return this.value;
+  }
+
+  /** As a plain {env, body}, for JSON and for printing. */
+  toJSON(): { env: SendEnvelope; body: unknown } {
+    return { env: this.env, body: this.body };
   }
 }
 
