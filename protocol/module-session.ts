@@ -213,8 +213,19 @@ export class ModuleSession {
   }
 
   private async handle(message: Message): Promise<void> {
-    const { env, body } = message;
+    const { env } = message;
     if (env.reply !== undefined) return;
+    let body: unknown;
+    try {
+      body = message.body;
+    } catch (err) {
+      // Bodies are decoded on first read: every command gets an answer, an undecodable one too.
+      if (env.group === this.name && err instanceof ProtocolError) {
+        this.session.reply(env, createAnswer(RCODE_ERROR, `malformed command: ${err.message}`));
+        return;
+      }
+      throw err;
+    }
     if (env.group === MEMBERS_GROUP) await this.onMembers(body);
     else if (env.group === CONFIG_NOTIFICATIONS) this.onRemoteChange(body);
     const toModule = env.group === this.name && !isNotification(body);

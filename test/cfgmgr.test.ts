@@ -7,6 +7,7 @@ import { Inbox } from '../protocol/inbox.js';
 import { ModuleSession, type ModuleSessionOptions } from '../protocol/module-session.js';
 import { Session } from '../protocol/session.js';
 import { ROOT, start, startCfgmgr, startMsgq, type MsgqHandle } from './helpers/processes.js';
+import { encodeValue, frameBytes, RawClient } from './helpers/raw.js';
 import { tempDir } from './helpers/tmp.js';
 
 const ZONES_SPEC = path.join(ROOT, 'test/fixtures/zones.spec');
@@ -159,6 +160,11 @@ describe('config manager with modules', () => {
     await expect(client.command('Zones', 'status')).rejects.toThrow('status is broken today');
     const reply = await client.request('Zones', { not: 'a command' });
     expect(reply.body).toEqual({ result: [1, expect.stringMatching(/^malformed command/)] });
+    // A body that is not CBOR at all is answered too.
+    const raw = await RawClient.open(msgq.port);
+    onTestFinished(() => raw.close());
+    raw.write(frameBytes(encodeValue({ type: 'send', from: raw.lname, to: '*', group: 'Zones', instance: '*', seq: 9 }, 'cbor'), Buffer.from([0xff])));
+    expect(await raw.next()).toMatchObject({ header: { reply: 9 }, body: { result: [1, expect.stringMatching(/^malformed command: undecodable cbor/)] } });
   });
 });
 

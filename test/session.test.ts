@@ -3,7 +3,7 @@ import { ClosedError, ConnectionError, NoRecipientError, ProtocolError, TimeoutE
 import { createAnswer, parseCommand } from '../protocol/message.js';
 import { Session, type SessionOptions } from '../protocol/session.js';
 import { freePort, startMsgq, type MsgqHandle } from './helpers/processes.js';
-import { RawClient } from './helpers/raw.js';
+import { encodeValue, frameBytes, RawClient } from './helpers/raw.js';
 
 let msgq: MsgqHandle;
 beforeAll(async () => {
@@ -113,6 +113,20 @@ describe('Session', () => {
     expect(got.slice(1).every((m) => m.env.group === 'Stream' && m.env.from === sender.lname)).toBe(true);
     sender.send('Stream', 'after');
     expect((await receiver.recv({ timeout: 2000 })).env.group).toBe('Stream');
+  });
+
+  it('undecodable_body: fails reading that message only; the connection and later messages are fine', async () => {
+    const receiver = await open();
+    await receiver.subscribe('Garbled');
+    const raw = await RawClient.open(msgq.port);
+    onTestFinished(() => raw.close());
+    raw.write(frameBytes(encodeValue({ type: 'send', from: raw.lname, to: '*', group: 'Garbled', instance: '*', seq: 1 }, 'cbor'), Buffer.from([0xff, 0x00])));
+    raw.send({ type: 'send', from: raw.lname, to: '*', group: 'Garbled', instance: '*', seq: 2 }, 'fine');
+    const bad = await receiver.recv({ timeout: 2000 });
+    expect(bad.env.seq).toBe(1);
+    expect(() => bad.body).toThrow(ProtocolError);
+    expect((await receiver.recv({ timeout: 2000 })).body).toBe('fine');
+    expect(receiver.isConnected).toBe(true);
   });
 
   it('recv_timeout: TimeoutError when nothing arrives', async () => {
