@@ -1,7 +1,8 @@
 /**
- * A session's sends to one destination differ only in seq: the CBOR header
- * up to seq is built once per destination and lname, and each send appends
- * its seq and the body in one allocation. Plain CBOR, the very bytes cbor-x
+ * A session's sends to one destination differ only in seq (and a reply's
+ * in the seq it answers): the CBOR header up to seq is built once per
+ * destination and lname, and each send appends its seq (and reply) and the
+ * body in one allocation. Plain CBOR, the very bytes cbor-x
  * would make for the same map, so any peer reads them.
  */
 
@@ -25,9 +26,10 @@ function textBytes(value: string): Buffer {
 }
 
 const SEQ_KEY = textBytes('seq');
+const REPLY_KEY = textBytes('reply');
 
-/** The header of a `send` up to its seq value: map head, every field, and the key "seq". */
-function prefixFor(from: string, to: string, group: string, instance: string, wantAnswer: boolean): Buffer {
+/** The header of a `send` up to its seq value: map head, every field, and the key "seq" (a reply's "reply" follows seq). */
+function prefixFor(from: string, to: string, group: string, instance: string, wantAnswer: boolean, isReply: boolean): Buffer {
   const fields: Buffer[] = [];
   const field = (key: string, value: Buffer): void => void fields.push(textBytes(key), value);
   field('type', textBytes('send'));
@@ -36,15 +38,15 @@ function prefixFor(from: string, to: string, group: string, instance: string, wa
   field('group', textBytes(group));
   field('instance', textBytes(instance));
   if (wantAnswer) field('want_answer', Buffer.from([0xf5]));
-  const count = fields.length / 2 + 1;
+  const count = fields.length / 2 + (isReply ? 2 : 1);
   return Buffer.concat([Buffer.from([0xa0 | count]), ...fields, SEQ_KEY]);
 }
 
-function seqLength(seq: number): number {
+function uintLength(seq: number): number {
   return seq < 24 ? 1 : seq < 0x100 ? 2 : seq < 0x10000 ? 3 : 5;
 }
 
-function writeSeq(out: Buffer, pos: number, seq: number): void {
+function writeUint(out: Buffer, pos: number, seq: number): void {
   if (seq < 24) out[pos] = seq;
   else if (seq < 0x100) {
     out[pos] = 0x18;
@@ -74,23 +76,26 @@ export class SendHeaders {
     instance: string,
     wantAnswer: boolean,
     seq: number,
+    /** The seq a reply answers; undefined for anything else. */
+    reply: number | undefined,
     body: Buffer | undefined,
     maxHeader: number,
     maxFrame: number,
   ): Buffer | undefined {
-    if (seq > MAX_FAST_SEQ) return undefined;
+    if (seq > MAX_FAST_SEQ || (reply !== undefined && !(Number.isInteger(reply) && reply >= 0 && reply <= MAX_FAST_SEQ))) return undefined;
     if (from !== this.lname) {
       this.prefixes.clear();
       this.lname = from;
     }
-    const key = `${to}\0${group}\0${instance}\0${wantAnswer ? 1 : 0}`;
+    const key = `${to}\0${group}\0${instance}\0${wantAnswer ? 1 : 0}${reply === undefined ? 0 : 1}`;
     let prefix = this.prefixes.get(key);
     if (prefix === undefined) {
       if (this.prefixes.size >= MAX_DESTINATIONS) this.prefixes.clear();
-      prefix = prefixFor(from, to, group, instance, wantAnswer);
+      prefix = prefixFor(from, to, group, instance, wantAnswer, reply !== undefined);
       this.prefixes.set(key, prefix);
     }
-    const headerLength = prefix.length + seqLength(seq);
+    const replyLength = reply === undefined ? 0 : REPLY_KEY.length + uintLength(reply);
+    const headerLength = prefix.length + uintLength(seq) + replyLength;
     const bodyLength = body === undefined ? 0 : body.length;
     // The frame's header length field has 16 bits, whatever the limit says.
     if (headerLength > Math.min(maxHeader, 0xffff) || 2 + headerLength + bodyLength > maxFrame) return undefined;
@@ -98,7 +103,12 @@ export class SendHeaders {
     out.writeUInt32BE(2 + headerLength + bodyLength, 0);
     out.writeUInt16BE(headerLength, 4);
     prefix.copy(out, 6);
-    writeSeq(out, 6 + prefix.length, seq);
+    writeUint(out, 6 + prefix.length, seq);
+    if (reply !== undefined) {
+      const at = 6 + prefix.length + uintLength(seq);
+      REPLY_KEY.copy(out, at);
+      writeUint(out, at + REPLY_KEY.length, reply);
+    }
     if (body !== undefined) body.copy(out, 6 + headerLength);
     return out;
   }

@@ -204,6 +204,7 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
         options.instance ?? INSTANCE_ANY,
         options.wantAnswer === true,
         seq,
+        undefined,
         payload,
         this.limits.maxHeader,
         this.limits.maxFrame,
@@ -229,6 +230,15 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
   /** Answers a received message: direct to its sender, `reply` set to its seq. */
   reply(to: SendEnvelope, body: unknown): number {
     const seq = ++this.seq;
+    if (this.sendHeaders !== undefined && this.state === 'connected') {
+      const payload = body === undefined ? undefined : this.codec.encode(body);
+      const { maxHeader, maxFrame } = this.limits;
+      const frame = this.sendHeaders.frame(this.lnameValue, to.from, to.group, to.instance, false, seq, to.seq, payload, maxHeader, maxFrame);
+      if (frame !== undefined) {
+        this.conn!.write(frame);
+        return seq;
+      }
+    }
     this.write(
       { type: 'send', from: this.lname, to: to.from, group: to.group, instance: to.instance, seq, reply: to.seq },
       body,
