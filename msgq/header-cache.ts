@@ -1,5 +1,5 @@
 import { cbor } from '../protocol/codec.js';
-import { parseEnvelope, type Envelope } from '../protocol/envelope.js';
+import { parseEnvelope, parseTypedEnvelope, type Envelope } from '../protocol/envelope.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeSimpleHeader, HeaderSyntaxError, NOT_SIMPLE, readSimpleInt, type SeqSpan } from '../protocol/header-cbor.js';
 import type { Frame } from '../protocol/framing.js';
@@ -50,7 +50,7 @@ export class HeaderCache {
     this.pattern = undefined;
     this.candidate.forget();
     if (decoded === NOT_SIMPLE) return parseEnvelope(cbor.decode(buffer.subarray(start, end)), 'client');
-    const env = parseEnvelope(decoded, 'client');
+    const env = parseTypedEnvelope(decoded as Record<string, unknown>, 'client');
     this.fromStart = span.fromStart!;
     this.fromEnd = span.fromEnd!;
     if (env.type === 'send' && env.from === this.lname && env.instance !== undefined && span.seqStart >= 0) {

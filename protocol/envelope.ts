@@ -68,6 +68,15 @@ export function parseEnvelope(value: unknown, side: 'client' | 'server' = 'clien
       throw new ProtocolError('ERR_FIELD_TYPE', `header field "${key}" must be ${kind === 'integer' ? 'an' : 'a'} ${kind}`);
     }
   }
+  return parseTypedEnvelope(env, side);
+}
+
+/**
+ * parseEnvelope for a header whose known fields are already of the right
+ * types (the fast header decoder checks them as it reads): the type and the
+ * required fields are left to check.
+ */
+export function parseTypedEnvelope(env: Record<string, unknown>, side: 'client' | 'server' = 'client'): Envelope {
   const type = env.type;
   if (type === undefined) throw new ProtocolError('ERR_FIELD_MISSING', 'header has no "type"');
   const known: readonly string[] = side === 'client' ? CLIENT_TYPES : SERVER_TYPES;

@@ -5,6 +5,8 @@
  * decoder's machinery. Anything outside the subset returns NOT_SIMPLE, and the
  * caller falls back to the general CBOR decoder, so the result is always the
  * same as cbor-x's: this is a shortcut, not a second definition of the format.
+ * A header whose envelope fields have values of the wrong kind is left to the
+ * general path too, so what this returns needs only parseTypedEnvelope.
  */
 
 export const NOT_SIMPLE = Symbol('not a simple header');
@@ -49,7 +51,7 @@ export function decodeSimpleHeader(
     if (major === 0 || major === 1) {
       const n = reader.argument(head & 0x1f, 'integer');
       if (n < 0) return NOT_SIMPLE;
-      store(out, key, major === 0 ? n : -1 - n);
+      if (!store(out, key, major === 0 ? n : -1 - n, INTEGER)) return NOT_SIMPLE;
       if (span && key === 'seq') {
         span.seqStart = valueAt;
         span.seqEnd = reader.pos;
@@ -57,15 +59,15 @@ export function decodeSimpleHeader(
     } else if (major === 3) {
       const value = reader.text(head & 0x1f);
       if (value === undefined) return NOT_SIMPLE;
-      store(out, key, value);
+      if (!store(out, key, value, TEXT)) return NOT_SIMPLE;
       if (span && key === 'from') {
         span.fromStart = valueAt;
         span.fromEnd = reader.pos;
       }
     } else if (head === 0xf4) {
-      store(out, key, false);
+      if (!store(out, key, false, BOOLEAN)) return NOT_SIMPLE;
     } else if (head === 0xf5) {
-      store(out, key, true);
+      if (!store(out, key, true, BOOLEAN)) return NOT_SIMPLE;
     } else {
       return NOT_SIMPLE;
     }
@@ -75,39 +77,47 @@ export function decodeSimpleHeader(
   return out;
 }
 
+const TEXT = 0;
+const INTEGER = 1;
+const BOOLEAN = 2;
+
 /**
  * out[key] = value, with each envelope field stored at a site of its own:
  * one keyed store seeing every field name is megamorphic in V8 and cost
- * most of a header's decode.
+ * most of a header's decode. False when a field of the envelope has a value
+ * of the wrong kind: the caller then takes the general path, whose
+ * validation names the field, so a header this returns is already typed
+ * right (see parseTypedEnvelope).
  */
-function store(out: Record<string, unknown>, key: string, value: unknown): void {
+function store(out: Record<string, unknown>, key: string, value: unknown, kind: number): boolean {
   switch (key) {
     case 'type':
       out.type = value;
-      return;
+      return kind === TEXT;
     case 'from':
       out.from = value;
-      return;
+      return kind === TEXT;
     case 'to':
       out.to = value;
-      return;
+      return kind === TEXT;
     case 'group':
       out.group = value;
-      return;
+      return kind === TEXT;
     case 'instance':
       out.instance = value;
-      return;
+      return kind === TEXT;
     case 'seq':
       out.seq = value;
-      return;
+      return kind === INTEGER;
     case 'reply':
       out.reply = value;
-      return;
+      return kind === INTEGER;
     case 'want_answer':
       out.want_answer = value;
-      return;
+      return kind === BOOLEAN;
     default:
       out[key] = value;
+      return true;
   }
 }
 
