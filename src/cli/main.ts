@@ -9,6 +9,7 @@ import { membersCommand } from './members.js';
 import { pingCommand } from './ping.js';
 import { rawCommand } from './raw.js';
 import { sendCommand } from './send.js';
+import { zoneCommand } from './zone.js';
 
 const program = new Command('b10')
   .description('Talk to a running b10 system over its message bus.')
@@ -19,7 +20,8 @@ const program = new Command('b10')
   .addCommand(membersCommand())
   .addCommand(pingCommand())
   .addCommand(rawCommand())
-  .addCommand(configCommand());
+  .addCommand(configCommand())
+  .addCommand(zoneCommand());
 for (const command of bossCommands()) program.addCommand(command);
 
 // Piped into `head`, say: the reader leaving is not an error.

@@ -1,0 +1,284 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { absolute, isWithin, NameError } from './name.js';
+import { canonicalRdata, parseTtl, RdataError, typeCode, typeName, type Token } from './rdata.js';
+
+/**
+ * RFC 1035 master files: `$ORIGIN`, `$TTL`, `$INCLUDE`, `@`, relative and
+ * absolute names, omitted owner, TTL and class, parentheses over lines,
+ * comments, quoted strings and escapes. Records come out with absolute
+ * lowercase names and canonical RDATA. Any problem throws ZoneFileError
+ * naming file and line, and nothing is returned: a zone loads whole or not
+ * at all.
+ */
+
+export interface ZoneRecord {
+  name: string;
+  ttl: number;
+  type: number;
+  rdata: string;
+}
+
+export class ZoneFileError extends Error {
+  readonly code = 'ERR_ZONE_FILE';
+
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly reason: string,
+  ) {
+    super(`${file}:${line}: ${reason}`);
+  }
+}
+
+/** One logical line: its tokens, where it began, and whether it began with blank space (owner omitted). */
+interface Line {
+  tokens: Token[];
+  line: number;
+  indented: boolean;
+}
+
+/** How deep $INCLUDE may nest before it is taken for a loop. */
+const MAX_INCLUDE_DEPTH = 16;
+
+/** Splits master-file text into logical lines; parentheses join physical lines. */
+export function tokenize(text: string, file: string): Line[] {
+  const lines: Line[] = [];
+  let tokens: Token[] = [];
+  let lineNo = 1;
+  let startLine = 1;
+  let indented = false;
+  let atLineStart = true;
+  let depth = 0;
+  let depthLine = 0;
+  const fail = (why: string, at = lineNo): never => {
+    throw new ZoneFileError(file, at, why);
+  };
+  const endLogical = (): void => {
+    if (tokens.length > 0) lines.push({ tokens, line: startLine, indented });
+    tokens = [];
+  };
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (atLineStart) {
+      // A logical line that starts with blank space has no owner: the last one applies.
+      atLineStart = false;
+      indented = c === ' ' || c === '\t';
+      startLine = lineNo;
+    }
+    if (c === '\n') {
+      lineNo++;
+      i++;
+      if (depth === 0) {
+        endLogical();
+        atLineStart = true;
+      }
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r') {
+      i++;
+      continue;
+    }
+    if (c === ';') {
+      while (i < text.length && text[i] !== '\n') i++;
+      continue;
+    }
+    if (c === '(') {
+      if (depth++ === 0) depthLine = lineNo;
+      i++;
+      continue;
+    }
+    if (c === ')') {
+      if (depth === 0) fail('")" without "("');
+      depth--;
+      i++;
+      continue;
+    }
+    if (c === '"') {
+      let s = '';
+      const opened = lineNo;
+      i++;
+      for (;;) {
+        if (i >= text.length) fail('unterminated quoted string', opened);
+        const q = text[i]!;
+        if (q === '"') break;
+        if (q === '\\' && i + 1 < text.length) {
+          s += q + text[i + 1]!;
+          i += 2;
+          continue;
+        }
+        if (q === '\n') lineNo++;
+        s += q;
+        i++;
+      }
+      i++;
+      tokens.push({ text: s, quoted: true });
+      continue;
+    }
+    let word = '';
+    while (i < text.length) {
+      const w = text[i]!;
+      if (w === '\\' && i + 1 < text.length && text[i + 1] !== '\n') {
+        word += w + text[i + 1]!;
+        i += 2;
+        continue;
+      }
+      if (' \t\r\n;()"'.includes(w)) break;
+      word += w;
+      i++;
+    }
+    tokens.push({ text: word, quoted: false });
+  }
+  if (depth > 0) fail('"(" is never closed', depthLine);
+  endLogical();
+  return lines;
+}
+
+interface State {
+  origin: string;
+  defaultTtl: number | undefined;
+  lastTtl: number | undefined;
+  lastOwner: string | undefined;
+}
+
+/** Reads a file's text; $INCLUDE goes through it too, so tests and tools can supply files. */
+export type ReadFile = (file: string) => string;
+
+const readUtf8: ReadFile = (file) => readFileSync(file, 'utf8');
+
+/**
+ * The records of a master file, for the zone `origin` (absolute). `$INCLUDE`
+ * paths are relative to the including file.
+ */
+export function parseMasterFile(file: string, origin: string, read: ReadFile = readUtf8): ZoneRecord[] {
+  const zone = absolute(origin, '.');
+  const out: (ZoneRecord & { line: number; file: string })[] = [];
+  const state: State = { origin: zone, defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined };
+  parseInto(file, read, state, out, 0);
+  return finish(out, zone);
+}
+
+function readOrFail(file: string, read: ReadFile, from?: { file: string; line: number }): string {
+  try {
+    return read(file);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    if (from) throw new ZoneFileError(from.file, from.line, `$INCLUDE ${file}: ${why}`);
+    throw new ZoneFileError(file, 0, why);
+  }
+}
+
+function parseInto(
+  file: string,
+  read: ReadFile,
+  state: State,
+  out: (ZoneRecord & { line: number; file: string })[],
+  depth: number,
+  from?: { file: string; line: number },
+): void {
+  const text = readOrFail(file, read, from);
+  for (const { tokens, line, indented } of tokenize(text, file)) {
+    const fail = (why: string): never => {
+      throw new ZoneFileError(file, line, why);
+    };
+    try {
+      const first = tokens[0]!;
+      if (!indented && !first.quoted && first.text.startsWith('$')) {
+        const directive = first.text.toUpperCase();
+        const args = tokens.slice(1).map((t) => t.text);
+        if (directive === '$ORIGIN') {
+          if (args.length !== 1) fail('$ORIGIN takes one name');
+          state.origin = absolute(args[0]!, state.origin);
+        } else if (directive === '$TTL') {
+          if (args.length !== 1) fail('$TTL takes one value');
+          state.defaultTtl = parseTtl(args[0]!);
+        } else if (directive === '$INCLUDE') {
+          if (args.length < 1 || args.length > 2) fail('$INCLUDE takes a file and an optional origin');
+          if (depth >= MAX_INCLUDE_DEPTH) fail(`$INCLUDE nested more than ${MAX_INCLUDE_DEPTH} deep (a loop?)`);
+          const included = path.resolve(path.dirname(file), args[0]!);
+          // The included file may set its own origin; ours is back after it (RFC 1035 5.1).
+          const saved = state.origin;
+          if (args[1] !== undefined) state.origin = absolute(args[1], state.origin);
+          parseInto(included, read, state, out, depth + 1, { file, line });
+          state.origin = saved;
+        } else {
+          fail(`unknown directive ${first.text}`);
+        }
+        continue;
+      }
+      let rest = tokens;
+      let owner: string;
+      if (indented) {
+        if (state.lastOwner === undefined) fail('no owner name, and no record before to take it from');
+        owner = state.lastOwner!;
+      } else {
+        owner = absolute(first.text, state.origin);
+        rest = tokens.slice(1);
+      }
+      let ttl: number | undefined;
+      let sawClass = false;
+      while (rest.length > 0 && !rest[0]!.quoted) {
+        const t = rest[0]!.text;
+        if (ttl === undefined && /^\d/.test(t)) {
+          ttl = parseTtl(t);
+        } else if (!sawClass && /^(IN|CH|HS|CS|CLASS\d+)$/i.test(t)) {
+          if (t.toUpperCase() !== 'IN' && t.toUpperCase() !== 'CLASS1') fail(`class ${t}: only IN is served`);
+          sawClass = true;
+        } else {
+          break;
+        }
+        rest = rest.slice(1);
+      }
+      const typeToken = rest[0];
+      if (!typeToken) fail('no record type');
+      const type = typeCode(typeToken!.text);
+      if (type === undefined) fail(`unknown record type "${typeToken!.text}"`);
+      const rdata = canonicalRdata(type!, rest.slice(1), state.origin);
+      if (ttl !== undefined) state.lastTtl = ttl;
+      else ttl = state.defaultTtl ?? state.lastTtl ?? (type === 6 ? Number(rdata.split(' ')[6]) : undefined);
+      if (ttl === undefined) fail('no TTL: set $TTL or give one');
+      state.lastOwner = owner;
+      out.push({ name: owner, ttl: ttl!, type: type!, rdata, file, line });
+    } catch (err) {
+      if (err instanceof RdataError || err instanceof NameError) fail(err.message);
+      throw err;
+    }
+  }
+}
+
+/** Zone-level rules: inside the zone, one SOA at the apex, NS there, CNAME alone; duplicates merged, an RRset's TTL its first. */
+function finish(records: (ZoneRecord & { line: number; file: string })[], zone: string): ZoneRecord[] {
+  const out: ZoneRecord[] = [];
+  const rrsets = new Map<string, { ttl: number; seen: Set<string> }>();
+  const types = new Map<string, Map<number, { file: string; line: number }>>();
+  for (const r of records) {
+    const at = (why: string): never => {
+      throw new ZoneFileError(r.file, r.line, why);
+    };
+    if (!isWithin(r.name, zone)) at(`${r.name} is outside the zone ${zone}`);
+    if (r.type === 6 && r.name !== zone) at(`SOA for ${r.name}: only the zone apex ${zone} has one`);
+    const key = `${r.name}\u0000${r.type}`;
+    let rrset = rrsets.get(key);
+    if (!rrset) rrsets.set(key, (rrset = { ttl: r.ttl, seen: new Set() }));
+    if (rrset.seen.has(r.rdata)) continue;
+    if (r.type === 6 && rrset.seen.size > 0) at(`a second SOA for ${zone}`);
+    rrset.seen.add(r.rdata);
+    let byType = types.get(r.name);
+    if (!byType) types.set(r.name, (byType = new Map()));
+    if (!byType.has(r.type)) byType.set(r.type, { file: r.file, line: r.line });
+    const cname = byType.has(5);
+    if (cname && byType.size > 1) at(`${r.name} has a CNAME and other data`);
+    out.push({ name: r.name, ttl: rrset.ttl, type: r.type, rdata: r.rdata });
+  }
+  const apex = types.get(zone);
+  const where = records[0] ?? { file: '(zone)', line: 0 };
+  if (!apex?.has(6)) throw new ZoneFileError(where.file, where.line, `no SOA record at the zone apex ${zone}`);
+  if (!apex.has(2)) throw new ZoneFileError(where.file, where.line, `no NS records at the zone apex ${zone}`);
+  return out;
+}
+
+/** A record as one master-file line: name, TTL, class, type, data. */
+export function formatRecord(r: ZoneRecord): string {
+  return `${r.name}\t${r.ttl}\tIN\t${typeName(r.type)}\t${r.rdata}`;
+}

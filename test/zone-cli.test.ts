@@ -1,0 +1,55 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort, ROOT, run } from './helpers/processes.js';
+import { tempDir } from './helpers/tmp.js';
+
+const BASIC = path.join(ROOT, 'test/fixtures/zones/basic.zone');
+
+async function zoneCli(): Promise<(...args: string[]) => ReturnType<typeof run>> {
+  const dir = await tempDir();
+  // No bus here: msgq is asked on a port nobody listens on.
+  const port = String(await freePort());
+  return (...args) => run('src/cli/main.js', ['zone', ...args, '-d', dir, ...(args[0] === 'load' ? ['-m', port] : [])]);
+}
+
+describe('b10 zone', () => {
+  it('load_list_show_drop: through the real binary', async () => {
+    const zone = await zoneCli();
+    const loaded = await zone('load', 'Example.COM', BASIC);
+    expect(loaded).toMatchObject({ code: 0, stdout: 'example.com.: 16 records loaded\n' });
+    expect(loaded.stderr).toBe('b10: auth is not running: it serves example.com. when it starts');
+    const list = JSON.parse((await zone('list', '--json')).stdout) as { name: string; serial: number; records: number }[];
+    expect(list).toEqual([expect.objectContaining({ name: 'example.com.', serial: 2024010101, records: 16 })]);
+    const shown = (await zone('show', 'example.com.')).stdout.trim().split('\n');
+    expect(shown[0]).toBe('example.com.\t3600\tIN\tSOA\tns1.example.com. hostmaster.example.com. 2024010101 3600 900 604800 300');
+    expect(shown.length).toBe(16);
+    expect(await zone('drop', 'example.com')).toMatchObject({ code: 0, stdout: 'example.com.: dropped\n' });
+    expect(await zone('show', 'example.com')).toMatchObject({ code: 1, stderr: 'b10: no zone example.com. in the store' });
+    expect(await zone('drop', 'example.com')).toMatchObject({ code: 1 });
+  });
+
+  it('bad_file_keeps_the_old_zone: the error names file and line, the stored zone is untouched', async () => {
+    const zone = await zoneCli();
+    await zone('load', 'example.com', BASIC);
+    const before = (await zone('show', 'example.com')).stdout;
+    const bad = path.join(await tempDir(), 'bad.zone');
+    writeFileSync(bad, '$TTL 60\n@ SOA a b 2 2 3 4 5\n@ NS ns\nbad A 300.1.1.1\n');
+    expect(await zone('load', 'example.com', bad)).toMatchObject({ code: 1, stderr: `b10: ${bad}:4: "300.1.1.1" is not an IPv4 address` });
+    expect((await zone('show', 'example.com')).stdout).toBe(before);
+  });
+
+  it('corrupt_store: a clear error naming the file, nothing overwritten', async () => {
+    const dir = await tempDir();
+    const db = path.join(dir, 'zone.sqlite3');
+    writeFileSync(db, 'this is not a database');
+    const r = await run('src/cli/main.js', ['zone', 'list', '-d', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^b10: ${db}: file is not a database`));
+  });
+
+  it('help_and_usage: --help on each; a missing argument is a usage error', async () => {
+    for (const sub of ['load', 'list', 'show', 'drop']) expect((await run('src/cli/main.js', ['zone', sub, '--help'])).code).toBe(0);
+    expect((await run('src/cli/main.js', ['zone', 'load', 'example.com'])).code).toBe(2);
+  });
+});
