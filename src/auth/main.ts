@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import type { Config } from '../../protocol/config-data.js';
+import { AnswerError } from '../../protocol/errors.js';
+import { ModuleSession } from '../../protocol/module-session.js';
+import { resolveDataPath } from '../cfgmgr/store.js';
+import { daemonReconnectWindow, onMsgqUp, onStopRequest } from '../daemon.js';
+import { absolute } from '../dns/name.js';
+import { Zone } from '../dns/zone.js';
+import { ZoneStore } from '../dns/zone-store.js';
+import { createLogger } from '../log.js';
+import { EXIT_FAILURE, parseArgs, parsePort, VERSION } from '../options.js';
+import { PROJECT_ROOT } from '../paths.js';
+import { AuthServer, type Endpoint } from './server.js';
+
+const AUTH_SPEC = path.join(PROJECT_ROOT, 'src/auth/auth.spec');
+
+interface Opts {
+  port?: number;
+  address: string;
+  dataPath?: string;
+  msgqPort?: number;
+  verbose: boolean;
+}
+
+function dnsPort(option: number | undefined): number {
+  if (option !== undefined) return option;
+  const fromEnv = Number(process.env.B10_DNS_PORT);
+  return Number.isInteger(fromEnv) && fromEnv >= 0 && fromEnv <= 65535 && process.env.B10_DNS_PORT !== '' ? fromEnv : 5300;
+}
+
+const program = new Command('b10-auth')
+  .description('The b10 authoritative DNS server: answers from the zone store over UDP and TCP.')
+  .version(VERSION)
+  .addOption(new Option('-p, --port <port>', 'DNS port (default: B10_DNS_PORT, else 5300; 0 picks one)').argParser(parsePort))
+  .option('-a, --address <address>', 'address to answer on, unless the configuration names others', '127.0.0.1')
+  .option('-d, --data-path <dir>', 'where the zone store lives (default: B10_DATA_PATH, else ./b10)')
+  .addOption(new Option('-m, --msgq-port <port>', 'msgq port (default: B10_MSGQ_PORT, else 9912)').argParser(parsePort))
+  .option('-v, --verbose', 'log debug messages', false)
+  .action(async (opts: Opts) => {
+    const log = createLogger('auth', { verbose: opts.verbose });
+    const server = new AuthServer(log);
+    let store: ZoneStore;
+    try {
+      store = ZoneStore.open(resolveDataPath(opts.dataPath));
+      for (const { name } of store.zones()) server.setZone(new Zone(name, store.records(name)!));
+    } catch (err) {
+      log.fatal(`cannot start: ${(err as Error).message}`);
+      process.exit(EXIT_FAILURE);
+    }
+    log.info({ zones: server.zoneList() }, 'zones loaded');
+
+    const fallback: Endpoint[] = [{ address: opts.address, port: dnsPort(opts.port) }];
+    let current = '';
+    // DNS is served before the bus is reached, and goes on whatever the bus does.
+    const listenOn = async (endpoints: Endpoint[]): Promise<void> => {
+      const wanted = JSON.stringify(endpoints);
+      if (wanted === current) return;
+      await server.close();
+      const bound = await server.listen(endpoints);
+      current = wanted;
+      log.info({ endpoints: bound }, 'auth listening');
+    };
+    try {
+      await listenOn(fallback);
+    } catch (err) {
+      log.fatal({ code: (err as NodeJS.ErrnoException).code }, `cannot listen on ${fallback[0]!.address}:${fallback[0]!.port}: ${(err as Error).message}`);
+      process.exit(EXIT_FAILURE);
+    }
+
+    const loadZone = (origin: string): unknown => {
+      const name = absolute(origin, '.');
+      const records = store.records(name);
+      if (!records) {
+        if (!server.removeZone(name)) throw new AnswerError(1, `no zone ${name} in the store`);
+        log.info({ zone: name }, 'zone dropped: no longer served');
+        return { origin: name, served: false };
+      }
+      const zone = new Zone(name, records);
+      server.setZone(zone);
+      log.info({ zone: name, serial: zone.serial, records: records.length }, 'zone loaded');
+      return { origin: name, serial: zone.serial, records: records.length };
+    };
+
+    let module: ModuleSession | undefined;
+    const stop = (reason: string): void => {
+      log.info({ reason }, 'auth stopping');
+      void server.close().then(async () => {
+        await module?.close();
+        store.close();
+        process.exit(0);
+      });
+    };
+    onStopRequest(stop);
+    module = await ModuleSession.start({
+      spec: AUTH_SPEC,
+      connect: { port: opts.msgqPort, reconnectWindow: daemonReconnectWindow() },
+      log,
+      onConfig: async (config: Config) => {
+        const configured = (config.listen_on as Endpoint[] | undefined) ?? [];
+        await listenOn(configured.length > 0 ? configured : fallback);
+      },
+      onCommand: (name, args) => {
+        switch (name) {
+          case 'loadzone':
+            return loadZone(String(args.origin));
+          case 'zones':
+            return server.zoneList();
+          case 'shutdown':
+            setImmediate(() => stop('shutdown command'));
+            return undefined;
+          default:
+            throw new AnswerError(1, `Unknown command: ${name}`);
+        }
+      },
+    });
+    onMsgqUp(() => module?.session.reconnectNow());
+    await module.done;
+    log.info('bus session closed for good');
+    stop('bus gone');
+  });
+
+process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;

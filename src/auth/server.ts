@@ -1,0 +1,189 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { lookup } from '../dns/lookup.js';
+import { answerResponse, badvers, bareResponse, formerr, OPCODE_NOTIFY, OPCODE_QUERY, parseQuery, RCODE, type Query } from '../dns/message.js';
+import type { Zone } from '../dns/zone.js';
+import type { Logger } from '../log.js';
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+export interface AuthLimits {
+  /** Open TCP connections at most; more are closed at once. */
+  maxTcpConnections: number;
+  /** A TCP connection with no complete query for this long is closed, ms. */
+  tcpIdleMs: number;
+}
+
+export const DEFAULT_AUTH_LIMITS: AuthLimits = Object.freeze({ maxTcpConnections: 100, tcpIdleMs: 10_000 });
+
+/** Prepared responses at most; the cache starts over when full or when a zone changes. */
+const MAX_PREPARED = 20_000;
+const CLASS_IN = 1;
+const AXFR = 252;
+const IXFR = 251;
+
+interface Listener {
+  endpoint: Endpoint;
+  udp: dgram.Socket;
+  tcp: net.Server;
+}
+
+/**
+ * The DNS side of b10-auth: answers from the zones in memory, over UDP and
+ * TCP, and never waits on anything else (the bus least of all). A response
+ * to a (name, type) is prepared once and sent again with only the id, the
+ * RD bit and the question's case patched.
+ */
+export class AuthServer {
+  private zones = new Map<string, Zone>();
+  private readonly prepared = new Map<string, { bytes: Buffer; echoes: boolean }>();
+  private readonly listeners: Listener[] = [];
+  private readonly tcpSockets = new Set<net.Socket>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly limits: AuthLimits = DEFAULT_AUTH_LIMITS,
+  ) {}
+
+  /** Serves `zone` from now on, in place of any zone of that name: queries see the old one or the new one, whole. */
+  setZone(zone: Zone): void {
+    const next = new Map(this.zones);
+    next.set(zone.origin, zone);
+    this.zones = next;
+    this.prepared.clear();
+  }
+
+  removeZone(origin: string): boolean {
+    if (!this.zones.has(origin)) return false;
+    const next = new Map(this.zones);
+    next.delete(origin);
+    this.zones = next;
+    this.prepared.clear();
+    return true;
+  }
+
+  zoneList(): { origin: string; serial: number }[] {
+    return [...this.zones.values()].map((z) => ({ origin: z.origin, serial: z.serial }));
+  }
+
+  /** The answer to one DNS message, or undefined when it gets none. */
+  respond(packet: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined {
+    const parsed = parseQuery(packet);
+    if (parsed.kind === 'drop') return undefined;
+    if (parsed.kind === 'formerr') return formerr(parsed);
+    const query = parsed.query;
+    if (query.edns && query.edns.version > 0) return badvers(query);
+    if (query.opcode === OPCODE_NOTIFY) return bareResponse(query, RCODE.NOERROR, { aa: true });
+    if (query.opcode !== OPCODE_QUERY) return bareResponse(query, RCODE.NOTIMP);
+    if (query.qclass !== CLASS_IN) return bareResponse(query, RCODE.REFUSED);
+    if (query.qtype === AXFR || query.qtype === IXFR) return bareResponse(query, transport === 'udp' ? RCODE.FORMERR : RCODE.REFUSED);
+    return this.answer(query, transport);
+  }
+
+  private answer(query: Query, transport: 'udp' | 'tcp'): Buffer {
+    // Over UDP the client's EDNS payload size, at least 512; over TCP a whole message.
+    const maxSize = transport === 'tcp' ? 65_535 : query.edns ? Math.max(512, Math.min(query.edns.payload, 65_535)) : 512;
+    const key = `${query.qname}\u0000${query.qtype}\u0000${query.edns ? 1 : 0}\u0000${maxSize}`;
+    let prepared = this.prepared.get(key);
+    if (prepared === undefined) {
+      const bytes = answerResponse(query, lookup(this.zones, query.qname, query.qtype), maxSize);
+      // Names differing only in case have one length, so a question echoed once can be patched in for the next.
+      prepared = { bytes, echoes: bytes.subarray(12, 12 + query.question.length).equals(query.question) };
+      if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
+      this.prepared.set(key, prepared);
+    }
+    const out = Buffer.from(prepared.bytes);
+    out.writeUInt16BE(query.id, 0);
+    out[2] = (out[2]! & ~0x01) | (query.rd ? 0x01 : 0);
+    if (prepared.echoes) query.question.copy(out, 12);
+    return out;
+  }
+
+  /** Starts answering on each endpoint; resolves with the ports bound (port 0 picks one). */
+  async listen(endpoints: readonly Endpoint[]): Promise<Endpoint[]> {
+    const bound: Endpoint[] = [];
+    for (const endpoint of endpoints) {
+      const udp = dgram.createSocket({ type: net.isIPv6(endpoint.address) ? 'udp6' : 'udp4' });
+      udp.on('message', (msg, rinfo) => {
+        const response = this.safeRespond(msg, 'udp');
+        if (response) udp.send(response, rinfo.port, rinfo.address);
+      });
+      udp.on('error', (err) => this.log.warn({ err }, 'UDP socket error'));
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(endpoint.port, endpoint.address, () => {
+          udp.off('error', reject);
+          resolve();
+        });
+      });
+      const port = udp.address().port;
+      const tcp = net.createServer((socket) => this.acceptTcp(socket));
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, endpoint.address, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      this.listeners.push({ endpoint: { address: endpoint.address, port }, udp, tcp });
+      bound.push({ address: endpoint.address, port });
+    }
+    return bound;
+  }
+
+  /** Stops answering on every endpoint. */
+  async close(): Promise<void> {
+    const listeners = this.listeners.splice(0);
+    for (const socket of this.tcpSockets) socket.destroy();
+    await Promise.all(
+      listeners.map(
+        (l) =>
+          new Promise<void>((resolve) => {
+            l.udp.close();
+            l.tcp.close(() => resolve());
+          }),
+      ),
+    );
+  }
+
+  /** A packet that breaks something unforeseen costs that packet, never the server. */
+  private safeRespond(packet: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined {
+    try {
+      return this.respond(packet, transport);
+    } catch (err) {
+      this.log.debug({ err }, 'query dropped: it could not be answered');
+      return undefined;
+    }
+  }
+
+  /** DNS over TCP: 2-byte length, then the message; many per connection; idle and surplus connections closed. */
+  private acceptTcp(socket: net.Socket): void {
+    if (this.tcpSockets.size >= this.limits.maxTcpConnections) {
+      socket.destroy();
+      return;
+    }
+    this.tcpSockets.add(socket);
+    socket.setNoDelay(true);
+    socket.setTimeout(this.limits.tcpIdleMs, () => socket.destroy());
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= 2) {
+        const length = pending.readUInt16BE(0);
+        if (pending.length < 2 + length) break;
+        const response = this.safeRespond(pending.subarray(2, 2 + length), 'tcp');
+        pending = pending.subarray(2 + length);
+        if (response) {
+          const prefix = Buffer.alloc(2);
+          prefix.writeUInt16BE(response.length);
+          socket.write(Buffer.concat([prefix, response]));
+        }
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.tcpSockets.delete(socket));
+  }
+}

@@ -1,0 +1,198 @@
+import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMasterFile } from '../src/dns/master-file.js';
+import { ZoneStore } from '../src/dns/zone-store.js';
+import { startBus, type Bus } from '../src/testing/index.js';
+import { requireTool } from './helpers/debian.js';
+import { ROOT, run, start, type Proc } from './helpers/processes.js';
+import { tempDir } from './helpers/tmp.js';
+
+const exec = promisify(execFile);
+const ZONE = path.join(ROOT, 'test/fixtures/zones/auth.zone');
+
+let bus: Bus;
+let auth: Proc;
+let port: number;
+let dataPath: string;
+let digBin: string;
+
+interface DigResult {
+  status: string;
+  flags: string[];
+  answer: string[];
+  authority: string[];
+  additional: string[];
+  raw: string;
+}
+
+/** Real dig against auth; sections as record lines with blanks folded. */
+async function dig(...args: string[]): Promise<DigResult> {
+  const { stdout } = await exec(digBin, ['@127.0.0.1', '-p', String(port), '+norec', '+time=2', '+tries=1', ...args]);
+  const section = (name: string): string[] => {
+    const m = new RegExp(`;; ${name} SECTION:\\n([\\s\\S]*?)(?:\\n\\n|$)`).exec(stdout);
+    return m ? m[1]!.split('\n').filter((l) => l && !l.startsWith(';')).map((l) => l.replace(/\s+/g, ' ')) : [];
+  };
+  return {
+    status: /status: (\w+)/.exec(stdout)?.[1] ?? '',
+    flags: (/;; flags: ([a-z ]*);/.exec(stdout)?.[1] ?? '').trim().split(' '),
+    answer: section('ANSWER'),
+    authority: section('AUTHORITY'),
+    additional: section('ADDITIONAL'),
+    raw: stdout,
+  };
+}
+
+/** One UDP packet to auth; its answer, or undefined after `ms`. */
+function udpExchange(packet: Buffer, ms = 300): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket('udp4');
+    const timer = setTimeout(() => {
+      socket.close();
+      resolve(undefined);
+    }, ms);
+    socket.on('message', (msg) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(msg);
+    });
+    socket.send(packet, port, '127.0.0.1');
+  });
+}
+
+/** A query by hand: header fields and a question, for the malformed cases dig will not send. */
+function query(options: { id?: number; flags?: number; qdcount?: number; name?: string; type?: number; trailing?: Buffer } = {}): Buffer {
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(options.id ?? 0x1234, 0);
+  header.writeUInt16BE(options.flags ?? 0, 2);
+  header.writeUInt16BE(options.qdcount ?? 1, 4);
+  const labels = (options.name ?? 'www.auth.test').split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
+  const tail = Buffer.alloc(4);
+  tail.writeUInt16BE(options.type ?? 1, 0);
+  tail.writeUInt16BE(1, 2);
+  return Buffer.concat([header, ...labels, Buffer.from([0]), tail, options.trailing ?? Buffer.alloc(0)]);
+}
+
+const rcodeOf = (msg: Buffer): number => msg.readUInt16BE(2) & 0xf;
+
+beforeAll(async () => {
+  digBin = requireTool('dig', 'dnsutils');
+  dataPath = await mkdtemp(path.join(os.tmpdir(), 'b10-auth-'));
+  const store = ZoneStore.open(dataPath);
+  store.replaceZone('auth.test.', parseMasterFile(ZONE, 'auth.test'));
+  store.close();
+  bus = await startBus();
+  auth = start('src/auth/main.js', ['-p', '0', '-d', dataPath], { env: bus.env, lifeline: true });
+  const listening = await auth.waitForLog((l) => l.msg === 'auth listening', 'auth listening');
+  port = (listening.endpoints as { port: number }[])[0]!.port;
+}, 30_000);
+
+afterAll(async () => {
+  await auth?.stop();
+  await bus?.stop();
+  await rm(dataPath, { recursive: true, force: true });
+});
+
+describe('b10-auth answers, checked with dig', () => {
+  for (const tcp of [false, true]) {
+    const over = tcp ? ['+tcp'] : [];
+    const via = tcp ? 'tcp' : 'udp';
+    it(`exact_match_${via}: AA, the RRset`, async () => {
+      const r = await dig(...over, 'www.auth.test', 'AAAA');
+      expect(r.status).toBe('NOERROR');
+      expect(r.flags).toContain('aa');
+      expect(r.answer).toEqual(['www.auth.test. 300 IN AAAA 2001:db8::10']);
+    });
+
+    it(`cname_chain_${via}: followed inside the zone`, async () => {
+      const r = await dig(...over, 'a.auth.test', 'A');
+      expect(r.answer).toEqual(['a.auth.test. 300 IN CNAME b.auth.test.', 'b.auth.test. 300 IN CNAME c.auth.test.', 'c.auth.test. 300 IN A 192.0.2.30']);
+      const out = await dig(...over, 'out.auth.test', 'A');
+      expect(out.answer).toEqual(['out.auth.test. 300 IN CNAME www.elsewhere.example.']);
+    });
+
+    it(`nxdomain_${via}: the SOA in authority with the negative TTL`, async () => {
+      const r = await dig(...over, 'nothing.auth.test', 'A');
+      expect(r.status).toBe('NXDOMAIN');
+      expect(r.flags).toContain('aa');
+      expect(r.authority).toEqual(['auth.test. 60 IN SOA ns1.auth.test. hostmaster.auth.test. 7 3600 900 604800 60']);
+    });
+
+    it(`nodata_${via}: an existing name, or an empty non-terminal, without that type`, async () => {
+      for (const name of ['www.auth.test', 'deep.name.auth.test']) {
+        const r = await dig(...over, name, 'MX');
+        expect(r.status).toBe('NOERROR');
+        expect(r.answer).toEqual([]);
+        expect(r.authority[0]).toMatch(/^auth\.test\. 60 IN SOA/);
+      }
+    });
+
+    it(`referral_${via}: NS of the cut, glue, no AA`, async () => {
+      const r = await dig(...over, 'www.child.auth.test', 'A');
+      expect(r.status).toBe('NOERROR');
+      expect(r.flags).not.toContain('aa');
+      expect(r.answer).toEqual([]);
+      expect(r.authority.sort()).toEqual(['child.auth.test. 300 IN NS ns.child.auth.test.', 'child.auth.test. 300 IN NS ns.outside.example.']);
+      expect(r.additional).toEqual(['ns.child.auth.test. 300 IN A 192.0.2.50']);
+    });
+
+    it(`dname_${via}: the DNAME and the CNAME it makes, then the target`, async () => {
+      const r = await dig(...over, 'x.moved.auth.test', 'A');
+      expect(r.answer[0]).toBe('moved.auth.test. 300 IN DNAME www.auth.test.');
+      expect(r.answer[1]).toBe('x.moved.auth.test. 300 IN CNAME x.www.auth.test.');
+    });
+
+    it(`wildcard_${via}: synthesized for the name asked`, async () => {
+      const r = await dig(...over, 'any.thing.wild.auth.test', 'A');
+      expect(r.answer).toEqual(['any.thing.wild.auth.test. 300 IN A 192.0.2.60']);
+    });
+
+    it(`refused_${via}: names outside every zone`, async () => {
+      expect((await dig(...over, 'www.example.org', 'A')).status).toBe('REFUSED');
+    });
+  }
+
+  it('truncation: a large RRset over plain UDP is sent with TC, and dig gets it whole over TCP', async () => {
+    const truncated = await dig('+noedns', '+ignore', 'big.auth.test', 'TXT');
+    expect(truncated.flags).toContain('tc');
+    expect(truncated.answer).toEqual([]);
+    const retried = await dig('+noedns', 'big.auth.test', 'TXT');
+    expect(retried.raw).toContain('Truncated, retrying in TCP mode');
+    expect(retried.answer.length).toBe(40);
+  });
+
+  it('edns_payload: honoured; answered with OPT; version 1 gets BADVERS', async () => {
+    expect((await dig('+bufsize=4096', 'big.auth.test', 'TXT')).answer.length).toBe(40);
+    const small = await dig('+bufsize=1232', '+ignore', 'big.auth.test', 'TXT');
+    expect(small.flags).toContain('tc');
+    expect(small.raw).toMatch(/EDNS: version: 0, flags:; udp: 1232/);
+    expect((await dig('+edns=1', '+noednsnegotiation', 'www.auth.test', 'A')).status).toBe('BADVERS');
+  });
+
+  it('malformed_queries: FORMERR, NOTIMP, and silence for responses and runts', async () => {
+    expect(rcodeOf((await udpExchange(query({ qdcount: 2 })))!)).toBe(1);
+    expect(rcodeOf((await udpExchange(query({ trailing: Buffer.from([1, 2, 3]) })))!)).toBe(1);
+    expect(rcodeOf((await udpExchange(query().subarray(0, 20)))!)).toBe(1);
+    const notimp = (await udpExchange(query({ flags: 2 << 11 })))!;
+    expect(rcodeOf(notimp)).toBe(4);
+    expect(notimp.readUInt16BE(0)).toBe(0x1234);
+    expect(await udpExchange(query({ flags: 0x8000 }))).toBeUndefined();
+    expect(await udpExchange(Buffer.from([1, 2, 3]))).toBeUndefined();
+    // Still answering good queries after all that.
+    expect((await dig('www.auth.test', 'A')).answer).toEqual(['www.auth.test. 300 IN A 192.0.2.10']);
+  });
+
+  it('reload: b10 zone load tells auth over the bus, and the new data is served at once', async () => {
+    const dir = await tempDir();
+    const changed = path.join(dir, 'auth.zone');
+    await writeFile(changed, (await readFile(ZONE, 'utf8')).replace('hostmaster 7 ', 'hostmaster 8 ').replace('192.0.2.10', '192.0.2.11'));
+    const r = await run('src/cli/main.js', ['zone', 'load', 'auth.test', changed, '-d', dataPath], { env: bus.env });
+    expect(r).toMatchObject({ code: 0, stderr: 'b10: auth serves auth.test. as loaded' });
+    expect((await dig('www.auth.test', 'A')).answer).toEqual(['www.auth.test. 300 IN A 192.0.2.11']);
+    expect((await dig('auth.test', 'SOA')).answer[0]).toMatch(/ 8 3600 900 604800 60$/);
+  });
+});
