@@ -31,7 +31,7 @@ export async function benchBoss(): Promise<BossFigures> {
     try {
       const port = await freePort();
       const t0 = process.hrtime.bigint();
-      const boss = start('boss/main.js', ['-m', String(port), '-d', dir]);
+      const boss = start('boss/main.js', ['-m', String(port), '-p', '0', '-d', dir]);
       await boss.waitForLog((l) => l.msg === 'b10 started', 'b10 started');
       const t1 = process.hrtime.bigint();
       const session = await Session.connect({ port });

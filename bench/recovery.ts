@@ -59,7 +59,7 @@ async function timeRecovery(boss: Proc, port: number, component: string): Promis
 export async function benchRecovery(): Promise<RecoveryFigures> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'b10-bench-'));
   const port = await freePort();
-  const boss = start('boss/main.js', ['-m', String(port), '-d', dir, '--restart-period', String(RECOVERY_PERIOD_MS)]);
+  const boss = start('boss/main.js', ['-m', String(port), '-p', '0', '-d', dir, '--restart-period', String(RECOVERY_PERIOD_MS)]);
   const figures: RecoveryFigures = { msgqMs: [], cfgmgrMs: [] };
   try {
     await boss.waitForLog((l) => l.msg === 'b10 started', 'b10 started');

@@ -65,15 +65,16 @@ function loadCommand(): Command {
       new Command('load')
         .description('load a zone from an RFC 1035 master file into the zone store, replacing it whole, and tell auth')
         .argument('<zone>', 'the zone\'s origin, e.g. example.org')
-        .argument('<file>', 'the master file'),
+        .argument('<file>', 'the master file')
+        .option('--no-notify', 'do not tell a running auth (it reads the store when it starts)'),
     ),
-  ).action(async (zone: string, file: string, opts: ZoneOpts) => {
+  ).action(async (zone: string, file: string, opts: ZoneOpts & { notify: boolean }) => {
     const origin = zoneName(zone);
     // Parsed in full before the store is touched: a bad file loads nothing.
     const records = parseMasterFile(file, origin);
     withStore(opts, (store) => store.replaceZone(origin, records));
     process.stdout.write(`${origin}: ${records.length} records loaded\n`);
-    await tellAuth(origin, opts);
+    if (opts.notify) await tellAuth(origin, opts);
   });
 }
 
