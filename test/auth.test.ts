@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import { parseMasterFile } from '../src/dns/master-file.js';
 import { ZoneStore } from '../src/dns/zone-store.js';
 import { startBus, type Bus } from '../src/testing/index.js';
 import { requireTool } from './helpers/debian.js';
+import { query, rcodeOf, udpExchange } from './helpers/dns.js';
 import { ROOT, run, start, type Proc } from './helpers/processes.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -47,37 +47,6 @@ async function dig(...args: string[]): Promise<DigResult> {
   };
 }
 
-/** One UDP packet to auth; its answer, or undefined after `ms`. */
-function udpExchange(packet: Buffer, ms = 300): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      socket.close();
-      resolve(undefined);
-    }, ms);
-    socket.on('message', (msg) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(msg);
-    });
-    socket.send(packet, port, '127.0.0.1');
-  });
-}
-
-/** A query by hand: header fields and a question, for the malformed cases dig will not send. */
-function query(options: { id?: number; flags?: number; qdcount?: number; name?: string; type?: number; trailing?: Buffer } = {}): Buffer {
-  const header = Buffer.alloc(12);
-  header.writeUInt16BE(options.id ?? 0x1234, 0);
-  header.writeUInt16BE(options.flags ?? 0, 2);
-  header.writeUInt16BE(options.qdcount ?? 1, 4);
-  const labels = (options.name ?? 'www.auth.test').split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
-  const tail = Buffer.alloc(4);
-  tail.writeUInt16BE(options.type ?? 1, 0);
-  tail.writeUInt16BE(1, 2);
-  return Buffer.concat([header, ...labels, Buffer.from([0]), tail, options.trailing ?? Buffer.alloc(0)]);
-}
-
-const rcodeOf = (msg: Buffer): number => msg.readUInt16BE(2) & 0xf;
 
 beforeAll(async () => {
   digBin = requireTool('dig', 'dnsutils');
@@ -174,14 +143,14 @@ describe('b10-auth answers, checked with dig', () => {
   });
 
   it('malformed_queries: FORMERR, NOTIMP, and silence for responses and runts', async () => {
-    expect(rcodeOf((await udpExchange(query({ qdcount: 2 })))!)).toBe(1);
-    expect(rcodeOf((await udpExchange(query({ trailing: Buffer.from([1, 2, 3]) })))!)).toBe(1);
-    expect(rcodeOf((await udpExchange(query().subarray(0, 20)))!)).toBe(1);
-    const notimp = (await udpExchange(query({ flags: 2 << 11 })))!;
+    expect(rcodeOf((await udpExchange(port, query({ qdcount: 2 })))!)).toBe(1);
+    expect(rcodeOf((await udpExchange(port, query({ trailing: Buffer.from([1, 2, 3]) })))!)).toBe(1);
+    expect(rcodeOf((await udpExchange(port, query().subarray(0, 20)))!)).toBe(1);
+    const notimp = (await udpExchange(port, query({ flags: 2 << 11 })))!;
     expect(rcodeOf(notimp)).toBe(4);
     expect(notimp.readUInt16BE(0)).toBe(0x1234);
-    expect(await udpExchange(query({ flags: 0x8000 }))).toBeUndefined();
-    expect(await udpExchange(Buffer.from([1, 2, 3]))).toBeUndefined();
+    expect(await udpExchange(port, query({ flags: 0x8000 }))).toBeUndefined();
+    expect(await udpExchange(port, Buffer.from([1, 2, 3]))).toBeUndefined();
     // Still answering good queries after all that.
     expect((await dig('www.auth.test', 'A')).answer).toEqual(['www.auth.test. 300 IN A 192.0.2.10']);
   });
