@@ -2,6 +2,7 @@ import { benchBoss, median } from './boss.js';
 import { benchBus } from './bus.js';
 import { benchRecovery, RECOVERY_PERIOD_MS } from './recovery.js';
 import { benchClients } from './session.js';
+import { benchDns } from './dns.js';
 
 /** `npm run bench`: prints every figure, then the ratios the issues set targets for. */
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
@@ -46,3 +47,13 @@ const worst = (values: number[]): number => Math.max(...values);
 out(`recovery (kill -9, then until \`config show\` is answered again; restart period ${RECOVERY_PERIOD_MS} ms, each kill after a healthy run)`);
 out(`  msgq median          ${median(recovery.msgqMs).toFixed(0)} ms, worst ${worst(recovery.msgqMs).toFixed(0)} ms  (target < 500 ms; runs: ${ms(recovery.msgqMs)})`);
 out(`  cfgmgr median        ${median(recovery.cfgmgrMs).toFixed(0)} ms, worst ${worst(recovery.cfgmgrMs).toFixed(0)} ms  (target < first restart delay (0 after a healthy run) + 500 ms; runs: ${ms(recovery.cfgmgrMs)})`);
+
+const dns = await benchDns();
+if (typeof dns === 'string') {
+  out(`auth vs BIND 9: skipped: ${dns}`);
+} else {
+  out(`auth vs BIND 9 (dnsperf, 4 clients, 8 s each, ${dns.queries} distinct queries, same zone)`);
+  out(`  b10-auth             ${rate(dns.b10)} queries`);
+  out(`  named -n 1           ${rate(dns.named)} queries (reference, same run)`);
+  out(`  b10/named            ${(dns.b10 / dns.named).toFixed(2)}x  (target >= 0.6x)`);
+}
