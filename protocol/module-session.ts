@@ -80,6 +80,8 @@ const silent: SessionLog = { info() {}, warn() {} };
 export class ModuleSession {
   private stored: Config = {};
   private configured = false;
+  /** Counts configurations applied, so a slow get_config cannot undo a newer config_update. */
+  private generation = 0;
   private registered = false;
   private watchingMembers = false;
   private readonly remotes = new Map<string, Remote>();
@@ -165,6 +167,10 @@ export class ModuleSession {
    * manager on the bus yet, runs on defaults and waits for it to appear.
    */
   private async register(): Promise<void> {
+    // A config_update that arrives while registering is the newer configuration:
+    // the config manager offers a change before it commits it, so get_config can
+    // still answer the old one.
+    const generation = this.generation;
     try {
       await this.session.command(CONFIG_MANAGER, MODULE_SPEC, this.spec);
       const config = await this.session.command(CONFIG_MANAGER, 'get_config', { module_name: this.name });
@@ -174,7 +180,8 @@ export class ModuleSession {
         await this.session.unsubscribe(MEMBERS_GROUP);
       }
       const fresh = (config ?? {}) as Config;
-      if (!this.configured || JSON.stringify(fresh) !== JSON.stringify(this.stored)) await this.applyConfig(fresh);
+      const changed = !this.configured || JSON.stringify(fresh) !== JSON.stringify(this.stored);
+      if (changed && generation === this.generation) await this.applyConfig(fresh, 'registered');
     } catch (err) {
       // The config manager is not there (or died with our request), or the
       // bus went away mid-way: the module runs on, and registers once the
@@ -188,18 +195,20 @@ export class ModuleSession {
           this.log.info({ module: this.name }, 'config manager not on the bus: running on the last configuration until it is back');
         } else {
           this.log.info({ module: this.name }, 'config manager not on the bus: running on defaults until it is');
-          await this.applyConfig({});
+          await this.applyConfig({}, 'defaults: no config manager');
         }
       }
     }
   }
 
   /** Validates and hands a configuration to the handler; keeps it only if the handler accepts it. */
-  private async applyConfig(config: Config): Promise<void> {
+  private async applyConfig(config: Config, why: string): Promise<void> {
     assertValidConfig(this.spec.config_data, config);
+    this.generation++;
     await this.options.onConfig?.(withDefaults(this.spec.config_data, config), this);
     this.stored = config;
     this.configured = true;
+    this.log.info({ module: this.name, why }, 'configuration applied');
   }
 
   private async loop(): Promise<void> {
@@ -260,7 +269,7 @@ export class ModuleSession {
       if (name === CONFIG_UPDATE) {
         const problems = configProblems(this.spec.config_data, args);
         if (problems.length > 0) return createAnswer(RCODE_ERROR, problems.join('; '));
-        await this.applyConfig(args as Config);
+        await this.applyConfig(args as Config, 'config_update');
         return createAnswer(RCODE_OK);
       }
       const command = commandSpec(this.spec, name);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Config } from '../../protocol/config-data.js';
 import { AnswerError } from '../../protocol/errors.js';
 import { ModuleSession } from '../../protocol/module-session.js';
@@ -10,9 +10,9 @@ import { absolute } from '../dns/name.js';
 import { Zone } from '../dns/zone.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
-import { EXIT_FAILURE, parseArgs, parsePort, VERSION } from '../options.js';
+import { EXIT_FAILURE, parseArgs, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
-import { AuthServer, type Endpoint } from './server.js';
+import { AuthServer, DEFAULT_AUTH_LIMITS, type Endpoint } from './server.js';
 
 const AUTH_SPEC = path.join(PROJECT_ROOT, 'src/auth/auth.spec');
 
@@ -21,7 +21,15 @@ interface Opts {
   address: string;
   dataPath?: string;
   msgqPort?: number;
+  tcpIdleTimeout: number;
+  tcpMaxConnections: number;
   verbose: boolean;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('requires a whole number of at least 1.');
+  return n;
 }
 
 function dnsPort(option: number | undefined): number {
@@ -37,10 +45,12 @@ const program = new Command('b10-auth')
   .option('-a, --address <address>', 'address to answer on, unless the configuration names others', '127.0.0.1')
   .option('-d, --data-path <dir>', 'where the zone store lives (default: B10_DATA_PATH, else ./b10)')
   .addOption(new Option('-m, --msgq-port <port>', 'msgq port (default: B10_MSGQ_PORT, else 9912)').argParser(parsePort))
+  .option('--tcp-idle-timeout <ms>', 'close a TCP connection that sends no complete query for this long', parseMilliseconds, DEFAULT_AUTH_LIMITS.tcpIdleMs)
+  .option('--tcp-max-connections <n>', 'TCP connections open at once at most; more are closed at once', parseCount, DEFAULT_AUTH_LIMITS.maxTcpConnections)
   .option('-v, --verbose', 'log debug messages', false)
   .action(async (opts: Opts) => {
     const log = createLogger('auth', { verbose: opts.verbose });
-    const server = new AuthServer(log);
+    const server = new AuthServer(log, { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections });
     let store: ZoneStore;
     try {
       store = ZoneStore.open(resolveDataPath(opts.dataPath));
@@ -53,14 +63,20 @@ const program = new Command('b10-auth')
 
     const fallback: Endpoint[] = [{ address: opts.address, port: dnsPort(opts.port) }];
     let current = '';
+    let relisten: Promise<void> = Promise.resolve();
     // DNS is served before the bus is reached, and goes on whatever the bus does.
-    const listenOn = async (endpoints: Endpoint[]): Promise<void> => {
-      const wanted = JSON.stringify(endpoints);
-      if (wanted === current) return;
-      await server.close();
-      const bound = await server.listen(endpoints);
-      current = wanted;
-      log.info({ endpoints: bound }, 'auth listening');
+    // Changes of address are applied one after the other, never interleaved.
+    const listenOn = (endpoints: Endpoint[]): Promise<void> => {
+      const run = relisten.then(async () => {
+        const wanted = JSON.stringify(endpoints);
+        if (wanted === current) return;
+        await server.close();
+        const bound = await server.listen(endpoints);
+        current = wanted;
+        log.info({ endpoints: bound }, 'auth listening');
+      });
+      relisten = run.catch(() => {});
+      return run;
     };
     try {
       await listenOn(fallback);
