@@ -1,24 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMasterFile } from '../src/dns/master-file.js';
-import { ZoneStore } from '../src/dns/zone-store.js';
-import { startBus, type Bus } from '../src/testing/index.js';
-import { query, rcodeOf, udpExchange } from './helpers/dns.js';
-import { ROOT, start, type Proc } from './helpers/processes.js';
+import { query, rcodeOf, startAuth, udpExchange, type AuthHandle } from './helpers/dns.js';
+import type { Proc } from './helpers/processes.js';
 
 const PACKETS = 100_000;
 /** Packets sent before waiting for a good query's answer: keeps the socket buffers from overflowing. */
 const BURST = 200;
 
-let bus: Bus;
+let handle: AuthHandle;
 let auth: Proc;
 let port: number;
-let dataPath: string;
 
 /** A deterministic generator, so a failure can be replayed. */
 function random(seed: number): () => number {
@@ -60,21 +53,12 @@ async function stillAnswers(): Promise<void> {
 }
 
 beforeAll(async () => {
-  dataPath = await mkdtemp(path.join(os.tmpdir(), 'b10-fuzz-'));
-  const store = ZoneStore.open(dataPath);
-  store.replaceZone('auth.test.', parseMasterFile(path.join(ROOT, 'test/fixtures/zones/auth.zone'), 'auth.test'));
-  store.close();
-  bus = await startBus();
-  auth = start('src/auth/main.js', ['-p', '0', '-d', dataPath], { env: bus.env, lifeline: true });
-  const listening = await auth.waitForLog((l) => l.msg === 'auth listening', 'auth listening');
-  port = (listening.endpoints as { port: number }[])[0]!.port;
+  handle = await startAuth();
+  auth = handle.auth;
+  port = handle.port;
 }, 30_000);
 
-afterAll(async () => {
-  await auth?.stop();
-  await bus?.stop();
-  await rm(dataPath, { recursive: true, force: true });
-});
+afterAll(() => handle?.stop());
 
 describe('b10-auth under random and mutated packets', () => {
   it('fuzz_udp_and_tcp: 100,000 packets, no crash, good queries still answered, memory bounded', { timeout: 120_000 }, async () => {

@@ -1,28 +1,14 @@
 import net from 'node:net';
-import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { parseMasterFile } from '../src/dns/master-file.js';
-import { ZoneStore } from '../src/dns/zone-store.js';
-import { expectMessage, startBus, type Bus } from '../src/testing/index.js';
-import { query, rcodeOf, udpExchange } from './helpers/dns.js';
-import { freePort, ROOT, start, type Proc } from './helpers/processes.js';
-import { tempDir } from './helpers/tmp.js';
+import type { Bus } from '../src/testing/index.js';
+import { query, rcodeOf, startAuth, udpExchange } from './helpers/dns.js';
+import { freePort, type Proc } from './helpers/processes.js';
 
-/** A bus (with a config manager) and an auth serving auth.test, with `args`; the auth and its port. */
+/** Auth with a config manager on the bus, stopped when the test ends. */
 async function authWith(args: string[] = []): Promise<{ bus: Bus; auth: Proc; port: number }> {
-  const dir = await tempDir();
-  const store = ZoneStore.open(dir);
-  store.replaceZone('auth.test.', parseMasterFile(path.join(ROOT, 'test/fixtures/zones/auth.zone'), 'auth.test'));
-  store.close();
-  const bus = await startBus({ cfgmgr: true, dataPath: dir });
-  onTestFinished(() => bus.stop());
-  const watcher = await bus.connect();
-  await watcher.subscribe('cc_config');
-  const auth = start('src/auth/main.js', ['-p', '0', '-d', dir, ...args], { env: bus.env, lifeline: true });
-  onTestFinished(() => auth.stop());
-  const listening = await auth.waitForLog((l) => l.msg === 'auth listening', 'auth listening');
-  await expectMessage(watcher, (m) => JSON.stringify(m.body) === JSON.stringify({ notification: ['module_spec', { module_name: 'Auth' }] }), 5000);
-  return { bus, auth, port: (listening.endpoints as { port: number }[])[0]!.port };
+  const handle = await startAuth({ cfgmgr: true, args });
+  onTestFinished(() => handle.stop());
+  return handle;
 }
 
 function tcpConnect(port: number): Promise<net.Socket> {

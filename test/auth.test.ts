@@ -1,22 +1,19 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMasterFile } from '../src/dns/master-file.js';
-import { ZoneStore } from '../src/dns/zone-store.js';
-import { startBus, type Bus } from '../src/testing/index.js';
+import type { Bus } from '../src/testing/index.js';
 import { requireTool } from './helpers/debian.js';
-import { query, rcodeOf, udpExchange } from './helpers/dns.js';
-import { ROOT, run, start, type Proc } from './helpers/processes.js';
+import { query, rcodeOf, startAuth, udpExchange, type AuthHandle } from './helpers/dns.js';
+import { ROOT, run } from './helpers/processes.js';
 import { tempDir } from './helpers/tmp.js';
 
 const exec = promisify(execFile);
 const ZONE = path.join(ROOT, 'test/fixtures/zones/auth.zone');
 
+let handle: AuthHandle;
 let bus: Bus;
-let auth: Proc;
 let port: number;
 let dataPath: string;
 let digBin: string;
@@ -50,21 +47,13 @@ async function dig(...args: string[]): Promise<DigResult> {
 
 beforeAll(async () => {
   digBin = requireTool('dig', 'dnsutils');
-  dataPath = await mkdtemp(path.join(os.tmpdir(), 'b10-auth-'));
-  const store = ZoneStore.open(dataPath);
-  store.replaceZone('auth.test.', parseMasterFile(ZONE, 'auth.test'));
-  store.close();
-  bus = await startBus();
-  auth = start('src/auth/main.js', ['-p', '0', '-d', dataPath], { env: bus.env, lifeline: true });
-  const listening = await auth.waitForLog((l) => l.msg === 'auth listening', 'auth listening');
-  port = (listening.endpoints as { port: number }[])[0]!.port;
+  handle = await startAuth();
+  port = handle.port;
+  dataPath = handle.dataPath;
+  bus = handle.bus;
 }, 30_000);
 
-afterAll(async () => {
-  await auth?.stop();
-  await bus?.stop();
-  await rm(dataPath, { recursive: true, force: true });
-});
+afterAll(() => handle?.stop());
 
 describe('b10-auth answers, checked with dig', () => {
   for (const tcp of [false, true]) {

@@ -1,4 +1,11 @@
 import dgram from 'node:dgram';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseMasterFile } from '../../src/dns/master-file.js';
+import { ZoneStore } from '../../src/dns/zone-store.js';
+import { expectMessage, startBus, type Bus } from '../../src/testing/index.js';
+import { ROOT, start, type Proc } from './processes.js';
 
 /** One UDP packet to auth; its answer, or undefined after `ms`. */
 export function udpExchange(port: number, packet: Buffer, ms = 300): Promise<Buffer | undefined> {
@@ -31,3 +38,44 @@ export function query(options: { id?: number; flags?: number; qdcount?: number; 
 }
 
 export const rcodeOf = (msg: Buffer): number => msg.readUInt16BE(2) & 0xf;
+
+export interface AuthHandle {
+  bus: Bus;
+  auth: Proc;
+  /** The DNS port auth answers on. */
+  port: number;
+  dataPath: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The zone store in a fresh data path holding test/fixtures/zones/auth.zone,
+ * a bus (with a config manager when asked) and b10-auth on a free port,
+ * registered. The caller stops it.
+ */
+export async function startAuth(options: { cfgmgr?: boolean; args?: string[] } = {}): Promise<AuthHandle> {
+  const dataPath = await mkdtemp(path.join(os.tmpdir(), 'b10-auth-'));
+  const store = ZoneStore.open(dataPath);
+  store.replaceZone('auth.test.', parseMasterFile(path.join(ROOT, 'test/fixtures/zones/auth.zone'), 'auth.test'));
+  store.close();
+  const bus = await startBus({ cfgmgr: options.cfgmgr ?? false, dataPath });
+  const watcher = await bus.connect();
+  await watcher.subscribe('cc_config');
+  const auth = start('src/auth/main.js', ['-p', '0', '-d', dataPath, ...(options.args ?? [])], { env: bus.env, lifeline: true });
+  const stop = async (): Promise<void> => {
+    await auth.stop();
+    await bus.stop();
+    await rm(dataPath, { recursive: true, force: true });
+  };
+  try {
+    const listening = await auth.waitForLog((l) => l.msg === 'auth listening', 'auth listening');
+    if (options.cfgmgr) {
+      const registered = JSON.stringify({ notification: ['module_spec', { module_name: 'Auth' }] });
+      await expectMessage(watcher, (m) => JSON.stringify(m.body) === registered, 5000);
+    }
+    return { bus, auth, port: (listening.endpoints as { port: number }[])[0]!.port, dataPath, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
