@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../protocol/config-data.js';
@@ -11,7 +12,7 @@ import {
 } from '../protocol/module-session.js';
 import { BOSS } from '../protocol/groups.js';
 import { Session, type Message } from '../protocol/session.js';
-import { MSGQ_UP } from '../src/daemon.js';
+import { AXFR_HANDOFF, MSGQ_UP } from '../src/daemon.js';
 import type { Logger } from '../src/log.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { spawnChild, type ChildHandle } from './child.js';
@@ -19,6 +20,8 @@ import { componentsFrom, resolveProgram, type ComponentConfig } from './componen
 import { restartDecision, type RestartPolicy } from './restart.js';
 
 export const BOSS_SPEC = path.join(PROJECT_ROOT, 'boss/bob.spec');
+/** The module that serves zone transfers: auth hands it transfer connections through the boss. */
+const XFROUT = 'Xfrout';
 /** How long the boss waits for msgq to answer, as the seed did. */
 const MSGQ_CONNECT_MS = 5000;
 /** msgq is given up on after this many failed starts within MSGQ_FAILURE_WINDOW_MS. */
@@ -341,13 +344,24 @@ export class Boss {
     const { config, name } = component;
     const args = this.settings.verbose ? [...config.params, '-v'] : config.params;
     const log = this.log.child({ component: name });
-    const child = spawnChild(resolveProgram(config.process), args, this.childEnv(), log, onRecord);
+    const child = spawnChild(resolveProgram(config.process), args, this.childEnv(), log, onRecord, (message, handle) =>
+      this.onChildMessage(name, message, handle),
+    );
     component.child = child;
     component.state = 'starting';
     component.startedAt = Date.now();
     this.log.info({ component: name, pid: child.pid, kind: config.kind }, 'component started');
     void child.exited.then(({ code, signal }) => this.onExit(component, child, code, signal));
     return child;
+  }
+
+  /** Messages between components that go through the boss: a transfer's connection, from auth to xfrout. */
+  private onChildMessage(from: string, message: unknown, handle: unknown): void {
+    if ((message as { type?: unknown } | null)?.type !== AXFR_HANDOFF || !(handle instanceof net.Socket)) return;
+    const xfrout = [...this.components.values()].find((c) => c.config.address === XFROUT && c.child?.running);
+    if (xfrout?.child?.pass(message, handle)) return;
+    this.log.warn({ from }, 'a zone transfer was asked for, but xfrout is not running: connection closed');
+    handle.destroy();
   }
 
   private childEnv(): NodeJS.ProcessEnv {

@@ -15,6 +15,8 @@ export interface ChildHandle {
   kill(signal: NodeJS.Signals): void;
   /** Sends a message over the IPC channel, if it is still open; never throws. */
   notify(message: string): void;
+  /** Passes a message with a socket (the handle travels); false when the channel is gone. */
+  pass(message: unknown, handle: import('node:net').Socket): boolean;
 }
 
 const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
@@ -60,6 +62,7 @@ export function spawnChild(
   env: NodeJS.ProcessEnv,
   log: Logger,
   onRecord?: (record: Record<string, unknown>) => void,
+  onMessage?: (message: unknown, handle: unknown) => void,
 ): ChildHandle {
   const child = spawn(process.execPath, [script, ...args], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -85,6 +88,7 @@ export function spawnChild(
       if (record && onRecord) onRecord(record);
     });
   }
+  if (onMessage) child.on('message', onMessage);
   // The IPC channel is only a lifeline; it must not keep the boss alive by itself.
   child.channel?.unref();
   return {
@@ -95,6 +99,11 @@ export function spawnChild(
     },
     kill(signal) {
       if (running) child.kill(signal);
+    },
+    pass(message, handle) {
+      if (!running || !child.connected) return false;
+      child.send(message as Parameters<typeof child.send>[0], handle, {}, () => {});
+      return true;
     },
     notify(message) {
       // The callback takes a send error (the child just exited) instead of an 'error' event.

@@ -28,6 +28,7 @@ export const PROGRAMS: Readonly<Record<string, string>> = Object.freeze({
   'b10-msgq': 'msgq/main.js',
   'b10-cfgmgr': 'src/cfgmgr/main.js',
   'b10-auth': 'src/auth/main.js',
+  'b10-xfrout': 'src/xfrout/main.js',
 });
 
 export function resolveProgram(program: string): string {

@@ -48,3 +48,11 @@ export function onMsgqUp(reconnect: () => void): void {
   // A 'message' listener holds the channel open; it must not keep the daemon alive by itself.
   process.channel?.unref();
 }
+
+/**
+ * What auth sends the boss, and the boss xfrout, with a client's TCP
+ * connection that asked for a zone transfer (the socket travels as the
+ * message's handle, its first query as base64): BIND 10's auth handed such
+ * connections to xfrout the same way.
+ */
+export const AXFR_HANDOFF = 'b10:axfr';

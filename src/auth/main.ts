@@ -1,11 +1,12 @@
 #!/usr/bin/env node
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Config } from '../../protocol/config-data.js';
 import { AnswerError } from '../../protocol/errors.js';
 import { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
-import { daemonReconnectWindow, onMsgqUp, onStopRequest } from '../daemon.js';
+import { AXFR_HANDOFF, daemonReconnectWindow, onMsgqUp, onStopRequest, SUPERVISED_ENV } from '../daemon.js';
 import { absolute } from '../dns/name.js';
 import { Zone } from '../dns/zone.js';
 import { ZoneStore } from '../dns/zone-store.js';
@@ -50,7 +51,15 @@ const program = new Command('b10-auth')
   .option('-v, --verbose', 'log debug messages', false)
   .action(async (opts: Opts) => {
     const log = createLogger('auth', { verbose: opts.verbose });
-    const server = new AuthServer(log, { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections });
+    // Under the boss, transfers go to xfrout with the client's connection itself.
+    const handOff = (socket: Socket, query: Buffer): boolean => {
+      if (process.env[SUPERVISED_ENV] !== '1' || !process.connected || !process.send) return false;
+      process.send({ type: AXFR_HANDOFF, query: query.toString('base64') }, socket, {}, (err) => {
+        if (err) log.warn({ err }, 'cannot hand a transfer to the boss');
+      });
+      return true;
+    };
+    const server = new AuthServer(log, { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections }, handOff);
     let store: ZoneStore;
     try {
       store = ZoneStore.open(resolveDataPath(opts.dataPath));

@@ -25,6 +25,12 @@ const CLASS_IN = 1;
 const AXFR = 252;
 const IXFR = 251;
 
+/** A QUERY for AXFR or IXFR (read from the header and question without a full parse). */
+function isTransferQuery(packet: Buffer): boolean {
+  const parsed = parseQuery(packet);
+  return parsed.kind === 'query' && parsed.query.opcode === OPCODE_QUERY && (parsed.query.qtype === AXFR || parsed.query.qtype === IXFR);
+}
+
 interface Listener {
   endpoint: Endpoint;
   udp: dgram.Socket;
@@ -46,6 +52,8 @@ export class AuthServer {
   constructor(
     private readonly log: Logger,
     private readonly limits: AuthLimits = DEFAULT_AUTH_LIMITS,
+    /** Takes over a TCP connection whose query asks for a transfer; false when nobody can, and auth refuses it. */
+    private readonly handOff?: (socket: net.Socket, query: Buffer) => boolean,
   ) {}
 
   /** Serves `zone` from now on, in place of any zone of that name: queries see the old one or the new one, whole. */
@@ -169,12 +177,23 @@ export class AuthServer {
     socket.setNoDelay(true);
     socket.setTimeout(this.limits.tcpIdleMs, () => socket.destroy());
     let pending: Buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       while (pending.length >= 2) {
         const length = pending.readUInt16BE(0);
         if (pending.length < 2 + length) break;
-        const response = this.safeRespond(pending.subarray(2, 2 + length), 'tcp');
+        const packet = pending.subarray(2, 2 + length);
+        if (this.handOff && isTransferQuery(packet)) {
+          // The connection is xfrout's from here: auth reads no more of it.
+          socket.off('data', onData);
+          socket.pause();
+          socket.setTimeout(0);
+          this.tcpSockets.delete(socket);
+          if (this.handOff(socket, Buffer.from(packet))) return;
+          socket.on('data', onData);
+          socket.resume();
+        }
+        const response = this.safeRespond(packet, 'tcp');
         pending = pending.subarray(2 + length);
         if (response) {
           const prefix = Buffer.alloc(2);
@@ -182,7 +201,8 @@ export class AuthServer {
           socket.write(Buffer.concat([prefix, response]));
         }
       }
-    });
+    };
+    socket.on('data', onData);
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.tcpSockets.delete(socket));
   }

@@ -12,7 +12,7 @@ import type { RRset } from './zone.js';
 
 export const OPCODE_QUERY = 0;
 export const OPCODE_NOTIFY = 4;
-export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, NOTAUTH: 9 } as const;
 /** RFC 6891: version not understood (the extended rcode 16: 1 in the OPT, 0 in the header). */
 const BADVERS = 16;
 const OPT = 41;
@@ -163,7 +163,7 @@ function packetData(type: number, rdata: string): unknown {
 
 const TYPE_NAMES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 39: 'DNAME', 257: 'CAA' };
 
-function packetRecords(rrsets: RRset[]): dnsPacket.Answer[] {
+export function packetRecords(rrsets: RRset[]): dnsPacket.Answer[] {
   const out: dnsPacket.Answer[] = [];
   for (const rrset of rrsets) {
     const generic = TYPE_NAMES[rrset.type] === undefined;

@@ -120,6 +120,24 @@ export class ZoneStore {
       .all(zone.id, name) as ZoneRecord[];
   }
 
+  /**
+   * The zone's records one at a time, in zone order, straight from the
+   * database (a transfer of a large zone never holds it whole); undefined
+   * when there is no such zone.
+   */
+  iterateRecords(name: string): IterableIterator<ZoneRecord> | undefined {
+    const zone = this.db.prepare('SELECT id FROM zones WHERE name = ?').get(name) as { id: number } | undefined;
+    if (!zone) return undefined;
+    return this.db.prepare('SELECT name, ttl, type, rdata FROM records WHERE zone_id = ? ORDER BY rname, type, id').iterate(zone.id) as IterableIterator<ZoneRecord>;
+  }
+
+  /** The zone's SOA record, undefined when there is no such zone. */
+  soa(name: string): ZoneRecord | undefined {
+    return this.db
+      .prepare('SELECT r.name, r.ttl, r.type, r.rdata FROM records r JOIN zones z ON z.id = r.zone_id WHERE z.name = ? AND r.type = 6 AND r.name = ?')
+      .get(name, name) as ZoneRecord | undefined;
+  }
+
   /** Removes a zone; false when there was none. */
   dropZone(name: string): boolean {
     return this.db.prepare('DELETE FROM zones WHERE name = ?').run(name).changes > 0;

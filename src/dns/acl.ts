@@ -1,0 +1,70 @@
+import { isIP } from 'node:net';
+
+/**
+ * Transfer ACLs as BIND 10's xfrout had them: an ordered list of
+ * {action: ACCEPT | REJECT, from: address or CIDR}, first match wins,
+ * nothing matched is REJECT. Pure.
+ */
+
+export type Action = 'ACCEPT' | 'REJECT';
+
+export interface AclEntry {
+  action: Action;
+  from: string;
+}
+
+/** The default: transfers to this machine's own loopback addresses only. */
+export const DEFAULT_TRANSFER_ACL: readonly AclEntry[] = Object.freeze([
+  { action: 'ACCEPT', from: '127.0.0.1' },
+  { action: 'ACCEPT', from: '::1' },
+]);
+
+export class AclError extends Error {}
+
+/** An address as bytes (IPv4-mapped IPv6 taken as IPv4). */
+function bytes(address: string): number[] {
+  const v4 = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+  if (isIP(v4) === 4) return v4.split('.').map(Number);
+  if (isIP(v4) !== 6) throw new AclError(`"${address}" is not an IP address`);
+  const [left, right] = v4.split('::') as [string, string | undefined];
+  const groups = (part: string): number[] => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
+  const l = groups(left);
+  const r = right === undefined ? [] : groups(right);
+  const all = right === undefined ? l : [...l, ...new Array<number>(8 - l.length - r.length).fill(0), ...r];
+  return all.flatMap((g) => [g >> 8, g & 0xff]);
+}
+
+/** Whether `address` falls in `from` (an address, or address/prefix). Throws AclError for a bad `from`. */
+export function matches(from: string, address: string): boolean {
+  const [base, prefixText] = from.split('/') as [string, string | undefined];
+  const net = bytes(base);
+  const prefix = prefixText === undefined ? net.length * 8 : Number(prefixText);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > net.length * 8) throw new AclError(`"${from}": bad prefix length`);
+  const addr = bytes(address);
+  if (addr.length !== net.length) return false;
+  for (let bit = 0; bit < prefix; bit++) {
+    const mask = 0x80 >> bit % 8;
+    if ((addr[bit >> 3]! & mask) !== (net[bit >> 3]! & mask)) return false;
+  }
+  return true;
+}
+
+/** The action for `address`: the first entry that matches, else REJECT. */
+export function decide(acl: readonly AclEntry[], address: string): Action {
+  for (const entry of acl) if (matches(entry.from, address)) return entry.action;
+  return 'REJECT';
+}
+
+/** Checks an ACL from configuration; the problems, one per bad entry. */
+export function aclProblems(acl: readonly AclEntry[]): string[] {
+  const out: string[] = [];
+  acl.forEach((entry, i) => {
+    if (entry.action !== 'ACCEPT' && entry.action !== 'REJECT') out.push(`transfer_acl[${i}]: action must be ACCEPT or REJECT`);
+    try {
+      matches(entry.from, '127.0.0.1');
+    } catch (err) {
+      out.push(`transfer_acl[${i}]: ${(err as Error).message}`);
+    }
+  });
+  return out;
+}
