@@ -29,6 +29,7 @@ export const PROGRAMS: Readonly<Record<string, string>> = Object.freeze({
   'b10-cfgmgr': 'src/cfgmgr/main.js',
   'b10-auth': 'src/auth/main.js',
   'b10-xfrout': 'src/xfrout/main.js',
+  'b10-xfrin': 'src/xfrin/main.js',
 });
 
 export function resolveProgram(program: string): string {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Config } from '../../protocol/config-data.js';
 import { AnswerError } from '../../protocol/errors.js';
+import { createCommand } from '../../protocol/message.js';
 import { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { AXFR_HANDOFF, daemonReconnectWindow, onMsgqUp, onStopRequest, SUPERVISED_ENV } from '../daemon.js';
@@ -51,6 +52,7 @@ const program = new Command('b10-auth')
   .option('-v, --verbose', 'log debug messages', false)
   .action(async (opts: Opts) => {
     const log = createLogger('auth', { verbose: opts.verbose });
+    let module: ModuleSession | undefined;
     // Under the boss, transfers go to xfrout with the client's connection itself.
     const handOff = (socket: Socket, query: Buffer): boolean => {
       if (process.env[SUPERVISED_ENV] !== '1' || !process.connected || !process.send) return false;
@@ -59,7 +61,12 @@ const program = new Command('b10-auth')
       });
       return true;
     };
-    const server = new AuthServer(log, { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections }, handOff);
+    // A NOTIFY is acknowledged here and passed to xfrin, which knows whether the zone is a secondary.
+    const onNotify = (zone: string, from: string): void => {
+      log.info({ zone, from }, 'NOTIFY received: passed to Xfrin');
+      if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
+    };
+    const server = new AuthServer(log, { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections }, handOff, onNotify);
     let store: ZoneStore;
     try {
       store = ZoneStore.open(resolveDataPath(opts.dataPath));
@@ -108,7 +115,6 @@ const program = new Command('b10-auth')
       return { origin: name, serial: zone.serial, records: records.length };
     };
 
-    let module: ModuleSession | undefined;
     const stop = (reason: string): void => {
       log.info({ reason }, 'auth stopping');
       void server.close().then(async () => {

@@ -54,6 +54,8 @@ export class AuthServer {
     private readonly limits: AuthLimits = DEFAULT_AUTH_LIMITS,
     /** Takes over a TCP connection whose query asks for a transfer; false when nobody can, and auth refuses it. */
     private readonly handOff?: (socket: net.Socket, query: Buffer) => boolean,
+    /** Told of each NOTIFY (already acknowledged): the zone, and who sent it. */
+    private readonly onNotify?: (zone: string, from: string) => void,
   ) {}
 
   /** Serves `zone` from now on, in place of any zone of that name: queries see the old one or the new one, whole. */
@@ -78,13 +80,16 @@ export class AuthServer {
   }
 
   /** The answer to one DNS message, or undefined when it gets none. */
-  respond(packet: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined {
+  respond(packet: Buffer, transport: 'udp' | 'tcp', from = ''): Buffer | undefined {
     const parsed = parseQuery(packet);
     if (parsed.kind === 'drop') return undefined;
     if (parsed.kind === 'formerr') return formerr(parsed);
     const query = parsed.query;
     if (query.edns && query.edns.version > 0) return badvers(query);
-    if (query.opcode === OPCODE_NOTIFY) return bareResponse(query, RCODE.NOERROR, { aa: true });
+    if (query.opcode === OPCODE_NOTIFY) {
+      this.onNotify?.(query.qname, from);
+      return bareResponse(query, RCODE.NOERROR, { aa: true });
+    }
     if (query.opcode !== OPCODE_QUERY) return bareResponse(query, RCODE.NOTIMP);
     if (query.qclass !== CLASS_IN) return bareResponse(query, RCODE.REFUSED);
     if (query.qtype === AXFR || query.qtype === IXFR) return bareResponse(query, transport === 'udp' ? RCODE.FORMERR : RCODE.REFUSED);
@@ -116,7 +121,7 @@ export class AuthServer {
     for (const endpoint of endpoints) {
       const udp = dgram.createSocket({ type: net.isIPv6(endpoint.address) ? 'udp6' : 'udp4' });
       udp.on('message', (msg, rinfo) => {
-        const response = this.safeRespond(msg, 'udp');
+        const response = this.safeRespond(msg, 'udp', rinfo.address);
         if (response) udp.send(response, rinfo.port, rinfo.address);
       });
       udp.on('error', (err) => this.log.warn({ err }, 'UDP socket error'));
@@ -158,9 +163,9 @@ export class AuthServer {
   }
 
   /** A packet that breaks something unforeseen costs that packet, never the server. */
-  private safeRespond(packet: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined {
+  private safeRespond(packet: Buffer, transport: 'udp' | 'tcp', from: string): Buffer | undefined {
     try {
-      return this.respond(packet, transport);
+      return this.respond(packet, transport, from);
     } catch (err) {
       this.log.debug({ err }, 'query dropped: it could not be answered');
       return undefined;
@@ -193,7 +198,7 @@ export class AuthServer {
           socket.on('data', onData);
           socket.resume();
         }
-        const response = this.safeRespond(packet, 'tcp');
+        const response = this.safeRespond(packet, 'tcp', socket.remoteAddress ?? '');
         pending = pending.subarray(2 + length);
         if (response) {
           const prefix = Buffer.alloc(2);

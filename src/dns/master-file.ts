@@ -156,7 +156,7 @@ export function parseMasterFile(file: string, origin: string, read: ReadFile = r
   const out: (ZoneRecord & { line: number; file: string })[] = [];
   const state: State = { origin: zone, defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined };
   parseInto(file, read, state, out, 0);
-  return finish(out, zone);
+  return checkZone(out, zone);
 }
 
 function readOrFail(file: string, read: ReadFile, from?: { file: string; line: number }): string {
@@ -247,14 +247,19 @@ function parseInto(
   }
 }
 
-/** Zone-level rules: inside the zone, one SOA at the apex, NS there, CNAME alone; duplicates merged, an RRset's TTL its first. */
-function finish(records: (ZoneRecord & { line: number; file: string })[], zone: string): ZoneRecord[] {
+/**
+ * Zone-level rules, for a zone from a file or from a transfer: inside the
+ * zone, one SOA at the apex, NS there, CNAME alone; duplicates merged, an
+ * RRset's TTL its first. Errors name the record's file and line (a transfer
+ * names its source instead).
+ */
+export function checkZone(records: (ZoneRecord & { line?: number; file?: string })[], zone: string, source = '(transfer)'): ZoneRecord[] {
   const out: ZoneRecord[] = [];
   const rrsets = new Map<string, { ttl: number; seen: Set<string> }>();
-  const types = new Map<string, Map<number, { file: string; line: number }>>();
+  const types = new Map<string, Set<number>>();
   for (const r of records) {
     const at = (why: string): never => {
-      throw new ZoneFileError(r.file, r.line, why);
+      throw new ZoneFileError(r.file ?? source, r.line ?? 0, why);
     };
     if (!isWithin(r.name, zone)) at(`${r.name} is outside the zone ${zone}`);
     if (r.type === 6 && r.name !== zone) at(`SOA for ${r.name}: only the zone apex ${zone} has one`);
@@ -265,16 +270,17 @@ function finish(records: (ZoneRecord & { line: number; file: string })[], zone: 
     if (r.type === 6 && rrset.seen.size > 0) at(`a second SOA for ${zone}`);
     rrset.seen.add(r.rdata);
     let byType = types.get(r.name);
-    if (!byType) types.set(r.name, (byType = new Map()));
-    if (!byType.has(r.type)) byType.set(r.type, { file: r.file, line: r.line });
+    if (!byType) types.set(r.name, (byType = new Set()));
+    byType.add(r.type);
     const cname = byType.has(5);
     if (cname && byType.size > 1) at(`${r.name} has a CNAME and other data`);
     out.push({ name: r.name, ttl: rrset.ttl, type: r.type, rdata: r.rdata });
   }
   const apex = types.get(zone);
-  const where = records[0] ?? { file: '(zone)', line: 0 };
-  if (!apex?.has(6)) throw new ZoneFileError(where.file, where.line, `no SOA record at the zone apex ${zone}`);
-  if (!apex.has(2)) throw new ZoneFileError(where.file, where.line, `no NS records at the zone apex ${zone}`);
+  const file = records[0]?.file ?? source;
+  const line = records[0]?.line ?? 0;
+  if (!apex?.has(6)) throw new ZoneFileError(file, line, `no SOA record at the zone apex ${zone}`);
+  if (!apex.has(2)) throw new ZoneFileError(file, line, `no NS records at the zone apex ${zone}`);
   return out;
 }
 

@@ -41,14 +41,14 @@ export function startedPids(boss: Proc, component?: string): number[] {
     .map((l) => l.pid as number);
 }
 
-export async function writeBossConfig(dir: string, components: Record<string, object>): Promise<void> {
-  await writeFile(path.join(dir, 'b10-config.db'), JSON.stringify({ version: 2, Boss: { components } }));
+export async function writeBossConfig(dir: string, components: Record<string, object>, more: Record<string, object> = {}): Promise<void> {
+  await writeFile(path.join(dir, 'b10-config.db'), JSON.stringify({ version: 2, ...more, Boss: { components } }));
 }
 
-/** Starts the real bind10 on a free msgq port and waits for "b10 started". */
-export async function boot(components: Record<string, object> = {}, args: string[] = []): Promise<Booted> {
+/** Starts the real bind10 on a free msgq port and waits for "b10 started"; `more` is other modules' stored configuration. */
+export async function boot(components: Record<string, object> = {}, args: string[] = [], more: Record<string, object> = {}): Promise<Booted> {
   const dir = await tempDir();
-  await writeBossConfig(dir, components);
+  await writeBossConfig(dir, components, more);
   const boss = start('boss/main.js', ['-m', '0', '-d', dir, ...args]);
   onTestFinished(async () => {
     const pids = startedPids(boss);
