@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -42,6 +42,7 @@ async function world(): Promise<World> {
   const namedPort = await freePort();
   const stack = await boot(components, ['-p', String(authPort)], {
     Xfrin: { zones: [{ name: 'sec.test', master_addr: '127.0.0.1', master_port: namedPort }] },
+    Xfrout: { also_notify: [{ address: '127.0.0.1', port: namedPort }] },
   });
   const b10 = (...args: string[]) => run('src/cli/main.js', args, { env: { B10_MSGQ_PORT: String(stack.port) } });
   expect((await b10('zone', 'load', 'auth.test', AUTH_ZONE, '-d', stack.dir)).code).toBe(0);
@@ -108,12 +109,21 @@ describe('zone transfers with BIND 9', () => {
     expect(w.stack.boss.logs.some((l) => l.component === 'xfrin' && l.msg === 'transfer failed: the stored zone stays served')).toBe(true);
   });
 
-  it('named_as_secondary: BIND 9 transfers a zone from b10\'s xfrout, and the two copies are the same', { timeout: 60_000 }, async () => {
+  it('named_as_secondary: BIND 9 transfers a zone from b10\'s xfrout, the copies are the same, and a change reaches it by NOTIFY', { timeout: 60_000 }, async () => {
     const w = await world();
     await w.named.waitForLog((l) => /transfer of 'auth\.test\/IN' from 127\.0\.0\.1#\d+: Transfer completed/.test(String(l.msg)), 'named transferred auth.test');
     const theirs = records(await w.dig(w.namedPort, 'auth.test', 'AXFR'));
     const ours = records(await w.dig(w.authPort, 'auth.test', 'AXFR'));
     expect(ours.length).toBeGreaterThan(50);
     expect(theirs).toEqual(ours);
+
+    // A change loaded into b10: xfrout NOTIFYs named, which transfers the new serial.
+    const mark = w.named.logs.length;
+    const changed = path.join(w.dir, 'auth.changed');
+    await writeFile(changed, (await readFile(AUTH_ZONE, 'utf8')).replace('hostmaster 7 ', 'hostmaster 8 ').replace('www A 192.0.2.10', 'www A 192.0.2.12'));
+    expect((await w.b10('zone', 'load', 'auth.test', changed, '-d', w.stack.dir)).code).toBe(0);
+    await w.named.waitForLog((l) => /zone auth\.test\/IN: transferred serial 8/.test(String(l.msg)), 'named transferred serial 8', mark);
+    expect((await w.dig(w.namedPort, 'www.auth.test', 'A', '+short')).trim()).toBe('192.0.2.12');
+    expect(w.stack.boss.logs.some((l) => l.component === 'xfrout' && l.msg === 'NOTIFY acknowledged')).toBe(true);
   });
 });

@@ -112,6 +112,8 @@ const program = new Command('b10-auth')
       const zone = new Zone(name, records);
       server.setZone(zone);
       log.info({ zone: name, serial: zone.serial, records: records.length }, 'zone loaded');
+      // Served now: xfrout tells the secondaries.
+      if (module?.session.isConnected) module.session.send('Xfrout', createCommand('zone_changed', { origin: name }));
       return { origin: name, serial: zone.serial, records: records.length };
     };
 

@@ -3,6 +3,8 @@ import type { ZoneRecord } from './master-file.js';
 import { packetRecords, type Query } from './message.js';
 import type { RRset } from './zone.js';
 
+const IXFR = 251;
+
 /** Records per AXFR message: well under 64 KiB for ordinary records, few messages for large zones. */
 export const RECORDS_PER_MESSAGE = 100;
 
@@ -20,7 +22,8 @@ export function* axfrMessages(query: Query, soa: ZoneRecord, records: Iterable<Z
       id: query.id,
       type: 'response',
       flags: dnsPacket.AUTHORITATIVE_ANSWER,
-      questions: first ? [{ name: query.qname === '.' ? '.' : query.qname.slice(0, -1), type: 'AXFR', class: 'IN' }] : [],
+      // An IXFR is answered with the whole zone, AXFR-style (RFC 1995 4), its question echoed as asked.
+      questions: first ? [{ name: query.qname === '.' ? '.' : query.qname.slice(0, -1), type: query.qtype === IXFR ? 'IXFR' : 'AXFR', class: 'IN' }] : [],
       answers: packetRecords(batch),
     });
     first = false;

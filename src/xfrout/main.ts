@@ -10,6 +10,8 @@ import { AXFR_HANDOFF, daemonReconnectWindow, onMsgqUp, onStopRequest } from '..
 import { aclProblems, decide, DEFAULT_TRANSFER_ACL, type AclEntry } from '../dns/acl.js';
 import { axfrMessages } from '../dns/axfr.js';
 import { bareResponse, parseQuery, RCODE } from '../dns/message.js';
+import { absolute } from '../dns/name.js';
+import { sendNotify, type Target } from '../dns/notify.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { parseArgs, parsePort, VERSION } from '../options.js';
@@ -33,6 +35,17 @@ const program = new Command('b10-xfrout')
     const log = createLogger('xfrout', { verbose: opts.verbose });
     const dataPath = resolveDataPath(opts.dataPath);
     let acl: readonly AclEntry[] = DEFAULT_TRANSFER_ACL;
+    let secondaries: Target[] = [];
+
+    /** Tells every configured secondary that the zone changed, each retried until it acknowledges. */
+    const notifyAll = (zone: string): void => {
+      for (const target of secondaries) {
+        sendNotify(target, zone).then(
+          (tries) => log.info({ zone, target, tries }, 'NOTIFY acknowledged'),
+          (err: unknown) => log.warn({ zone, target, err: (err as Error).message }, 'NOTIFY not acknowledged'),
+        );
+      }
+    };
 
     /** One transfer on a connection auth handed over: ACL, then the zone streamed at the pace the client reads. */
     const transfer = async (socket: Socket, packet: Buffer): Promise<void> => {
@@ -96,8 +109,14 @@ const program = new Command('b10-xfrout')
         const problems = aclProblems(configured);
         if (problems.length > 0) throw new AnswerError(1, problems.join('; '));
         acl = configured.length > 0 ? configured : DEFAULT_TRANSFER_ACL;
+        secondaries = (config.also_notify as Target[] | undefined) ?? [];
       },
-      onCommand: (name) => {
+      onCommand: (name, args) => {
+        if (name === 'zone_changed') {
+          const zone = absolute(String(args.origin), '.');
+          notifyAll(zone);
+          return { zone, notifying: secondaries.length };
+        }
         if (name === 'shutdown') setImmediate(() => stop('shutdown command'));
         return undefined;
       },
