@@ -3,6 +3,7 @@ import { benchBus } from './bus.js';
 import { benchRecovery, RECOVERY_PERIOD_MS } from './recovery.js';
 import { benchClients } from './session.js';
 import { benchDns } from './dns.js';
+import { benchAxfr } from './axfr.js';
 
 /** `npm run bench`: prints every figure, then the ratios the issues set targets for. */
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
@@ -56,4 +57,14 @@ if (typeof dns === 'string') {
   out(`  b10-auth             ${rate(dns.b10)} queries`);
   out(`  named -n 1           ${rate(dns.named)} queries (reference, same run)`);
   out(`  b10/named            ${(dns.b10 / dns.named).toFixed(2)}x  (target >= 0.6x)`);
+}
+
+const axfr = await benchAxfr();
+if (typeof axfr === 'string') {
+  out(`zone transfers vs BIND 9: skipped: ${axfr}`);
+} else {
+  const ms = (v: number): string => `${v.toFixed(0)} ms`;
+  out('zone transfers of a 100,000-record zone vs BIND 9 (same run)');
+  out(`  out of xfrout        b10 ${ms(axfr.outB10Ms)}, named ${ms(axfr.outNamedMs)} = ${(axfr.outNamedMs / axfr.outB10Ms).toFixed(2)}x named's speed`);
+  out(`  into xfrin           b10 ${ms(axfr.inB10Ms)} (stored and served), named ${ms(axfr.inNamedMs)} = ${(axfr.inNamedMs / axfr.inB10Ms).toFixed(2)}x named's speed`);
 }

@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Session } from '../protocol/session.js';
+import { axfrFrom } from '../src/dns/axfr-client.js';
+import { parseMasterFile } from '../src/dns/master-file.js';
+import { ZoneStore } from '../src/dns/zone-store.js';
+import { Proc, start } from '../test/helpers/processes.js';
+import { freePort } from './ports.js';
+
+/**
+ * Zone transfers of a 100,000-record zone: out of b10's xfrout against
+ * named serving the same zone (one client, b10's AXFR client, for both), and
+ * into b10's xfrin against a named secondary pulling from the same primary
+ * (named's own figure from its log). Same run, same machine.
+ */
+const RECORDS = 100_000;
+const ZONE = 'xfer.test';
+const NAMED = '/usr/sbin/named';
+
+export interface AxfrFigures {
+  outB10Ms: number;
+  outNamedMs: number;
+  inB10Ms: number;
+  inNamedMs: number;
+}
+
+function zoneText(): string {
+  const lines = [`$ORIGIN ${ZONE}.`, '$TTL 3600', '@ SOA ns1 hostmaster 1 3600 900 604800 300', '@ NS ns1', 'ns1 A 192.0.2.1'];
+  for (let i = 0; lines.length < RECORDS; i++) lines.push(`h${i} A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function startNamed(dir: string, name: string, port: number, zoneConf: string): Promise<Proc> {
+  const conf = path.join(dir, `${name}.conf`);
+  await writeFile(
+    conf,
+    `options { directory "${dir}"; listen-on port ${port} { 127.0.0.1; }; listen-on-v6 { none; }; recursion no;
+  pid-file "${dir}/${name}.pid"; notify no; };
+${zoneConf}
+`,
+  );
+  return new Proc(spawn(NAMED, ['-g', '-n', '1', '-c', conf, '-u', 'root'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
+  const t0 = process.hrtime.bigint();
+  const result = await work();
+  return [Number(process.hrtime.bigint() - t0) / 1e6, result];
+}
+
+export async function benchAxfr(): Promise<AxfrFigures | string> {
+  if (!existsSync(NAMED)) return 'named is not installed: apt-get install bind9 (npm run bench installs it with the DNS bench when run as root)';
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'b10-axfrbench-'));
+  const procs: Proc[] = [];
+  try {
+    const zoneFile = path.join(dir, `${ZONE}.zone`);
+    await writeFile(zoneFile, zoneText());
+    const store = ZoneStore.open(dir);
+    store.replaceZone(`${ZONE}.`, parseMasterFile(zoneFile, ZONE));
+    store.close();
+
+    const [primaryPort, secondaryPort, authPort, msgqPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const primary = await startNamed(dir, 'primary', primaryPort, `zone "${ZONE}" { type primary; file "${zoneFile}"; };`);
+    procs.push(primary);
+    await primary.waitForLog((l) => String(l.msg).includes('running'), 'named primary running');
+
+    await writeFile(
+      path.join(dir, 'b10-config.db'),
+      JSON.stringify({
+        version: 2,
+        Boss: {
+          components: {
+            xfrout: { process: 'b10-xfrout', kind: 'needed', address: 'Xfrout', priority: 20 },
+            auth: { process: 'b10-auth', kind: 'needed', address: 'Auth', priority: 10 },
+            xfrin: { process: 'b10-xfrin', kind: 'needed', address: 'Xfrin', priority: 5 },
+          },
+        },
+      }),
+    );
+    const boss = start('boss/main.js', ['-m', String(msgqPort), '-p', String(authPort), '-d', dir]);
+    procs.push(boss);
+    await boss.waitForLog((l) => l.msg === 'b10 started', 'b10 started');
+
+    const [outB10Ms, ours] = await timed(() => axfrFrom({ address: '127.0.0.1', port: authPort }, `${ZONE}.`, 60_000));
+    const [outNamedMs, theirs] = await timed(() => axfrFrom({ address: '127.0.0.1', port: primaryPort }, `${ZONE}.`, 60_000));
+    if (ours.length !== theirs.length) throw new Error(`b10 sent ${ours.length} records, named ${theirs.length}`);
+
+    const session = await Session.connect({ port: msgqPort, timeout: 120_000 });
+    const [inB10Ms] = await timed(() => session.command('Xfrin', 'retransfer', { zone_name: ZONE, master: '127.0.0.1', port: primaryPort }));
+    await session.close();
+
+    const secondary = await startNamed(dir, 'secondary', secondaryPort, `zone "${ZONE}" { type secondary; primaries { 127.0.0.1 port ${primaryPort}; }; file "${dir}/secondary.db"; };`);
+    procs.push(secondary);
+    const done = await secondary.waitForLog((l) => /Transfer completed: .* ([\d.]+) secs/.test(String(l.msg)), 'named secondary transferred');
+    const inNamedMs = Number(/([\d.]+) secs/.exec(String(done.msg))![1]) * 1000;
+    return { outB10Ms, outNamedMs, inB10Ms, inNamedMs };
+  } finally {
+    for (const p of procs.reverse()) await p.stop(5000);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
