@@ -1,3 +1,6 @@
+import { Command, Option } from 'commander';
+import { ModuleSession, type ModuleSessionOptions } from '../protocol/module-session.js';
+import { parsePort } from './options.js';
 /**
  * What every b10 daemon does about its surroundings: stop on SIGINT/SIGTERM,
  * and stop when the boss that started it is gone. The boss starts children
@@ -56,3 +59,38 @@ export function onMsgqUp(reconnect: () => void): void {
  * connections to xfrout the same way.
  */
 export const AXFR_HANDOFF = 'b10:axfr';
+
+/** The options every b10 daemon on the bus takes: its data path, msgq's port, verbose logging. */
+export function daemonOptions(command: Command): Command {
+  return command
+    .option('-d, --data-path <dir>', 'where the data lives (default: B10_DATA_PATH, else ./b10)')
+    .addOption(new Option('-m, --msgq-port <port>', 'msgq port (default: B10_MSGQ_PORT, else 9912)').argParser(parsePort))
+    .option('-v, --verbose', 'log debug messages', false);
+}
+
+export interface DaemonModuleOptions extends Omit<ModuleSessionOptions, 'connect' | 'session'> {
+  msgqPort?: number;
+  /** Stops the daemon: on the `shutdown` command, and once the bus is gone for good. */
+  stop: (reason: string) => void;
+}
+
+/**
+ * A daemon's module on the bus: it reconnects for as long as the boss
+ * lives, at once when the boss says a new msgq listens; `shutdown` stops the
+ * daemon, and so does losing the bus for good.
+ */
+export async function startDaemonModule(options: DaemonModuleOptions): Promise<ModuleSession> {
+  const { msgqPort, stop, onCommand, ...rest } = options;
+  const module = await ModuleSession.start({
+    ...rest,
+    connect: { port: msgqPort, reconnectWindow: daemonReconnectWindow() },
+    onCommand: (name, args, env) => {
+      if (name !== 'shutdown') return onCommand?.(name, args, env);
+      setImmediate(() => stop('shutdown command'));
+      return undefined;
+    },
+  });
+  onMsgqUp(() => module.session.reconnectNow());
+  void module.done.then(() => stop('bus gone'));
+  return module;
+}

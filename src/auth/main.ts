@@ -5,9 +5,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Config } from '../../protocol/config-data.js';
 import { AnswerError } from '../../protocol/errors.js';
 import { createCommand } from '../../protocol/message.js';
-import { ModuleSession } from '../../protocol/module-session.js';
+import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
-import { AXFR_HANDOFF, daemonReconnectWindow, onMsgqUp, onStopRequest, SUPERVISED_ENV } from '../daemon.js';
+import { AXFR_HANDOFF, daemonOptions, onStopRequest, startDaemonModule, SUPERVISED_ENV } from '../daemon.js';
 import { absolute } from '../dns/name.js';
 import { Zone } from '../dns/zone.js';
 import { ZoneStore } from '../dns/zone-store.js';
@@ -40,17 +40,15 @@ function dnsPort(option: number | undefined): number {
   return Number.isInteger(fromEnv) && fromEnv >= 0 && fromEnv <= 65535 && process.env.B10_DNS_PORT !== '' ? fromEnv : 5300;
 }
 
-const program = new Command('b10-auth')
-  .description('The b10 authoritative DNS server: answers from the zone store over UDP and TCP.')
-  .version(VERSION)
-  .addOption(new Option('-p, --port <port>', 'DNS port (default: B10_DNS_PORT, else 5300; 0 picks one)').argParser(parsePort))
-  .option('-a, --address <address>', 'address to answer on, unless the configuration names others', '127.0.0.1')
-  .option('-d, --data-path <dir>', 'where the zone store lives (default: B10_DATA_PATH, else ./b10)')
-  .addOption(new Option('-m, --msgq-port <port>', 'msgq port (default: B10_MSGQ_PORT, else 9912)').argParser(parsePort))
-  .option('--tcp-idle-timeout <ms>', 'close a TCP connection that sends no complete query for this long', parseMilliseconds, DEFAULT_AUTH_LIMITS.tcpIdleMs)
-  .option('--tcp-max-connections <n>', 'TCP connections open at once at most; more are closed at once', parseCount, DEFAULT_AUTH_LIMITS.maxTcpConnections)
-  .option('-v, --verbose', 'log debug messages', false)
-  .action(async (opts: Opts) => {
+const program = daemonOptions(
+  new Command('b10-auth')
+    .description('The b10 authoritative DNS server: answers from the zone store over UDP and TCP.')
+    .version(VERSION)
+    .addOption(new Option('-p, --port <port>', 'DNS port (default: B10_DNS_PORT, else 5300; 0 picks one)').argParser(parsePort))
+    .option('-a, --address <address>', 'address to answer on, unless the configuration names others', '127.0.0.1')
+    .option('--tcp-idle-timeout <ms>', 'close a TCP connection that sends no complete query for this long', parseMilliseconds, DEFAULT_AUTH_LIMITS.tcpIdleMs)
+    .option('--tcp-max-connections <n>', 'TCP connections open at once at most; more are closed at once', parseCount, DEFAULT_AUTH_LIMITS.maxTcpConnections),
+).action(async (opts: Opts) => {
     const log = createLogger('auth', { verbose: opts.verbose });
     let module: ModuleSession | undefined;
     // Under the boss, transfers go to xfrout with the client's connection itself.
@@ -126,9 +124,10 @@ const program = new Command('b10-auth')
       });
     };
     onStopRequest(stop);
-    module = await ModuleSession.start({
+    module = await startDaemonModule({
       spec: AUTH_SPEC,
-      connect: { port: opts.msgqPort, reconnectWindow: daemonReconnectWindow() },
+      msgqPort: opts.msgqPort,
+      stop,
       log,
       onConfig: async (config: Config) => {
         const configured = (config.listen_on as Endpoint[] | undefined) ?? [];
@@ -140,18 +139,11 @@ const program = new Command('b10-auth')
             return loadZone(String(args.origin));
           case 'zones':
             return server.zoneList();
-          case 'shutdown':
-            setImmediate(() => stop('shutdown command'));
-            return undefined;
           default:
             throw new AnswerError(1, `Unknown command: ${name}`);
         }
       },
     });
-    onMsgqUp(() => module?.session.reconnectNow());
-    await module.done;
-    log.info('bus session closed for good');
-    stop('bus gone');
   });
 
 process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;

@@ -1,17 +1,17 @@
 #!/usr/bin/env node
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import type { Config } from '../../protocol/config-data.js';
 import { AnswerError } from '../../protocol/errors.js';
-import { ModuleSession } from '../../protocol/module-session.js';
+import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
-import { daemonReconnectWindow, onMsgqUp, onStopRequest } from '../daemon.js';
+import { daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
 import { axfrFrom, serialNewer, soaSerial, type Primary } from '../dns/axfr-client.js';
 import { checkZone } from '../dns/master-file.js';
 import { absolute } from '../dns/name.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
-import { parseArgs, parsePort, VERSION } from '../options.js';
+import { parseArgs, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
 
 const XFRIN_SPEC = path.join(PROJECT_ROOT, 'src/xfrin/xfrin.spec');
@@ -29,13 +29,11 @@ interface SecondaryZone {
   primary: Primary;
 }
 
-const program = new Command('b10-xfrin')
-  .description('The b10 zone transfer client: keeps secondary zones in the store up to date from their primaries.')
-  .version(VERSION)
-  .option('-d, --data-path <dir>', 'where the zone store lives (default: B10_DATA_PATH, else ./b10)')
-  .addOption(new Option('-m, --msgq-port <port>', 'msgq port (default: B10_MSGQ_PORT, else 9912)').argParser(parsePort))
-  .option('-v, --verbose', 'log debug messages', false)
-  .action(async (opts: Opts) => {
+const program = daemonOptions(
+  new Command('b10-xfrin')
+    .description('The b10 zone transfer client: keeps secondary zones in the store up to date from their primaries.')
+    .version(VERSION),
+).action(async (opts: Opts) => {
     const log = createLogger('xfrin', { verbose: opts.verbose });
     const dataPath = resolveDataPath(opts.dataPath);
     let zones = new Map<string, SecondaryZone>();
@@ -116,9 +114,10 @@ const program = new Command('b10-xfrin')
       void (module?.close() ?? Promise.resolve()).then(() => process.exit(0));
     };
     onStopRequest(stop);
-    module = await ModuleSession.start({
+    module = await startDaemonModule({
       spec: XFRIN_SPEC,
-      connect: { port: opts.msgqPort, reconnectWindow: daemonReconnectWindow() },
+      msgqPort: opts.msgqPort,
+      stop,
       log,
       onConfig: (config: Config) => {
         const next = new Map<string, SecondaryZone>();
@@ -153,18 +152,12 @@ const program = new Command('b10-xfrin')
             void refresh(zone).catch(() => {});
             return { zone, refreshing: true };
           }
-          case 'shutdown':
-            setImmediate(() => stop('shutdown command'));
-            return undefined;
           default:
             throw new AnswerError(1, `Unknown command: ${name}`);
         }
       },
     });
-    onMsgqUp(() => module?.session.reconnectNow());
     log.info('xfrin ready');
-    await module.done;
-    stop('bus gone');
   });
 
 process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;

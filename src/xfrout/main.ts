@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import type { Socket } from 'node:net';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import type { Config } from '../../protocol/config-data.js';
 import { AnswerError } from '../../protocol/errors.js';
-import { ModuleSession } from '../../protocol/module-session.js';
+import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
-import { AXFR_HANDOFF, daemonReconnectWindow, onMsgqUp, onStopRequest } from '../daemon.js';
+import { AXFR_HANDOFF, daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
 import { aclProblems, decide, DEFAULT_TRANSFER_ACL, type AclEntry } from '../dns/acl.js';
 import { axfrMessages } from '../dns/axfr.js';
 import { bareResponse, parseQuery, RCODE } from '../dns/message.js';
@@ -14,7 +14,7 @@ import { absolute } from '../dns/name.js';
 import { sendNotify, type Target } from '../dns/notify.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
-import { parseArgs, parsePort, VERSION } from '../options.js';
+import { parseArgs, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
 
 const XFROUT_SPEC = path.join(PROJECT_ROOT, 'src/xfrout/xfrout.spec');
@@ -25,13 +25,11 @@ interface Opts {
   verbose: boolean;
 }
 
-const program = new Command('b10-xfrout')
-  .description('The b10 zone transfer server: serves AXFR of the stored zones to the clients its ACL accepts.')
-  .version(VERSION)
-  .option('-d, --data-path <dir>', 'where the zone store lives (default: B10_DATA_PATH, else ./b10)')
-  .addOption(new Option('-m, --msgq-port <port>', 'msgq port (default: B10_MSGQ_PORT, else 9912)').argParser(parsePort))
-  .option('-v, --verbose', 'log debug messages', false)
-  .action(async (opts: Opts) => {
+const program = daemonOptions(
+  new Command('b10-xfrout')
+    .description('The b10 zone transfer server: serves AXFR of the stored zones to the clients its ACL accepts.')
+    .version(VERSION),
+).action(async (opts: Opts) => {
     const log = createLogger('xfrout', { verbose: opts.verbose });
     const dataPath = resolveDataPath(opts.dataPath);
     let acl: readonly AclEntry[] = DEFAULT_TRANSFER_ACL;
@@ -100,9 +98,10 @@ const program = new Command('b10-xfrout')
       void (module?.close() ?? Promise.resolve()).then(() => process.exit(0));
     };
     onStopRequest(stop);
-    module = await ModuleSession.start({
+    module = await startDaemonModule({
       spec: XFROUT_SPEC,
-      connect: { port: opts.msgqPort, reconnectWindow: daemonReconnectWindow() },
+      msgqPort: opts.msgqPort,
+      stop,
       log,
       onConfig: (config: Config) => {
         const configured = (config.transfer_acl as AclEntry[] | undefined) ?? [];
@@ -117,14 +116,10 @@ const program = new Command('b10-xfrout')
           notifyAll(zone);
           return { zone, notifying: secondaries.length };
         }
-        if (name === 'shutdown') setImmediate(() => stop('shutdown command'));
         return undefined;
       },
     });
-    onMsgqUp(() => module?.session.reconnectNow());
     log.info('xfrout ready');
-    await module.done;
-    stop('bus gone');
   });
 
 process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;
