@@ -126,4 +126,17 @@ describe('zone transfers with BIND 9', () => {
     expect((await w.dig(w.namedPort, 'www.auth.test', 'A', '+short')).trim()).toBe('192.0.2.12');
     expect(w.stack.boss.logs.some((l) => l.component === 'xfrout' && l.msg === 'NOTIFY acknowledged')).toBe(true);
   });
+
+  it('msgq_restart: xfrin and xfrout carry on after msgq is killed and replaced', { timeout: 60_000 }, async () => {
+    const w = await world();
+    const mark = w.stack.boss.logs.length;
+    process.kill(w.stack.pidsOf('msgq')[0]!, 'SIGKILL');
+    await w.stack.boss.waitForLog((l) => l.msg === 'msgq restarted', 'msgq restarted', mark);
+    const refreshed = await w.b10('send', 'Xfrin', 'refresh', '{"zone_name":"sec.test"}', '--wait', '5000');
+    expect(refreshed.code, refreshed.stderr).toBe(0);
+    expect(JSON.parse(refreshed.stdout)).toMatchObject({ zone: 'sec.test.', serial: 1 });
+    expect(records(await w.dig(w.authPort, 'auth.test', 'AXFR')).length).toBeGreaterThan(50);
+    expect(w.stack.pidsOf('xfrin').length).toBe(1);
+    expect(w.stack.pidsOf('xfrout').length).toBe(1);
+  });
 });
