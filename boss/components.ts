@@ -30,6 +30,7 @@ export const PROGRAMS: Readonly<Record<string, string>> = Object.freeze({
   'b10-auth': 'src/auth/main.js',
   'b10-xfrout': 'src/xfrout/main.js',
   'b10-xfrin': 'src/xfrin/main.js',
+  'b10-cmdctl': 'src/cmdctl/main.js',
 });
 
 export function resolveProgram(program: string): string {

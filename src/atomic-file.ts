@@ -7,12 +7,12 @@ let counter = 0;
  * Replaces `file` with `text` so that a crash at any moment leaves either the
  * old content or the new, never a mix: write a temporary file beside it,
  * fsync it, rename it over the old one, then fsync the directory so the
- * rename itself is on disk.
+ * rename itself is on disk. `mode` is the new file's permissions.
  */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
+export async function writeFileAtomic(file: string, text: string, mode = 0o644): Promise<void> {
   const dir = path.dirname(file);
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++counter}.tmp`);
-  const handle = await open(temp, 'wx', 0o644);
+  const handle = await open(temp, 'wx', mode);
   try {
     await handle.writeFile(text, 'utf8');
     await handle.sync();

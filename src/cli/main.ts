@@ -9,6 +9,7 @@ import { membersCommand } from './members.js';
 import { pingCommand } from './ping.js';
 import { rawCommand } from './raw.js';
 import { sendCommand } from './send.js';
+import { userCommand } from './user.js';
 import { zoneCommand } from './zone.js';
 
 const program = new Command('b10')
@@ -21,7 +22,8 @@ const program = new Command('b10')
   .addCommand(pingCommand())
   .addCommand(rawCommand())
   .addCommand(configCommand())
-  .addCommand(zoneCommand());
+  .addCommand(zoneCommand())
+  .addCommand(userCommand());
 for (const command of bossCommands()) program.addCommand(command);
 
 // Piped into `head`, say: the reader leaving is not an error.
