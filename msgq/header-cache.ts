@@ -67,8 +67,6 @@ export class HeaderCache {
     const { seqStart, seqEnd } = candidate;
     candidate.forget();
     this.pattern = new HeaderPattern(Buffer.from(candidate.bytes()), seqStart, seqEnd);
-    this.span.seqStart = seqStart;
-    this.span.seqEnd = seqEnd;
     this.env = env;
     env.seq = readSimpleInt(buf, start + seqStart, start + seqEnd);
     return env;
@@ -94,8 +92,7 @@ export class HeaderCache {
     if (!env || !pattern || pattern.length !== end - start || !pattern.matches(view, start)) return undefined;
     // Handlers finish with an envelope before the next frame is read, so the
     // remembered one is reused in place rather than copied per message.
-    const { seqStart, seqEnd } = this.span;
-    env.seq = readSimpleInt(buf, start + seqStart, start + seqEnd);
+    env.seq = readSimpleInt(buf, start + pattern.seqStart, start + pattern.seqEnd);
     return env;
   }
 }

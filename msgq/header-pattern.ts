@@ -30,7 +30,9 @@ export class HeaderPattern {
   private readonly offsets: Int32Array;
   private readonly masks: Int32Array;
   private readonly values: Int32Array;
-  private readonly seqStart: number;
+  /** Where seq's value (head included) lies in the header. */
+  readonly seqStart: number;
+  readonly seqEnd: number;
   /** The additional-information bits of seq's initial byte. */
   private readonly seqInfo: number;
   /** Frames matched by the loop; -1 once compiling proved impossible. */
@@ -41,6 +43,7 @@ export class HeaderPattern {
   constructor(bytes: Buffer, seqStart: number, seqEnd: number) {
     this.length = bytes.length;
     this.seqStart = seqStart;
+    this.seqEnd = seqEnd;
     this.seqInfo = bytes[seqStart]! & 0x1f;
     const words = maskedWords(bytes, seqStart, seqEnd);
     this.offsets = Int32Array.from(words, (w) => w.offset);
@@ -110,8 +113,6 @@ export class HeaderPattern {
     return new Function('view', 'pos', 'end', 'maxFrame', body) as Scan;
   }
 }
-
-/** The seq bytes must still be an unsigned or negative integer of the same width. */
 
 /**
  * Words covering the whole header, the last one overlapping its neighbour

@@ -7,6 +7,7 @@ import { cbor } from '../protocol/codec.js';
 import { encodeFrame, type Frame } from '../protocol/framing.js';
 import { createNotification } from '../protocol/message.js';
 import { connectOnce } from '../protocol/transport.js';
+import { listenOn } from '../src/listen.js';
 import type { Logger } from '../src/log.js';
 import { MEMBERS_GROUP, MSGQ_LNAME, type Bus, type MemberEvent, type MsgqOptions } from './bus.js';
 import { Client } from './client.js';
@@ -15,16 +16,6 @@ import { Outgoing } from './outgoing.js';
 import { SubscriptionTable } from './routing.js';
 import { forwardRun } from './standing-route.js';
 import { FlowControl } from './flow.js';
-
-function listenOn(server: net.Server, options: net.ListenOptions): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
 
 /**
  * Makes way for listening on a socket file. One left by a dead msgq (nobody

@@ -195,55 +195,45 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
   /** Sends `body` to a group (or one lname with `to`); returns the message's seq. */
   send(group: string, body: unknown, options: SendOptions = {}): number {
     const seq = ++this.seq;
-    if (this.sendHeaders !== undefined && this.state === 'connected') {
-      const payload = body === undefined ? undefined : this.codec.encode(body);
-      const frame = this.sendHeaders.frame(
-        this.lnameValue,
-        options.to ?? TO_ANY,
-        group,
-        options.instance ?? INSTANCE_ANY,
-        options.wantAnswer === true,
-        seq,
-        undefined,
-        payload,
-        this.limits.maxHeader,
-        this.limits.maxFrame,
-      );
-      if (frame !== undefined) {
-        this.conn!.write(frame);
-        return seq;
-      }
-    }
-    const env: Envelope = {
-      type: 'send',
-      from: this.lname,
-      to: options.to ?? TO_ANY,
-      group,
-      instance: options.instance ?? INSTANCE_ANY,
-      seq,
-    };
-    if (options.wantAnswer) env.want_answer = true;
-    this.write(env, body);
+    this.sendMessage(options.to ?? TO_ANY, group, options.instance ?? INSTANCE_ANY, options.wantAnswer === true, seq, undefined, body);
     return seq;
   }
 
   /** Answers a received message: direct to its sender, `reply` set to its seq. */
   reply(to: SendEnvelope, body: unknown): number {
     const seq = ++this.seq;
-    if (this.sendHeaders !== undefined && this.state === 'connected') {
-      const payload = body === undefined ? undefined : this.codec.encode(body);
+    this.sendMessage(to.from, to.group, to.instance, false, seq, to.seq, body);
+    return seq;
+  }
+
+  /**
+   * The one way a `send` leaves: the body encoded once, the header from the
+   * prepared ones when connected (CBOR), else encoded, or held while msgq is
+   * out of reach.
+   */
+  private sendMessage(
+    to: string,
+    group: string,
+    instance: string,
+    wantAnswer: boolean,
+    seq: number,
+    reply: number | undefined,
+    body: unknown,
+  ): void {
+    this.assertOpen();
+    const payload = body === undefined ? undefined : this.codec.encode(body);
+    if (this.sendHeaders !== undefined && this.isConnected) {
       const { maxHeader, maxFrame } = this.limits;
-      const frame = this.sendHeaders.frame(this.lnameValue, to.from, to.group, to.instance, false, seq, to.seq, payload, maxHeader, maxFrame);
+      const frame = this.sendHeaders.frame(this.lnameValue, to, group, instance, wantAnswer, seq, reply, payload, maxHeader, maxFrame);
       if (frame !== undefined) {
         this.conn!.write(frame);
-        return seq;
+        return;
       }
     }
-    this.write(
-      { type: 'send', from: this.lname, to: to.from, group: to.group, instance: to.instance, seq, reply: to.seq },
-      body,
-    );
-    return seq;
+    const env: Envelope = { type: 'send', from: this.lname, to, group, instance, seq };
+    if (wantAnswer) env.want_answer = true;
+    if (reply !== undefined) env.reply = reply;
+    this.write(env, payload);
   }
 
   /** Bytes sent on this session that have not yet left this process, held ones included. */
@@ -388,10 +378,8 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
     conn.write(this.encodeChecked(env, body === undefined ? undefined : this.codec.encode(body)));
   }
 
-  /** A message for other clients: written now, or held while msgq is out of reach. */
-  private write(env: Envelope, body?: unknown): void {
-    this.assertOpen();
-    const payload = body === undefined ? undefined : this.codec.encode(body);
+  /** A message for other clients, its body already encoded: written now, or held while msgq is out of reach. */
+  private write(env: Envelope, payload: Buffer | undefined): void {
     if (this.isConnected) {
       this.conn!.write(this.encodeChecked(env, payload));
       return;

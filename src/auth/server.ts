@@ -1,8 +1,21 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { lookup } from '../dns/lookup.js';
-import { answerResponse, badvers, bareResponse, formerr, OPCODE_NOTIFY, OPCODE_QUERY, parseQuery, RCODE, type Query } from '../dns/message.js';
+import {
+  answerResponse,
+  badvers,
+  bareResponse,
+  formerr,
+  lengthPrefixed,
+  OPCODE_NOTIFY,
+  OPCODE_QUERY,
+  parseQuery,
+  RCODE,
+  type Parsed,
+  type Query,
+} from '../dns/message.js';
 import type { Zone } from '../dns/zone.js';
+import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
 
 export interface Endpoint {
@@ -25,9 +38,8 @@ const CLASS_IN = 1;
 const AXFR = 252;
 const IXFR = 251;
 
-/** A QUERY for AXFR or IXFR (read from the header and question without a full parse). */
-function isTransferQuery(packet: Buffer): boolean {
-  const parsed = parseQuery(packet);
+/** A QUERY for AXFR or IXFR: xfrout's to answer, on the client's own connection. */
+function isTransferQuery(parsed: Parsed): boolean {
   return parsed.kind === 'query' && parsed.query.opcode === OPCODE_QUERY && (parsed.query.qtype === AXFR || parsed.query.qtype === IXFR);
 }
 
@@ -81,7 +93,10 @@ export class AuthServer {
 
   /** The answer to one DNS message, or undefined when it gets none. */
   respond(packet: Buffer, transport: 'udp' | 'tcp', from = ''): Buffer | undefined {
-    const parsed = parseQuery(packet);
+    return this.respondTo(parseQuery(packet), transport, from);
+  }
+
+  private respondTo(parsed: Parsed, transport: 'udp' | 'tcp', from: string): Buffer | undefined {
     if (parsed.kind === 'drop') return undefined;
     if (parsed.kind === 'formerr') return formerr(parsed);
     const query = parsed.query;
@@ -121,7 +136,7 @@ export class AuthServer {
     for (const endpoint of endpoints) {
       const udp = dgram.createSocket({ type: net.isIPv6(endpoint.address) ? 'udp6' : 'udp4' });
       udp.on('message', (msg, rinfo) => {
-        const response = this.safeRespond(msg, 'udp', rinfo.address);
+        const response = this.safely(() => this.respond(msg, 'udp', rinfo.address));
         if (response) udp.send(response, rinfo.port, rinfo.address);
       });
       udp.on('error', (err) => this.log.warn({ err }, 'UDP socket error'));
@@ -134,13 +149,7 @@ export class AuthServer {
       });
       const port = udp.address().port;
       const tcp = net.createServer((socket) => this.acceptTcp(socket));
-      await new Promise<void>((resolve, reject) => {
-        tcp.once('error', reject);
-        tcp.listen(port, endpoint.address, () => {
-          tcp.off('error', reject);
-          resolve();
-        });
-      });
+      await listenOn(tcp, { port, host: endpoint.address });
       this.listeners.push({ endpoint: { address: endpoint.address, port }, udp, tcp });
       bound.push({ address: endpoint.address, port });
     }
@@ -163,9 +172,9 @@ export class AuthServer {
   }
 
   /** A packet that breaks something unforeseen costs that packet, never the server. */
-  private safeRespond(packet: Buffer, transport: 'udp' | 'tcp', from: string): Buffer | undefined {
+  private safely(work: () => Buffer | undefined): Buffer | undefined {
     try {
-      return this.respond(packet, transport, from);
+      return work();
     } catch (err) {
       this.log.debug({ err }, 'query dropped: it could not be answered');
       return undefined;
@@ -188,23 +197,22 @@ export class AuthServer {
         const length = pending.readUInt16BE(0);
         if (pending.length < 2 + length) break;
         const packet = pending.subarray(2, 2 + length);
-        if (this.handOff && isTransferQuery(packet)) {
+        pending = pending.subarray(2 + length);
+        let handedOff = false;
+        const response = this.safely(() => {
+          const parsed = parseQuery(packet);
+          handedOff = this.handOff !== undefined && isTransferQuery(parsed) && this.handOff(socket, Buffer.from(packet));
+          return handedOff ? undefined : this.respondTo(parsed, 'tcp', socket.remoteAddress ?? '');
+        });
+        if (handedOff) {
           // The connection is xfrout's from here: auth reads no more of it.
           socket.off('data', onData);
           socket.pause();
           socket.setTimeout(0);
           this.tcpSockets.delete(socket);
-          if (this.handOff(socket, Buffer.from(packet))) return;
-          socket.on('data', onData);
-          socket.resume();
+          return;
         }
-        const response = this.safeRespond(packet, 'tcp', socket.remoteAddress ?? '');
-        pending = pending.subarray(2 + length);
-        if (response) {
-          const prefix = Buffer.alloc(2);
-          prefix.writeUInt16BE(response.length);
-          socket.write(Buffer.concat([prefix, response]));
-        }
+        if (response) socket.write(lengthPrefixed(response));
       }
     };
     socket.on('data', onData);

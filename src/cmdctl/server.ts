@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AnswerError, B10Error, NoRecipientError, TimeoutError } from '../../protocol/errors.js';
 import type { Session } from '../../protocol/session.js';
+import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
 import type { Accounts } from './accounts.js';
 
@@ -64,16 +65,11 @@ export class CmdctlServer {
   }
 
   /** Listens; resolves with the port (0 picks one). */
-  listen(port: number, address: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(port, address, () => {
-        this.http.off('error', reject);
-        const bound = (this.http.address() as { port: number }).port;
-        this.origin = `http://${address.includes(':') ? `[${address}]` : address}:${bound}`;
-        resolve(bound);
-      });
-    });
+  async listen(port: number, address: string): Promise<number> {
+    await listenOn(this.http, { port, host: address });
+    const bound = (this.http.address() as { port: number }).port;
+    this.origin = `http://${address.includes(':') ? `[${address}]` : address}:${bound}`;
+    return bound;
   }
 
   close(): Promise<void> {

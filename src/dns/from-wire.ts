@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import dnsPacket from 'dns-packet';
 import type { ZoneRecord } from './master-file.js';
 import { absolute } from './name.js';
-import { canonicalIpv6, quote } from './rdata.js';
+import { canonicalIpv6, quote, TYPE_CODES } from './rdata.js';
 
 /**
  * Records decoded by dns-packet (from a transfer) in b10's canonical
@@ -10,8 +10,6 @@ import { canonicalIpv6, quote } from './rdata.js';
  * the same whichever way it came in. Types b10 does not spell are kept as
  * RFC 3597 `\# len hex` of their RDATA.
  */
-
-const CODES: Readonly<Record<string, number>> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, DNAME: 39, CAA: 257 };
 
 const fqdn = (name: string): string => absolute(name === '' ? '.' : name.endsWith('.') ? name : `${name}.`, '.');
 
@@ -31,7 +29,7 @@ function rdataBytes(answer: dnsPacket.Answer): Buffer {
 }
 
 function typeCode(type: string): number {
-  if (type in CODES) return CODES[type]!;
+  if (type in TYPE_CODES) return TYPE_CODES[type]!;
   if (type.startsWith('UNKNOWN_')) return Number(type.slice(8));
   return types.toType(type);
 }

@@ -106,19 +106,16 @@ export function lookup(zones: ReadonlyMap<string, Zone>, qname: string, qtype: n
     }
     if (redirected) continue;
 
+    // The name's RRsets are owned by the name asked, also when a wildcard stands in.
+    const owner = name;
     let node = zone.node(name);
-    let owner = name;
     if (!node && !zone.exists(name)) {
       // No such name: a wildcard at the closest encloser stands in for it (RFC 4592).
       let encloser = name;
       do encloser = encloser.slice(encloser.indexOf('.') + 1) || '.';
       while (!zone.exists(encloser) && encloser !== zone.origin);
       node = zone.node(encloser === '.' ? '*.' : `*.${encloser}`);
-      if (!node) {
-        if (answer.length > 0) return { rcode: 'NXDOMAIN', aa: true, answer, authority: [negativeSoa(zone)], additional: [] };
-        return { rcode: 'NXDOMAIN', aa: true, answer: [], authority: [negativeSoa(zone)], additional: [] };
-      }
-      owner = name;
+      if (!node) return { rcode: 'NXDOMAIN', aa: true, answer, authority: [negativeSoa(zone)], additional: [] };
     }
     const rrsets = node ?? new Map<number, RRset>();
     if (qtype === ANY && rrsets.size > 0) {

@@ -1,6 +1,6 @@
 import dnsPacket from 'dns-packet';
 import type { Answer } from './lookup.js';
-import { unescape } from './rdata.js';
+import { knownTypeName, unescape } from './rdata.js';
 import type { RRset } from './zone.js';
 
 /**
@@ -161,16 +161,14 @@ function packetData(type: number, rdata: string): unknown {
   }
 }
 
-const TYPE_NAMES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 39: 'DNAME', 257: 'CAA' };
-
 export function packetRecords(rrsets: RRset[]): dnsPacket.Answer[] {
   const out: dnsPacket.Answer[] = [];
   for (const rrset of rrsets) {
-    const generic = TYPE_NAMES[rrset.type] === undefined;
+    const type = knownTypeName(rrset.type) ?? `UNKNOWN_${rrset.type}`;
     for (const rdata of rrset.rdatas) {
       out.push({
         name: rrset.name === '.' ? '.' : rrset.name.slice(0, -1),
-        type: (generic ? `UNKNOWN_${rrset.type}` : TYPE_NAMES[rrset.type]) as 'A',
+        type: type as 'A',
         class: 'IN',
         ttl: rrset.ttl,
         data: packetData(rrset.type, rdata) as string,
@@ -193,6 +191,14 @@ function echoQuestion(response: Buffer, query: Query): Buffer {
   // Only where the encoded question has the very length of the sent one (names dns-packet cannot spell differ).
   if (readName(response, HEADER, false).end + 4 - HEADER === query.question.length) query.question.copy(response, HEADER);
   return response;
+}
+
+/** A message as DNS over TCP carries it: its length in two bytes, then the message. */
+export function lengthPrefixed(message: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(2 + message.length);
+  out.writeUInt16BE(message.length, 0);
+  message.copy(out, 2);
+  return out;
 }
 
 /** A response with nothing but the question (and OPT): errors, and truncated answers. */

@@ -45,6 +45,11 @@ export function typeCode(token: string): number | undefined {
   return code <= 65535 ? code : undefined;
 }
 
+/** The mnemonic of a type b10 spells out; undefined for any other (kept as RFC 3597 data). */
+export function knownTypeName(code: number): string | undefined {
+  return TYPE_NAMES[code];
+}
+
 /** The type as a master file names it: its mnemonic when b10 knows it, else TYPEnnn. */
 export function typeName(code: number): string {
   return TYPE_NAMES[code] ?? `TYPE${code}`;

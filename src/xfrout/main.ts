@@ -9,7 +9,7 @@ import { resolveDataPath } from '../cfgmgr/store.js';
 import { AXFR_HANDOFF, daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
 import { aclProblems, decide, DEFAULT_TRANSFER_ACL, type AclEntry } from '../dns/acl.js';
 import { axfrMessages } from '../dns/axfr.js';
-import { bareResponse, parseQuery, RCODE } from '../dns/message.js';
+import { bareResponse, lengthPrefixed, parseQuery, RCODE } from '../dns/message.js';
 import { absolute } from '../dns/name.js';
 import { sendNotify, type Target } from '../dns/notify.js';
 import { ZoneStore } from '../dns/zone-store.js';
@@ -48,9 +48,7 @@ const program = daemonOptions(
     /** One transfer on a connection auth handed over: ACL, then the zone streamed at the pace the client reads. */
     const transfer = async (socket: Socket, packet: Buffer): Promise<void> => {
       const send = async (message: Buffer): Promise<void> => {
-        const prefix = Buffer.alloc(2);
-        prefix.writeUInt16BE(message.length);
-        if (!socket.write(Buffer.concat([prefix, message]))) await new Promise((resolve) => socket.once('drain', resolve));
+        if (!socket.write(lengthPrefixed(message))) await new Promise((resolve) => socket.once('drain', resolve));
       };
       const parsed = parseQuery(packet);
       if (parsed.kind !== 'query') return;
