@@ -3,14 +3,14 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../protocol/config-data.js';
 import { NoRecipientError, TimeoutError, UsageError } from '../protocol/errors.js';
-import { createCommand, isNotification } from '../protocol/message.js';
+import { createCommand, createNotification, isNotification } from '../protocol/message.js';
 import {
   CONFIG_MANAGER,
   CONFIG_NOTIFICATIONS,
   MODULE_SPEC,
   ModuleSession,
 } from '../protocol/module-session.js';
-import { BOSS } from '../protocol/groups.js';
+import { BOSS, COMPONENT_EVENTS, COMPONENT_STATE } from '../protocol/groups.js';
 import { Session, type Message } from '../protocol/session.js';
 import { AXFR_HANDOFF, MSGQ_UP } from '../src/daemon.js';
 import type { Logger } from '../src/log.js';
@@ -34,6 +34,8 @@ export interface BossSettings {
   msgqSocketFile?: string;
   /** Auth's DNS port (-p), passed on to components that serve DNS. */
   dnsPort: number;
+  /** cmdctl's HTTP port (--cmdctl-port); unset leaves it to cmdctl's configuration. */
+  cmdctlPort?: number;
   dataPath: string;
   verbose: boolean;
   policy: RestartPolicy;
@@ -205,7 +207,7 @@ export class Boss {
       const outcome = await this.launchMsgq(msgq);
       if (this.stopping) return;
       if (outcome.kind === 'listening') {
-        msgq.state = 'running';
+        this.setState(msgq, 'running');
         msgq.restarts++;
         this.log.info({ component: 'msgq', pid: msgq.child?.pid, downMs: Date.now() - diedAt }, 'msgq restarted');
         this.session?.reconnectNow();
@@ -250,7 +252,7 @@ export class Boss {
       [msgq, cfgmgr],
       'exited before msgq answered',
     );
-    msgq.state = 'running';
+    this.setState(msgq, 'running');
     void this.session.closed.then((reason) => {
       if (reason) void this.shutdown('lost the connection to msgq', 1);
     });
@@ -287,7 +289,7 @@ export class Boss {
       if (err instanceof TimeoutError) throw new StartupError(`the config manager did not start within ${err.ms} ms`);
       throw err;
     }
-    cfgmgr.state = 'running';
+    this.setState(cfgmgr, 'running');
   }
 
   private async openModuleSession(): Promise<void> {
@@ -340,6 +342,23 @@ export class Boss {
     this.registrationWaiters.get(module)?.();
   }
 
+  /**
+   * Every state change is announced on group cc_components, so cmdctl's
+   * console and `b10 listen` see components come and go without polling.
+   */
+  private setState(component: Component, state: State): void {
+    if (component.state === state) return;
+    component.state = state;
+    if (!this.session || this.session.isClosed) return;
+    const { name, restarts } = component;
+    try {
+      this.session.send(COMPONENT_EVENTS, createNotification(COMPONENT_STATE, { name, state, pid: component.child?.pid ?? null, restarts }));
+    } catch (err) {
+      // Only when msgq has been gone long enough to fill the held buffer: the event is not worth stopping for.
+      this.log.debug({ err }, 'component event not sent');
+    }
+  }
+
   private spawn(component: Component, onRecord?: (record: Record<string, unknown>) => void): ChildHandle {
     const { config, name } = component;
     const args = this.settings.verbose ? [...config.params, '-v'] : config.params;
@@ -348,8 +367,8 @@ export class Boss {
       this.onChildMessage(name, message, handle),
     );
     component.child = child;
-    component.state = 'starting';
     component.startedAt = Date.now();
+    this.setState(component, 'starting');
     this.log.info({ component: name, pid: child.pid, kind: config.kind }, 'component started');
     void child.exited.then(({ code, signal }) => this.onExit(component, child, code, signal));
     return child;
@@ -371,6 +390,7 @@ export class Boss {
       B10_MSGQ_PORT: String(this.settings.msgqPort),
       B10_DATA_PATH: this.settings.dataPath,
       B10_DNS_PORT: String(this.settings.dnsPort),
+      ...(this.settings.cmdctlPort === undefined ? {} : { B10_CMDCTL_PORT: String(this.settings.cmdctlPort) }),
     };
   }
 
@@ -380,7 +400,7 @@ export class Boss {
     if (address) this.registered.delete(address);
     const child = this.spawn(component);
     if (!address) {
-      component.state = 'running';
+      this.setState(component, 'running');
       return;
     }
     const registered = new Promise<void>((resolve) => {
@@ -391,7 +411,7 @@ export class Boss {
     const outcome = await Promise.race([registered.then(() => 'ready' as const), child.exited.then(() => 'exited' as const), timeout]);
     this.registrationWaiters.delete(address);
     if (outcome === 'ready') {
-      if (component.child === child && component.state === 'starting') component.state = 'running';
+      if (component.child === child && component.state === 'starting') this.setState(component, 'running');
       this.log.info({ component: component.name, address }, 'component ready');
       return;
     }
@@ -411,13 +431,13 @@ export class Boss {
     component.child = undefined;
     const ranMs = Date.now() - component.startedAt;
     if (this.stopping || component.state === 'stopping') {
-      component.state = 'stopped';
+      this.setState(component, 'stopped');
       this.log.info({ component: component.name, code, signal }, 'component stopped');
       return;
     }
     this.log.warn({ component: component.name, code, signal, ranMs }, 'component exited');
     const wasRunning = component.state === 'running';
-    component.state = 'stopped';
+    this.setState(component, 'stopped');
     if (component.name === 'msgq') {
       // A replacement that failed to start is bringBackMsgq's to handle.
       if (this.startingUp) void this.shutdown('msgq exited while b10 was starting', 1);
@@ -434,7 +454,7 @@ export class Boss {
       this.settings.policy,
     );
     component.failures = decision.failures;
-    component.state = 'restarting';
+    this.setState(component, 'restarting');
     component.restartAt = Date.now() + decision.delay;
     this.log.info(
       { component: component.name, delay: decision.delay, interval: decision.interval, failures: decision.failures },
@@ -518,7 +538,7 @@ export class Boss {
    */
   private async terminate(components: Component[]): Promise<void> {
     const alive = (): Component[] => components.filter((c) => c.child?.running);
-    for (const c of alive()) c.state = 'stopping';
+    for (const c of alive()) this.setState(c, 'stopping');
     const session = this.session;
     const byBus = alive().filter((c) => c.config.address && session?.isConnected);
     for (const c of byBus) session!.send(c.config.address!, createCommand('shutdown'));

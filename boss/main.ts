@@ -13,6 +13,7 @@ import { DEFAULT_POLICY } from './restart.js';
 interface Opts {
   verbose: boolean;
   port: number;
+  cmdctlPort?: number;
   msgqPort?: number;
   msgqSocketFile?: string;
   dataPath?: string;
@@ -27,6 +28,7 @@ const program = new Command('bind10')
   .version(VERSION)
   .option('-v, --verbose', 'log debug messages, and run the components verbose too', false)
   .option('-p, --port <port>', 'DNS port for auth', parsePort, 5300)
+  .addOption(new Option('--cmdctl-port <port>', 'cmdctl\'s HTTP port (default: its configuration, else 8080; 0 picks a free one and logs it)').argParser(parsePort))
   .addOption(new Option('-m, --msgq-port <port>', 'msgq port (default: B10_MSGQ_PORT, else 9912; 0 picks a free one)').argParser(parsePort))
   .addOption(
     new Option('--msgq-socket-file <path>', 'msgq listens on this Unix socket file too, for the original BIND 10 Python modules')
@@ -44,6 +46,7 @@ const program = new Command('bind10')
         msgqPort: resolveMsgqPort(opts.msgqPort),
         msgqSocketFile: opts.msgqSocketFile ? path.resolve(opts.msgqSocketFile) : undefined,
         dnsPort: opts.port,
+        cmdctlPort: opts.cmdctlPort,
         dataPath: resolveDataPath(opts.dataPath),
         verbose: opts.verbose,
         policy: { ...DEFAULT_POLICY, period: opts.restartPeriod, maxPeriod: Math.max(DEFAULT_POLICY.maxPeriod, opts.restartPeriod) },

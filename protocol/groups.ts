@@ -10,3 +10,7 @@ export const CONFIG_MANAGER = 'ConfigManager';
 export const CONFIG_NOTIFICATIONS = 'cc_config';
 /** The boss. */
 export const BOSS = 'Boss';
+/** The boss's announcements of component state changes. */
+export const COMPONENT_EVENTS = 'cc_components';
+/** The notification on COMPONENT_EVENTS: `{name, state, pid, restarts}`. */
+export const COMPONENT_STATE = 'component';

@@ -45,7 +45,7 @@ export {
 export type { Limits } from './limits.js';
 export { resolveMsgqPort, resolveMsgqTarget, describeTarget } from './transport.js';
 export type { MsgqTarget } from './transport.js';
-export { MSGQ_GROUP, MEMBERS_GROUP, CONFIG_MANAGER, CONFIG_NOTIFICATIONS, BOSS } from './groups.js';
+export { MSGQ_GROUP, MEMBERS_GROUP, CONFIG_MANAGER, CONFIG_NOTIFICATIONS, BOSS, COMPONENT_EVENTS, COMPONENT_STATE } from './groups.js';
 export { ModuleSession } from './module-session.js';
 export type { ModuleSessionOptions, ConfigHandler, CommandHandler, RemoteConfigHandler } from './module-session.js';
 export { parseModuleSpec, parseSpecText, loadSpecFile, commandSpec, ITEM_TYPES } from './spec.js';

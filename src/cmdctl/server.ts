@@ -1,18 +1,25 @@
-import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { AnswerError, B10Error, NoRecipientError, TimeoutError } from '../../protocol/errors.js';
-import type { Session } from '../../protocol/session.js';
 import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
 import type { Accounts } from './accounts.js';
+import type { OperatorEvent } from './events.js';
+import { Gateway } from './gateway.js';
+import { LoginLimiter, Tokens } from './login.js';
+import { BadRequest, parseRequest } from './requests.js';
+import type { Session } from '../../protocol/session.js';
 
 /**
- * cmdctl's HTTP side: POST /login and /logout, and the WebSocket at /ws
- * that carries operators' requests to the bus. Authentication happens in the
- * HTTP upgrade, before any WebSocket exists: no token, a bad or expired one
- * (401), or a browser Origin other than cmdctl's own (403) is refused there.
+ * cmdctl's HTTP side: POST /login and /logout, the console's files at /, and
+ * the WebSocket at /ws that carries operators' requests to the bus.
+ * Authentication happens in the HTTP upgrade, before any WebSocket exists:
+ * no token, a bad or expired one (401), or a browser Origin other than
+ * cmdctl's own (403) is refused there.
  */
 
 export interface CmdctlLimits {
@@ -24,6 +31,8 @@ export interface CmdctlLimits {
   maxMessage: number;
   /** How long a module has to answer a request, ms. */
   commandTimeoutMs: number;
+  /** Answers and events queued for one socket, bytes, before that reader is cut off as too slow. */
+  maxBuffered: number;
 }
 
 export const DEFAULT_CMDCTL_LIMITS: CmdctlLimits = Object.freeze({
@@ -31,11 +40,28 @@ export const DEFAULT_CMDCTL_LIMITS: CmdctlLimits = Object.freeze({
   failuresPerMinute: 5,
   maxMessage: 1024 * 1024,
   commandTimeoutMs: 4000,
+  maxBuffered: 16 * 1024 * 1024,
 });
+
+/** Where cmdctl listens; with `tls`, HTTPS and WSS. */
+export interface Endpoint {
+  address: string;
+  port: number;
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+export function isLoopback(address: string): boolean {
+  return address === '::1' || address === 'localhost' || (net.isIPv4(address) && address.startsWith('127.'));
+}
 
 const COOKIE = 'b10_token';
 /** Login bodies are a name and a password: anything larger is refused unread. */
 const MAX_LOGIN_BODY = 16 * 1024;
+const CONSOLE_FILES: Readonly<Record<string, [file: string, type: string]>> = {
+  '/': ['index.html', 'text/html; charset=utf-8'],
+  '/console.js': ['console.js', 'text/javascript; charset=utf-8'],
+  '/console.css': ['console.css', 'text/css; charset=utf-8'],
+};
 
 function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
@@ -46,76 +72,143 @@ function refuseUpgrade(socket: Duplex, status: 401 | 403 | 404, why: string): vo
   socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${why}\n`);
 }
 
-export class CmdctlServer {
-  private readonly tokens = new Map<string, { user: string; expires: number }>();
-  private readonly failures = new Map<string, number[]>();
-  private readonly http: http.Server;
-  private readonly wss: WebSocketServer;
-  private origin = '';
+function hostPart(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
 
-  constructor(
-    private readonly accounts: () => Promise<Accounts>,
-    private readonly bus: () => Session,
-    private readonly log: Logger,
-    private readonly limits: CmdctlLimits = DEFAULT_CMDCTL_LIMITS,
-  ) {
-    this.http = http.createServer((req, res) => void this.request(req, res));
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessage });
-    this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+/** The token of a request: `Authorization: Bearer`, else the cookie. */
+function tokenOf(req: http.IncomingMessage): string | undefined {
+  const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+  if (bearer) return bearer;
+  return (req.headers.cookie ?? '')
+    .split(';')
+    .map((c) => c.trim().split('='))
+    .find(([k]) => k === COOKIE)?.[1];
+}
+
+interface Listener {
+  server: http.Server;
+  endpoint: Endpoint;
+  origins: Set<string>;
+  scheme: 'http' | 'https';
+}
+
+export interface CmdctlDeps {
+  /** Read at each login, so `b10 user add` takes effect without a restart. */
+  accounts: () => Promise<Accounts>;
+  bus: () => Session;
+  log: Logger;
+  /** The web console's files. */
+  consoleDir: string;
+  limits?: CmdctlLimits;
+}
+
+export class CmdctlServer {
+  private readonly limits: CmdctlLimits;
+  private readonly tokens: Tokens;
+  private readonly limiter: LoginLimiter;
+  private readonly gateway: Gateway;
+  private readonly wss: WebSocketServer;
+  private readonly listening = new Set<WebSocket>();
+  private listener: Listener | undefined;
+
+  constructor(private readonly deps: CmdctlDeps) {
+    this.limits = deps.limits ?? DEFAULT_CMDCTL_LIMITS;
+    this.tokens = new Tokens(this.limits.tokenTtlMs);
+    this.limiter = new LoginLimiter(this.limits.failuresPerMinute);
+    this.gateway = new Gateway(deps.bus, this.limits.commandTimeoutMs);
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxMessage });
   }
 
-  /** Listens; resolves with the port (0 picks one). */
-  async listen(port: number, address: string): Promise<number> {
-    await listenOn(this.http, { port, host: address });
-    const bound = (this.http.address() as { port: number }).port;
-    this.origin = `http://${address.includes(':') ? `[${address}]` : address}:${bound}`;
-    return bound;
+  get endpoint(): Endpoint | undefined {
+    return this.listener?.endpoint;
+  }
+
+  /**
+   * Listens on `endpoint` (port 0 picks one) and resolves with the port.
+   * Called again, it moves: the old listener closes first (it may hold the
+   * same port), and comes back if the new one cannot listen. Logged-in
+   * operators and open sockets are kept.
+   */
+  async listen(endpoint: Endpoint): Promise<number> {
+    const old = this.listener;
+    if (old) await new Promise<void>((resolve) => old.server.close(() => resolve()));
+    try {
+      this.listener = await this.open(endpoint);
+    } catch (err) {
+      if (old) this.listener = await this.open(old.endpoint);
+      throw err;
+    }
+    return this.listener.endpoint.port;
+  }
+
+  private async open(endpoint: Endpoint): Promise<Listener> {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => void this.request(req, res);
+    const server = endpoint.tls ? https.createServer({ cert: endpoint.tls.cert, key: endpoint.tls.key }, handler) : http.createServer(handler);
+    const scheme = endpoint.tls ? 'https' : 'http';
+    await listenOn(server, { port: endpoint.port, host: endpoint.address });
+    const port = (server.address() as net.AddressInfo).port;
+    const hosts = isLoopback(endpoint.address) ? ['localhost', '127.0.0.1', '[::1]', hostPart(endpoint.address)] : [hostPart(endpoint.address)];
+    const listener: Listener = { server, scheme, endpoint: { ...endpoint, port }, origins: new Set(hosts.map((h) => `${scheme}://${h}:${port}`)) };
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(listener, req, socket, head));
+    return listener;
   }
 
   close(): Promise<void> {
     for (const client of this.wss.clients) client.terminate();
-    return new Promise((resolve) => this.http.close(() => resolve()));
+    const server = this.listener?.server;
+    this.listener = undefined;
+    return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
   }
 
-  /** The user a request's token belongs to, from `Authorization: Bearer` or the cookie; undefined when none is valid. */
-  private userOf(req: http.IncomingMessage): string | undefined {
-    const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const cookie = (req.headers.cookie ?? '')
-      .split(';')
-      .map((c) => c.trim().split('='))
-      .find(([k]) => k === COOKIE)?.[1];
-    const token = bearer ?? cookie;
-    const entry = token ? this.tokens.get(token) : undefined;
-    if (!entry) return undefined;
-    if (entry.expires <= Date.now()) {
-      this.tokens.delete(token!);
-      return undefined;
-    }
-    return entry.user;
+  /** Pushes an event to every socket that asked for events. */
+  publish(event: OperatorEvent): void {
+    const text = JSON.stringify(event);
+    for (const ws of this.listening) this.send(ws, text);
   }
 
   private async request(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
-      const url = new URL(req.url ?? '/', this.origin);
-      if (req.method === 'POST' && url.pathname === '/login') return await this.login(req, res);
-      if (req.method === 'POST' && url.pathname === '/logout') {
-        const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-        if (token) this.tokens.delete(token);
-        return json(res, 200, {}, { 'set-cookie': `${COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0` });
-      }
+      const { pathname } = new URL(req.url ?? '/', 'http://cmdctl');
+      if (req.method === 'POST' && pathname === '/login') return await this.login(req, res);
+      if (req.method === 'POST' && pathname === '/logout') return this.logout(req, res);
+      const file = CONSOLE_FILES[pathname];
+      if (file && (req.method === 'GET' || req.method === 'HEAD')) return await this.consoleFile(req, res, ...file);
       json(res, 404, { error: 'not found' });
     } catch (err) {
-      this.log.warn({ err }, 'request failed');
-      if (!res.headersSent) json(res, 400, { error: (err as Error).message });
+      this.deps.log.warn({ err }, 'request failed');
+      if (!res.headersSent) json(res, 500, { error: (err as Error).message });
+      else res.destroy();
     }
+  }
+
+  private async consoleFile(req: http.IncomingMessage, res: http.ServerResponse, file: string, type: string): Promise<void> {
+    const body = await readFile(path.join(this.deps.consoleDir, file));
+    const host = req.headers.host ?? '';
+    res.writeHead(200, {
+      'content-type': type,
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': `default-src 'self'; connect-src 'self' ws://${host} wss://${host}; frame-ancestors 'none'`,
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  private cookie(token: string, maxAge: number): string {
+    const secure = this.listener?.scheme === 'https' ? '; Secure' : '';
+    return `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}${secure}`;
+  }
+
+  private logout(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const token = tokenOf(req);
+    if (token) this.tokens.revoke(token);
+    json(res, 200, {}, { 'set-cookie': this.cookie('', 0) });
   }
 
   private async login(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const address = req.socket.remoteAddress ?? '';
-    const now = Date.now();
-    const recent = (this.failures.get(address) ?? []).filter((t) => now - t < 60_000);
-    if (recent.length >= this.limits.failuresPerMinute) {
-      const retryAfter = Math.ceil((recent[0]! + 60_000 - now) / 1000);
+    const retryAfter = this.limiter.retryAfter(address);
+    if (retryAfter > 0) {
       return json(res, 429, { error: 'too many failed logins: try again later' }, { 'retry-after': String(retryAfter) });
     }
     let body = '';
@@ -130,63 +223,64 @@ export class CmdctlServer {
       return json(res, 400, { error: 'the body must be JSON {"username", "password"}' });
     }
     const { username, password } = credentials ?? {};
-    const ok = typeof username === 'string' && typeof password === 'string' && (await (await this.accounts()).verify(username, password));
+    const ok = typeof username === 'string' && typeof password === 'string' && (await (await this.deps.accounts()).verify(username, password));
     if (!ok) {
-      this.failures.set(address, [...recent, now]);
-      this.log.info({ address, username: typeof username === 'string' ? username : undefined }, 'login failed');
+      this.limiter.failed(address);
+      this.deps.log.info({ address, username: typeof username === 'string' ? username : undefined }, 'login failed');
       return json(res, 401, { error: 'wrong user name or password' });
     }
-    this.failures.delete(address);
-    const token = randomBytes(32).toString('hex');
-    this.tokens.set(token, { user: username, expires: now + this.limits.tokenTtlMs });
-    this.log.info({ address, username }, 'logged in');
+    this.limiter.succeeded(address);
+    const token = this.tokens.issue(username);
+    this.deps.log.info({ address, username }, 'logged in');
     const maxAge = Math.floor(this.limits.tokenTtlMs / 1000);
-    json(res, 200, { token, expires_in: maxAge }, { 'set-cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}` });
+    json(res, 200, { token, expires_in: maxAge }, { 'set-cookie': this.cookie(token, maxAge) });
   }
 
-  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (new URL(req.url ?? '/', this.origin).pathname !== '/ws') return refuseUpgrade(socket, 404, 'no such endpoint');
+  private upgrade(listener: Listener, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (new URL(req.url ?? '/', 'http://cmdctl').pathname !== '/ws') return refuseUpgrade(socket, 404, 'no such endpoint');
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== this.origin) return refuseUpgrade(socket, 403, `origin ${origin} is not allowed`);
-    const user = this.userOf(req);
+    if (origin !== undefined && !listener.origins.has(origin)) return refuseUpgrade(socket, 403, `origin ${origin} is not allowed`);
+    const user = this.tokens.userOf(tokenOf(req));
     if (!user) return refuseUpgrade(socket, 401, 'log in first: POST /login, then a Bearer token or the cookie');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws, user));
   }
 
-  /** One operator's socket: requests in, answers (each with its request's id) out, any number in flight. */
-  private serve(ws: WebSocket, user: string): void {
-    this.log.info({ user }, 'operator connected');
-    ws.on('error', (err) => this.log.info({ user, err: err.message }, 'operator socket closed on an error'));
-    ws.on('message', (data) => {
-      let request: { id?: unknown; module?: unknown; command?: unknown; args?: unknown };
-      try {
-        request = JSON.parse(String(data)) as typeof request;
-      } catch {
-        ws.send(JSON.stringify({ id: null, result: [1, 'a request is JSON {id, module, command, args?}'] }));
-        return;
-      }
-      const { id, module, command, args } = request ?? {};
-      if (typeof module !== 'string' || typeof command !== 'string') {
-        ws.send(JSON.stringify({ id: id ?? null, result: [1, 'a request needs a module and a command'] }));
-        return;
-      }
-      void this.forward(module, command, args).then((result) => {
-        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ id: id ?? null, result }));
-      });
-    });
+  /** Sends to one socket; a reader that lets too much pile up is cut off rather than grow cmdctl's memory. */
+  private send(ws: WebSocket, text: string): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > this.limits.maxBuffered) {
+      this.deps.log.warn({ buffered: ws.bufferedAmount }, 'operator socket cut off: it does not read what it is sent');
+      ws.terminate();
+      return;
+    }
+    ws.send(text);
   }
 
-  /** A command over the bus, its outcome as BIND 10's [rcode, value]; delivery problems have negative rcodes. */
-  private async forward(module: string, command: string, args: unknown): Promise<[number, unknown]> {
-    try {
-      const value = await this.bus().command(module, command, args, { timeout: this.limits.commandTimeoutMs });
-      return [0, value];
-    } catch (err) {
-      if (err instanceof AnswerError) return [err.rcode, err.text];
-      if (err instanceof NoRecipientError) return [-1, `no module ${module} on the bus`];
-      if (err instanceof TimeoutError) return [-2, `${module} did not answer within ${err.ms} ms`];
-      if (err instanceof B10Error) return [-3, err.message];
-      throw err;
-    }
+  /** One operator's socket: requests in, answers (each with its request's id) out, any number in flight. */
+  private serve(ws: WebSocket, user: string): void {
+    this.deps.log.info({ user }, 'operator connected');
+    ws.on('error', (err) => this.deps.log.info({ user, err: err.message }, 'operator socket closed on an error'));
+    ws.on('close', () => this.listening.delete(ws));
+    ws.on('message', (data) => {
+      try {
+        const request = parseRequest(String(data));
+        if (request.kind === 'events') {
+          if (request.on) this.listening.add(ws);
+          else this.listening.delete(ws);
+          this.send(ws, JSON.stringify({ id: request.id, result: [0] }));
+          return;
+        }
+        void this.gateway.execute(request).then(
+          (result) => this.send(ws, JSON.stringify({ id: request.id, result })),
+          (err: unknown) => {
+            this.deps.log.error({ err, user }, 'request failed');
+            this.send(ws, JSON.stringify({ id: request.id, result: [1, `cmdctl could not carry out the request: ${(err as Error).message}`] }));
+          },
+        );
+      } catch (err) {
+        if (!(err instanceof BadRequest)) throw err;
+        this.send(ws, JSON.stringify({ id: err.id, result: [1, err.message] }));
+      }
+    });
   }
 }
