@@ -4,6 +4,7 @@ import { parseArgs, VERSION } from '../options.js';
 import { reportError } from './common.js';
 import { bossCommands } from './boss.js';
 import { configCommand } from './config.js';
+import { ctlCommand } from './ctl.js';
 import { listenCommand } from './listen.js';
 import { membersCommand } from './members.js';
 import { pingCommand } from './ping.js';
@@ -23,7 +24,8 @@ const program = new Command('b10')
   .addCommand(rawCommand())
   .addCommand(configCommand())
   .addCommand(zoneCommand())
-  .addCommand(userCommand());
+  .addCommand(userCommand())
+  .addCommand(ctlCommand());
 for (const command of bossCommands()) program.addCommand(command);
 
 // Piped into `head`, say: the reader leaving is not an error.
