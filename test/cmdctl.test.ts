@@ -1,9 +1,15 @@
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
 import { Accounts } from '../src/cmdctl/accounts.js';
+import { CmdctlClient } from '../src/cmdctl/client.js';
 import { startBus, startModule, type Bus } from '../src/testing/index.js';
 import { run, start } from './helpers/processes.js';
+import { requireTool } from './helpers/debian.js';
 import { fixture } from './helpers/stack.js';
+import { tempDir } from './helpers/tmp.js';
 
 interface Gate {
   bus: Bus;
@@ -19,6 +25,7 @@ async function gate(args: string[] = []): Promise<Gate> {
   onTestFinished(() => bus.stop());
   await (await Accounts.load(bus.dataPath)).add('operator', 'correct horse');
   await startModule(bus, fixture('echo'), { module: 'Echo' });
+  await startModule(bus, fixture('tunable'), { module: 'Tunable' });
   const silent = await bus.connect();
   await silent.subscribe('Silent');
   const cmdctl = start('src/cmdctl/main.js', ['-p', '0', '-d', bus.dataPath, ...args], { env: bus.env, lifeline: true });
@@ -62,6 +69,21 @@ function answers(ws: WebSocket, count: number): Promise<Map<unknown, unknown>> {
       got.set(id, result);
       if (got.size === count) resolve(got);
     });
+  });
+}
+
+/** Sends one request and resolves with its result. */
+function ask(ws: WebSocket, request: Record<string, unknown>): Promise<unknown> {
+  const id = `r${Math.random()}`;
+  return new Promise((resolve) => {
+    const onMessage = (data: unknown): void => {
+      const message = JSON.parse(String(data)) as { id?: unknown; result?: unknown };
+      if (message.id !== id) return;
+      ws.off('message', onMessage);
+      resolve(message.result);
+    };
+    ws.on('message', onMessage);
+    ws.send(JSON.stringify({ ...request, id }));
   });
 }
 
@@ -128,5 +150,62 @@ describe('b10-cmdctl', () => {
     const r = await run('src/cmdctl/main.js', ['-a', '0.0.0.0', '-p', '0']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without TLS/);
+  });
+
+  it('config_requests: show, set, unset and spec go to the config manager; a bad value is refused with the reason', async () => {
+    const g = await gate();
+    const ws = await g.ws({ authorization: `Bearer ${await token(g)}` });
+    expect(await ask(ws, { config: 'show', target: 'Tunable' })).toEqual([0, { max_clients: 10, greeting: 'hello', verbose: false }]);
+    expect(await ask(ws, { config: 'set', target: 'Tunable/max_clients', value: 42 })).toEqual([0]);
+    expect(await ask(ws, { config: 'show', target: 'Tunable/max_clients' })).toEqual([0, 42]);
+    expect(await ask(ws, { module: 'Tunable', command: 'greet', args: { name: 'you' } })).toEqual([0, 'hello, you']);
+    expect(await ask(ws, { config: 'set', target: 'Tunable/max_clients', value: 'many' })).toEqual([1, expect.stringMatching(/^Tunable\/max_clients: expected integer/)]);
+    expect(await ask(ws, { config: 'set', target: 'Tunable/max_clients', value: 0 })).toEqual([1, 'Tunable refused the configuration: max_clients must be at least 1']);
+    expect(await ask(ws, { config: 'show', target: 'Tunable/max_clients' })).toEqual([0, 42]);
+    expect(await ask(ws, { config: 'unset', target: 'Tunable/max_clients' })).toEqual([0]);
+    expect(await ask(ws, { config: 'show', target: 'Tunable/max_clients' })).toEqual([0, 10]);
+    const [rcode, specs] = (await ask(ws, { config: 'spec' })) as [number, Record<string, { commands: { command_name: string }[] }>];
+    expect(rcode).toBe(0);
+    expect(Object.keys(specs).sort()).toEqual(['Cmdctl', 'Echo', 'Tunable']);
+    expect(specs.Tunable!.commands.map((c) => c.command_name)).toEqual(['greet', 'shutdown']);
+    expect(await ask(ws, { config: 'spec', module: 'Nobody' })).toEqual([1, 'no spec registered for module Nobody']);
+    expect(await ask(ws, { config: 'frobnicate' })).toEqual([1, 'config must be one of show, set, unset, spec']);
+    expect(await ask(ws, { config: 'set', target: 'Tunable/max_clients' })).toEqual([1, 'config set needs value']);
+  });
+
+  it('events_after_config_set: a socket that asked gets the committed change; one that did not gets only its answers', async () => {
+    const g = await gate();
+    const t = await token(g);
+    const [watcher, other] = [await g.ws({ authorization: `Bearer ${t}` }), await g.ws({ authorization: `Bearer ${t}` })];
+    expect(await ask(watcher, { events: true })).toEqual([0]);
+    const seenByOther: unknown[] = [];
+    other.on('message', (data) => seenByOther.push(JSON.parse(String(data))));
+    const event = new Promise((resolve) =>
+      watcher.on('message', (data) => {
+        const message = JSON.parse(String(data)) as { event?: string };
+        if (message.event === 'config_update') resolve(message);
+      }),
+    );
+    expect(await ask(other, { config: 'set', target: 'Tunable/greeting', value: 'hi' })).toEqual([0]);
+    expect(await event).toEqual({ event: 'config_update', module: 'Tunable', config: { greeting: 'hi' } });
+    expect(await ask(watcher, { events: false })).toEqual([0]);
+    expect(await ask(other, { config: 'set', target: 'Tunable/greeting', value: 'hey' })).toEqual([0]);
+    expect(seenByOther.every((m) => (m as { event?: unknown }).event === undefined)).toBe(true);
+  });
+
+  it('tls: with --cert and --key, login and the WebSocket go over HTTPS and WSS; plain HTTP gets nothing', async () => {
+    const openssl = requireTool('openssl', 'openssl');
+    const dir = await tempDir();
+    const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+    execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const g = await gate(['--cert', cert, '--key', key]);
+    const port = new URL(g.url).port;
+    const ca = await readFile(cert);
+    const client = await CmdctlClient.login(`https://127.0.0.1:${port}`, 'operator', 'correct horse', { ca });
+    onTestFinished(() => client.close());
+    expect(await client.request({ module: 'Echo', command: 'echo', args: { text: 'over tls' } })).toEqual([0, 'over tls']);
+    await expect(fetch(`http://127.0.0.1:${port}/login`, { method: 'POST', body: '{}' })).rejects.toThrow();
+    await expect(CmdctlClient.login(`https://127.0.0.1:${port}`, 'operator', 'correct horse')).rejects.toThrow(/self-signed certificate/);
   });
 });

@@ -1,0 +1,137 @@
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { Accounts } from '../src/cmdctl/accounts.js';
+import { CmdctlClient } from '../src/cmdctl/client.js';
+import type { OperatorEvent } from '../src/cmdctl/events.js';
+import { freePort, start } from './helpers/processes.js';
+import { boot, byComponent, fixture, type Booted } from './helpers/stack.js';
+
+const echo = { process: fixture('echo'), kind: 'dispensable', address: 'Echo', priority: 10 };
+const cmdctl = { process: 'b10-cmdctl', kind: 'dispensable', address: 'Cmdctl', priority: 0 };
+const PASSWORD = 'correct horse';
+
+interface Gate {
+  stack: Booted;
+  url: string;
+  /** `b10 ctl` with `input` on its stdin and the given extra environment. */
+  ctl(args: string[], input?: string, env?: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+/** The real bind10 with the Echo fixture and cmdctl, cmdctl on a port picked by the OS, one account. */
+async function stackWithCmdctl(args: string[] = ['--cmdctl-port', '0'], more: Record<string, object> = {}): Promise<Gate> {
+  const stack = await boot({ echo, cmdctl }, args, more);
+  await (await Accounts.load(stack.dir)).add('operator', PASSWORD);
+  const port = (await stack.boss.waitForLog(byComponent('cmdctl', 'cmdctl listening'), 'cmdctl listening')).port as number;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    stack,
+    url,
+    ctl: async (ctlArgs, input = '', env = {}) => {
+      const proc = start('src/cli/main.js', ['ctl', '--url', url, '-u', 'operator', '--history-file', `${stack.dir}/history`, ...ctlArgs], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env,
+      });
+      onTestFinished(() => proc.stop());
+      proc.child.stdin!.end(input);
+      const { code } = await proc.exited;
+      await proc.drained;
+      return { code, stdout: proc.stdout, stderr: proc.stderrLines.join('\n') };
+    },
+  };
+}
+
+describe('cmdctl under the boss', () => {
+  it('started_last_on_a_picked_port: --cmdctl-port 0 picks a port, logs it, and cmdctl starts after the other components', async () => {
+    const { stack, url } = await stackWithCmdctl();
+    const port = Number(new URL(url).port);
+    expect(port).toBeGreaterThan(0);
+    expect(port).not.toBe(8080);
+    const started = stack.boss.logs.filter((l) => l.msg === 'component started').map((l) => l.component);
+    expect(started.at(-1)).toBe('cmdctl');
+    expect(started.indexOf('echo')).toBeLessThan(started.indexOf('cmdctl'));
+  });
+
+  it('component_events: a restart shows up as the component\'s state changes, pushed as they happen', async () => {
+    const { url } = await stackWithCmdctl();
+    const client = await CmdctlClient.login(url, 'operator', PASSWORD);
+    onTestFinished(() => client.close());
+    const states: string[] = [];
+    const back = new Promise<void>((resolve) =>
+      client.on('event', (event: OperatorEvent) => {
+        if (event.event !== 'component' || event.name !== 'echo') return;
+        states.push(event.state);
+        if (event.state === 'running') resolve();
+      }),
+    );
+    expect(await client.request({ events: true })).toEqual([0]);
+    expect(await client.request({ module: 'Boss', command: 'restart', args: { name: 'echo' } })).toEqual([0, 'restarting echo']);
+    await back;
+    expect(states).toEqual(['stopping', 'stopped', 'starting', 'running']);
+  });
+
+  it('config_moves_cmdctl: a new port in its config moves it; a non-loopback address without TLS is refused and nothing moves', async () => {
+    const first = await freePort();
+    const { stack, url } = await stackWithCmdctl([], { Cmdctl: { port: first } });
+    expect(url).toBe(`http://127.0.0.1:${first}`);
+    const refused = await stack.b10('config', 'set', 'Cmdctl/address', '"0.0.0.0"');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/Cmdctl refused the configuration: refusing to listen on 0\.0\.0\.0 without TLS/);
+    const second = await freePort();
+    const since = stack.boss.logs.length;
+    expect((await stack.b10('config', 'set', 'Cmdctl/port', String(second))).code).toBe(0);
+    await stack.boss.waitForLog((l) => l.component === 'cmdctl' && l.msg === 'cmdctl listening' && l.port === second, 'moved', since);
+    const client = await CmdctlClient.login(`http://127.0.0.1:${second}`, 'operator', PASSWORD);
+    client.close();
+    await expect(CmdctlClient.login(url, 'operator', PASSWORD)).rejects.toThrow(/nothing listens there/);
+  });
+});
+
+describe('b10 ctl', () => {
+  it('one_line: -c prints the answer and exits with b10 send\'s codes', async () => {
+    const { ctl } = await stackWithCmdctl();
+    const env = { B10_PASSWORD: PASSWORD };
+    const ok = await ctl(['-c', 'Echo echo text="hello there"'], '', env);
+    expect(ok).toMatchObject({ code: 0, stdout: '"hello there"\n' });
+    const rows = await ctl(['-c', 'Boss show_processes'], '', env);
+    expect(rows.code).toBe(0);
+    expect((JSON.parse(rows.stdout) as { name: string }[]).map((r) => r.name)).toEqual(['msgq', 'cfgmgr', 'echo', 'cmdctl']);
+    expect(await ctl(['-c', 'Echo frobnicate'], '', env)).toMatchObject({ code: 1, stderr: 'b10: Unknown command: frobnicate' });
+    expect(await ctl(['-c', 'Nobody hello'], '', env)).toMatchObject({ code: 3, stderr: 'b10: no module Nobody on the bus' });
+    expect(await ctl(['-c', 'Echo echo text'], '', env)).toMatchObject({ code: 2, stderr: 'b10: "text": arguments are name=value, or one JSON map' });
+    expect(await ctl(['-c', 'Echo echo'], '', { B10_PASSWORD: 'wrong' })).toMatchObject({ code: 1, stderr: 'b10: login refused: wrong user name or password' });
+    const password = await ctl(['-c', 'Echo echo {"text": "from stdin"}'], `${PASSWORD}\n`);
+    expect(password).toMatchObject({ code: 0, stdout: '"from stdin"\n' });
+  });
+
+  it('cmdctl_not_there: exit 3 naming the address', async () => {
+    const port = await freePort();
+    const proc = start('src/cli/main.js', ['ctl', '--url', `http://127.0.0.1:${port}`, '-u', 'operator', '-c', 'Boss ping'], { env: { B10_PASSWORD: 'x' } });
+    onTestFinished(() => proc.stop());
+    expect((await proc.exited).code).toBe(3);
+    await proc.drained;
+    expect(proc.stderrLines.join('\n')).toBe(`b10: cannot reach cmdctl at http://127.0.0.1:${port}: nothing listens there`);
+  });
+
+  it('shell_from_stdin: the password first, then one line after another; ends with the last failure\'s code', async () => {
+    const { ctl } = await stackWithCmdctl();
+    const script = [
+      PASSWORD,
+      'config set Echo/values {"a": 1}',
+      'config show Echo/values',
+      'Echo values',
+      'config set Echo/values {"a": "one"}',
+      '# a comment, and an empty line',
+      '',
+      'config spec Echo',
+      'help',
+      'quit',
+      'Echo echo text=never',
+    ].join('\n');
+    const r = await ctl([], script);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('{\n  "a": 1\n}\n{"a":1}\n');
+    expect(r.stdout).toContain('Echo\n\nConfiguration:\n  values: named_set = {}');
+    expect(r.stdout).toMatch(/Modules and their commands:\n(.*\n)*  Echo: echo, values, shutdown/);
+    expect(r.stdout).not.toContain('never');
+    expect(r.stderr).toMatch(/^b10: Echo\/values\.a: expected integer/);
+  });
+});
