@@ -32,6 +32,8 @@ export interface AuthLimits {
 
 export const DEFAULT_AUTH_LIMITS: AuthLimits = Object.freeze({ maxTcpConnections: 100, tcpIdleMs: 10_000 });
 
+/** How many ports a listen on port 0 tries before it gives up. */
+const PORT_PICKS = 10;
 /** Prepared responses at most; the cache starts over when full or when a zone changes. */
 const MAX_PREPARED = 20_000;
 const CLASS_IN = 1;
@@ -134,26 +136,44 @@ export class AuthServer {
   async listen(endpoints: readonly Endpoint[]): Promise<Endpoint[]> {
     const bound: Endpoint[] = [];
     for (const endpoint of endpoints) {
-      const udp = dgram.createSocket({ type: net.isIPv6(endpoint.address) ? 'udp6' : 'udp4' });
-      udp.on('message', (msg, rinfo) => {
-        const response = this.safely(() => this.respond(msg, 'udp', rinfo.address));
-        if (response) udp.send(response, rinfo.port, rinfo.address);
-      });
-      udp.on('error', (err) => this.log.warn({ err }, 'UDP socket error'));
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind(endpoint.port, endpoint.address, () => {
-          udp.off('error', reject);
-          resolve();
-        });
-      });
-      const port = udp.address().port;
-      const tcp = net.createServer((socket) => this.acceptTcp(socket));
-      await listenOn(tcp, { port, host: endpoint.address });
-      this.listeners.push({ endpoint: { address: endpoint.address, port }, udp, tcp });
-      bound.push({ address: endpoint.address, port });
+      // Port 0 picks a free UDP port, and TCP must take the same number: another
+      // program may hold it for TCP, so a few picks are tried before giving up.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          bound.push(await this.listenOne(endpoint));
+          break;
+        } catch (err) {
+          if (endpoint.port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === PORT_PICKS) throw err;
+        }
+      }
     }
     return bound;
+  }
+
+  private async listenOne(endpoint: Endpoint): Promise<Endpoint> {
+    const udp = dgram.createSocket({ type: net.isIPv6(endpoint.address) ? 'udp6' : 'udp4' });
+    udp.on('message', (msg, rinfo) => {
+      const response = this.safely(() => this.respond(msg, 'udp', rinfo.address));
+      if (response) udp.send(response, rinfo.port, rinfo.address);
+    });
+    udp.on('error', (err) => this.log.warn({ err }, 'UDP socket error'));
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(endpoint.port, endpoint.address, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    const port = udp.address().port;
+    const tcp = net.createServer((socket) => this.acceptTcp(socket));
+    try {
+      await listenOn(tcp, { port, host: endpoint.address });
+    } catch (err) {
+      udp.close();
+      throw err;
+    }
+    this.listeners.push({ endpoint: { address: endpoint.address, port }, udp, tcp });
+    return { address: endpoint.address, port };
   }
 
   /**
