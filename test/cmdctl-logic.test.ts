@@ -70,14 +70,14 @@ describe('b10 ctl lines', () => {
   });
 
   it('completion: modules and keywords, then commands, then the arguments not given yet, and config targets', () => {
-    expect(completions('', specs)).toEqual([['Boss', 'Tunable', 'config', 'events', 'help', 'quit'], '']);
-    expect(completions('Bo', specs)).toEqual([['Boss'], 'Bo']);
-    expect(completions('Boss s', specs)).toEqual([['show_processes', 'shutdown'], 's']);
+    expect(completions('', specs)).toEqual([['Boss ', 'Tunable ', 'config ', 'events ', 'help ', 'quit '], '']);
+    expect(completions('Bo', specs)).toEqual([['Boss '], 'Bo']);
+    expect(completions('Boss s', specs)).toEqual([['show_processes ', 'shutdown '], 's']);
     expect(completions('Tunable greet ', specs)).toEqual([['name=', 'times='], '']);
     expect(completions('Tunable greet name=x ', specs)).toEqual([['times='], '']);
-    expect(completions('config ', specs)).toEqual([['show', 'set', 'unset', 'spec'], '']);
-    expect(completions('config set Tu', specs)).toEqual([['Tunable/', 'Tunable/max_clients'], 'Tu']);
-    expect(completions('config spec ', specs)).toEqual([['Boss', 'Tunable'], '']);
+    expect(completions('config ', specs)).toEqual([['show ', 'set ', 'unset ', 'spec '], '']);
+    expect(completions('config set Tu', specs)).toEqual([['Tunable/', 'Tunable/max_clients '], 'Tu']);
+    expect(completions('config spec ', specs)).toEqual([['Boss ', 'Tunable '], '']);
     expect(completions('Nobody ', specs)).toEqual([[], '']);
   });
 });

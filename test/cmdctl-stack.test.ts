@@ -1,8 +1,13 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Accounts } from '../src/cmdctl/accounts.js';
 import { CmdctlClient } from '../src/cmdctl/client.js';
 import type { OperatorEvent } from '../src/cmdctl/events.js';
-import { freePort, start } from './helpers/processes.js';
+import { requireTool } from './helpers/debian.js';
+import { DIST, freePort, start } from './helpers/processes.js';
 import { boot, byComponent, fixture, type Booted } from './helpers/stack.js';
 
 const echo = { process: fixture('echo'), kind: 'dispensable', address: 'Echo', priority: 10 };
@@ -133,5 +138,37 @@ describe('b10 ctl', () => {
     expect(r.stdout).toMatch(/Modules and their commands:\n(.*\n)*  Echo: echo, values, shutdown/);
     expect(r.stdout).not.toContain('never');
     expect(r.stderr).toMatch(/^b10: Echo\/values\.a: expected integer/);
+  });
+
+  it('terminal: the password is not echoed, Tab completes from the specs, and the line goes into the history file', async () => {
+    const { stack, url } = await stackWithCmdctl();
+    const history = path.join(stack.dir, 'history');
+    const ctl = [process.execPath, path.join(DIST, 'src/cli/main.js'), 'ctl', '--url', url, '-u', 'operator', '--history-file', history];
+    // util-linux's script runs the command on a pseudo-terminal and relays our keys to it.
+    const term = spawn(requireTool('script', 'bsdutils'), ['-qfec', ctl.map((a) => `'${a}'`).join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    onTestFinished(() => void term.kill('SIGKILL'));
+    let screen = '';
+    term.stdout.setEncoding('utf8').on('data', (text: string) => (screen += text));
+    const until = async (text: string, from = 0): Promise<void> => {
+      while (!screen.includes(text, from)) await Promise.race([once(term.stdout, 'data'), once(term, 'exit').then(() => Promise.reject(new Error(`the terminal closed before ${text}:\n${screen}`)))]);
+    };
+    await until('Password: ');
+    term.stdin.write(`${PASSWORD}\r`);
+    await until('b10> ');
+    const typed = screen.length;
+    // readline completes only on a Tab that ends what it reads at once (a paste does not complete), so one Tab per write.
+    for (const [keys, completed] of [['Ech\t', 'Echo '], ['ec\t', 'echo '], ['te\t', 'text=']]) {
+      const from = screen.length;
+      term.stdin.write(keys!);
+      await until(completed!, from);
+    }
+    term.stdin.write('"hi there"\r');
+    await until('"hi there"', typed);
+    term.stdin.write('quit\r');
+    const [code] = (await once(term, 'exit')) as [number];
+    expect(code).toBe(0);
+    expect(screen).not.toContain(PASSWORD);
+    expect(screen.slice(typed)).toContain('Echo echo text="hi there"');
+    expect(await readFile(history, 'utf8')).toBe('Echo echo text="hi there"\nquit\n');
   });
 });

@@ -33,7 +33,7 @@ const shot = async (page: Page, name: string): Promise<void> => {
 };
 
 describe('web console (chromium)', () => {
-  it('login_components_restart_config: logs in, sees a killed component come back, stores a good value and shows why a bad one is refused', async () => {
+  it('login_components_restart_config: logs in, sees a killed component come back, restarts one with its button, stores a good value and shows why a bad one is refused', async () => {
     const { page, b10 } = await consoleOpen();
 
     await page.fill('#login input[name=username]', 'operator');
@@ -57,6 +57,11 @@ describe('web console (chromium)', () => {
       .waitFor({ timeout: 10_000 });
     expect(await row.locator('td.restarts').textContent()).toBe('1');
     await page.locator('#events li', { hasText: '"name":"tunable","state":"restarting"' }).first().waitFor();
+    const killedPid = Number(await row.locator('td.pid').textContent());
+    await row.getByRole('button', { name: 'Restart' }).click();
+    await page
+      .locator(`tr[data-component="tunable"]:has(td.state:text-is("running")):has(td.restarts:text-is("2")):not(:has(td.pid:text-is("${killedPid}")))`)
+      .waitFor({ timeout: 10_000 });
     await shot(page, 'restarted');
 
     const field = page.locator('form.field', { has: page.locator('[data-target="Tunable/max_clients"]') });

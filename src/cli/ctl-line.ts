@@ -133,7 +133,11 @@ function targets(specs: Specs): string[] {
   return Object.values(specs).flatMap((s) => [`${s.module_name}/`, ...s.config_data.map((i) => `${s.module_name}/${i.item_name}`)]);
 }
 
-/** readline's completer: the candidates for the word being typed, and that word. */
+/**
+ * readline's completer: the candidates for the word being typed, and that
+ * word. A finished word ends with a blank, so Tab moves on to the next;
+ * "name=" and "Module/" wait for more.
+ */
 export function completions(line: string, specs: Specs): [string[], string] {
   const w = words(line);
   const typing = /\s$/.test(line) || line === '' ? '' : (w.pop() ?? '');
@@ -156,5 +160,6 @@ export function completions(line: string, specs: Specs): [string[], string] {
       candidates = (commandSpec(spec, w[1]!)?.command_args ?? []).filter((a) => !given.has(a.item_name)).map((a) => `${a.item_name}=`);
     }
   }
-  return [candidates.filter((c) => c.startsWith(typing)), typing];
+  const finished = (c: string): string => (c.endsWith('=') || c.endsWith('/') ? c : `${c} `);
+  return [candidates.filter((c) => c.startsWith(typing)).map(finished), typing];
 }
