@@ -11,8 +11,9 @@ export async function readStdin(): Promise<string> {
 export function readHidden(prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
-    process.stderr.write(prompt);
+    // Echo goes off before the prompt shows: keys typed the moment it appears are not echoed either.
     stdin.setRawMode(true);
+    process.stderr.write(prompt);
     stdin.resume();
     let text = '';
     const onData = (chunk: Buffer): void => {
