@@ -22,6 +22,10 @@ export class Client {
   route: StandingRoute | undefined;
   /** This client's lname as a CBOR text, spliced into headers whose `from` msgq rewrites. */
   readonly lnameText: Buffer;
+  /** The lname's UTF-8 bytes alone, to compare a `to` against. */
+  readonly lnameBytes: Buffer;
+  /** Where this client's last direct send went (see handlers/send-scanned.ts). */
+  lastDestination: Client | undefined;
 
   constructor(
     readonly lname: string,
@@ -35,6 +39,7 @@ export class Client {
     this.log = log.child({ client: lname });
     this.headers = new HeaderCache(lname);
     this.lnameText = cbor.encode(lname);
+    this.lnameBytes = Buffer.from(lname);
     this.writer = createClientWriter(socket, maxQueue, this.log, () => flow.congested(this));
     this.decoder = new FrameDecoder((frame) => {
       this.codec ??= detectCodec(frame.buffer.subarray(frame.headerStart));

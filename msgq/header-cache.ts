@@ -6,6 +6,9 @@ import type { Frame } from '../protocol/framing.js';
 import { RepeatedHeader } from '../protocol/header-repeat.js';
 import { HeaderPattern } from './header-pattern.js';
 
+/** The candidate header was routed by the fast path: there is no envelope to reuse yet. */
+const SCANNED = Symbol('scanned');
+
 /**
  * A client's headers mostly repeat: the same sender, group and flags, with
  * only seq counting up. msgq remembers the last `send` header of each CBOR
@@ -27,7 +30,7 @@ export class HeaderCache {
    * headers that never repeat (replies, whose reply field changes) costs
    * nothing more than the decode.
    */
-  private readonly candidate = new RepeatedHeader<Envelope>();
+  private readonly candidate = new RepeatedHeader<Envelope | typeof SCANNED>();
 
   constructor(private readonly lname: string) {}
 
@@ -35,8 +38,10 @@ export class HeaderCache {
   decode(frame: Frame): Envelope {
     const { buffer, headerStart: start, bodyStart: end } = frame;
     this.fromStart = this.fromEnd = -1;
-    const cached = this.match(buffer, frame.view, start, end) ?? this.repeat(buffer, start, end);
+    const cached = this.match(buffer, frame.view, start, end);
     if (cached) return cached;
+    const repeated = this.candidate.repeats(buffer, start, end);
+    if (repeated && this.candidate.value !== SCANNED) return this.adopt(buffer, start);
 
     const span = this.span;
     let decoded: unknown;
@@ -54,22 +59,46 @@ export class HeaderCache {
     this.fromStart = span.fromStart!;
     this.fromEnd = span.fromEnd!;
     if (env.type === 'send' && env.from === this.lname && env.instance !== undefined && span.seqStart >= 0) {
-      this.candidate.remember(env, buffer, start, end, span.seqStart, span.seqEnd);
+      // A repeat of a header the fast path routed: it has been seen twice, so the pattern pays now.
+      if (repeated) this.keep(env, Buffer.from(buffer.subarray(start, end)), span.seqStart - start, span.seqEnd - start);
+      else this.candidate.remember(env, buffer, start, end, span.seqStart, span.seqEnd);
     }
     return env;
   }
 
-  /** The candidate's envelope when this header repeats it, seq aside; the pattern is built now. */
-  private repeat(buf: Buffer, start: number, end: number): Envelope | undefined {
+  /**
+   * The fast path routed a header without decoding it (see ScannedSend):
+   * it replaces the remembered one, and when it was in final form it is
+   * the candidate, decoded should it repeat.
+   */
+  scanned(buf: Buffer, start: number, end: number, seqStart: number, seqEnd: number, finalForm: boolean): void {
+    this.env = undefined;
+    this.pattern = undefined;
+    if (finalForm) this.candidate.remember(SCANNED, buf, start, end, seqStart, seqEnd);
+    else this.candidate.forget();
+  }
+
+  /** True when the header is the remembered one or repeats the candidate: the full path then reuses or remembers it. */
+  expects(buf: Buffer, view: DataView, start: number, end: number): boolean {
+    const pattern = this.pattern;
+    if (pattern && pattern.length === end - start && pattern.matches(view, start)) return true;
+    return this.candidate.repeats(buf, start, end);
+  }
+
+  /** The candidate's envelope for a header that repeats it, seq aside; the pattern is built now. */
+  private adopt(buf: Buffer, start: number): Envelope {
     const candidate = this.candidate;
-    if (!candidate.repeats(buf, start, end)) return undefined;
-    const env = candidate.value!;
+    const env = candidate.value as Envelope;
     const { seqStart, seqEnd } = candidate;
-    candidate.forget();
-    this.pattern = new HeaderPattern(Buffer.from(candidate.bytes()), seqStart, seqEnd);
-    this.env = env;
+    this.keep(env, Buffer.from(candidate.bytes()), seqStart, seqEnd);
     env.seq = readSimpleInt(buf, start + seqStart, start + seqEnd);
     return env;
+  }
+
+  private keep(env: Envelope, bytes: Buffer, seqStart: number, seqEnd: number): void {
+    this.candidate.forget();
+    this.pattern = new HeaderPattern(bytes, seqStart, seqEnd);
+    this.env = env;
   }
 
   /** The envelope of the remembered header, if there is one. */

@@ -33,15 +33,7 @@ export class Outgoing {
    */
   static withFrom(env: Envelope, codec: Codec, frame: Frame, fromStart: number, fromEnd: number, fromText: Buffer): Outgoing {
     const message = new Outgoing(env, codec, frame);
-    const { buffer, headerStart, bodyStart, end } = frame;
-    const headerLength = bodyStart - headerStart - (fromEnd - fromStart) + fromText.length;
-    const out = Buffer.allocUnsafe(PREFIX_BYTES + headerLength + (end - bodyStart));
-    out.writeUInt32BE(out.length - LENGTH_BYTES, 0);
-    out.writeUInt16BE(headerLength, LENGTH_BYTES);
-    let pos = PREFIX_BYTES + buffer.copy(out, PREFIX_BYTES, headerStart, fromStart);
-    pos += fromText.copy(out, pos);
-    buffer.copy(out, pos, fromEnd, end);
-    message.frames[codec.encoding] = out;
+    message.frames[codec.encoding] = spliceFrom(frame, fromStart, fromEnd, fromText);
     return message;
   }
 
@@ -83,4 +75,17 @@ export class Outgoing {
     }
     return this.decodedBody;
   }
+}
+
+/** The frame with buffer[fromStart, fromEnd) in its header replaced by `fromText`: a new frame, the input untouched. */
+export function spliceFrom(frame: Frame, fromStart: number, fromEnd: number, fromText: Buffer): Buffer {
+  const { buffer, headerStart, bodyStart, end } = frame;
+  const headerLength = bodyStart - headerStart - (fromEnd - fromStart) + fromText.length;
+  const out = Buffer.allocUnsafe(PREFIX_BYTES + headerLength + (end - bodyStart));
+  out.writeUInt32BE(out.length - LENGTH_BYTES, 0);
+  out.writeUInt16BE(headerLength, LENGTH_BYTES);
+  let pos = PREFIX_BYTES + buffer.copy(out, PREFIX_BYTES, headerStart, fromStart);
+  pos += fromText.copy(out, pos);
+  buffer.copy(out, pos, fromEnd, end);
+  return out;
 }

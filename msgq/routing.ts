@@ -76,6 +76,18 @@ export class SubscriptionTable<M> {
     return list;
   }
 
+  /**
+   * Recipients of a send to the group when its instance cannot matter —
+   * nobody subscribed to the group by instance — so the sender's instance
+   * need not even be read; undefined when it matters.
+   */
+  anyInstance(group: string): readonly M[] | undefined {
+    const instances = this.groups.get(group);
+    if (!instances) return NOBODY as readonly M[];
+    if (instances.size > 1 || !instances.has('*')) return undefined;
+    return this.recipients(group, '*');
+  }
+
   /** How many recipient lists are cached: bounded by the subscriptions, whatever is sent. */
   get cachedLists(): number {
     let n = 0;

@@ -162,7 +162,7 @@ class Reader {
     const length = this.argument(info, 'text length');
     if (length < 0) return undefined;
     if (this.pos + length > this.end) throw new HeaderSyntaxError('truncated text');
-    const value = text(this.buf, this.pos, this.pos + length);
+    const value = internedText(this.buf, this.pos, this.pos + length);
     this.pos += length;
     return value;
   }
@@ -197,7 +197,7 @@ const INTERN_MAX_LEN = 64;
 const INTERN_SLOTS = 4096;
 const interned: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
 
-function text(buf: Buffer, start: number, end: number): string {
+export function internedText(buf: Buffer, start: number, end: number): string {
   const len = end - start;
   if (len > INTERN_MAX_LEN) return buf.toString('utf8', start, end);
   let hash = 0x811c9dc5 ^ len;

@@ -102,6 +102,24 @@ describe('msgq routing, raw bytes on a real socket', () => {
     expect((await sender.next()).body).toEqual({ result: [-1, 'No such recipient'] });
   });
 
+  it('destination_gone: a direct send to a client that has left is answered No such recipient, though the last one reached it', async () => {
+    const [sender, target] = [await client(), await client()];
+    send(sender, { group: 'G', to: target.lname, seq: 1 }, 'first');
+    expect((await target.next()).body).toBe('first');
+    const lname = target.lname;
+    const watcher = await client();
+    await watcher.subscribe('cc_members');
+    target.close();
+    // msgq has forgotten the target once it announces the disconnect.
+    for (;;) {
+      const { body } = await watcher.next();
+      const [event, params] = (body as { notification: [string, { client: string }] }).notification;
+      if (event === 'disconnected' && params.client === lname) break;
+    }
+    send(sender, { group: 'G', to: lname, seq: 2, want_answer: true }, 'second');
+    expect((await sender.next()).body).toEqual({ result: [-1, 'No such recipient'] });
+  });
+
   it('no_recipient_without_want_answer: silence', async () => {
     const sender = await client();
     send(sender, { group: 'Nobody' }, 'x');

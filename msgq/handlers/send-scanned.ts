@@ -1,0 +1,84 @@
+import { cbor } from '../../protocol/codec.js';
+import type { Frame } from '../../protocol/framing.js';
+import { internedText } from '../../protocol/header-cbor.js';
+import { ScannedSend } from '../../protocol/header-scan.js';
+import { MSGQ_GROUP, MSGQ_LNAME, type Bus } from '../bus.js';
+import type { Client } from '../client.js';
+import { spliceFrom } from '../outgoing.js';
+
+/** Frames are handled one at a time, so one scan result serves them all. */
+const scan = new ScannedSend();
+/** The recipient of a direct send, without an array per message. */
+const one: Client[] = [];
+const NOBODY: readonly Client[] = [];
+
+function sameBytes(buf: Buffer, start: number, end: number, bytes: Buffer): boolean {
+  if (end - start !== bytes.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (buf[start + i] !== bytes[i]) return false;
+  return true;
+}
+
+/**
+ * The client a direct send goes to. A client mostly talks to the same one
+ * (a responder to its caller), so its last destination is tried first: one
+ * compare of the lname's bytes instead of making the string to look it up.
+ */
+function destination(bus: Bus, client: Client, buf: Buffer, start: number, end: number): Client | typeof MSGQ_LNAME | undefined {
+  const last = client.lastDestination;
+  if (last !== undefined && sameBytes(buf, start, end, last.lnameBytes) && bus.client(last.lname) === last) return last;
+  const to = internedText(buf, start, end);
+  if (to === MSGQ_LNAME) return MSGQ_LNAME;
+  const target = bus.client(to);
+  client.lastDestination = target;
+  return target;
+}
+
+/**
+ * The send handler's fast path, for a header msgq has not seen (or not seen
+ * twice): routed from where its fields lie in the bytes, with no envelope
+ * made, and forwarded as it came — or with the sender's lname spliced in
+ * as `from`. The rules are the send handler's; whatever they need the
+ * decoded message for goes there instead (false): the Msgq group and msgq
+ * itself, JSON clients on either side, a missing `from` or `instance`,
+ * "No such recipient" answers, and any header the scan does not vouch for.
+ */
+export function routeScannedSend(bus: Bus, client: Client, frame: Frame): boolean {
+  const { buffer, headerStart, bodyStart } = frame;
+  if (!scan.scan(buffer, headerStart, bodyStart) || scan.fromStart < 0 || scan.instanceStart < 0) return false;
+
+  let recipients: readonly Client[];
+  if (scan.toEnd - scan.toStart === 1 && buffer[scan.toStart] === 0x2a) {
+    const group = internedText(buffer, scan.groupStart, scan.groupEnd);
+    if (group === MSGQ_GROUP) return false;
+    recipients = bus.table.anyInstance(group) ?? bus.table.recipients(group, internedText(buffer, scan.instanceStart, scan.instanceEnd));
+  } else {
+    const target = destination(bus, client, buffer, scan.toStart, scan.toEnd);
+    if (target === MSGQ_LNAME) return false;
+    if (target === undefined) recipients = NOBODY;
+    else {
+      one[0] = target;
+      recipients = one;
+    }
+  }
+
+  let others = 0;
+  for (const recipient of recipients) {
+    if (recipient === client) continue;
+    if (recipient.codec !== undefined && recipient.codec !== cbor) return false;
+    others++;
+  }
+  const asSent = sameBytes(buffer, scan.fromStart, scan.fromEnd, client.lnameText);
+  let taken = 0;
+  if (others > 0) {
+    const spliced = asSent ? undefined : spliceFrom(frame, scan.fromStart, scan.fromEnd, client.lnameText);
+    for (const recipient of recipients) {
+      if (recipient === client) continue;
+      if (spliced ? recipient.writer.write(spliced) : recipient.writer.writeSlice(buffer, frame.start, frame.end)) taken++;
+    }
+  }
+  // Nothing was written, so the full path can take it from the start and answer.
+  if (taken === 0 && scan.wantAnswer && !scan.hasReply) return false;
+  client.route = undefined;
+  client.headers.scanned(buffer, headerStart, bodyStart, scan.seqStart, scan.seqEnd, asSent);
+  return true;
+}
