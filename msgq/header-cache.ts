@@ -4,6 +4,7 @@ import { ProtocolError } from '../protocol/errors.js';
 import { decodeSimpleHeader, HeaderSyntaxError, NOT_SIMPLE, readSimpleInt, type SeqSpan } from '../protocol/header-cbor.js';
 import type { Frame } from '../protocol/framing.js';
 import { RepeatedHeader } from '../protocol/header-repeat.js';
+import type { ScannedSend } from '../protocol/header-scan.js';
 import { HeaderPattern } from './header-pattern.js';
 
 /** The candidate header was routed by the fast path: there is no envelope to reuse yet. */
@@ -11,8 +12,9 @@ const SCANNED = Symbol('scanned');
 
 /**
  * A client's headers mostly repeat: the same sender, group and flags, with
- * only seq counting up. msgq remembers the last `send` header of each CBOR
- * client and, when the next one has the same bytes outside the seq value,
+ * only seq counting up (and reply, in a responder's answers to one caller).
+ * msgq remembers the last `send` header of each CBOR client and, when the
+ * next one has the same bytes outside the seq and reply values,
  * reuses its decoded, validated envelope instead of decoding again. Only
  * headers already in their final form (from = the sender's lname, instance
  * present) are remembered, so a reused envelope is never rewritten.
@@ -20,7 +22,7 @@ const SCANNED = Symbol('scanned');
 export class HeaderCache {
   private pattern: HeaderPattern | undefined;
   private env: Envelope | undefined;
-  private readonly span: SeqSpan = { seqStart: -1, seqEnd: -1, fromStart: -1, fromEnd: -1 };
+  private readonly span: SeqSpan = { seqStart: -1, seqEnd: -1, fromStart: -1, fromEnd: -1, replyStart: -1, replyEnd: -1 };
   /** Where the last decoded header's `from` value lies in its frame's buffer; -1 when it was not decoded afresh or has none. */
   fromStart = -1;
   fromEnd = -1;
@@ -60,8 +62,13 @@ export class HeaderCache {
     this.fromEnd = span.fromEnd!;
     if (env.type === 'send' && env.from === this.lname && env.instance !== undefined && span.seqStart >= 0) {
       // A repeat of a header the fast path routed: it has been seen twice, so the pattern pays now.
-      if (repeated) this.keep(env, Buffer.from(buffer.subarray(start, end)), span.seqStart - start, span.seqEnd - start);
-      else this.candidate.remember(env, buffer, start, end, span.seqStart, span.seqEnd);
+      const { seqStart, seqEnd } = span;
+      const replyStart = span.replyStart!;
+      const replyEnd = span.replyEnd!;
+      if (repeated) {
+        const bytes = Buffer.from(buffer.subarray(start, end));
+        this.keep(env, new HeaderPattern(bytes, seqStart - start, seqEnd - start, replyStart < 0 ? -1 : replyStart - start, replyEnd - start));
+      } else this.candidate.remember(env, buffer, start, end, seqStart, seqEnd, replyStart, replyEnd);
     }
     return env;
   }
@@ -71,10 +78,10 @@ export class HeaderCache {
    * it replaces the remembered one, and when it was in final form it is
    * the candidate, decoded should it repeat.
    */
-  scanned(buf: Buffer, start: number, end: number, seqStart: number, seqEnd: number, finalForm: boolean): void {
+  scanned(buf: Buffer, start: number, end: number, scan: ScannedSend, finalForm: boolean): void {
     this.env = undefined;
     this.pattern = undefined;
-    if (finalForm) this.candidate.remember(SCANNED, buf, start, end, seqStart, seqEnd);
+    if (finalForm) this.candidate.remember(SCANNED, buf, start, end, scan.seqStart, scan.seqEnd, scan.replyStart, scan.replyEnd);
     else this.candidate.forget();
   }
 
@@ -85,20 +92,26 @@ export class HeaderCache {
     return this.candidate.repeats(buf, start, end);
   }
 
-  /** The candidate's envelope for a header that repeats it, seq aside; the pattern is built now. */
+  /** The candidate's envelope for a header that repeats it, seq and reply aside; the pattern is built now. */
   private adopt(buf: Buffer, start: number): Envelope {
     const candidate = this.candidate;
     const env = candidate.value as Envelope;
-    const { seqStart, seqEnd } = candidate;
-    this.keep(env, Buffer.from(candidate.bytes()), seqStart, seqEnd);
-    env.seq = readSimpleInt(buf, start + seqStart, start + seqEnd);
-    return env;
+    const pattern = new HeaderPattern(Buffer.from(candidate.bytes()), candidate.seqStart, candidate.seqEnd, candidate.replyStart, candidate.replyEnd);
+    this.keep(env, pattern);
+    return this.refresh(env, pattern, buf, start);
   }
 
-  private keep(env: Envelope, bytes: Buffer, seqStart: number, seqEnd: number): void {
+  private keep(env: Envelope, pattern: HeaderPattern): void {
     this.candidate.forget();
-    this.pattern = new HeaderPattern(bytes, seqStart, seqEnd);
+    this.pattern = pattern;
     this.env = env;
+  }
+
+  /** The remembered envelope with this header's seq and reply read in. */
+  private refresh(env: Envelope, pattern: HeaderPattern, buf: Buffer, start: number): Envelope {
+    env.seq = readSimpleInt(buf, start + pattern.seqStart, start + pattern.seqEnd);
+    if (pattern.replyStart >= 0) env.reply = readSimpleInt(buf, start + pattern.replyStart, start + pattern.replyEnd);
+    return env;
   }
 
   /** The envelope of the remembered header, if there is one. */
@@ -121,7 +134,6 @@ export class HeaderCache {
     if (!env || !pattern || pattern.length !== end - start || !pattern.matches(view, start)) return undefined;
     // Handlers finish with an envelope before the next frame is read, so the
     // remembered one is reused in place rather than copied per message.
-    env.seq = readSimpleInt(buf, start + pattern.seqStart, start + pattern.seqEnd);
-    return env;
+    return this.refresh(env, pattern, buf, start);
   }
 }

@@ -10,7 +10,7 @@ type Scan = (view: DataView, pos: number, end: number, maxFrame: number) => numb
  */
 const COMPILE_AFTER = 64;
 
-/** One little-endian 32-bit word of the header, the seq bytes masked out. */
+/** One little-endian 32-bit word of the header, the open bytes masked out. */
 interface Word {
   offset: number;
   mask: number;
@@ -18,7 +18,7 @@ interface Word {
 }
 
 /**
- * A remembered header with its seq value left open: what a client's next
+ * A remembered header with its seq (and reply) values left open: what a client's next
  * headers must equal to be treated as the same one. msgq checks every frame
  * of a stream against it, so the header is held as masked 32-bit words
  * (one read each from the input) and, once a client has shown it streams,
@@ -35,29 +35,38 @@ export class HeaderPattern {
   readonly seqEnd: number;
   /** The additional-information bits of seq's initial byte. */
   private readonly seqInfo: number;
+  /** Where reply's value lies, -1 when the header has none; it varies like seq. */
+  readonly replyStart: number;
+  readonly replyEnd: number;
+  private readonly replyInfo: number;
   /** Frames matched by the loop; -1 once compiling proved impossible. */
   private matched = 0;
   private compiled: Scan | undefined;
 
-  /** `bytes` is a whole CBOR header of at least 4 bytes; seq's value lies in [seqStart, seqEnd). */
-  constructor(bytes: Buffer, seqStart: number, seqEnd: number) {
+  /** `bytes` is a whole CBOR header of at least 4 bytes; seq's value lies in [seqStart, seqEnd), reply's (if any) in [replyStart, replyEnd). */
+  constructor(bytes: Buffer, seqStart: number, seqEnd: number, replyStart = -1, replyEnd = -1) {
     this.length = bytes.length;
     this.seqStart = seqStart;
     this.seqEnd = seqEnd;
     this.seqInfo = bytes[seqStart]! & 0x1f;
-    const words = maskedWords(bytes, seqStart, seqEnd);
+    this.replyStart = replyStart;
+    this.replyEnd = replyEnd;
+    this.replyInfo = replyStart < 0 ? 0 : bytes[replyStart]! & 0x1f;
+    const open = (i: number): boolean => (i >= seqStart && i < seqEnd) || (i >= replyStart && i < replyEnd);
+    const words = maskedWords(bytes, open);
     this.offsets = Int32Array.from(words, (w) => w.offset);
     this.masks = Int32Array.from(words, (w) => w.mask);
     this.values = Int32Array.from(words, (w) => w.value);
   }
 
-  /** True when the `length` bytes at `start` differ from the pattern at most in the seq value. */
+  /** True when the `length` bytes at `start` differ from the pattern at most in the seq and reply values. */
   matches(view: DataView, start: number): boolean {
     const { offsets, masks, values } = this;
     for (let i = 0; i < offsets.length; i++) {
       if ((view.getInt32(start + offsets[i]!, true) & masks[i]!) !== values[i]) return false;
     }
-    return seqFits(view.getUint8(start + this.seqStart), this.seqInfo);
+    if (!seqFits(view.getUint8(start + this.seqStart), this.seqInfo)) return false;
+    return this.replyStart < 0 || seqFits(view.getUint8(start + this.replyStart), this.replyInfo);
   }
 
   /**
@@ -96,9 +105,13 @@ export class HeaderPattern {
       const read = `view.getInt32(pos + ${h + offset}, true)`;
       return masks[i] === -1 ? `${read} !== ${values[i]}` : `(${read} & ${masks[i]}) !== ${values[i]}`;
     });
-    const seq = `view.getUint8(pos + ${h + this.seqStart})`;
     // As seqFits: major type 0 or 1 (below 0x40), and the same width.
-    compares.push(this.seqInfo < 24 ? `${seq} >= 0x40 || (${seq} & 0x1f) >= 24` : `(${seq} & 0xdf) !== ${this.seqInfo}`);
+    const fits = (at: number, info: number): string => {
+      const head = `view.getUint8(pos + ${h + at})`;
+      return info < 24 ? `${head} >= 0x40 || (${head} & 0x1f) >= 24` : `(${head} & 0xdf) !== ${info}`;
+    };
+    compares.push(fits(this.seqStart, this.seqInfo));
+    if (this.replyStart >= 0) compares.push(fits(this.replyStart, this.replyInfo));
     const body = `
       'use strict';
       while (end - pos >= ${h + this.length}) {
@@ -116,16 +129,17 @@ export class HeaderPattern {
 
 /**
  * Words covering the whole header, the last one overlapping its neighbour
- * when the length is not a multiple of 4, with the seq bytes masked out.
+ * when the length is not a multiple of 4, with the open bytes (seq's and
+ * reply's values) masked out.
  */
-function maskedWords(bytes: Buffer, seqStart: number, seqEnd: number): Word[] {
+function maskedWords(bytes: Buffer, open: (i: number) => boolean): Word[] {
   const offsets: number[] = [];
   for (let offset = 0; offset + 4 <= bytes.length; offset += 4) offsets.push(offset);
   if (bytes.length % 4 !== 0) offsets.push(bytes.length - 4);
   const words: Word[] = [];
   for (const offset of offsets) {
     let mask = 0;
-    for (let i = 0; i < 4; i++) if (offset + i < seqStart || offset + i >= seqEnd) mask |= 0xff << (8 * i);
+    for (let i = 0; i < 4; i++) if (!open(offset + i)) mask |= 0xff << (8 * i);
     if (mask === 0) continue;
     words.push({ offset, mask, value: bytes.readInt32LE(offset) & mask });
   }

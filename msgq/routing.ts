@@ -50,6 +50,9 @@ export class SubscriptionTable<M> {
 
   /** Removes every subscription of a member; returns the groups it was in. */
   removeAll(member: M): string[] {
+    // A member leaving voids decisions that name it even when it held no
+    // subscription: a standing route of direct sends to it.
+    this.version++;
     const held = this.byMember.get(member);
     if (!held) return [];
     const groups = [...held.keys()];

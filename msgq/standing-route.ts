@@ -6,13 +6,15 @@ import type { Client } from './client.js';
 
 /**
  * A client streaming to a group sends the same header over and over with only
- * seq counting up. Once the send handler has passed such a message on
- * unchanged, its decision stands for every following frame whose header
- * repeats it (the header cache tells) while the subscription table is
- * unchanged: those frames go out as one slice per recipient, with no decode
- * and no dispatch. Only decisions that depend on nothing but the header and
- * the table stand: group sends outside the Msgq group, no answer wanted,
- * every recipient reading the sender's encoding.
+ * seq counting up; a responder answering one caller, with seq and reply
+ * changing. Once the send handler has passed such a message on unchanged,
+ * its decision stands for every following frame whose header repeats it
+ * (the header cache tells) while the subscription table is unchanged (a
+ * client leaving changes it too): those frames go out as one slice per
+ * recipient, with no decode and no dispatch. Only decisions that depend on
+ * nothing but the header and the table stand: group sends outside the Msgq
+ * group and direct sends to a client, no answer wanted, every recipient
+ * reading the sender's encoding.
  */
 export interface StandingRoute {
   /** The header cache's envelope the decision was taken for. */

@@ -22,6 +22,9 @@ export interface SeqSpan {
   seqEnd: number;
   fromStart?: number;
   fromEnd?: number;
+  /** Where `reply`'s value lies; -1 when absent. */
+  replyStart?: number;
+  replyEnd?: number;
 }
 
 export function decodeSimpleHeader(
@@ -30,7 +33,7 @@ export function decodeSimpleHeader(
   end: number,
   span?: SeqSpan,
 ): Record<string, unknown> | typeof NOT_SIMPLE {
-  if (span) span.seqStart = span.seqEnd = span.fromStart = span.fromEnd = -1;
+  if (span) span.seqStart = span.seqEnd = span.fromStart = span.fromEnd = span.replyStart = span.replyEnd = -1;
   const reader = new Reader(buf, start, end);
   const initial = reader.byte('map');
   if (initial >> 5 !== 5) return NOT_SIMPLE;
@@ -55,6 +58,9 @@ export function decodeSimpleHeader(
       if (span && key === 'seq') {
         span.seqStart = valueAt;
         span.seqEnd = reader.pos;
+      } else if (span && key === 'reply') {
+        span.replyStart = valueAt;
+        span.replyEnd = reader.pos;
       }
     } else if (major === 3) {
       const value = reader.text(head & 0x1f);

@@ -1,14 +1,16 @@
 /**
  * The last header a reader saw, to tell whether the next one repeats it with
- * only the seq value changed: then its decoded envelope can be reused instead
- * of decoding again. Headers from one sender to one destination do exactly
- * that. The remembered bytes are a view into their input chunk, not a copy.
+ * only the seq and reply values changed: then its decoded envelope can be
+ * reused instead of decoding again. Headers from one sender to one
+ * destination do exactly that — a stream counts seq up, a responder's
+ * answers to one caller change seq and reply. The remembered bytes are a
+ * view into their input chunk, not a copy.
  */
 
-/** Whether a seq head `initial` has the width (and a sign) a remembered one with `seqInfo` had. */
-export function seqFits(initial: number, seqInfo: number): boolean {
-  const info = initial & 0x1f;
-  return initial < 0x40 && (seqInfo < 24 ? info < 24 : info === seqInfo);
+/** Whether an integer head `initial` has the width (and a sign) a remembered one with `info` had. */
+export function seqFits(initial: number, info: number): boolean {
+  const now = initial & 0x1f;
+  return initial < 0x40 && (info < 24 ? now < 24 : now === info);
 }
 
 export class RepeatedHeader<T> {
@@ -20,14 +22,29 @@ export class RepeatedHeader<T> {
   /** Where seq's value (head included) lies, relative to the header's start. */
   seqStart = 0;
   seqEnd = 0;
+  /** Where reply's value lies, relative to the header's start; -1 when the header has none. */
+  replyStart = -1;
+  replyEnd = -1;
+  /** The two holes in header order, when there is a reply: [aStart, aEnd) before [bStart, bEnd). */
+  private aStart = 0;
+  private aEnd = 0;
+  private bStart = 0;
+  private bEnd = 0;
 
-  remember(value: T, buf: Buffer, start: number, end: number, seqStart: number, seqEnd: number): void {
+  remember(value: T, buf: Buffer, start: number, end: number, seqStart: number, seqEnd: number, replyStart = -1, replyEnd = -1): void {
     this.value = value;
     this.buf = buf;
     this.start = start;
     this.length = end - start;
     this.seqStart = seqStart - start;
     this.seqEnd = seqEnd - start;
+    this.replyStart = replyStart < 0 ? -1 : replyStart - start;
+    this.replyEnd = replyStart < 0 ? -1 : replyEnd - start;
+    const seqFirst = this.seqStart < this.replyStart;
+    this.aStart = seqFirst ? this.seqStart : this.replyStart;
+    this.aEnd = seqFirst ? this.seqEnd : this.replyEnd;
+    this.bStart = seqFirst ? this.replyStart : this.seqStart;
+    this.bEnd = seqFirst ? this.replyEnd : this.seqEnd;
   }
 
   forget(): void {
@@ -39,17 +56,23 @@ export class RepeatedHeader<T> {
     return this.buf.subarray(this.start, this.start + this.length);
   }
 
-  /** True when buf[start, end) equals the remembered header but for seq's value, of the same width. */
+  /** True when buf[start, end) equals the remembered header but for the seq and reply values, each of the same width. */
   repeats(buf: Buffer, start: number, end: number): boolean {
-    const { buf: bytes, start: from, length, seqStart, seqEnd } = this;
+    const { buf: bytes, start: from, length, seqStart, seqEnd, replyStart } = this;
     if (this.value === undefined || length !== end - start) return false;
-    // The last byte first: a reply's header ends in its ever-changing reply
-    // field, and that one check spares two native compares per message.
+    if (!seqFits(buf[start + seqStart]!, bytes[from + seqStart]! & 0x1f)) return false;
+    if (replyStart < 0) {
+      return (
+        bytes.compare(buf, start + seqEnd, end, from + seqEnd, from + length) === 0 &&
+        bytes.compare(buf, start, start + seqStart, from, from + seqStart) === 0
+      );
+    }
+    if (!seqFits(buf[start + replyStart]!, bytes[from + replyStart]! & 0x1f)) return false;
+    const { aStart, aEnd, bStart, bEnd } = this;
     return (
-      (seqEnd === length || buf[end - 1] === bytes[from + length - 1]) &&
-      seqFits(buf[start + seqStart]!, bytes[from + seqStart]! & 0x1f) &&
-      bytes.compare(buf, start + seqEnd, end, from + seqEnd, from + length) === 0 &&
-      bytes.compare(buf, start, start + seqStart, from, from + seqStart) === 0
+      bytes.compare(buf, start + bEnd, end, from + bEnd, from + length) === 0 &&
+      bytes.compare(buf, start + aEnd, start + bStart, from + aEnd, from + bStart) === 0 &&
+      bytes.compare(buf, start, start + aStart, from, from + aStart) === 0
     );
   }
 }

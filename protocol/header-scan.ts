@@ -25,14 +25,20 @@ export class ScannedSend {
   /** `seq`'s value, head included. */
   seqStart = -1;
   seqEnd = -1;
-  hasReply = false;
+  /** `reply`'s value, head included. */
+  replyStart = -1;
+  replyEnd = -1;
   wantAnswer = false;
+
+  get hasReply(): boolean {
+    return this.replyStart >= 0;
+  }
 
   private reset(): void {
     this.fromStart = this.fromEnd = this.toStart = this.toEnd = -1;
     this.groupStart = this.groupEnd = this.instanceStart = this.instanceEnd = -1;
-    this.seqStart = this.seqEnd = -1;
-    this.hasReply = this.wantAnswer = false;
+    this.seqStart = this.seqEnd = this.replyStart = this.replyEnd = -1;
+    this.wantAnswer = false;
   }
 
   /**
@@ -65,7 +71,10 @@ export class ScannedSend {
         if (key === SEQ) {
           this.seqStart = valueAt;
           this.seqEnd = pos;
-        } else this.hasReply = true;
+        } else {
+          this.replyStart = valueAt;
+          this.replyEnd = pos;
+        }
         continue;
       }
       if (key === WANT_ANSWER) {

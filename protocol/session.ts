@@ -110,7 +110,7 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
   private wake: (() => void) | undefined;
   private readonly inbox = new Inbox<Message>('a message');
   private readonly lastHeader = new RepeatedHeader<Envelope>();
-  private readonly span: SeqSpan = { seqStart: -1, seqEnd: -1 };
+  private readonly span: SeqSpan = { seqStart: -1, seqEnd: -1, replyStart: -1, replyEnd: -1 };
   private readonly replies = new RequestMux<Message>();
   private readonly pongs = new RequestMux<unknown>();
   private readonly limits: Limits;
@@ -395,19 +395,21 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
 
   /**
    * The envelope of a received frame. A stream from one sender repeats its
-   * header but for seq: then the last one is reused, as a fresh object since
+   * header but for seq (and reply, for answers): then the last one is reused, as a fresh object since
    * it is handed to the application.
    */
   private envelope(frame: Frame): Envelope {
     const { buffer, headerStart: start, bodyStart: end } = frame;
     const last = this.lastHeader;
     if (last.repeats(buffer, start, end)) {
-      return { ...last.value!, seq: readSimpleInt(buffer, start + last.seqStart, start + last.seqEnd) };
+      const env = { ...last.value!, seq: readSimpleInt(buffer, start + last.seqStart, start + last.seqEnd) };
+      if (last.replyStart >= 0) env.reply = readSimpleInt(buffer, start + last.replyStart, start + last.replyEnd);
+      return env;
     }
     const span = this.span;
     span.seqStart = -1;
     const env = parseEnvelope(this.codec.decodeHeader(buffer, start, end, span), 'server');
-    if (span.seqStart >= 0) last.remember({ ...env }, buffer, start, end, span.seqStart, span.seqEnd);
+    if (span.seqStart >= 0) last.remember({ ...env }, buffer, start, end, span.seqStart, span.seqEnd, span.replyStart, span.replyEnd);
     else last.forget();
     return env;
   }

@@ -60,6 +60,27 @@ describe('header pattern', () => {
     }
   });
 
+  it('reply_also_differs: with a reply, another seq and reply of the same widths match, another reply width does not', () => {
+    const make = (seq: number, reply: number): Buffer => encodeValue({ type: 'send', from: 'abc_1@host', to: 'x_2@host', seq, reply, group: 'Echo' }, 'cbor');
+    const bytes = make(1000, 70000);
+    const at = (name: string): [number, number] => {
+      const start = bytes.indexOf(Buffer.from(name)) + name.length;
+      const info = bytes[start]! & 0x1f;
+      return [start, start + 1 + (info < 24 ? 0 : 1 << (info - 24))];
+    };
+    const p = new HeaderPattern(bytes, ...at('seq'), ...at('reply'));
+    const compiled = p.compile();
+    for (const [other, matches] of [
+      [make(4321, 99999), true],
+      [make(4321, 300), false],
+      [encodeValue({ type: 'send', from: 'abc_1@host', to: 'x_3@host', seq: 4321, reply: 99999, group: 'Echo' }, 'cbor'), false],
+    ] as const) {
+      expect(p.matches(viewOf(other), 0)).toBe(matches);
+      const framed = frameBytes(other, encodeValue({ n: 1 }, 'cbor'));
+      expect(compiled(viewOf(framed), 0, framed.length, MAX_FRAME) === framed.length).toBe(matches && other.length === bytes.length);
+    }
+  });
+
   it('seq_type_changed: a byte string or another width in the seq bytes does not match, a negative int does', () => {
     const cases = [
       // seq 1000: a uint16

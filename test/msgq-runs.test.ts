@@ -163,6 +163,33 @@ describe('msgq runs of repeated headers', () => {
     await reader.expectNothing();
   });
 
+  it('reply_run: a responder\'s answers to one caller (seq and reply changing) arrive intact; once the caller has left they go nowhere', async () => {
+    const [responder, caller, watcher] = [await client(), await client(), await client()];
+    await watcher.subscribe('cc_members');
+    const replies = (first: number, count: number): Buffer =>
+      Buffer.concat(
+        Array.from({ length: count }, (_, i) =>
+          frame({ type: 'send', from: responder.lname, to: caller.lname, group: 'Echo', instance: '*', seq: first + i, reply: 5000 + 3 * i }, { n: first + i }),
+        ),
+      );
+    const bytes = replies(100, 300);
+    responder.write(bytes);
+    const got = await take(caller, 300);
+    expect(bodies(got)).toEqual(range(100, 300));
+    expect(got.map((m) => m.header.reply)).toEqual(range(0, 300).map((i) => 5000 + 3 * i));
+    expect(Buffer.concat(got.map((m) => m.raw)).equals(bytes)).toBe(true);
+    const gone = caller.lname;
+    caller.close();
+    for (;;) {
+      const [event, params] = ((await watcher.next()).body as { notification: [string, { client: string }] }).notification;
+      if (event === 'disconnected' && params.client === gone) break;
+    }
+    responder.write(replies(400, 300));
+    await responder.roundTrip();
+    await watcher.expectNothing();
+    await responder.expectNothing();
+  });
+
   it('no_code_generation: with --disallow-code-generation-from-strings long runs are still forwarded', async () => {
     const proc = start('msgq/main.js', ['--port', '0'], {
       env: { NODE_OPTIONS: '--disallow-code-generation-from-strings' },

@@ -36,6 +36,8 @@ export function handleSend(bus: Bus, client: Client, env: Envelope, frame: Frame
   } else {
     const target = bus.client(to);
     recipients = target ? [target] : [];
+    // A responder answering one caller: its header repeats but for seq and reply.
+    if (target && asSent) client.route = standingRoute(client, env, bus.table, recipients);
   }
 
   if (recipients.length > 0) received += bus.forward(client, env, frame, asSent, recipients, splice);
