@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { ByteKey } from '../protocol/byte-key.js';
 import { cbor, detectCodec, type Codec } from '../protocol/codec.js';
 import { parseEnvelope, type Envelope } from '../protocol/envelope.js';
 import { FrameDecoder, type Frame } from '../protocol/framing.js';
@@ -22,8 +23,10 @@ export class Client {
   route: StandingRoute | undefined;
   /** This client's lname as a CBOR text, spliced into headers whose `from` msgq rewrites. */
   readonly lnameText: Buffer;
-  /** The lname's UTF-8 bytes alone, to compare a `to` against. */
-  readonly lnameBytes: Buffer;
+  /** `lnameText`, to compare a header's `from` against in place. */
+  readonly fromKey: ByteKey;
+  /** The lname's UTF-8 bytes alone, to compare a `to` against in place. */
+  readonly toKey: ByteKey;
   /** Where this client's last direct send went (see handlers/send-scanned.ts). */
   lastDestination: Client | undefined;
 
@@ -39,7 +42,8 @@ export class Client {
     this.log = log.child({ client: lname });
     this.headers = new HeaderCache(lname);
     this.lnameText = cbor.encode(lname);
-    this.lnameBytes = Buffer.from(lname);
+    this.fromKey = new ByteKey(this.lnameText);
+    this.toKey = new ByteKey(Buffer.from(lname));
     this.writer = createClientWriter(socket, maxQueue, this.log, () => flow.congested(this));
     this.decoder = new FrameDecoder((frame) => {
       this.codec ??= detectCodec(frame.buffer.subarray(frame.headerStart));

@@ -4,12 +4,15 @@
  * and of (G, '*'), each once.
  */
 const NOBODY: readonly never[] = Object.freeze([]);
+const INSTANCE_MATTERS = Symbol('instance matters');
 
 export class SubscriptionTable<M> {
   private groups = new Map<string, Map<string, Set<M>>>();
   private byMember = new Map<M, Map<string, Set<string>>>();
   /** Recipient lists per group and instance, dropped when the group changes: sends vastly outnumber subscribes. */
   private cache = new Map<string, Map<string, readonly M[]>>();
+  /** anyInstance's answers, dropped with the cache (groups nobody subscribed to are not kept). */
+  private anyInstanceCache = new Map<string, readonly M[] | typeof INSTANCE_MATTERS>();
   /** Counts changes, so a decision taken on the table can tell whether it still holds. */
   version = 0;
 
@@ -22,6 +25,7 @@ export class SubscriptionTable<M> {
     if (members.has(member)) return false;
     members.add(member);
     this.cache.delete(group);
+    this.anyInstanceCache.delete(group);
     this.version++;
     let held = this.byMember.get(member);
     if (!held) this.byMember.set(member, (held = new Map()));
@@ -37,6 +41,7 @@ export class SubscriptionTable<M> {
     const members = instances?.get(instance);
     if (!instances || !members?.delete(member)) return false;
     this.cache.delete(group);
+    this.anyInstanceCache.delete(group);
     this.version++;
     if (members.size === 0) instances.delete(instance);
     if (instances.size === 0) this.groups.delete(group);
@@ -85,10 +90,13 @@ export class SubscriptionTable<M> {
    * need not even be read; undefined when it matters.
    */
   anyInstance(group: string): readonly M[] | undefined {
+    const known = this.anyInstanceCache.get(group);
+    if (known !== undefined) return known === INSTANCE_MATTERS ? undefined : known;
     const instances = this.groups.get(group);
     if (!instances) return NOBODY as readonly M[];
-    if (instances.size > 1 || !instances.has('*')) return undefined;
-    return this.recipients(group, '*');
+    const list = instances.size > 1 || !instances.has('*') ? INSTANCE_MATTERS : this.recipients(group, '*');
+    this.anyInstanceCache.set(group, list);
+    return list === INSTANCE_MATTERS ? undefined : list;
   }
 
   /** How many recipient lists are cached: bounded by the subscriptions, whatever is sent. */

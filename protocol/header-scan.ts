@@ -45,7 +45,7 @@ export class ScannedSend {
    * Scans buf[start, end) as a send header. True when it is one the fast
    * path may route; false sends it down the full path.
    */
-  scan(buf: Buffer, start: number, end: number): boolean {
+  scan(buf: Buffer, view: DataView, start: number, end: number): boolean {
     this.reset();
     const initial = buf[start]!;
     // A map of fewer than 24 entries: every envelope is one.
@@ -57,7 +57,7 @@ export class ScannedSend {
       const keyHead = buf[pos]!;
       const keyLength = keyHead - 0x60;
       if (keyLength < 2 || keyLength > 11 || pos + 1 + keyLength > end) return false;
-      const key = keyAt(buf, pos + 1, keyLength);
+      const key = keyAt(view, pos + 1, keyLength);
       pos += 1 + keyLength;
       if (key === NOT_A_KEY || pos >= end) return false;
 
@@ -94,7 +94,7 @@ export class ScannedSend {
       if (pos > end) return false;
       switch (key) {
         case TYPE:
-          isSend = length === 4 && buf[textStart] === 0x73 && buf[textStart + 1] === 0x65 && buf[textStart + 2] === 0x6e && buf[textStart + 3] === 0x64;
+          isSend = length === 4 && view.getInt32(textStart, true) === SEND;
           break;
         case FROM:
           this.fromStart = valueAt;
@@ -127,38 +127,49 @@ const SEQ = 6;
 const REPLY = 7;
 const WANT_ANSWER = 8;
 
-/** Which envelope key buf[pos, pos + length) spells, told apart by length and first byte, then checked whole. */
-function keyAt(buf: Buffer, pos: number, length: number): number {
+/** The little-endian 32-bit word of a name's four bytes from `at`. */
+const word = (name: string, at = 0): number => Buffer.from(name).readInt32LE(at);
+const half = (name: string, at = 0): number => Buffer.from(name).readUInt16LE(at);
+const SEND = word('send');
+const W_TYPE = word('type');
+const W_FROM = word('from');
+const W_GROU = word('group');
+const W_REPL = word('reply');
+const W_INST = word('instance');
+const W_ANCE = word('instance', 4);
+const W_WANT = word('want_answer');
+const W__ANS = word('want_answer', 4);
+const H_TO = half('to');
+const H_SE = half('seq');
+const H_WE = half('want_answer', 8);
+
+/** Which envelope key the `length` bytes at `pos` spell, read a word at a time. */
+function keyAt(view: DataView, pos: number, length: number): number {
   switch (length) {
     case 2:
-      return spells(buf, pos, NAME_TO) ? TO : NOT_A_KEY;
+      return view.getUint16(pos, true) === H_TO ? TO : NOT_A_KEY;
     case 3:
-      return spells(buf, pos, NAME_SEQ) ? SEQ : NOT_A_KEY;
-    case 4:
-      if (buf[pos] === 0x74) return spells(buf, pos, NAME_TYPE) ? TYPE : NOT_A_KEY;
-      return spells(buf, pos, NAME_FROM) ? FROM : NOT_A_KEY;
-    case 5:
-      if (buf[pos] === 0x67) return spells(buf, pos, NAME_GROUP) ? GROUP : NOT_A_KEY;
-      return spells(buf, pos, NAME_REPLY) ? REPLY : NOT_A_KEY;
+      return view.getUint16(pos, true) === H_SE && view.getUint8(pos + 2) === 0x71 ? SEQ : NOT_A_KEY;
+    case 4: {
+      const w = view.getInt32(pos, true);
+      return w === W_TYPE ? TYPE : w === W_FROM ? FROM : NOT_A_KEY;
+    }
+    case 5: {
+      const w = view.getInt32(pos, true);
+      const last = view.getUint8(pos + 4);
+      if (w === W_GROU && last === 0x70) return GROUP;
+      return w === W_REPL && last === 0x79 ? REPLY : NOT_A_KEY;
+    }
     case 8:
-      return spells(buf, pos, NAME_INSTANCE) ? INSTANCE : NOT_A_KEY;
+      return view.getInt32(pos, true) === W_INST && view.getInt32(pos + 4, true) === W_ANCE ? INSTANCE : NOT_A_KEY;
     case 11:
-      return spells(buf, pos, NAME_WANT_ANSWER) ? WANT_ANSWER : NOT_A_KEY;
+      return view.getInt32(pos, true) === W_WANT &&
+        view.getInt32(pos + 4, true) === W__ANS &&
+        view.getUint16(pos + 8, true) === H_WE &&
+        view.getUint8(pos + 10) === 0x72
+        ? WANT_ANSWER
+        : NOT_A_KEY;
     default:
       return NOT_A_KEY;
   }
 }
-
-function spells(buf: Buffer, pos: number, name: Buffer): boolean {
-  for (let i = 0; i < name.length; i++) if (buf[pos + i] !== name[i]) return false;
-  return true;
-}
-
-const NAME_TYPE = Buffer.from('type');
-const NAME_FROM = Buffer.from('from');
-const NAME_TO = Buffer.from('to');
-const NAME_GROUP = Buffer.from('group');
-const NAME_INSTANCE = Buffer.from('instance');
-const NAME_SEQ = Buffer.from('seq');
-const NAME_REPLY = Buffer.from('reply');
-const NAME_WANT_ANSWER = Buffer.from('want_answer');

@@ -12,20 +12,15 @@ const scan = new ScannedSend();
 const one: Client[] = [];
 const NOBODY: readonly Client[] = [];
 
-function sameBytes(buf: Buffer, start: number, end: number, bytes: Buffer): boolean {
-  if (end - start !== bytes.length) return false;
-  for (let i = 0; i < bytes.length; i++) if (buf[start + i] !== bytes[i]) return false;
-  return true;
-}
-
 /**
  * The client a direct send goes to. A client mostly talks to the same one
  * (a responder to its caller), so its last destination is tried first: one
  * compare of the lname's bytes instead of making the string to look it up.
  */
-function destination(bus: Bus, client: Client, buf: Buffer, start: number, end: number): Client | typeof MSGQ_LNAME | undefined {
+function destination(bus: Bus, client: Client, frame: Frame, start: number, end: number): Client | typeof MSGQ_LNAME | undefined {
   const last = client.lastDestination;
-  if (last !== undefined && sameBytes(buf, start, end, last.lnameBytes) && bus.client(last.lname) === last) return last;
+  if (last !== undefined && last.toKey.equalsAt(frame.view, start, end) && bus.client(last.lname) === last) return last;
+  const buf = frame.buffer;
   const to = internedText(buf, start, end);
   if (to === MSGQ_LNAME) return MSGQ_LNAME;
   const target = bus.client(to);
@@ -44,7 +39,7 @@ function destination(bus: Bus, client: Client, buf: Buffer, start: number, end: 
  */
 export function routeScannedSend(bus: Bus, client: Client, frame: Frame): boolean {
   const { buffer, headerStart, bodyStart } = frame;
-  if (!scan.scan(buffer, headerStart, bodyStart) || scan.fromStart < 0 || scan.instanceStart < 0) return false;
+  if (!scan.scan(buffer, frame.view, headerStart, bodyStart) || scan.fromStart < 0 || scan.instanceStart < 0) return false;
 
   let recipients: readonly Client[];
   if (scan.toEnd - scan.toStart === 1 && buffer[scan.toStart] === 0x2a) {
@@ -52,7 +47,7 @@ export function routeScannedSend(bus: Bus, client: Client, frame: Frame): boolea
     if (group === MSGQ_GROUP) return false;
     recipients = bus.table.anyInstance(group) ?? bus.table.recipients(group, internedText(buffer, scan.instanceStart, scan.instanceEnd));
   } else {
-    const target = destination(bus, client, buffer, scan.toStart, scan.toEnd);
+    const target = destination(bus, client, frame, scan.toStart, scan.toEnd);
     if (target === MSGQ_LNAME) return false;
     if (target === undefined) recipients = NOBODY;
     else {
@@ -67,7 +62,7 @@ export function routeScannedSend(bus: Bus, client: Client, frame: Frame): boolea
     if (recipient.codec !== undefined && recipient.codec !== cbor) return false;
     others++;
   }
-  const asSent = sameBytes(buffer, scan.fromStart, scan.fromEnd, client.lnameText);
+  const asSent = client.fromKey.equalsAt(frame.view, scan.fromStart, scan.fromEnd);
   let taken = 0;
   if (others > 0) {
     const spliced = asSent ? undefined : spliceFrom(frame, scan.fromStart, scan.fromEnd, client.lnameText);
