@@ -27,8 +27,9 @@ export class Client {
   readonly fromKey: ByteKey;
   /** The lname's UTF-8 bytes alone, to compare a `to` against in place. */
   readonly toKey: ByteKey;
-  /** Where this client's last direct send went (see handlers/send-scanned.ts). */
+  /** Where this client's last direct send went, and its last group (see handlers/send-scanned.ts). */
   lastDestination: Client | undefined;
+  readonly lastGroup: { key: ByteKey | undefined; name: string } = { key: undefined, name: '' };
 
   constructor(
     readonly lname: string,

@@ -2,6 +2,7 @@ import { codecFor, type Codec, type Encoding } from '../protocol/codec.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { encodeFrame, LENGTH_BYTES, PREFIX_BYTES, type Frame } from '../protocol/framing.js';
 import type { FrameWriter } from '../protocol/writer.js';
+import type { ByteKey } from '../protocol/byte-key.js';
 
 /**
  * A message that cannot be forwarded byte for byte: one msgq makes, one whose
@@ -88,4 +89,31 @@ export function spliceFrom(frame: Frame, fromStart: number, fromEnd: number, fro
   pos += fromText.copy(out, pos);
   buffer.copy(out, pos, fromEnd, end);
   return out;
+}
+
+/**
+ * Queues the frame with buffer[fromStart, fromEnd) in its header replaced by
+ * `from`, made straight in the writer's own buffer: no frame allocated per
+ * message and none copied again at the flush. False when the writer cannot
+ * take it.
+ */
+export function spliceInto(writer: FrameWriter, frame: Frame, fromStart: number, fromEnd: number, from: ByteKey): boolean {
+  const { buffer, view: input, headerStart, bodyStart, end } = frame;
+  const delta = from.length - (fromEnd - fromStart);
+  const length = end - frame.start + delta;
+  const pos = writer.claim(length);
+  if (pos < 0) return false;
+  const out = writer.claimed;
+  const view = writer.claimedView;
+  view.setUint32(pos, length - LENGTH_BYTES);
+  view.setUint16(pos + LENGTH_BYTES, bodyStart - headerStart + delta);
+  let at = pos + PREFIX_BYTES;
+  // What comes before `from` is a dozen bytes or so: words are cheaper than a copy call.
+  let i = headerStart;
+  for (; i + 4 <= fromStart; i += 4, at += 4) view.setInt32(at, input.getInt32(i, true), true);
+  for (; i < fromStart; i++, at++) view.setUint8(at, input.getUint8(i));
+  from.writeAt(view, at);
+  // Uint8Array#set on a plain view: half the cost of Buffer#copy's checks for a frame this size.
+  out.set(new Uint8Array(buffer.buffer, buffer.byteOffset + fromEnd, end - fromEnd), at + from.length);
+  return true;
 }

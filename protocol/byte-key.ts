@@ -27,4 +27,13 @@ export class ByteKey {
     for (let i = 0; i < tail.length; i++) if (view.getUint8(at + i) !== tail[i]) return false;
     return true;
   }
+
+  /** Writes these bytes into view at `pos`. */
+  writeAt(view: DataView, pos: number): void {
+    const words = this.words;
+    for (let i = 0; i < words.length; i++) view.setInt32(pos + i * 4, words[i]!, true);
+    const tail = this.tail;
+    const at = pos + words.length * 4;
+    for (let i = 0; i < tail.length; i++) view.setUint8(at + i, tail[i]!);
+  }
 }

@@ -4,6 +4,8 @@ import type { Socket } from 'node:net';
 const FLUSH_AT = 64 * 1024;
 /** Average slice size from which writev beats copying the slices together. */
 const WRITEV_SLICE = 4096;
+/** Size of the buffer a writer makes frames in (see `claim`). */
+const OWN_BUFFER = 64 * 1024;
 
 export interface WriterOptions {
   /** Bytes allowed in flight (pending here plus buffered by the socket); 0 means unbounded. */
@@ -34,6 +36,15 @@ export class FrameWriter {
    * so the snapshot errs on the safe side.
    */
   private socketQueued = 0;
+  /**
+   * The writer's own buffer, for frames made rather than forwarded: they are
+   * written into it back to back, so a batch of them is one slice and goes
+   * out without being copied again. Space handed to the socket is never
+   * reused; a full buffer is replaced by a new one.
+   */
+  private own: Buffer = Buffer.alloc(0);
+  private ownView = new DataView(this.own.buffer, 0, 0);
+  private ownPos = 0;
   private readonly flushTask = (): void => {
     this.scheduled = false;
     this.flush();
@@ -64,6 +75,12 @@ export class FrameWriter {
 
   /** Queues buf[start, end) without copying it yet; false when the connection cannot take it. */
   writeSlice(buf: Buffer, start: number, end: number): boolean {
+    if (!this.queue(buf, start, end)) return false;
+    if (this.pendingBytes >= FLUSH_AT) this.flush();
+    return true;
+  }
+
+  private queue(buf: Buffer, start: number, end: number): boolean {
     if (this.overflowed || (!this.scheduled && !this.startBatch())) return false;
     const length = end - start;
     const max = this.options.maxQueued ?? 0;
@@ -79,8 +96,35 @@ export class FrameWriter {
     if (last !== undefined && last.buf === buf && last.end === start) last.end = end;
     else this.slices.push({ buf, start, end });
     this.pendingBytes += length;
-    if (this.pendingBytes >= FLUSH_AT) this.flush();
     return true;
+  }
+
+  /**
+   * Room for a frame of `length` bytes in the writer's own buffer, queued as
+   * if written: the caller fills claimed()[pos, pos + length) at once. The
+   * position, or -1 when the connection cannot take the frame.
+   */
+  claim(length: number): number {
+    // Flushed before, never after: the claimed bytes are not filled yet.
+    if (this.pendingBytes >= FLUSH_AT) this.flush();
+    if (this.ownPos + length > this.own.length) {
+      this.own = Buffer.allocUnsafe(Math.max(OWN_BUFFER, length));
+      this.ownView = new DataView(this.own.buffer, this.own.byteOffset, this.own.length);
+      this.ownPos = 0;
+    }
+    const pos = this.ownPos;
+    if (!this.queue(this.own, pos, pos + length)) return -1;
+    this.ownPos = pos + length;
+    return pos;
+  }
+
+  /** The buffer `claim` hands out positions in, and a view of it. */
+  get claimed(): Buffer {
+    return this.own;
+  }
+
+  get claimedView(): DataView {
+    return this.ownView;
   }
 
   flush(): void {

@@ -1,10 +1,11 @@
+import { ByteKey } from '../../protocol/byte-key.js';
 import { cbor } from '../../protocol/codec.js';
 import type { Frame } from '../../protocol/framing.js';
 import { internedText } from '../../protocol/header-cbor.js';
 import { ScannedSend } from '../../protocol/header-scan.js';
 import { MSGQ_GROUP, MSGQ_LNAME, type Bus } from '../bus.js';
 import type { Client } from '../client.js';
-import { spliceFrom } from '../outgoing.js';
+import { spliceInto } from '../outgoing.js';
 
 /** Frames are handled one at a time, so one scan result serves them all. */
 const scan = new ScannedSend();
@@ -29,6 +30,20 @@ function destination(bus: Bus, client: Client, frame: Frame, start: number, end:
 }
 
 /**
+ * The group a send goes to: the sender's last one when the bytes say so,
+ * else made from them. The bytes to compare are kept once a group comes
+ * twice in a row, so a sender that alternates groups does not pay for them.
+ */
+function groupOf(client: Client, frame: Frame, start: number, end: number): string {
+  const last = client.lastGroup;
+  if (last.key !== undefined && last.key.equalsAt(frame.view, start, end)) return last.name;
+  const name = internedText(frame.buffer, start, end);
+  last.key = name === last.name ? new ByteKey(Buffer.from(frame.buffer.subarray(start, end))) : undefined;
+  last.name = name;
+  return name;
+}
+
+/**
  * The send handler's fast path, for a header msgq has not seen (or not seen
  * twice): routed from where its fields lie in the bytes, with no envelope
  * made, and forwarded as it came — or with the sender's lname spliced in
@@ -43,7 +58,7 @@ export function routeScannedSend(bus: Bus, client: Client, frame: Frame): boolea
 
   let recipients: readonly Client[];
   if (scan.toEnd - scan.toStart === 1 && buffer[scan.toStart] === 0x2a) {
-    const group = internedText(buffer, scan.groupStart, scan.groupEnd);
+    const group = groupOf(client, frame, scan.groupStart, scan.groupEnd);
     if (group === MSGQ_GROUP) return false;
     recipients = bus.table.anyInstance(group) ?? bus.table.recipients(group, internedText(buffer, scan.instanceStart, scan.instanceEnd));
   } else {
@@ -56,20 +71,15 @@ export function routeScannedSend(bus: Bus, client: Client, frame: Frame): boolea
     }
   }
 
-  let others = 0;
   for (const recipient of recipients) {
-    if (recipient === client) continue;
-    if (recipient.codec !== undefined && recipient.codec !== cbor) return false;
-    others++;
+    if (recipient !== client && recipient.codec !== undefined && recipient.codec !== cbor) return false;
   }
   const asSent = client.fromKey.equalsAt(frame.view, scan.fromStart, scan.fromEnd);
   let taken = 0;
-  if (others > 0) {
-    const spliced = asSent ? undefined : spliceFrom(frame, scan.fromStart, scan.fromEnd, client.lnameText);
-    for (const recipient of recipients) {
-      if (recipient === client) continue;
-      if (spliced ? recipient.writer.write(spliced) : recipient.writer.writeSlice(buffer, frame.start, frame.end)) taken++;
-    }
+  for (const recipient of recipients) {
+    if (recipient === client) continue;
+    const writer = recipient.writer;
+    if (asSent ? writer.writeSlice(buffer, frame.start, frame.end) : spliceInto(writer, frame, scan.fromStart, scan.fromEnd, client.fromKey)) taken++;
   }
   // Nothing was written, so the full path can take it from the start and answer.
   if (taken === 0 && scan.wantAnswer && !scan.hasReply) return false;
