@@ -42,7 +42,7 @@ export class HeaderCache {
     this.fromStart = this.fromEnd = -1;
     const cached = this.match(buffer, frame.view, start, end);
     if (cached) return cached;
-    const repeated = this.candidate.repeats(buffer, start, end);
+    const repeated = this.candidate.repeats(buffer, frame.view, start, end);
     if (repeated && this.candidate.value !== SCANNED) return this.adopt(buffer, start);
 
     const span = this.span;
@@ -68,7 +68,7 @@ export class HeaderCache {
       if (repeated) {
         const bytes = Buffer.from(buffer.subarray(start, end));
         this.keep(env, new HeaderPattern(bytes, seqStart - start, seqEnd - start, replyStart < 0 ? -1 : replyStart - start, replyEnd - start));
-      } else this.candidate.remember(env, buffer, start, end, seqStart, seqEnd, replyStart, replyEnd);
+      } else this.candidate.remember(env, buffer, frame.view, start, end, seqStart, seqEnd, replyStart, replyEnd);
     }
     return env;
   }
@@ -78,10 +78,10 @@ export class HeaderCache {
    * it replaces the remembered one, and when it was in final form it is
    * the candidate, decoded should it repeat.
    */
-  scanned(buf: Buffer, start: number, end: number, scan: ScannedSend, finalForm: boolean): void {
+  scanned(frame: Frame, scan: ScannedSend, finalForm: boolean): void {
     this.env = undefined;
     this.pattern = undefined;
-    if (finalForm) this.candidate.remember(SCANNED, buf, start, end, scan.seqStart, scan.seqEnd, scan.replyStart, scan.replyEnd);
+    if (finalForm) this.candidate.remember(SCANNED, frame.buffer, frame.view, frame.headerStart, frame.bodyStart, scan.seqStart, scan.seqEnd, scan.replyStart, scan.replyEnd);
     else this.candidate.forget();
   }
 
@@ -89,7 +89,7 @@ export class HeaderCache {
   expects(buf: Buffer, view: DataView, start: number, end: number): boolean {
     const pattern = this.pattern;
     if (pattern && pattern.length === end - start && pattern.matches(view, start)) return true;
-    return this.candidate.repeats(buf, start, end);
+    return this.candidate.repeats(buf, view, start, end);
   }
 
   /** The candidate's envelope for a header that repeats it, seq and reply aside; the pattern is built now. */

@@ -17,6 +17,7 @@ export class RepeatedHeader<T> {
   /** What was decoded from the remembered header; undefined when none is remembered. */
   value: T | undefined;
   private buf: Buffer = Buffer.alloc(0);
+  private view: DataView = new DataView(new ArrayBuffer(0));
   private start = 0;
   private length = 0;
   /** Where seq's value (head included) lies, relative to the header's start. */
@@ -31,9 +32,11 @@ export class RepeatedHeader<T> {
   private bStart = 0;
   private bEnd = 0;
 
-  remember(value: T, buf: Buffer, start: number, end: number, seqStart: number, seqEnd: number, replyStart = -1, replyEnd = -1): void {
+  /** `view` is a DataView of `buf` with the same offsets (a Frame's). */
+  remember(value: T, buf: Buffer, view: DataView, start: number, end: number, seqStart: number, seqEnd: number, replyStart = -1, replyEnd = -1): void {
     this.value = value;
     this.buf = buf;
+    this.view = view;
     this.start = start;
     this.length = end - start;
     this.seqStart = seqStart - start;
@@ -56,23 +59,29 @@ export class RepeatedHeader<T> {
     return this.buf.subarray(this.start, this.start + this.length);
   }
 
-  /** True when buf[start, end) equals the remembered header but for the seq and reply values, each of the same width. */
-  repeats(buf: Buffer, start: number, end: number): boolean {
+  /** True when buf[start, end) (seen through `view`) equals the remembered header but for the seq and reply values, each of the same width. */
+  repeats(buf: Buffer, view: DataView, start: number, end: number): boolean {
     const { buf: bytes, start: from, length, seqStart, seqEnd, replyStart } = this;
     if (this.value === undefined || length !== end - start) return false;
     if (!seqFits(buf[start + seqStart]!, bytes[from + seqStart]! & 0x1f)) return false;
+    const mine = this.view;
     if (replyStart < 0) {
-      return (
-        bytes.compare(buf, start + seqEnd, end, from + seqEnd, from + length) === 0 &&
-        bytes.compare(buf, start, start + seqStart, from, from + seqStart) === 0
-      );
+      return same(view, start + seqEnd, mine, from + seqEnd, length - seqEnd) && same(view, start, mine, from, seqStart);
     }
     if (!seqFits(buf[start + replyStart]!, bytes[from + replyStart]! & 0x1f)) return false;
     const { aStart, aEnd, bStart, bEnd } = this;
     return (
-      bytes.compare(buf, start + bEnd, end, from + bEnd, from + length) === 0 &&
-      bytes.compare(buf, start + aEnd, start + bStart, from + aEnd, from + bStart) === 0 &&
-      bytes.compare(buf, start, start + aStart, from, from + aStart) === 0
+      same(view, start + bEnd, mine, from + bEnd, length - bEnd) &&
+      same(view, start + aEnd, mine, from + aEnd, bStart - aEnd) &&
+      same(view, start, mine, from, aStart)
     );
   }
+}
+
+/** Whether `length` bytes at a in `x` equal those at b in `y`, compared four at a time. */
+function same(x: DataView, a: number, y: DataView, b: number, length: number): boolean {
+  let i = 0;
+  for (; i + 4 <= length; i += 4) if (x.getInt32(a + i, true) !== y.getInt32(b + i, true)) return false;
+  for (; i < length; i++) if (x.getUint8(a + i) !== y.getUint8(b + i)) return false;
+  return true;
 }

@@ -401,7 +401,7 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
   private envelope(frame: Frame): Envelope {
     const { buffer, headerStart: start, bodyStart: end } = frame;
     const last = this.lastHeader;
-    if (last.repeats(buffer, start, end)) {
+    if (last.repeats(buffer, frame.view, start, end)) {
       const env = { ...last.value!, seq: readSimpleInt(buffer, start + last.seqStart, start + last.seqEnd) };
       if (last.replyStart >= 0) env.reply = readSimpleInt(buffer, start + last.replyStart, start + last.replyEnd);
       return env;
@@ -409,7 +409,7 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
     const span = this.span;
     span.seqStart = -1;
     const env = parseEnvelope(this.codec.decodeHeader(buffer, start, end, span), 'server');
-    if (span.seqStart >= 0) last.remember({ ...env }, buffer, start, end, span.seqStart, span.seqEnd, span.replyStart, span.replyEnd);
+    if (span.seqStart >= 0) last.remember({ ...env }, buffer, frame.view, start, end, span.seqStart, span.seqEnd, span.replyStart, span.replyEnd);
     else last.forget();
     return env;
   }

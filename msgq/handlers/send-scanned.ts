@@ -84,6 +84,6 @@ export function routeScannedSend(bus: Bus, client: Client, frame: Frame): boolea
   // Nothing was written, so the full path can take it from the start and answer.
   if (taken === 0 && scan.wantAnswer && !scan.hasReply) return false;
   client.route = undefined;
-  client.headers.scanned(buffer, headerStart, bodyStart, scan, asSent);
+  client.headers.scanned(frame, scan, asSent);
   return true;
 }
