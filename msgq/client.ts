@@ -8,7 +8,7 @@ import type { FrameWriter } from '../protocol/writer.js';
 import type { Logger } from '../src/log.js';
 import { HeaderCache } from './header-cache.js';
 import type { FlowControl } from './flow.js';
-import type { StandingRoute } from './standing-route.js';
+import type { SplicedRoute, StandingRoute } from './standing-route.js';
 import { createClientWriter } from './write.js';
 
 /** One connection to msgq: its name, its encoding and its write path. */
@@ -21,6 +21,8 @@ export class Client {
   readonly headers: HeaderCache;
   /** The last group send decision, while it stands for repeats of its header. */
   route: StandingRoute | undefined;
+  /** The same for a header whose `from` msgq rewrites. */
+  splicedRoute: SplicedRoute | undefined;
   /** This client's lname as a CBOR text, spliced into headers whose `from` msgq rewrites. */
   readonly lnameText: Buffer;
   /** `lnameText`, to compare a header's `from` against in place. */

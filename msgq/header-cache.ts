@@ -9,6 +9,8 @@ import { HeaderPattern } from './header-pattern.js';
 
 /** The candidate header was routed by the fast path: there is no envelope to reuse yet. */
 const SCANNED = Symbol('scanned');
+/** The candidate header was routed by the fast path with msgq's `from` spliced in: it never becomes an envelope to reuse. */
+const SPLICED = Symbol('spliced');
 
 /**
  * A client's headers mostly repeat: the same sender, group and flags, with
@@ -32,7 +34,7 @@ export class HeaderCache {
    * headers that never repeat (replies, whose reply field changes) costs
    * nothing more than the decode.
    */
-  private readonly candidate = new RepeatedHeader<Envelope | typeof SCANNED>();
+  private readonly candidate = new RepeatedHeader<Envelope | typeof SCANNED | typeof SPLICED>();
 
   constructor(private readonly lname: string) {}
 
@@ -42,8 +44,9 @@ export class HeaderCache {
     this.fromStart = this.fromEnd = -1;
     const cached = this.match(buffer, frame.view, start, end);
     if (cached) return cached;
-    const repeated = this.candidate.repeats(buffer, frame.view, start, end);
-    if (repeated && this.candidate.value !== SCANNED) return this.adopt(buffer, start);
+    const value = this.candidate.value;
+    const repeated = value !== SPLICED && this.candidate.repeats(buffer, frame.view, start, end);
+    if (repeated && value !== SCANNED) return this.adopt(buffer, start);
 
     const span = this.span;
     let decoded: unknown;
@@ -85,11 +88,31 @@ export class HeaderCache {
     else this.candidate.forget();
   }
 
+  /**
+   * A header the fast path routed with the sender's lname spliced in as
+   * `from`. Its pattern once it has repeated (the caller then lets the
+   * decision stand for runs of it, see SplicedRoute); else it becomes the
+   * candidate. Such a header is never reused as an envelope: a reused one
+   * would carry the lname already and pass for a header in final form.
+   */
+  spliced(frame: Frame, scan: ScannedSend): HeaderPattern | undefined {
+    this.env = undefined;
+    this.pattern = undefined;
+    const candidate = this.candidate;
+    const { buffer, view, headerStart: start, bodyStart: end } = frame;
+    if (candidate.value === SPLICED && candidate.repeats(buffer, view, start, end)) {
+      candidate.forget();
+      return new HeaderPattern(Buffer.from(candidate.bytes()), candidate.seqStart, candidate.seqEnd, candidate.replyStart, candidate.replyEnd);
+    }
+    candidate.remember(SPLICED, buffer, view, start, end, scan.seqStart, scan.seqEnd, scan.replyStart, scan.replyEnd);
+    return undefined;
+  }
+
   /** True when the header is the remembered one or repeats the candidate: the full path then reuses or remembers it. */
   expects(buf: Buffer, view: DataView, start: number, end: number): boolean {
     const pattern = this.pattern;
     if (pattern && pattern.length === end - start && pattern.matches(view, start)) return true;
-    return this.candidate.repeats(buf, view, start, end);
+    return this.candidate.value !== SPLICED && this.candidate.repeats(buf, view, start, end);
   }
 
   /** The candidate's envelope for a header that repeats it, seq and reply aside; the pattern is built now. */

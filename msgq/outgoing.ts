@@ -98,9 +98,24 @@ export function spliceFrom(frame: Frame, fromStart: number, fromEnd: number, fro
  * take it.
  */
 export function spliceInto(writer: FrameWriter, frame: Frame, fromStart: number, fromEnd: number, from: ByteKey): boolean {
-  const { buffer, view: input, headerStart, bodyStart, end } = frame;
+  return spliceAt(writer, frame.buffer, frame.view, frame.start, frame.headerStart, frame.bodyStart, frame.end, fromStart, fromEnd, from);
+}
+
+/** spliceInto for the frame buffer[start, end) with its header at [headerStart, bodyStart), `input` a view of `buffer`. */
+export function spliceAt(
+  writer: FrameWriter,
+  buffer: Buffer,
+  input: DataView,
+  start: number,
+  headerStart: number,
+  bodyStart: number,
+  end: number,
+  fromStart: number,
+  fromEnd: number,
+  from: ByteKey,
+): boolean {
   const delta = from.length - (fromEnd - fromStart);
-  const length = end - frame.start + delta;
+  const length = end - start + delta;
   const pos = writer.claim(length);
   if (pos < 0) return false;
   const out = writer.claimed;

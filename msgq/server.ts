@@ -15,7 +15,7 @@ import { dispatch } from './handlers/index.js';
 import { routeScannedSend } from './handlers/send-scanned.js';
 import { Outgoing } from './outgoing.js';
 import { SubscriptionTable } from './routing.js';
-import { forwardRun } from './standing-route.js';
+import { forwardRun, forwardSplicedRun } from './standing-route.js';
 import { FlowControl } from './flow.js';
 
 /**
@@ -237,6 +237,7 @@ export class MsgQ implements Bus {
   private onFrame(client: Client, frame: Frame): void {
     if (client.socket.destroyed || !this.clients.has(client.lname)) return;
     if (forwardRun(client, frame, this.table, this.options.limits.maxFrame)) return;
+    if (forwardSplicedRun(client, frame, this.table, this.options.limits.maxFrame)) return;
     // A header that repeats the last one goes the full way, which remembers it and lets it stand (standing-route.ts).
     if (client.codec === cbor && !client.headers.expects(frame.buffer, frame.view, frame.headerStart, frame.bodyStart) && routeScannedSend(this, client, frame)) {
       return;

@@ -1,6 +1,8 @@
 import { cbor } from '../protocol/codec.js';
 import type { Envelope } from '../protocol/envelope.js';
-import type { Frame } from '../protocol/framing.js';
+import { LENGTH_BYTES, PREFIX_BYTES, type Frame } from '../protocol/framing.js';
+import type { HeaderPattern } from './header-pattern.js';
+import { spliceAt } from './outgoing.js';
 import type { SubscriptionTable } from './routing.js';
 import type { Client } from './client.js';
 
@@ -48,6 +50,41 @@ export function forwardRun(sender: Client, frame: Frame, table: SubscriptionTabl
   if (end === start) return false;
   const buffer = frame.buffer;
   for (const recipient of route.recipients) if (recipient !== sender) recipient.writer.writeSlice(buffer, start, end);
+  frame.takeThrough(end);
+  return true;
+}
+
+/**
+ * The same for a sender whose `from` msgq rewrites, once its header has
+ * repeated: each frame of a run still needs the lname spliced in, but the
+ * run is told by the pattern alone, with no scan and no routing per frame.
+ */
+export interface SplicedRoute {
+  readonly pattern: HeaderPattern;
+  /** `from`'s value, relative to the header's start. */
+  readonly fromStart: number;
+  readonly fromEnd: number;
+  readonly version: number;
+  readonly recipients: readonly Client[];
+}
+
+/** Forwards, lname spliced in, the run of frames from `frame` on that the sender's spliced route covers; false when it covers none. */
+export function forwardSplicedRun(sender: Client, frame: Frame, table: SubscriptionTable<Client>, maxFrame: number): boolean {
+  const route = sender.splicedRoute;
+  if (route === undefined || route.version !== table.version) return false;
+  const { buffer, view, start } = frame;
+  const { pattern, recipients } = route;
+  const end = pattern.scan(view, start, view.byteLength, maxFrame);
+  if (end === start) return false;
+  for (let pos = start; pos < end; ) {
+    const frameEnd = pos + LENGTH_BYTES + view.getUint32(pos);
+    const headerStart = pos + PREFIX_BYTES;
+    for (const recipient of recipients) {
+      if (recipient === sender) continue;
+      spliceAt(recipient.writer, buffer, view, pos, headerStart, headerStart + pattern.length, frameEnd, headerStart + route.fromStart, headerStart + route.fromEnd, sender.fromKey);
+    }
+    pos = frameEnd;
+  }
   frame.takeThrough(end);
   return true;
 }

@@ -48,11 +48,18 @@ export class ScannedSend {
   scan(buf: Buffer, view: DataView, start: number, end: number): boolean {
     this.reset();
     const initial = buf[start]!;
-    // A map of fewer than 24 entries: every envelope is one.
-    if (initial >> 5 !== 5 || (initial & 0x1f) >= 24) return false;
+    // A definite map; encoders differ in how they write its size (cbor-x may use two bytes).
+    if (initial >> 5 !== 5) return false;
+    let count = initial & 0x1f;
     let pos = start + 1;
+    if (count === 24) count = buf[pos++]!;
+    else if (count === 25) {
+      count = view.getUint16(pos);
+      pos += 2;
+    } else if (count > 24) return false;
+    if (count > MAX_KEYS || pos > end) return false;
     let isSend = false;
-    for (let n = initial & 0x1f; n > 0; n--) {
+    for (let n = count; n > 0; n--) {
       if (pos >= end) return false;
       const keyHead = buf[pos]!;
       const keyLength = keyHead - 0x60;
@@ -117,6 +124,8 @@ export class ScannedSend {
   }
 }
 
+/** More keys than an envelope has fields means keys the scan does not know, or repeats: the full path's business. */
+const MAX_KEYS = 16;
 const NOT_A_KEY = 0;
 const TYPE = 1;
 const FROM = 2;

@@ -35,6 +35,17 @@ describe('the send scan', () => {
     expect(scan.hasReply).toBe(true);
   });
 
+  it('map_size_forms: a map whose size is written in one or two more bytes (as some encoders do) is scanned the same', () => {
+    const scan = new ScannedSend();
+    const short = cbor.encode({ type: 'send', from: 'a', to: '*', group: 'G', instance: '*', seq: 9 });
+    for (const head of [[0xb8, 6], [0xb9, 0, 6]]) {
+      const long = Buffer.concat([Buffer.from(head), short.subarray(1)]);
+      expect(scan.scan(long, viewOf(long), 0, long.length)).toBe(true);
+      expect(text(long, scan.groupStart, scan.groupEnd)).toBe('G');
+      expect(fullPath(long)).toMatchObject({ group: 'G', seq: 9 });
+    }
+  });
+
   it('leaves_to_the_full_path: other types, missing fields, wrong kinds, unknown keys, long or odd forms', () => {
     const scan = new ScannedSend();
     const refused = [

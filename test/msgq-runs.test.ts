@@ -163,6 +163,26 @@ describe('msgq runs of repeated headers', () => {
     await reader.expectNothing();
   });
 
+  it('spoofed_from_run: every frame of a run whose from msgq rewrites arrives with the sender\'s lname, every other byte as sent', async () => {
+    const [sender, reader] = [await client(), await client()];
+    await reader.subscribe('Stream');
+    const bytes = run(sender, 1, 300, { from: 'impostor' });
+    sender.write(bytes);
+    const got = await take(reader, 300);
+    expect(bodies(got)).toEqual(range(1, 300));
+    expect(got.every((m) => m.header.from === sender.lname)).toBe(true);
+    expect(Buffer.concat(got.map((m) => m.raw)).equals(run(sender, 1, 300))).toBe(true);
+    const late = await client();
+    await late.subscribe('Stream');
+    sender.write(run(sender, 301, 200, { from: 'impostor' }));
+    for (const c of [reader, late]) {
+      const more = await take(c, 200);
+      expect(bodies(more)).toEqual(range(301, 200));
+      expect(more.every((m) => m.header.from === sender.lname)).toBe(true);
+    }
+    await sender.expectNothing();
+  });
+
   it('reply_run: a responder\'s answers to one caller (seq and reply changing) arrive intact; once the caller has left they go nowhere', async () => {
     const [responder, caller, watcher] = [await client(), await client(), await client()];
     await watcher.subscribe('cc_members');

@@ -84,6 +84,15 @@ export function routeScannedSend(bus: Bus, client: Client, frame: Frame): boolea
   // Nothing was written, so the full path can take it from the start and answer.
   if (taken === 0 && scan.wantAnswer && !scan.hasReply) return false;
   client.route = undefined;
-  client.headers.scanned(frame, scan, asSent);
+  client.splicedRoute = undefined;
+  if (asSent || scan.wantAnswer) {
+    client.headers.scanned(frame, scan, asSent);
+    return true;
+  }
+  const pattern = client.headers.spliced(frame, scan);
+  if (pattern) {
+    const version = bus.table.version;
+    client.splicedRoute = { pattern, fromStart: scan.fromStart - headerStart, fromEnd: scan.fromEnd - headerStart, version, recipients: [...recipients] };
+  }
   return true;
 }

@@ -23,6 +23,7 @@ export function handleSend(bus: Bus, client: Client, env: Envelope, frame: Frame
   let received = 0;
   let recipients: readonly Client[];
   client.route = undefined;
+  client.splicedRoute = undefined;
   if (to === TO_ANY) {
     recipients = bus.table.recipients(group, env.instance);
     if (group === MSGQ_GROUP) {
