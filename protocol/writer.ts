@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 
-/** Above this many pending bytes a flush happens at once instead of at the end of the tick. */
+/** Above this many pending bytes a flush happens at once instead of once the loop's I/O callbacks are done. */
 const FLUSH_AT = 64 * 1024;
 /** Average slice size from which writev beats copying the slices together. */
 const WRITEV_SLICE = 4096;
@@ -19,11 +19,12 @@ export interface WriterOptions {
 }
 
 /**
- * The one write path of a connection. Frames written in the same tick are
- * coalesced into one socket write (a relay forwarding many small frames would
- * otherwise pay a syscall each); frames that lie back to back in the same
- * input chunk are kept as one slice, so forwarding a run of them copies
- * nothing until the flush. The bytes in flight are bounded.
+ * The one write path of a connection. Frames written while the event loop
+ * handles one round of I/O are coalesced into one socket write (a relay
+ * forwarding many small frames would otherwise pay a syscall each); frames
+ * that lie back to back in the same input chunk are kept as one slice, so
+ * forwarding a run of them copies nothing until the flush. The bytes in
+ * flight are bounded.
  */
 export class FrameWriter {
   private slices: { buf: Buffer; start: number; end: number }[] = [];
@@ -59,7 +60,10 @@ export class FrameWriter {
     if (!this.socket.writable) return false;
     this.socketQueued = this.socket.writableLength;
     this.scheduled = true;
-    queueMicrotask(this.flushTask);
+    // After every I/O callback of this round, not at the next microtask: a
+    // module answering the requests of one read answers between awaits, and
+    // a flush per microtask checkpoint cost a syscall per answer.
+    setImmediate(this.flushTask);
     return true;
   }
 
