@@ -20,9 +20,10 @@ function median(values: number[]): number {
 export { median };
 
 /**
- * Cold start of the default stack to "b10 started" (msgq, the config manager
- * and the boss's own module registered), then a bus `shutdown` until the
- * boss has exited with everything stopped.
+ * Cold start of the default stack to "b10 started" (msgq, the config manager,
+ * the boss's own module and every default component registered: xfrout,
+ * auth, xfrin, cmdctl), then a bus `shutdown` until the boss has exited with
+ * everything stopped.
  */
 export async function benchBoss(): Promise<BossFigures> {
   const figures: BossFigures = { startMs: [], shutdownMs: [] };
@@ -31,7 +32,7 @@ export async function benchBoss(): Promise<BossFigures> {
     try {
       const port = await freePort();
       const t0 = process.hrtime.bigint();
-      const boss = start('boss/main.js', ['-m', String(port), '-p', '0', '-d', dir]);
+      const boss = start('boss/main.js', ['-m', String(port), '-p', '0', '--cmdctl-port', '0', '-d', dir]);
       await boss.waitForLog((l) => l.msg === 'b10 started', 'b10 started');
       const t1 = process.hrtime.bigint();
       const session = await Session.connect({ port });

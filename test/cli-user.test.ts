@@ -2,17 +2,11 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Accounts } from '../src/cmdctl/accounts.js';
-import { start } from './helpers/processes.js';
+import { run } from './helpers/processes.js';
 import { tempDir } from './helpers/tmp.js';
 
 /** b10 user … with `input` on its stdin. */
-async function user(dir: string, args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = start('src/cli/main.js', ['user', ...args, '-d', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
-  proc.child.stdin!.end(input);
-  const { code } = await proc.exited;
-  await proc.drained;
-  return { code, stdout: proc.stdout, stderr: proc.stderrLines.join('\n') };
-}
+const user = (dir: string, args: string[], input = ''): ReturnType<typeof run> => run('src/cli/main.js', ['user', ...args, '-d', dir], { input });
 
 describe('b10 user', () => {
   it('add_list_remove: the password from stdin, hashed with a salt, in a file only its owner reads', async () => {

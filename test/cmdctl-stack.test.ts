@@ -7,7 +7,7 @@ import { Accounts } from '../src/cmdctl/accounts.js';
 import { CmdctlClient } from '../src/cmdctl/client.js';
 import type { OperatorEvent } from '../src/cmdctl/events.js';
 import { requireTool } from './helpers/debian.js';
-import { DIST, freePort, start } from './helpers/processes.js';
+import { DIST, freePort, run, start } from './helpers/processes.js';
 import { boot, byComponent, fixture, type Booted } from './helpers/stack.js';
 
 const echo = { process: fixture('echo'), kind: 'dispensable', address: 'Echo', priority: 10 };
@@ -30,17 +30,8 @@ async function stackWithCmdctl(args: string[] = ['--cmdctl-port', '0'], more: Re
   return {
     stack,
     url,
-    ctl: async (ctlArgs, input = '', env = {}) => {
-      const proc = start('src/cli/main.js', ['ctl', '--url', url, '-u', 'operator', '--history-file', `${stack.dir}/history`, ...ctlArgs], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env,
-      });
-      onTestFinished(() => proc.stop());
-      proc.child.stdin!.end(input);
-      const { code } = await proc.exited;
-      await proc.drained;
-      return { code, stdout: proc.stdout, stderr: proc.stderrLines.join('\n') };
-    },
+    ctl: (ctlArgs, input = '', env = {}) =>
+      run('src/cli/main.js', ['ctl', '--url', url, '-u', 'operator', '--history-file', `${stack.dir}/history`, ...ctlArgs], { input, env }),
   };
 }
 

@@ -141,6 +141,7 @@ const program = new Command('b10-cfgmgr')
       );
     }
     if (!stopping) log.error('connection to msgq lost');
+    await manager.settled();
     log.info('config manager stopped');
     // The boss's IPC channel would otherwise keep the process alive.
     process.exit(stopping ? 0 : EXIT_FAILURE);

@@ -41,6 +41,8 @@ function moduleNameArg(args: unknown): string | undefined | null {
  */
 export class ConfigManager {
   private queue: Promise<unknown> = Promise.resolve();
+  private specsSaving: Promise<void> | undefined;
+  private specsDirty = false;
 
   constructor(
     private config: StoredConfig,
@@ -90,15 +92,37 @@ export class ConfigManager {
     this.specs.set(spec.module_name, spec);
     this.log.info({ module: spec.module_name }, 'module spec registered');
     this.io.announceSpec(spec.module_name);
-    if (JSON.stringify(before) !== JSON.stringify(spec)) {
-      try {
-        await this.io.saveSpecs(this.specs);
-      } catch (err) {
-        // The spec is still served from memory; only a restart would forget it.
-        this.log.warn({ err }, 'cannot store the registered specs');
-      }
-    }
+    if (JSON.stringify(before) !== JSON.stringify(spec)) this.saveSpecs();
     return createAnswer(RCODE_OK);
+  }
+
+  /**
+   * Stores the specs without holding up the registration's answer: the spec
+   * is served from memory at once, and the file only matters to a later
+   * start. Saves run one after the other, each writing the specs as they
+   * are then; one still running when another is asked for is followed by
+   * one more, not by one per registration.
+   */
+  private saveSpecs(): void {
+    if (this.specsSaving) {
+      this.specsDirty = true;
+      return;
+    }
+    this.specsSaving = this.io
+      .saveSpecs(this.specs)
+      .catch((err: unknown) => this.log.warn({ err }, 'cannot store the registered specs (they are served from memory)'))
+      .finally(() => {
+        this.specsSaving = undefined;
+        if (this.specsDirty) {
+          this.specsDirty = false;
+          this.saveSpecs();
+        }
+      });
+  }
+
+  /** Resolves once no spec save is under way: what was registered is on disk. */
+  async settled(): Promise<void> {
+    while (this.specsSaving) await this.specsSaving;
   }
 
   private getModuleSpec(args: unknown): unknown {

@@ -19,13 +19,15 @@ export async function startMsgq(args: string[] = []): Promise<MsgqHandle> {
   return { proc, port: line.port as number, stop: () => proc.stop() };
 }
 
-/** Runs a command to completion and returns its exit code and output. */
+/** Runs a command to completion, with `input` on its stdin if given, and returns its exit code and output. */
 export async function run(
   script: string,
   args: string[],
-  options: SpawnOptions = {},
+  options: SpawnOptions & { input?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = start(script, args, options);
+  const { input, ...spawnOptions } = options;
+  const proc = start(script, args, input === undefined ? spawnOptions : { stdio: ['pipe', 'pipe', 'pipe'], ...spawnOptions });
+  proc.child.stdin?.end(input);
   const { code } = await proc.exited;
   // Streams may still hold the last bytes when 'exit' fires.
   await proc.drained;
