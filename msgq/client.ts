@@ -23,9 +23,7 @@ export class Client {
   route: StandingRoute | undefined;
   /** The same for a header whose `from` msgq rewrites. */
   splicedRoute: SplicedRoute | undefined;
-  /** This client's lname as a CBOR text, spliced into headers whose `from` msgq rewrites. */
-  readonly lnameText: Buffer;
-  /** `lnameText`, to compare a header's `from` against in place. */
+  /** This client's lname as a CBOR text: what a header's `from` is compared against, and spliced in where msgq rewrites it. */
   readonly fromKey: ByteKey;
   /** The lname's UTF-8 bytes alone, to compare a `to` against in place. */
   readonly toKey: ByteKey;
@@ -44,8 +42,7 @@ export class Client {
   ) {
     this.log = log.child({ client: lname });
     this.headers = new HeaderCache(lname);
-    this.lnameText = cbor.encode(lname);
-    this.fromKey = new ByteKey(this.lnameText);
+    this.fromKey = new ByteKey(cbor.encode(lname));
     this.toKey = new ByteKey(Buffer.from(lname));
     this.writer = createClientWriter(socket, maxQueue, this.log, () => flow.congested(this));
     this.decoder = new FrameDecoder((frame) => {

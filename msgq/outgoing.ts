@@ -29,12 +29,12 @@ export class Outgoing {
   /**
    * A client's message whose header differs from what it sent only in the
    * `from` value, at buffer[fromStart, fromEnd): for recipients of the
-   * sender's encoding the frame is the input bytes with `fromText` (the
+   * sender's encoding the frame is the input bytes with `from` (the
    * encoded lname) put in its place, no encoding at all.
    */
-  static withFrom(env: Envelope, codec: Codec, frame: Frame, fromStart: number, fromEnd: number, fromText: Buffer): Outgoing {
+  static withFrom(env: Envelope, codec: Codec, frame: Frame, fromStart: number, fromEnd: number, from: ByteKey): Outgoing {
     const message = new Outgoing(env, codec, frame);
-    message.frames[codec.encoding] = spliceFrom(frame, fromStart, fromEnd, fromText);
+    message.frames[codec.encoding] = spliceFrom(frame, fromStart, fromEnd, from);
     return message;
   }
 
@@ -78,16 +78,44 @@ export class Outgoing {
   }
 }
 
-/** The frame with buffer[fromStart, fromEnd) in its header replaced by `fromText`: a new frame, the input untouched. */
-export function spliceFrom(frame: Frame, fromStart: number, fromEnd: number, fromText: Buffer): Buffer {
-  const { buffer, headerStart, bodyStart, end } = frame;
-  const headerLength = bodyStart - headerStart - (fromEnd - fromStart) + fromText.length;
-  const out = Buffer.allocUnsafe(PREFIX_BYTES + headerLength + (end - bodyStart));
-  out.writeUInt32BE(out.length - LENGTH_BYTES, 0);
-  out.writeUInt16BE(headerLength, LENGTH_BYTES);
-  let pos = PREFIX_BYTES + buffer.copy(out, PREFIX_BYTES, headerStart, fromStart);
-  pos += fromText.copy(out, pos);
-  buffer.copy(out, pos, fromEnd, end);
+/**
+ * Writes into out[pos, pos + length) (`view` a DataView of `out`) the frame
+ * buffer[start, end) with buffer[fromStart, fromEnd) in its header replaced
+ * by `from`; `length` is the new frame's.
+ */
+function writeSpliced(
+  out: Buffer,
+  view: DataView,
+  pos: number,
+  length: number,
+  buffer: Buffer,
+  input: DataView,
+  headerStart: number,
+  bodyStart: number,
+  end: number,
+  fromStart: number,
+  fromEnd: number,
+  from: ByteKey,
+): void {
+  const delta = from.length - (fromEnd - fromStart);
+  view.setUint32(pos, length - LENGTH_BYTES);
+  view.setUint16(pos + LENGTH_BYTES, bodyStart - headerStart + delta);
+  let at = pos + PREFIX_BYTES;
+  // What comes before `from` is a dozen bytes or so: words are cheaper than a copy call.
+  let i = headerStart;
+  for (; i + 4 <= fromStart; i += 4, at += 4) view.setInt32(at, input.getInt32(i, true), true);
+  for (; i < fromStart; i++, at++) view.setUint8(at, input.getUint8(i));
+  from.writeAt(view, at);
+  // Uint8Array#set on a plain view: half the cost of Buffer#copy's checks for a frame this size.
+  out.set(new Uint8Array(buffer.buffer, buffer.byteOffset + fromEnd, end - fromEnd), at + from.length);
+}
+
+/** The frame with buffer[fromStart, fromEnd) in its header replaced by `from`: a new frame, the input untouched. */
+function spliceFrom(frame: Frame, fromStart: number, fromEnd: number, from: ByteKey): Buffer {
+  const length = frame.end - frame.start + from.length - (fromEnd - fromStart);
+  const out = Buffer.allocUnsafe(length);
+  const view = new DataView(out.buffer, out.byteOffset, length);
+  writeSpliced(out, view, 0, length, frame.buffer, frame.view, frame.headerStart, frame.bodyStart, frame.end, fromStart, fromEnd, from);
   return out;
 }
 
@@ -114,21 +142,9 @@ export function spliceAt(
   fromEnd: number,
   from: ByteKey,
 ): boolean {
-  const delta = from.length - (fromEnd - fromStart);
-  const length = end - start + delta;
+  const length = end - start + from.length - (fromEnd - fromStart);
   const pos = writer.claim(length);
   if (pos < 0) return false;
-  const out = writer.claimed;
-  const view = writer.claimedView;
-  view.setUint32(pos, length - LENGTH_BYTES);
-  view.setUint16(pos + LENGTH_BYTES, bodyStart - headerStart + delta);
-  let at = pos + PREFIX_BYTES;
-  // What comes before `from` is a dozen bytes or so: words are cheaper than a copy call.
-  let i = headerStart;
-  for (; i + 4 <= fromStart; i += 4, at += 4) view.setInt32(at, input.getInt32(i, true), true);
-  for (; i < fromStart; i++, at++) view.setUint8(at, input.getUint8(i));
-  from.writeAt(view, at);
-  // Uint8Array#set on a plain view: half the cost of Buffer#copy's checks for a frame this size.
-  out.set(new Uint8Array(buffer.buffer, buffer.byteOffset + fromEnd, end - fromEnd), at + from.length);
+  writeSpliced(writer.claimed, writer.claimedView, pos, length, buffer, input, headerStart, bodyStart, end, fromStart, fromEnd, from);
   return true;
 }

@@ -131,7 +131,7 @@ export class MsgQ implements Bus {
         if (recipient.writer.writeSlice(frame.buffer, frame.start, frame.end)) taken++;
       } else {
         message ??= spliceFrom
-          ? Outgoing.withFrom(env, codec, frame, sender.headers.fromStart, sender.headers.fromEnd, sender.lnameText)
+          ? Outgoing.withFrom(env, codec, frame, sender.headers.fromStart, sender.headers.fromEnd, sender.fromKey)
           : Outgoing.forward(env, codec, frame);
         if (this.deliverOne(message, recipient)) taken++;
       }

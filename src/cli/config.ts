@@ -25,7 +25,7 @@ function setCommand(): Command {
       .argument('<value_json>', 'the new value as JSON, e.g. 53 or \'"example.org"\''),
   ).action(async (target: string, valueJson: string, opts: BusOptions) => {
     const value = parseJsonArgument('VALUE_JSON', valueJson);
-    splitTarget(target);
+    splitTarget(target); // a bad target is a usage error before the bus is involved
     await withSession(opts, (session) => new ConfigClient(session).set(target, value));
   });
 }
