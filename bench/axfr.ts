@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Session } from '../protocol/session.js';
+import { TOKEN_FILE_NAME } from '../protocol/token.js';
 import { axfrFrom } from '../src/dns/axfr-client.js';
 import { parseMasterFile } from '../src/dns/master-file.js';
 import { ZoneStore } from '../src/dns/zone-store.js';
@@ -88,7 +89,7 @@ export async function benchAxfr(): Promise<AxfrFigures | string> {
     const [outNamedMs, theirs] = await timed(() => axfrFrom({ address: '127.0.0.1', port: primaryPort }, `${ZONE}.`, 60_000));
     if (ours.length !== theirs.length) throw new Error(`b10 sent ${ours.length} records, named ${theirs.length}`);
 
-    const session = await Session.connect({ port: msgqPort, timeout: 120_000 });
+    const session = await Session.connect({ port: msgqPort, tokenFile: path.join(dir, TOKEN_FILE_NAME), timeout: 120_000 });
     const [inB10Ms] = await timed(() => session.command('Xfrin', 'retransfer', { zone_name: ZONE, master: '127.0.0.1', port: primaryPort }));
     await session.close();
 

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Session } from '../protocol/session.js';
+import { TOKEN_FILE_NAME } from '../protocol/token.js';
 import { start } from '../test/helpers/processes.js';
 import { freePort } from './ports.js';
 
@@ -35,7 +36,7 @@ export async function benchBoss(): Promise<BossFigures> {
       const boss = start('boss/main.js', ['-m', String(port), '-p', '0', '--cmdctl-port', '0', '-d', dir]);
       await boss.waitForLog((l) => l.msg === 'b10 started', 'b10 started');
       const t1 = process.hrtime.bigint();
-      const session = await Session.connect({ port });
+      const session = await Session.connect({ port, tokenFile: path.join(dir, TOKEN_FILE_NAME) });
       const t2 = process.hrtime.bigint();
       await session.command('Boss', 'shutdown');
       const { code } = await boss.exited;

@@ -4,7 +4,9 @@ import net from 'node:net';
 import { cbor } from '../protocol/codec.js';
 import { encodeFrame, FrameDecoder } from '../protocol/framing.js';
 import { createAnswer } from '../protocol/message.js';
+import { authFrame } from '../protocol/handshake.js';
 import { Session } from '../protocol/session.js';
+import { readTokenFile, resolveTokenFile } from '../protocol/token.js';
 import { start, startMsgq, type Proc } from '../test/helpers/processes.js';
 
 const BODY = 'x'.repeat(100 - 3); // a CBOR text of 100 bytes with its head
@@ -168,12 +170,13 @@ function peakRss(pid: number): number {
   return kb / 1024;
 }
 
-/** Speaks to msgq just enough for the raw measurement: lname, subscribe, confirm. */
+/** Speaks to msgq just enough for the raw measurement: token, lname, subscribe, confirm. */
 async function handshake(socket: net.Socket, subscribe?: string): Promise<string> {
   const frames: unknown[] = [];
   const decoder = new FrameDecoder((f) => frames.push(cbor.decode(f.body)));
   const onData = (chunk: Buffer): void => decoder.push(chunk);
   socket.on('data', onData);
+  socket.write(authFrame(cbor, readTokenFile(resolveTokenFile())));
   socket.write(encodeFrame(cbor.encode({ type: 'getlname' })));
   if (subscribe) socket.write(encodeFrame(cbor.encode({ type: 'subscribe', group: subscribe, instance: '*' })));
   socket.write(encodeFrame(cbor.encode({ type: 'ping' }), cbor.encode('done')));

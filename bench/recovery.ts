@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONFIG_MANAGER } from '../protocol/groups.js';
 import { Session } from '../protocol/session.js';
+import { TOKEN_FILE_NAME } from '../protocol/token.js';
 import { start, type Proc } from '../test/helpers/processes.js';
 import { freePort } from './ports.js';
 
@@ -22,10 +23,10 @@ export interface RecoveryFigures {
 const PROBE_TIMEOUT_MS = 50;
 
 /** What `b10 config show` asks, on a fresh connection as the command makes one; true once answered. */
-async function configShowAnswers(port: number): Promise<boolean> {
+async function configShowAnswers(port: number, tokenFile: string): Promise<boolean> {
   let session: Session | undefined;
   try {
-    session = await Session.connect({ port, connectTimeout: 0, reconnect: false, timeout: PROBE_TIMEOUT_MS });
+    session = await Session.connect({ port, tokenFile, connectTimeout: 0, reconnect: false, timeout: PROBE_TIMEOUT_MS });
     await session.command(CONFIG_MANAGER, 'get_module_spec');
     await session.command(CONFIG_MANAGER, 'get_config');
     return true;
@@ -41,12 +42,12 @@ function newestPid(boss: Proc, component: string): number {
 }
 
 /** Kills the component's process and times until `config show` is answered again. */
-async function timeRecovery(boss: Proc, port: number, component: string): Promise<number> {
+async function timeRecovery(boss: Proc, port: number, tokenFile: string, component: string): Promise<number> {
   const t0 = process.hrtime.bigint();
   process.kill(newestPid(boss, component), 'SIGKILL');
   // Bounded: a stack that does not come back within 30 s fails the bench.
   for (let i = 0; i < 30_000; i++) {
-    if (await configShowAnswers(port)) return Number(process.hrtime.bigint() - t0) / 1e6;
+    if (await configShowAnswers(port, tokenFile)) return Number(process.hrtime.bigint() - t0) / 1e6;
     await sleep(1);
   }
   throw new Error(`the stack did not answer config show within 30 s of killing ${component}`);
@@ -66,7 +67,7 @@ export async function benchRecovery(): Promise<RecoveryFigures> {
     for (const [component, into] of [['msgq', figures.msgqMs], ['cfgmgr', figures.cfgmgrMs]] as const) {
       for (let i = 0; i < KILLS; i++) {
         await sleep(RECOVERY_PERIOD_MS + 100);
-        into.push(await timeRecovery(boss, port, component));
+        into.push(await timeRecovery(boss, port, path.join(dir, TOKEN_FILE_NAME), component));
       }
     }
   } finally {

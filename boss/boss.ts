@@ -12,6 +12,10 @@ import {
 } from '../protocol/module-session.js';
 import { BOSS, COMPONENT_EVENTS, COMPONENT_STATE } from '../protocol/groups.js';
 import { Session, type Message } from '../protocol/session.js';
+import { DEFAULT_MSGQ_HOST } from '../protocol/limits.js';
+import { TOKEN_FILE_NAME } from '../protocol/token.js';
+import { connectOnce } from '../protocol/transport.js';
+import { writeTokenFile } from '../msgq/token-file.js';
 import { AXFR_HANDOFF, MSGQ_UP } from '../src/daemon.js';
 import type { Logger } from '../src/log.js';
 import { PROJECT_ROOT } from '../src/paths.js';
@@ -108,6 +112,8 @@ export class Boss {
   /** When msgq failed to start, for the give-up rule. */
   private msgqFailures: number[] = [];
   private stopping: Promise<number> | undefined;
+  private readonly tokenFile: string;
+  private token = '';
   private resolveDone!: (code: number) => void;
   /** The exit code, once everything has stopped. */
   readonly done = new Promise<number>((resolve) => (this.resolveDone = resolve));
@@ -115,11 +121,14 @@ export class Boss {
   constructor(
     private readonly settings: BossSettings,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.tokenFile = path.join(settings.dataPath, TOKEN_FILE_NAME);
+  }
 
   async start(): Promise<void> {
     try {
       await this.refuseIfMsgqRuns();
+      await this.createToken();
       const msgq = await this.startMsgq();
       // The config manager's process boots while the boss connects: it
       // retries connecting until msgq answers, and readiness is still an
@@ -154,15 +163,31 @@ export class Boss {
     return this.stopping;
   }
 
+  /**
+   * Before anything is written: a running msgq's clients must keep their token.
+   * Only a client with that token could ask it who it is, so whatever answers
+   * on the port is taken for one.
+   */
   private async refuseIfMsgqRuns(): Promise<void> {
-    let existing: Session;
+    const port = this.settings.msgqPort;
+    if (port === 0) return;
+    let existing: net.Socket;
     try {
-      existing = await Session.connect({ port: this.settings.msgqPort, connectTimeout: 0, timeout: 1000 });
+      existing = await connectOnce({ host: DEFAULT_MSGQ_HOST, port });
     } catch {
       return;
     }
-    await existing.close();
-    throw new StartupError(`msgq already running on port ${this.settings.msgqPort}`);
+    existing.destroy();
+    throw new StartupError(`msgq already running on port ${port} (something accepts connections there)`);
+  }
+
+  /** A fresh bus token for this run, in its own file only this user can read. */
+  private async createToken(): Promise<void> {
+    try {
+      this.token = await writeTokenFile(this.tokenFile);
+    } catch (err) {
+      throw new StartupError(`cannot write the bus token ${this.tokenFile}: ${(err as Error).message}`);
+    }
   }
 
   private add(name: string, config: ComponentConfig): Component {
@@ -187,7 +212,7 @@ export class Boss {
 
   /** Spawns msgq and tells how that went: listening (on which port), or why not. */
   private launchMsgq(msgq: Component): Promise<MsgqLaunch> {
-    msgq.config.params = ['--port', String(this.settings.msgqPort), '--allow-stop'];
+    msgq.config.params = ['--port', String(this.settings.msgqPort), '--allow-stop', '--token-file', this.tokenFile];
     if (this.settings.msgqSocketFile) msgq.config.params.push('--socket-file', this.settings.msgqSocketFile);
     let settle!: (outcome: MsgqLaunch) => void;
     const outcome = new Promise<MsgqLaunch>((resolve) => (settle = resolve));
@@ -253,7 +278,7 @@ export class Boss {
     // The boss's session rides out msgq's restarts for as long as it takes:
     // the boss itself decides when msgq cannot be brought back.
     this.session = await untilExit(
-      Session.connect({ port: this.settings.msgqPort, connectTimeout: MSGQ_CONNECT_MS, reconnectWindow: Infinity }),
+      Session.connect({ port: this.settings.msgqPort, token: this.token, connectTimeout: MSGQ_CONNECT_MS, reconnectWindow: Infinity }),
       [msgq, cfgmgr],
       'exited before msgq answered',
     );
@@ -394,6 +419,7 @@ export class Boss {
       ...(socketFile ? { B10_MSGQ_SOCKET_FILE: socketFile, BIND10_MSGQ_SOCKET_FILE: socketFile } : {}),
       B10_MSGQ_PORT: String(this.settings.msgqPort),
       B10_DATA_PATH: this.settings.dataPath,
+      B10_MSGQ_TOKEN_FILE: this.tokenFile,
       B10_DNS_PORT: String(this.settings.dnsPort),
       ...(this.settings.cmdctlPort === undefined ? {} : { B10_CMDCTL_PORT: String(this.settings.cmdctlPort) }),
     };

@@ -2,6 +2,7 @@ import type { Envelope } from '../protocol/envelope.js';
 import type { Frame } from '../protocol/framing.js';
 import type { Limits } from '../protocol/limits.js';
 import type { Logger } from '../src/log.js';
+import type { AdmissionLimits } from './admission.js';
 import type { Client } from './client.js';
 import type { Outgoing } from './outgoing.js';
 import type { SubscriptionTable } from './routing.js';
@@ -18,6 +19,9 @@ export interface MsgqOptions {
   stallGraceMs: number;
   /** Honour `stop` messages (from loopback only); the boss starts msgq so. */
   allowStop: boolean;
+  /** The bus token a TCP client must send first. */
+  token: string;
+  admission: AdmissionLimits;
 }
 
 /** Member events announced on group cc_members, as later BIND 10 did. */

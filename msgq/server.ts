@@ -1,4 +1,5 @@
-import { lstat, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
 import net, { type AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Envelope } from '../protocol/envelope.js';
@@ -10,6 +11,8 @@ import { connectOnce } from '../protocol/transport.js';
 import { listenOn } from '../src/listen.js';
 import type { Logger } from '../src/log.js';
 import { MEMBERS_GROUP, MSGQ_LNAME, type Bus, type MemberEvent, type MsgqOptions } from './bus.js';
+import type { Codec } from '../protocol/codec.js';
+import { Admission } from './admission.js';
 import { Client } from './client.js';
 import { dispatch } from './handlers/index.js';
 import { routeScannedSend } from './handlers/send-scanned.js';
@@ -41,6 +44,34 @@ async function claimSocketFile(file: string): Promise<void> {
   throw new SocketFileError(file, `msgq already running on socket ${file}`);
 }
 
+/**
+ * Listens on a socket file only its owner can use: in a directory only the
+ * owner can enter (made so when it does not exist) and itself mode 0600, so
+ * the file system keeps everyone else off the bus, as in BIND 10. The umask
+ * covers the moment between bind and chmod.
+ */
+async function listenOnPrivateSocket(server: net.Server, file: string): Promise<void> {
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const dirStats = await stat(dir);
+  const mode = dirStats.mode & 0o777;
+  if ((mode & 0o077) !== 0 || dirStats.uid !== process.getuid?.()) {
+    throw new SocketFileError(
+      file,
+      `${dir} can be entered by other users (mode ${mode.toString(8).padStart(4, '0')}, owner ${dirStats.uid}): ` +
+        'put the socket file in a directory only you can enter (owned by you, mode 0700)',
+    );
+  }
+  await claimSocketFile(file);
+  const umask = process.umask(0o177);
+  try {
+    await listenOn(server, { path: file });
+  } finally {
+    process.umask(umask);
+  }
+  await chmod(file, 0o600);
+}
+
 /** The socket file cannot be taken: another msgq answers on it, or it is not a socket. */
 export class SocketFileError extends Error {
   readonly code = 'ESOCKETFILE';
@@ -63,6 +94,7 @@ export class MsgQ implements Bus {
   private readonly server: net.Server;
   private unixServer: net.Server | undefined;
   private readonly flow: FlowControl;
+  private readonly admission: Admission;
   private readonly host = hostname();
   private readonly started = Date.now().toString(16);
   private counter = 0;
@@ -76,7 +108,8 @@ export class MsgQ implements Bus {
     readonly options: MsgqOptions,
     readonly log: Logger,
   ) {
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.admission = new Admission(options.token, options.admission, log, (socket, codec, rest) => this.join(socket, codec, rest));
+    this.server = net.createServer((socket) => this.accept(socket, false));
     this.flow = new FlowControl(options.stallGraceMs);
   }
 
@@ -89,9 +122,8 @@ export class MsgQ implements Bus {
     const socketFile = this.options.socketFile;
     if (socketFile) {
       try {
-        await claimSocketFile(socketFile);
-        this.unixServer = net.createServer((socket) => this.accept(socket));
-        await listenOn(this.unixServer, { path: socketFile });
+        this.unixServer = net.createServer((socket) => this.accept(socket, true));
+        await listenOnPrivateSocket(this.unixServer, socketFile);
       } catch (err) {
         this.server.close();
         throw err;
@@ -196,12 +228,21 @@ export class MsgQ implements Bus {
     return `${this.started}_${(++this.counter).toString(16)}@${this.host}`;
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, viaSocketFile: boolean): void {
     if (this.stopping) {
       socket.destroy();
       return;
     }
-    socket.setNoDelay(true);
+    if (!viaSocketFile) socket.setNoDelay(true);
+    this.admission.accept(socket, viaSocketFile);
+  }
+
+  /** An admitted client joins the bus: an lname, a write path, and its frames routed from now on. */
+  private join(socket: net.Socket, codec: Codec | undefined, rest: Buffer | undefined): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
     const client = new Client(
       this.newLname(),
       socket,
@@ -211,9 +252,10 @@ export class MsgQ implements Bus {
       this.flow,
       (c, frame) => this.onFrame(c, frame),
     );
+    client.codec = codec;
     this.clients.set(client.lname, client);
     client.log.debug({ address: socket.remoteAddress, port: socket.remotePort }, 'client connected');
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       this.flow.handling(client);
       try {
         client.decoder.push(chunk);
@@ -222,7 +264,8 @@ export class MsgQ implements Bus {
       } finally {
         this.flow.handled();
       }
-    });
+    };
+    socket.on('data', onData);
     socket.on('error', (err) => client.log.debug({ err }, 'socket error'));
     socket.on('end', () => {
       if (client.decoder.pending > 0) {
@@ -232,6 +275,7 @@ export class MsgQ implements Bus {
     });
     socket.on('close', () => this.remove(client));
     this.notifyMembers('connected', client.lname);
+    if (rest !== undefined && rest.length > 0) onData(rest);
   }
 
   private onFrame(client: Client, frame: Frame): void {

@@ -25,7 +25,8 @@ export interface SendEnvelope extends Envelope {
 }
 
 export const CLIENT_TYPES = ['getlname', 'subscribe', 'unsubscribe', 'send', 'ping', 'stop'] as const;
-export const SERVER_TYPES = ['getlname', 'pong', 'send'] as const;
+/** `auth` comes only to refuse a connection's token (see handshake.ts). */
+export const SERVER_TYPES = ['getlname', 'pong', 'send', 'auth'] as const;
 export type MessageType = (typeof CLIENT_TYPES)[number] | (typeof SERVER_TYPES)[number];
 
 export const TO_ANY = '*';

@@ -18,6 +18,7 @@ export type ProtocolErrorCode =
 export type B10ErrorCode =
   | ProtocolErrorCode
   | 'ERR_CONNECT'
+  | 'ERR_AUTH'
   | 'ERR_CLOSED'
   | 'ERR_TIMEOUT'
   | 'ERR_NO_RECIPIENT'
@@ -64,6 +65,11 @@ export class ConnectionError extends B10Error {
     if (code === 'ECONNREFUSED' || code === 'ENOENT') return `msgq is not running on ${target}`;
     return `cannot reach msgq on ${target}${cause instanceof Error ? `: ${cause.message}` : ''}`;
   }
+}
+
+/** The bus token could not be read, or msgq refused it. */
+export class AuthError extends B10Error {
+  readonly code = 'ERR_AUTH' as const;
 }
 
 /** The connection closed while something was still waiting on it. */

@@ -24,6 +24,7 @@ export {
   B10Error,
   ProtocolError,
   ConnectionError,
+  AuthError,
   ClosedError,
   TimeoutError,
   NoRecipientError,
@@ -44,6 +45,8 @@ export {
 } from './limits.js';
 export type { Limits } from './limits.js';
 export { resolveMsgqPort, resolveMsgqTarget, describeTarget } from './transport.js';
+export { resolveTokenFile, readTokenFile, TOKEN_FILE_NAME } from './token.js';
+export { authFrame, AUTH_TYPE } from './handshake.js';
 export type { MsgqTarget } from './transport.js';
 export { MSGQ_GROUP, MEMBERS_GROUP, CONFIG_MANAGER, CONFIG_NOTIFICATIONS, BOSS, COMPONENT_EVENTS, COMPONENT_STATE } from './groups.js';
 export { ModuleSession } from './module-session.js';

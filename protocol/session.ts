@@ -3,8 +3,9 @@ import type { Socket } from 'node:net';
 import { codecFor, type Codec, type Encoding } from './codec.js';
 import { Connection } from './connection.js';
 import { parseEnvelope, INSTANCE_ANY, TO_ANY, type Envelope, type SendEnvelope } from './envelope.js';
-import { ClosedError, NoRecipientError, ProtocolError } from './errors.js';
+import { AuthError, ClosedError, NoRecipientError, ProtocolError } from './errors.js';
 import { encodeFrame, type Frame } from './framing.js';
+import { authFrame } from './handshake.js';
 import { readSimpleInt, type SeqSpan } from './header-cbor.js';
 import { RepeatedHeader } from './header-repeat.js';
 import { Inbox } from './inbox.js';
@@ -12,6 +13,7 @@ import { DEFAULT_LIMITS, DEFAULT_TIMEOUT_MS, MiB, type Limits } from './limits.j
 import { answerValue, createCommand, parseAnswer, RCODE_NO_RECIPIENT } from './message.js';
 import { RequestMux } from './requests.js';
 import { SendHeaders } from './send-header.js';
+import { readTokenFile, resolveTokenFile } from './token.js';
 import { connectOnce, connectWithRetry, describeTarget, resolveMsgqTarget, type MsgqTarget } from './transport.js';
 
 const NOTHING = Buffer.alloc(0);
@@ -33,6 +35,10 @@ export interface SessionOptions {
   host?: string;
   /** msgq's Unix socket file; wins over the port. Default B10_MSGQ_SOCKET_FILE when no port is given. */
   socketFile?: string;
+  /** The bus token a TCP connection proves itself with; default: read from `tokenFile`. */
+  token?: string;
+  /** Where the token is; default B10_MSGQ_TOKEN_FILE, else msgq.token in B10_DATA_PATH, else ./b10/msgq.token. Read at every connect. */
+  tokenFile?: string;
   /** Default wait for answers, ms (BIND 10: 4 s). */
   timeout?: number;
   /** How long the first connect may be retried, ms; default `timeout`; 0 tries once. */
@@ -103,6 +109,7 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
   private pingsSent = 0;
   private pongsSeen = 0;
   private onLname: ((lname: string) => void) | undefined;
+  private onRefused: ((reason: string) => void) | undefined;
   private lnameValue = '';
   private readonly subscriptions = new Map<string, { group: string; instance: string }>();
   private held: Held[] = [];
@@ -137,9 +144,11 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
   /** Connects to msgq (retrying until the connect deadline) and learns this session's lname. */
   static async connect(options: SessionOptions = {}): Promise<Session> {
     const session = new Session(options);
+    // A token that cannot be read fails here, before any connection is made.
+    const token = session.token();
     const socket = await connectWithRetry(session.target, options.connectTimeout ?? session.timeout);
     try {
-      await session.handshake(session.attach(socket));
+      await session.handshake(session.attach(socket), token);
     } catch (err) {
       await session.close();
       throw err;
@@ -340,8 +349,18 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
     return conn;
   }
 
-  /** getlname on a fresh connection; rejects if msgq does not tell within the timeout or the connection ends. */
-  private handshake(conn: Connection): Promise<void> {
+  /** The token a TCP connection needs (read now: a restarted b10 may have a new one); none over the socket file. */
+  private token(): string | undefined {
+    if ('path' in this.target) return undefined;
+    return this.options.token ?? readTokenFile(resolveTokenFile({ tokenFile: this.options.tokenFile }));
+  }
+
+  /**
+   * A fresh connection's opening: the token (over TCP), then getlname.
+   * Rejects with AuthError when msgq refuses the token, ClosedError when it
+   * does not tell the lname within the timeout or the connection ends.
+   */
+  private handshake(conn: Connection, token: string | undefined): Promise<void> {
     const timeout = this.timeout;
     const got = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new ClosedError(`msgq did not tell the lname within ${timeout} ms`)), timeout);
@@ -351,7 +370,12 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
         this.lnameValue = lname;
         resolve();
       };
+      this.onRefused = (reason) => {
+        clearTimeout(timer);
+        reject(new AuthError(`msgq on ${this.address} refused this client: ${reason}`));
+      };
     });
+    if (token !== undefined) conn.write(authFrame(this.codec, token));
     this.writeNow(conn, { type: 'getlname' });
     return got;
   }
@@ -429,6 +453,10 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
       case 'pong':
         this.pongs.resolve(++this.pongsSeen, bytes && this.codec.decode(bytes));
         return;
+      case 'auth':
+        this.onRefused?.(typeof env.error === 'string' ? env.error : 'no reason given');
+        this.onRefused = undefined;
+        return;
       default: {
         const message = new Received(env as SendEnvelope, this.codec, bytes);
         if (env.reply !== undefined) {
@@ -467,7 +495,8 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
       await this.pause(pause * (0.75 + Math.random() / 2));
       if (this.state !== 'reconnecting') return;
       try {
-        await this.restore(await connectOnce(this.target));
+        const token = this.token();
+        await this.restore(await connectOnce(this.target), token);
         this.state = 'connected';
         this.flushHeld();
         this.emit('reconnect', { lname: this.lnameValue, previousLname, downMs: Date.now() - downAt });
@@ -487,13 +516,13 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
   }
 
   /** A fresh connection made whole: lname, then every subscription, confirmed by a round trip. */
-  private async restore(socket: Socket): Promise<void> {
+  private async restore(socket: Socket, token: string | undefined): Promise<void> {
     if (this.state !== 'reconnecting') {
       socket.destroy();
       return;
     }
     const conn = this.attach(socket);
-    await this.handshake(conn);
+    await this.handshake(conn, token);
     const sent = new Set(this.subscriptions.keys());
     for (const { group, instance } of this.subscriptions.values()) this.writeNow(conn, { type: 'subscribe', group, instance });
     await this.pingOn(conn, undefined, this.timeout);

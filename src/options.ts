@@ -20,6 +20,15 @@ export function parsePort(value: string): number {
   return port;
 }
 
+/** A positive whole number: a count of things. */
+export function parseCount(value: string): number {
+  const count = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(count) || count === 0) {
+    throw new InvalidArgumentError('requires a positive whole number.');
+  }
+  return count;
+}
+
 /** Positive integer, optionally with a k/M suffix (binary units): 64k, 16M. */
 export function parseSize(value: string): number {
   const match = /^(\d+)([kKmM]?)$/.exec(value.trim());

@@ -51,7 +51,8 @@ const badFrames: [string, Buffer, RegExp][] = [
 
 describe('bad frames close only the sender', () => {
   it.each(badFrames)('%s', async (name, bytes, reason) => {
-    const bad = await RawClient.connect(msgq.port);
+    // The auth frame fixes the connection's encoding, so a JSON case authenticates in JSON.
+    const bad = await RawClient.connect(msgq.port, name.startsWith('json') ? 'json' : 'cbor');
     onTestFinished(() => bad.close());
     const since = msgq.proc.logs.length;
     bad.write(bytes);

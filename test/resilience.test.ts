@@ -7,6 +7,7 @@ import { NoRecipientError } from '../protocol/errors.js';
 import { CONFIG_MANAGER } from '../protocol/groups.js';
 import { Session, type SessionOptions } from '../protocol/session.js';
 import { alive, boot, byComponent, expectAllGone, fixture, type Booted } from './helpers/stack.js';
+import { tempDir } from './helpers/tmp.js';
 
 const echo = { echo: { process: fixture('echo'), address: 'Echo', kind: 'dispensable' } };
 
@@ -27,7 +28,7 @@ async function settlesAt(count: () => number, want: number): Promise<number> {
 }
 
 async function session(stack: Booted, options: SessionOptions = {}): Promise<Session> {
-  const s = await Session.connect({ port: stack.port, ...options });
+  const s = await Session.connect({ port: stack.port, tokenFile: stack.tokenFile, ...options });
   onTestFinished(() => s.close());
   return s;
 }
@@ -169,9 +170,7 @@ describe('msgq is restarted', () => {
   });
 
   it('msgq_fails_to_start: three failed starts within 30 s stop b10 with exit 1', async () => {
-    const dir = path.join((await import('node:os')).tmpdir(), `b10-sock-${process.pid}-${Date.now()}`);
-    const socketFile = `${dir}.sock`;
-    onTestFinished(() => rmSync(socketFile, { force: true }));
+    const socketFile = path.join(await tempDir(), 'msgq.sock');
     const stack = await boot(echo, ['--msgq-socket-file', socketFile]);
     const pids = stack.pids();
     // A regular file where the socket was: no new msgq may take that path, so each start fails.

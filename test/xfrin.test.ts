@@ -44,7 +44,7 @@ async function world(): Promise<World> {
     Xfrin: { zones: [{ name: 'sec.test', master_addr: '127.0.0.1', master_port: namedPort }] },
     Xfrout: { also_notify: [{ address: '127.0.0.1', port: namedPort }] },
   });
-  const b10 = (...args: string[]) => run('src/cli/main.js', args, { env: { B10_MSGQ_PORT: String(stack.port) } });
+  const b10 = (...args: string[]) => run('src/cli/main.js', args, { env: stack.env });
   expect((await b10('zone', 'load', 'auth.test', AUTH_ZONE, '-d', stack.dir)).code).toBe(0);
   await writeFile(path.join(dir, 'sec.zone'), secZone(1));
   await writeFile(

@@ -1,12 +1,6 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isLoopback } from '../../src/listen.js';
 import type { Bus } from '../bus.js';
 import type { Client } from '../client.js';
-
-function isLoopback(address: string): boolean {
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  if (isIPv4(v4)) return v4.startsWith('127.');
-  return isIPv6(address) && address === '::1';
-}
 
 export function handleStop(bus: Bus, client: Client): void {
   if (!bus.options.allowStop) {

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import {
   AnswerError,
+  AuthError,
   B10Error,
   ClosedError,
   ConnectionError,
@@ -13,11 +14,14 @@ import {
 import { DEFAULT_TIMEOUT_MS } from '../../protocol/limits.js';
 import { Session, type SessionOptions } from '../../protocol/session.js';
 import { CONFIG_MANAGER } from '../../protocol/groups.js';
+import { resolveTokenFile } from '../../protocol/token.js';
 import { EXIT_FAILURE, EXIT_UNREACHABLE, EXIT_USAGE, parseMilliseconds, parsePort } from '../options.js';
 
 export interface BusOptions {
   msgqPort?: number;
   msgqSocketFile?: string;
+  msgqTokenFile?: string;
+  dataPath?: string;
   timeout: number;
   /** How long to retry connecting while msgq is not there yet; without it one attempt. */
   wait?: number;
@@ -36,10 +40,17 @@ export function withBusOptions(command: Command, { connectWait = true } = {}): C
       new Option('--msgq-socket-file <path>', 'reach msgq through its Unix socket file instead of TCP').env('B10_MSGQ_SOCKET_FILE'),
     )
     .addOption(
+      new Option('--msgq-token-file <file>', 'the bus token (default: B10_MSGQ_TOKEN_FILE, else msgq.token in the data path)'),
+    )
+    .addOption(
       new Option('-t, --timeout <ms>', 'how long to wait for answers')
         .argParser(parseMilliseconds)
         .default(DEFAULT_TIMEOUT_MS),
     );
+  // Commands that keep data (zone) already take -d, for the same directory.
+  if (!command.options.some((o) => o.long === '--data-path')) {
+    command.option('-d, --data-path <dir>', 'where b10 keeps its data, the bus token among it (default: B10_DATA_PATH, else ./b10)');
+  }
   if (!connectWait) return command;
   return command.addOption(
     new Option('--wait <ms>', 'keep trying to reach msgq this long (for scripts that have just started b10); default: fail at once')
@@ -52,11 +63,16 @@ export function connect(opts: BusOptions, options: SessionOptions = {}): Promise
   return Session.connect({
     port: opts.msgqPort,
     socketFile: opts.msgqPort === undefined ? opts.msgqSocketFile : undefined,
+    tokenFile: busTokenFile(opts),
     timeout: opts.timeout,
     connectTimeout: opts.wait ?? 0,
     reconnect: false,
     ...options,
   });
+}
+
+export function busTokenFile(opts: BusOptions): string {
+  return resolveTokenFile({ tokenFile: opts.msgqTokenFile, dataPath: opts.dataPath });
 }
 
 export function parseJsonArgument(name: string, text: string): unknown {
@@ -80,6 +96,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof AnswerError) return EXIT_FAILURE;
   if (
     err instanceof ConnectionError ||
+    err instanceof AuthError ||
     err instanceof ClosedError ||
     err instanceof TimeoutError ||
     err instanceof NoRecipientError ||

@@ -8,10 +8,13 @@ import { encodeFrame, FrameDecoder, type Frame } from '../../protocol/framing.js
 import { DEFAULT_LIMITS } from '../../protocol/limits.js';
 import { connectOnce, describeTarget, resolveMsgqTarget } from '../../protocol/transport.js';
 import { parseMillisecondsOrZero } from '../options.js';
-import { withBusOptions, type BusOptions } from './common.js';
+import { authFrame } from '../../protocol/handshake.js';
+import { readTokenFile } from '../../protocol/token.js';
+import { busTokenFile, withBusOptions, type BusOptions } from './common.js';
 
 interface RawOpts extends BusOptions {
   json: boolean;
+  auth: boolean;
   wait: number;
 }
 
@@ -56,8 +59,9 @@ function bytesAsHex(_key: string, value: unknown): unknown {
 
 /**
  * `b10 raw`: frames from stdin to msgq on one connection, exactly as given;
- * every frame msgq sends back to stdout. Nothing is added: no getlname, no
- * checks, so malformed input reaches msgq and its reaction can be seen.
+ * every frame msgq sends back to stdout. Nothing is added but the auth frame
+ * over TCP (no getlname, no checks), so malformed input reaches msgq and its
+ * reaction can be seen.
  */
 export function rawCommand(): Command {
   return withBusOptions(
@@ -67,6 +71,7 @@ export function rawCommand(): Command {
           'and print every frame received as a JSON line, until stdin ends and --wait passes',
       )
       .option('--json', 'encode env and body as JSON, as the original BIND 10 clients did (default CBOR)', false)
+      .option('--no-auth', 'do not send the bus token first over TCP (msgq then refuses the connection, after a second)')
       .addOption(
         new Option('--wait <ms>', 'after stdin ends, how long to go on printing what arrives')
           .argParser(parseMillisecondsOrZero)
@@ -80,6 +85,7 @@ export function rawCommand(): Command {
     { connectWait: false },
   ).action(async (opts: RawOpts) => {
     const target = resolveMsgqTarget({ port: opts.msgqPort, socketFile: opts.msgqPort === undefined ? opts.msgqSocketFile : undefined });
+    const token = opts.auth && !('path' in target) ? readTokenFile(busTokenFile(opts)) : undefined;
     let socket: Socket;
     try {
       socket = await connectOnce(target);
@@ -87,6 +93,7 @@ export function rawCommand(): Command {
       throw new ConnectionError(describeTarget(target), { cause: err });
     }
     const codec = codecFor(opts.json ? 'json' : 'cbor');
+    if (token !== undefined) socket.write(authFrame(codec, token));
     const decoder = new FrameDecoder((frame) => printRawLine(frameLine(frame)), DEFAULT_LIMITS);
     socket.on('data', (chunk: Buffer) => decoder.push(chunk));
     socket.on('error', () => {});

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { AnswerError, ConnectionError, NoRecipientError, TimeoutError } from '../../protocol/errors.js';
+import { AnswerError, AuthError, ConnectionError, NoRecipientError, TimeoutError } from '../../protocol/errors.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { formatRecord, parseMasterFile } from '../dns/master-file.js';
 import { absolute, NameError } from '../dns/name.js';
@@ -45,8 +45,10 @@ async function tellAuth(origin: string, opts: ZoneOpts): Promise<void> {
       await session.close();
     }
   } catch (err) {
-    if (err instanceof ConnectionError || err instanceof NoRecipientError) {
+    if (err instanceof NoRecipientError) {
       process.stderr.write(`b10: auth is not running: it serves ${origin} when it starts\n`);
+    } else if (err instanceof ConnectionError || err instanceof AuthError) {
+      process.stderr.write(`b10: could not tell auth (${err.message}): it serves ${origin} when it starts\n`);
     } else if (err instanceof TimeoutError) {
       process.stderr.write(`b10: auth did not confirm ${origin} within ${TELL_AUTH_MS} ms: it is stored, and auth reads it on restart\n`);
     } else {

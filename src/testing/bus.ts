@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TimeoutError } from '../../protocol/errors.js';
 import { Session, type SessionOptions } from '../../protocol/session.js';
+import { readTokenFile, TOKEN_FILE_NAME } from '../../protocol/token.js';
 import { start, type LogLine, type Proc } from './process.js';
 
 /** How long a daemon may take to start before startBus gives up. */
@@ -23,7 +24,10 @@ export interface Bus {
   readonly dataPath: string;
   readonly msgq: Proc;
   readonly cfgmgr: Proc | undefined;
-  /** The environment a module needs to find this bus: B10_MSGQ_PORT, B10_DATA_PATH. */
+  /** The bus token (a TCP client's first frame carries it): for a RawClient of the test's own. */
+  readonly token: string;
+  readonly tokenFile: string;
+  /** The environment a module needs to find this bus: B10_MSGQ_PORT, B10_DATA_PATH, B10_MSGQ_TOKEN_FILE. */
   readonly env: Record<string, string>;
   /** A session on this bus, closed by stop(). */
   connect(options?: SessionOptions): Promise<Session>;
@@ -47,7 +51,7 @@ function waitFor(proc: Proc, msg: string): Promise<LogLine> {
 }
 
 /**
- * Starts a real msgq on a free port and, with `cfgmgr`, a real config
+ * Starts a real msgq on a free port (its token in the data path) and, with `cfgmgr`, a real config
  * manager on a temporary data path; resolves once they answer. Each runs
  * with a lifeline to this process, so nothing outlives it even if it is
  * killed; stop() ends them in order.
@@ -56,7 +60,8 @@ export async function startBus(options: BusOptions = {}): Promise<Bus> {
   const stops: (() => Promise<void>)[] = [];
   const ownDir = options.dataPath === undefined ? await mkdtemp(path.join(os.tmpdir(), 'b10-bus-')) : undefined;
   const dataPath = options.dataPath ?? ownDir!;
-  const msgq = start('msgq/main.js', ['--port', '0', ...(options.msgqArgs ?? [])], { lifeline: true });
+  const tokenFile = path.join(dataPath, TOKEN_FILE_NAME);
+  const msgq = start('msgq/main.js', ['--port', '0', '--token-file', tokenFile, ...(options.msgqArgs ?? [])], { lifeline: true });
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
     await msgq.stop();
@@ -64,7 +69,8 @@ export async function startBus(options: BusOptions = {}): Promise<Bus> {
   };
   try {
     const port = (await waitFor(msgq, 'msgq listening')).port as number;
-    const env = { B10_MSGQ_PORT: String(port), B10_DATA_PATH: dataPath };
+    const env = { B10_MSGQ_PORT: String(port), B10_DATA_PATH: dataPath, B10_MSGQ_TOKEN_FILE: tokenFile };
+    const token = readTokenFile(tokenFile);
     let cfgmgr: Proc | undefined;
     if (options.cfgmgr) {
       const manager = start('src/cfgmgr/main.js', ['--data-path', dataPath], { env, lifeline: true });
@@ -77,9 +83,11 @@ export async function startBus(options: BusOptions = {}): Promise<Bus> {
       dataPath,
       msgq,
       cfgmgr,
+      token,
+      tokenFile,
       env,
       async connect(sessionOptions = {}) {
-        const session = await Session.connect({ port, ...sessionOptions });
+        const session = await Session.connect({ port, token, ...sessionOptions });
         stops.push(() => session.close());
         return session;
       },

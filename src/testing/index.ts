@@ -8,6 +8,6 @@ export { startModule } from './module.js';
 export type { ModuleOptions, ModuleProcess } from './module.js';
 export { expectMessage } from './expect.js';
 export { RawClient, frame, frameBytes, encodeValue, decodeValue } from './raw-client.js';
-export type { RawMessage, Wire } from './raw-client.js';
+export type { RawMessage, RawConnectOptions, Wire } from './raw-client.js';
 export { Proc, start, stopAll } from './process.js';
 export type { LogLine } from './process.js';

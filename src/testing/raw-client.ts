@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { Decoder, Encoder } from 'cbor-x';
+import { readTokenFile, resolveTokenFile } from '../../protocol/token.js';
 
 /**
  * A bus client that speaks raw bytes, written apart from protocol/ so a test
@@ -30,6 +31,11 @@ export function frameBytes(header: Buffer, body: Buffer = Buffer.alloc(0), total
 
 export function frame(header: Record<string, unknown>, body?: unknown, wire: Wire = 'cbor'): Buffer {
   return frameBytes(encodeValue(header, wire), body === undefined ? undefined : encodeValue(body, wire));
+}
+
+export interface RawConnectOptions {
+  /** The bus token for the auth frame; false sends no auth frame. */
+  token?: string | false;
 }
 
 export interface RawMessage {
@@ -79,19 +85,25 @@ export class RawClient {
     });
   }
 
-  /** Connects to a loopback TCP port, or to a Unix socket file. */
-  static async connect(where: number | { path: string }, wire: Wire = 'cbor'): Promise<RawClient> {
+  /**
+   * Connects to a loopback TCP port, or to a Unix socket file. Over TCP the
+   * auth frame goes first, with `token` (default: read from the token file
+   * Session would use); `token: false` sends none, to test msgq's refusal.
+   */
+  static async connect(where: number | { path: string }, wire: Wire = 'cbor', options: RawConnectOptions = {}): Promise<RawClient> {
+    const token = typeof where === 'number' && options.token !== false ? (options.token ?? readTokenFile(resolveTokenFile())) : undefined;
     const socket = typeof where === 'number' ? net.connect({ port: where, host: '127.0.0.1' }) : net.connect(where);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
+    if (token !== undefined) socket.write(frame({ type: 'auth', token }, undefined, wire));
     return new RawClient(socket, wire);
   }
 
   /** Connects and learns the lname: the usual first step of every client. */
-  static async open(where: number | { path: string }, wire: Wire = 'cbor'): Promise<RawClient> {
-    const client = await RawClient.connect(where, wire);
+  static async open(where: number | { path: string }, wire: Wire = 'cbor', options: RawConnectOptions = {}): Promise<RawClient> {
+    const client = await RawClient.connect(where, wire, options);
     client.send({ type: 'getlname' });
     const answer = await client.next();
     client.lname = (answer.body as { lname: string }).lname;

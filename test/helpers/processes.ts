@@ -12,9 +12,9 @@ export interface MsgqHandle {
   stop(): Promise<void>;
 }
 
-/** Starts the real msgq on a free port and waits until it listens. */
+/** Starts the real msgq on a free port, with the test's token (test/setup.ts), and waits until it listens. */
 export async function startMsgq(args: string[] = []): Promise<MsgqHandle> {
-  const proc = start('msgq/main.js', ['--port', '0', ...args]);
+  const proc = start('msgq/main.js', ['--port', '0', '--token-file', process.env.B10_MSGQ_TOKEN_FILE!, ...args]);
   const line = await proc.waitForLog((l) => l.msg === 'msgq listening', 'msgq listening');
   return { proc, port: line.port as number, stop: () => proc.stop() };
 }

@@ -16,6 +16,10 @@ export interface Booted {
   pids(): number[];
   pidsOf(component: string): number[];
   b10(...args: string[]): ReturnType<typeof run>;
+  /** The bus token file the boss wrote for this stack. */
+  tokenFile: string;
+  /** What a b10 command needs to reach this stack: its msgq port and token file. */
+  env: Record<string, string>;
 }
 
 /** A process is gone once it no longer exists or is a zombie waiting to be reaped. */
@@ -57,13 +61,17 @@ export async function boot(components: Record<string, object> = {}, args: string
   });
   const line = await boss.waitForLog((l) => l.msg === 'b10 started', 'b10 started');
   const port = line.msgqPort as number;
+  const tokenFile = path.join(dir, 'msgq.token');
+  const env = { B10_MSGQ_PORT: String(port), B10_MSGQ_TOKEN_FILE: tokenFile };
   return {
     boss,
     port,
     dir,
     pids: () => startedPids(boss),
     pidsOf: (component) => startedPids(boss, component),
-    b10: (...a) => run('src/cli/main.js', a, { env: { B10_MSGQ_PORT: String(port) } }),
+    tokenFile,
+    env,
+    b10: (...a) => run('src/cli/main.js', a, { env }),
   };
 }
 
