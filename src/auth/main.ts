@@ -59,7 +59,7 @@ const program = daemonOptions(
       });
       return true;
     };
-    // A NOTIFY is acknowledged here and passed to xfrin, which knows whether the zone is a secondary.
+    // The server answers a NOTIFY; xfrin, which knows whether the zone is one of its secondaries, is told of it.
     const onNotify = (zone: string, from: string): void => {
       log.info({ zone, from }, 'NOTIFY received: passed to Xfrin');
       if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));

@@ -68,7 +68,7 @@ export class AuthServer {
     private readonly limits: AuthLimits = DEFAULT_AUTH_LIMITS,
     /** Takes over a TCP connection whose query asks for a transfer; false when nobody can, and auth refuses it. */
     private readonly handOff?: (socket: net.Socket, query: Buffer) => boolean,
-    /** Told of each NOTIFY (already acknowledged): the zone, and who sent it. */
+    /** Told of each NOTIFY (answered by auth itself): the zone, and who sent it. */
     private readonly onNotify?: (zone: string, from: string) => void,
   ) {}
 
@@ -104,8 +104,10 @@ export class AuthServer {
     const query = parsed.query;
     if (query.edns && query.edns.version > 0) return badvers(query);
     if (query.opcode === OPCODE_NOTIFY) {
+      // Xfrin hears of every NOTIFY: a secondary zone auth does not serve yet may be waiting for its first transfer.
       this.onNotify?.(query.qname, from);
-      return bareResponse(query, RCODE.NOERROR, { aa: true });
+      // As named: acknowledged with AA for a zone auth serves, NOTAUTH for any other name.
+      return this.zones.has(query.qname) ? bareResponse(query, RCODE.NOERROR, { aa: true }) : bareResponse(query, RCODE.NOTAUTH);
     }
     if (query.opcode !== OPCODE_QUERY) return bareResponse(query, RCODE.NOTIMP);
     if (query.qclass !== CLASS_IN) return bareResponse(query, RCODE.REFUSED);
