@@ -6,7 +6,6 @@ import {
   badvers,
   bareResponse,
   formerr,
-  lengthPrefixed,
   OPCODE_NOTIFY,
   OPCODE_QUERY,
   parseQuery,
@@ -17,6 +16,7 @@ import {
 import type { Zone } from '../dns/zone.js';
 import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
+import { serveTcpConnection } from './tcp-connection.js';
 
 export interface Endpoint {
   address: string;
@@ -26,7 +26,7 @@ export interface Endpoint {
 export interface AuthLimits {
   /** Open TCP connections at most; more are closed at once. */
   maxTcpConnections: number;
-  /** A TCP connection with no complete query for this long is closed, ms. */
+  /** A TCP connection that completes no query for this long (from its accept, or its last query) is closed, ms. */
   tcpIdleMs: number;
 }
 
@@ -202,7 +202,7 @@ export class AuthServer {
     }
   }
 
-  /** DNS over TCP: 2-byte length, then the message; many per connection; idle and surplus connections closed. */
+  /** DNS over TCP, past the cap of connections closed at once. */
   private acceptTcp(socket: net.Socket): void {
     if (this.tcpSockets.size >= this.limits.maxTcpConnections) {
       socket.destroy();
@@ -210,34 +210,17 @@ export class AuthServer {
     }
     this.tcpSockets.add(socket);
     socket.setNoDelay(true);
-    socket.setTimeout(this.limits.tcpIdleMs, () => socket.destroy());
-    let pending: Buffer = Buffer.alloc(0);
-    const onData = (chunk: Buffer): void => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (pending.length >= 2) {
-        const length = pending.readUInt16BE(0);
-        if (pending.length < 2 + length) break;
-        const packet = pending.subarray(2, 2 + length);
-        pending = pending.subarray(2 + length);
-        let handedOff = false;
-        const response = this.safely(() => {
-          const parsed = parseQuery(packet);
-          handedOff = this.handOff !== undefined && isTransferQuery(parsed) && this.handOff(socket, Buffer.from(packet));
-          return handedOff ? undefined : this.respondTo(parsed, 'tcp', socket.remoteAddress ?? '');
-        });
-        if (handedOff) {
-          // The connection is xfrout's from here: auth reads no more of it.
-          socket.off('data', onData);
-          socket.pause();
-          socket.setTimeout(0);
-          this.tcpSockets.delete(socket);
-          return;
-        }
-        if (response) socket.write(lengthPrefixed(response));
-      }
-    };
-    socket.on('data', onData);
-    socket.on('error', () => socket.destroy());
     socket.on('close', () => this.tcpSockets.delete(socket));
+    serveTcpConnection(socket, this.limits.tcpIdleMs, (packet) => {
+      let handedOff = false;
+      const response = this.safely(() => {
+        const parsed = parseQuery(packet);
+        handedOff = this.handOff !== undefined && isTransferQuery(parsed) && this.handOff(socket, Buffer.from(packet));
+        return handedOff ? undefined : this.respondTo(parsed, 'tcp', socket.remoteAddress ?? '');
+      });
+      if (!handedOff) return response;
+      this.tcpSockets.delete(socket);
+      return 'handed-off';
+    });
   }
 }
