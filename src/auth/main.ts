@@ -47,7 +47,7 @@ const program = daemonOptions(
     .version(VERSION)
     .addOption(new Option('-p, --port <port>', 'DNS port (default: B10_DNS_PORT, else 5300; 0 picks one)').argParser(parsePort))
     .option('-a, --address <address>', 'address to answer on, unless the configuration names others', '127.0.0.1')
-    .option('--tcp-idle-timeout <ms>', 'close a TCP connection that sends no complete query for this long', parseMilliseconds, DEFAULT_AUTH_LIMITS.tcpIdleMs)
+    .option('--tcp-idle-timeout <ms>', 'close a TCP connection that completes no query for this long (from its accept or last query)', parseMilliseconds, DEFAULT_AUTH_LIMITS.tcpIdleMs)
     .option('--tcp-max-connections <n>', 'TCP connections open at once at most; more are closed at once', parseCount, DEFAULT_AUTH_LIMITS.maxTcpConnections),
 ).action(async (opts: Opts) => {
     const log = createLogger('auth', { verbose: opts.verbose });
