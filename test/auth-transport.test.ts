@@ -45,6 +45,18 @@ describe('b10-auth transports', () => {
     expect(got.map(rcodeOf)).toEqual([0, 0, 3]);
   });
 
+  it('tcp_half_close: a client that sends many queries and closes its side gets every answer, past the window of answers not taken', async () => {
+    const { port } = await authWith();
+    const socket = await tcpConnect(port);
+    onTestFinished(() => void socket.destroy());
+    // ~2.7 KB each: 200 answers are 8 times the 64 KiB auth lets wait before it reads on.
+    const answers = tcpMessages(socket, 200);
+    socket.end(Buffer.concat(Array.from({ length: 200 }, (_, id) => lengthPrefixed(query({ id, name: 'big.auth.test', type: 16 })))));
+    const got = await answers;
+    expect(got.map((m) => m.readUInt16BE(0))).toEqual(Array.from({ length: 200 }, (_, id) => id));
+    await new Promise((resolve) => socket.once('close', resolve));
+  });
+
   it('tcp_idle_timeout: a connection that sends nothing is closed', async () => {
     const { port } = await authWith(['--tcp-idle-timeout', '200']);
     const socket = await tcpConnect(port);

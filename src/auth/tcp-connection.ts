@@ -20,7 +20,12 @@ export const MAX_UNSENT_ANSWERS = 64 * 1024;
 /** What becomes of one query: its answer, none, or the connection is someone else's from here (a transfer). */
 export type TcpOutcome = Buffer | undefined | 'handed-off';
 
-/** Serves `socket` until it closes or `answer` hands it off; `idleMs` as above. */
+/**
+ * Serves `socket` until it closes or `answer` hands it off; `idleMs` as
+ * above. A client that sends its queries and closes its side still gets
+ * every answer: the stream's 'end' (upon which Node ends our side) comes
+ * only once every byte received has been taken, and none is while paused.
+ */
 export function serveTcpConnection(socket: net.Socket, idleMs: number, answer: (packet: Buffer) => TcpOutcome): void {
   const idle = setTimeout(() => socket.destroy(), idleMs);
   let input: Buffer = Buffer.alloc(0);
