@@ -56,7 +56,7 @@ describe('b10-auth under a TCP attack', () => {
     { timeout: 30_000 },
     async () => {
       const dig = requireTool('dig', 'dnsutils');
-      // Room for every attacker and dig: what is checked is that none holds a slot or memory for long.
+      // Room for every attacker and dig, so dig is never turned away: checked is that auth closes every attacker, keeps answering, and keeps its memory.
       const handle = await startAuth({ args: ['--tcp-idle-timeout', String(IDLE_MS), '--tcp-max-connections', String(TRICKLERS + 10)] });
       onTestFinished(() => handle.stop());
       const { port, auth } = handle;
