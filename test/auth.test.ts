@@ -144,6 +144,38 @@ describe('b10-auth answers, checked with dig', () => {
     expect((await dig('www.auth.test', 'A')).answer).toEqual(['www.auth.test. 300 IN A 192.0.2.10']);
   });
 
+  it('long_names: a name of 100 labels is answered from the zone, not FORMERR; one past 255 bytes is FORMERR', async () => {
+    const hundred = `${'a.'.repeat(98)}auth.test`;
+    for (const over of [[], ['+tcp']]) {
+      const r = await dig(...over, hundred, 'A');
+      expect(r.status).toBe('NXDOMAIN');
+      expect(r.flags).toContain('aa');
+    }
+    // Under a wildcard a long name is synthesized like any other.
+    const wild = await dig(`${'w.'.repeat(60)}wild.auth.test`, 'A');
+    expect(wild.answer).toEqual([`${'w.'.repeat(60)}wild.auth.test. 300 IN A 192.0.2.60`]);
+    // 127 one-byte labels and the root: 255 bytes, the most a name may have.
+    expect(rcodeOf((await udpExchange(port, query({ name: `${'a.'.repeat(126)}a` })))!)).toBe(5);
+    expect(rcodeOf((await udpExchange(port, query({ name: `${'a.'.repeat(127)}a` })))!)).toBe(1);
+    // A record whose owner is a compression pointer to itself: a loop, cut short.
+    const looped = query();
+    looped.writeUInt16BE(1, 10);
+    const self = Buffer.from([0xc0 | (looped.length >> 8), looped.length & 0xff, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0]);
+    expect(rcodeOf((await udpExchange(port, Buffer.concat([looped, self])))!)).toBe(1);
+  });
+
+  it('notify_not_served: NOTAUTH, without AA, for a zone auth does not serve; acknowledged for its own', async () => {
+    const NOTIFY = 4 << 11;
+    const foreign = (await udpExchange(port, query({ flags: NOTIFY | 0x0400, name: 'example.org', type: 6 })))!;
+    expect(rcodeOf(foreign)).toBe(9);
+    expect(foreign[2]! & 0x04).toBe(0);
+    // Below a served zone is not a zone either.
+    expect(rcodeOf((await udpExchange(port, query({ flags: NOTIFY, name: 'www.auth.test', type: 6 })))!)).toBe(9);
+    const own = (await udpExchange(port, query({ flags: NOTIFY | 0x0400, name: 'auth.test', type: 6 })))!;
+    expect(rcodeOf(own)).toBe(0);
+    expect(own[2]! & 0x04).toBe(0x04);
+  });
+
   it('reload: b10 zone load tells auth over the bus, and the new data is served at once', async () => {
     const dir = await tempDir();
     const changed = path.join(dir, 'auth.zone');

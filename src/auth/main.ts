@@ -14,6 +14,7 @@ import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { EXIT_FAILURE, parseArgs, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
+import { parseRateLimit, RateLimitError, type RateLimit, type RateLimitItems } from './rrl.js';
 import { AuthServer, DEFAULT_AUTH_LIMITS, type Endpoint } from './server.js';
 
 const AUTH_SPEC = path.join(PROJECT_ROOT, 'src/auth/auth.spec');
@@ -46,7 +47,7 @@ const program = daemonOptions(
     .version(VERSION)
     .addOption(new Option('-p, --port <port>', 'DNS port (default: B10_DNS_PORT, else 5300; 0 picks one)').argParser(parsePort))
     .option('-a, --address <address>', 'address to answer on, unless the configuration names others', '127.0.0.1')
-    .option('--tcp-idle-timeout <ms>', 'close a TCP connection that sends no complete query for this long', parseMilliseconds, DEFAULT_AUTH_LIMITS.tcpIdleMs)
+    .option('--tcp-idle-timeout <ms>', 'close a TCP connection that completes no query for this long (from its accept or last query)', parseMilliseconds, DEFAULT_AUTH_LIMITS.tcpIdleMs)
     .option('--tcp-max-connections <n>', 'TCP connections open at once at most; more are closed at once', parseCount, DEFAULT_AUTH_LIMITS.maxTcpConnections),
 ).action(async (opts: Opts) => {
     const log = createLogger('auth', { verbose: opts.verbose });
@@ -59,7 +60,7 @@ const program = daemonOptions(
       });
       return true;
     };
-    // A NOTIFY is acknowledged here and passed to xfrin, which knows whether the zone is a secondary.
+    // The server answers a NOTIFY; xfrin, which knows whether the zone is one of its secondaries, is told of it.
     const onNotify = (zone: string, from: string): void => {
       log.info({ zone, from }, 'NOTIFY received: passed to Xfrin');
       if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
@@ -130,8 +131,17 @@ const program = daemonOptions(
       stop,
       log,
       onConfig: async (config: Config) => {
+        // Checked before anything is applied: a refused configuration changes nothing.
+        let rateLimit: RateLimit;
+        try {
+          rateLimit = parseRateLimit((config.rate_limit as RateLimitItems | undefined) ?? {});
+        } catch (err) {
+          if (err instanceof RateLimitError) throw new AnswerError(1, err.message);
+          throw err;
+        }
         const configured = (config.listen_on as Endpoint[] | undefined) ?? [];
         await listenOn(configured.length > 0 ? configured : fallback);
+        server.setRateLimit(rateLimit);
       },
       onCommand: (name, args) => {
         switch (name) {

@@ -1,12 +1,11 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { lookup } from '../dns/lookup.js';
+import { lookup, type Answer } from '../dns/lookup.js';
 import {
   answerResponse,
   badvers,
   bareResponse,
   formerr,
-  lengthPrefixed,
   OPCODE_NOTIFY,
   OPCODE_QUERY,
   parseQuery,
@@ -14,9 +13,11 @@ import {
   type Parsed,
   type Query,
 } from '../dns/message.js';
-import type { Zone } from '../dns/zone.js';
+import { NS, type Zone } from '../dns/zone.js';
 import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
+import { limitsAnything, ResponseRateLimiter, type RateLimit, type ResponseKind } from './rrl.js';
+import { serveTcpConnection } from './tcp-connection.js';
 
 export interface Endpoint {
   address: string;
@@ -26,7 +27,7 @@ export interface Endpoint {
 export interface AuthLimits {
   /** Open TCP connections at most; more are closed at once. */
   maxTcpConnections: number;
-  /** A TCP connection with no complete query for this long is closed, ms. */
+  /** A TCP connection that completes no query for this long (from its accept, or its last query) is closed, ms. */
   tcpIdleMs: number;
 }
 
@@ -45,6 +46,63 @@ function isTransferQuery(parsed: Parsed): boolean {
   return parsed.kind === 'query' && parsed.query.opcode === OPCODE_QUERY && (parsed.query.qtype === AXFR || parsed.query.qtype === IXFR);
 }
 
+/** How rate limiting counts a response: its class, and what tells identical ones apart. */
+interface Counted {
+  kind: ResponseKind;
+  name: string;
+  qtype: number;
+}
+
+/** A response; what rate limiting counts it as (nothing: never limited); what a slip sends in its place. */
+interface Reply {
+  bytes: Buffer;
+  counted?: Counted;
+  slipped?: () => Buffer;
+}
+
+const ERROR: Counted = Object.freeze({ kind: 'error', name: '', qtype: 0 });
+const error = (bytes: Buffer): Reply => ({ bytes, counted: ERROR });
+
+/** A response prepared once, sent again with the id, RD bit and question of each query. */
+interface Template {
+  bytes: Buffer;
+  echoes: boolean;
+}
+
+interface Prepared extends Template {
+  counted: Counted;
+  rcode: number;
+  aa: boolean;
+  /** The same truncated (TC, question only), made when rate limiting first slips it. */
+  truncated?: Template;
+}
+
+function template(bytes: Buffer, query: Query): Template {
+  // Names differing only in case have one length, so a question echoed once can be patched in for the next.
+  return { bytes, echoes: bytes.subarray(12, 12 + query.question.length).equals(query.question) };
+}
+
+function fill(prepared: Template, query: Query): Buffer {
+  const out = Buffer.from(prepared.bytes);
+  out.writeUInt16BE(query.id, 0);
+  out[2] = (out[2]! & ~0x01) | (query.rd ? 0x01 : 0);
+  if (prepared.echoes) query.question.copy(out, 12);
+  return out;
+}
+
+/**
+ * What an answer counts as for rate limiting, with the names named imputes:
+ * NXDOMAIN once per zone and a referral once per delegation, whatever name
+ * below was asked; names outside every zone are errors.
+ */
+function countedAs(query: Query, answer: Answer): Counted {
+  if (answer.rcode === 'REFUSED') return ERROR;
+  const first = answer.authority[0];
+  if (answer.rcode === 'NXDOMAIN') return { kind: 'nxdomain', name: first?.name ?? query.qname, qtype: 0 };
+  if (!answer.aa && first?.type === NS) return { kind: 'response', name: first.name, qtype: 0 };
+  return { kind: 'response', name: query.qname, qtype: query.qtype };
+}
+
 interface Listener {
   endpoint: Endpoint;
   udp: dgram.Socket;
@@ -59,7 +117,8 @@ interface Listener {
  */
 export class AuthServer {
   private zones = new Map<string, Zone>();
-  private readonly prepared = new Map<string, { bytes: Buffer; echoes: boolean }>();
+  private readonly prepared = new Map<string, Prepared>();
+  private rateLimiter: ResponseRateLimiter | undefined;
   private readonly listeners: Listener[] = [];
   private readonly tcpSockets = new Set<net.Socket>();
 
@@ -68,7 +127,7 @@ export class AuthServer {
     private readonly limits: AuthLimits = DEFAULT_AUTH_LIMITS,
     /** Takes over a TCP connection whose query asks for a transfer; false when nobody can, and auth refuses it. */
     private readonly handOff?: (socket: net.Socket, query: Buffer) => boolean,
-    /** Told of each NOTIFY (already acknowledged): the zone, and who sent it. */
+    /** Told of each NOTIFY (answered by auth itself): the zone, and who sent it. */
     private readonly onNotify?: (zone: string, from: string) => void,
   ) {}
 
@@ -93,43 +152,62 @@ export class AuthServer {
     return [...this.zones.values()].map((z) => ({ origin: z.origin, serial: z.serial }));
   }
 
-  /** The answer to one DNS message, or undefined when it gets none. */
-  respond(packet: Buffer, transport: 'udp' | 'tcp', from = ''): Buffer | undefined {
-    return this.respondTo(parseQuery(packet), transport, from);
+  /** Rate limits UDP responses from now on; the accounts kept so far go on while the limit stays the same. */
+  setRateLimit(limit: RateLimit): void {
+    if (JSON.stringify(limit) === JSON.stringify(this.rateLimiter?.limit)) return;
+    this.rateLimiter = limitsAnything(limit) ? new ResponseRateLimiter(limit) : undefined;
   }
 
-  private respondTo(parsed: Parsed, transport: 'udp' | 'tcp', from: string): Buffer | undefined {
-    if (parsed.kind === 'drop') return undefined;
-    if (parsed.kind === 'formerr') return formerr(parsed);
-    const query = parsed.query;
-    if (query.edns && query.edns.version > 0) return badvers(query);
-    if (query.opcode === OPCODE_NOTIFY) {
-      this.onNotify?.(query.qname, from);
-      return bareResponse(query, RCODE.NOERROR, { aa: true });
+  /** The answer to one UDP message, as rate limiting lets it go (TCP is never limited: its clients cannot be spoofed). */
+  private respondUdp(packet: Buffer, from: string): Buffer | undefined {
+    const reply = this.respondTo(parseQuery(packet), 'udp', from);
+    if (!reply?.counted || !this.rateLimiter) return reply?.bytes;
+    const { kind, name, qtype } = reply.counted;
+    switch (this.rateLimiter.decide(from, kind, name, qtype, performance.now())) {
+      case 'send':
+        return reply.bytes;
+      case 'slip':
+        // Errors have nothing to truncate: they are sent as they are at the slip rate, as named leaks them.
+        return reply.slipped?.() ?? reply.bytes;
+      case 'drop':
+        return undefined;
     }
-    if (query.opcode !== OPCODE_QUERY) return bareResponse(query, RCODE.NOTIMP);
-    if (query.qclass !== CLASS_IN) return bareResponse(query, RCODE.REFUSED);
-    if (query.qtype === AXFR || query.qtype === IXFR) return bareResponse(query, transport === 'udp' ? RCODE.FORMERR : RCODE.REFUSED);
+  }
+
+  private respondTo(parsed: Parsed, transport: 'udp' | 'tcp', from: string): Reply | undefined {
+    if (parsed.kind === 'drop') return undefined;
+    if (parsed.kind === 'formerr') return error(formerr(parsed));
+    const query = parsed.query;
+    if (query.edns && query.edns.version > 0) return error(badvers(query));
+    if (query.opcode === OPCODE_NOTIFY) {
+      // Xfrin hears of every NOTIFY: a secondary zone auth does not serve yet may be waiting for its first transfer.
+      this.onNotify?.(query.qname, from);
+      // As named: acknowledged with AA for a zone auth serves, NOTAUTH for any other name.
+      return this.zones.has(query.qname) ? { bytes: bareResponse(query, RCODE.NOERROR, { aa: true }) } : error(bareResponse(query, RCODE.NOTAUTH));
+    }
+    if (query.opcode !== OPCODE_QUERY) return error(bareResponse(query, RCODE.NOTIMP));
+    if (query.qclass !== CLASS_IN) return error(bareResponse(query, RCODE.REFUSED));
+    if (query.qtype === AXFR || query.qtype === IXFR) return error(bareResponse(query, transport === 'udp' ? RCODE.FORMERR : RCODE.REFUSED));
     return this.answer(query, transport);
   }
 
-  private answer(query: Query, transport: 'udp' | 'tcp'): Buffer {
+  private answer(query: Query, transport: 'udp' | 'tcp'): Reply {
     // Over UDP the client's EDNS payload size, at least 512; over TCP a whole message.
     const maxSize = transport === 'tcp' ? 65_535 : query.edns ? Math.max(512, Math.min(query.edns.payload, 65_535)) : 512;
     const key = `${query.qname}\u0000${query.qtype}\u0000${query.edns ? 1 : 0}\u0000${maxSize}`;
     let prepared = this.prepared.get(key);
     if (prepared === undefined) {
-      const bytes = answerResponse(query, lookup(this.zones, query.qname, query.qtype), maxSize);
-      // Names differing only in case have one length, so a question echoed once can be patched in for the next.
-      prepared = { bytes, echoes: bytes.subarray(12, 12 + query.question.length).equals(query.question) };
+      const found = lookup(this.zones, query.qname, query.qtype);
+      prepared = { ...template(answerResponse(query, found, maxSize), query), counted: countedAs(query, found), rcode: RCODE[found.rcode], aa: found.aa };
       if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
       this.prepared.set(key, prepared);
     }
-    const out = Buffer.from(prepared.bytes);
-    out.writeUInt16BE(query.id, 0);
-    out[2] = (out[2]! & ~0x01) | (query.rd ? 0x01 : 0);
-    if (prepared.echoes) query.question.copy(out, 12);
-    return out;
+    const entry = prepared;
+    return {
+      bytes: fill(entry, query),
+      counted: entry.counted,
+      slipped: () => fill((entry.truncated ??= template(bareResponse(query, entry.rcode, { aa: entry.aa, tc: true }), query)), query),
+    };
   }
 
   /** Starts answering on each endpoint; resolves with the ports bound (port 0 picks one). */
@@ -153,7 +231,7 @@ export class AuthServer {
   private async listenOne(endpoint: Endpoint): Promise<Endpoint> {
     const udp = dgram.createSocket({ type: net.isIPv6(endpoint.address) ? 'udp6' : 'udp4' });
     udp.on('message', (msg, rinfo) => {
-      const response = this.safely(() => this.respond(msg, 'udp', rinfo.address));
+      const response = this.safely(() => this.respondUdp(msg, rinfo.address));
       if (response) udp.send(response, rinfo.port, rinfo.address);
     });
     udp.on('error', (err) => this.log.warn({ err }, 'UDP socket error'));
@@ -200,7 +278,7 @@ export class AuthServer {
     }
   }
 
-  /** DNS over TCP: 2-byte length, then the message; many per connection; idle and surplus connections closed. */
+  /** DNS over TCP, past the cap of connections closed at once. */
   private acceptTcp(socket: net.Socket): void {
     if (this.tcpSockets.size >= this.limits.maxTcpConnections) {
       socket.destroy();
@@ -208,34 +286,17 @@ export class AuthServer {
     }
     this.tcpSockets.add(socket);
     socket.setNoDelay(true);
-    socket.setTimeout(this.limits.tcpIdleMs, () => socket.destroy());
-    let pending: Buffer = Buffer.alloc(0);
-    const onData = (chunk: Buffer): void => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (pending.length >= 2) {
-        const length = pending.readUInt16BE(0);
-        if (pending.length < 2 + length) break;
-        const packet = pending.subarray(2, 2 + length);
-        pending = pending.subarray(2 + length);
-        let handedOff = false;
-        const response = this.safely(() => {
-          const parsed = parseQuery(packet);
-          handedOff = this.handOff !== undefined && isTransferQuery(parsed) && this.handOff(socket, Buffer.from(packet));
-          return handedOff ? undefined : this.respondTo(parsed, 'tcp', socket.remoteAddress ?? '');
-        });
-        if (handedOff) {
-          // The connection is xfrout's from here: auth reads no more of it.
-          socket.off('data', onData);
-          socket.pause();
-          socket.setTimeout(0);
-          this.tcpSockets.delete(socket);
-          return;
-        }
-        if (response) socket.write(lengthPrefixed(response));
-      }
-    };
-    socket.on('data', onData);
-    socket.on('error', () => socket.destroy());
     socket.on('close', () => this.tcpSockets.delete(socket));
+    serveTcpConnection(socket, this.limits.tcpIdleMs, (packet) => {
+      let handedOff = false;
+      const response = this.safely(() => {
+        const parsed = parseQuery(packet);
+        handedOff = this.handOff !== undefined && isTransferQuery(parsed) && this.handOff(socket, Buffer.from(packet));
+        return handedOff ? undefined : this.respondTo(parsed, 'tcp', socket.remoteAddress ?? '')?.bytes;
+      });
+      if (!handedOff) return response;
+      this.tcpSockets.delete(socket);
+      return 'handed-off';
+    });
   }
 }

@@ -21,8 +21,8 @@ export const DEFAULT_TRANSFER_ACL: readonly AclEntry[] = Object.freeze([
 
 export class AclError extends Error {}
 
-/** An address as bytes (IPv4-mapped IPv6 taken as IPv4). */
-function bytes(address: string): number[] {
+/** An address as bytes (IPv4-mapped IPv6 taken as IPv4). Throws AclError for anything else. */
+export function addressBytes(address: string): number[] {
   const v4 = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
   if (isIP(v4) === 4) return v4.split('.').map(Number);
   if (isIP(v4) !== 6) throw new AclError(`"${address}" is not an IP address`);
@@ -37,10 +37,10 @@ function bytes(address: string): number[] {
 /** Whether `address` falls in `from` (an address, or address/prefix). Throws AclError for a bad `from`. */
 export function matches(from: string, address: string): boolean {
   const [base, prefixText] = from.split('/') as [string, string | undefined];
-  const net = bytes(base);
+  const net = addressBytes(base);
   const prefix = prefixText === undefined ? net.length * 8 : Number(prefixText);
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > net.length * 8) throw new AclError(`"${from}": bad prefix length`);
-  const addr = bytes(address);
+  const addr = addressBytes(address);
   if (addr.length !== net.length) return false;
   for (let bit = 0; bit < prefix; bit++) {
     const mask = 0x80 >> bit % 8;

@@ -48,12 +48,20 @@ export type Parsed =
 
 class Malformed extends Error {}
 
+/**
+ * Compression pointers one name may follow. Labels need no count of their own:
+ * the 255-byte limit stops them at 127. A name may end in a pointer to a name
+ * that ends in a pointer, and so on, at most once per label; more is a loop.
+ */
+const MAX_POINTER_HOPS = 127;
+
 /** A name at `pos` in presentation form (lowercase, absolute) and where it ends; pointers followed when `pointers`. */
 function readName(buf: Buffer, pos: number, pointers: boolean): { name: string; end: number } {
   const parts: string[] = [];
   let end = -1;
   let wire = 1;
-  for (let hops = 0; hops < 64; hops++) {
+  let hops = 0;
+  for (;;) {
     if (pos >= buf.length) throw new Malformed('name runs past the end');
     const len = buf[pos]!;
     if (len === 0) {
@@ -63,6 +71,7 @@ function readName(buf: Buffer, pos: number, pointers: boolean): { name: string; 
     if ((len & 0xc0) === 0xc0) {
       if (!pointers) throw new Malformed('compression pointer in the question');
       if (pos + 1 >= buf.length) throw new Malformed('pointer runs past the end');
+      if (++hops > MAX_POINTER_HOPS) throw new Malformed('too many compression pointers');
       if (end < 0) end = pos + 2;
       pos = ((len & 0x3f) << 8) | buf[pos + 1]!;
       continue;
@@ -82,7 +91,6 @@ function readName(buf: Buffer, pos: number, pointers: boolean): { name: string; 
     parts.push(label);
     pos += 1 + len;
   }
-  throw new Malformed('too many compression pointers');
 }
 
 /** Reads a query; decides whether it is answerable, deserves FORMERR, or is dropped. */

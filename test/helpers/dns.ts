@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseMasterFile } from '../../src/dns/master-file.js';
@@ -22,6 +23,43 @@ export function udpExchange(port: number, packet: Buffer, ms = 300): Promise<Buf
     });
     socket.send(packet, port, '127.0.0.1');
   });
+}
+
+/** A TCP connection to auth, once it is open. */
+export function tcpConnect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: '127.0.0.1' }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+export interface Trickler {
+  /** Bytes written so far. */
+  sent(): number;
+  /** Resolves when auth closes the connection. */
+  closed: Promise<void>;
+  stop(): void;
+}
+
+/** A client sending `message` to auth one byte every `everyMs` ms, as one that holds a connection cheaply would. */
+export async function trickle(port: number, message: Buffer, everyMs: number): Promise<Trickler> {
+  const socket = await tcpConnect(port);
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (sent < message.length) socket.write(message.subarray(sent, ++sent));
+  }, everyMs);
+  socket.on('error', () => {});
+  socket.resume();
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  void closed.then(() => clearInterval(timer));
+  return {
+    sent: () => sent,
+    closed,
+    stop: () => {
+      clearInterval(timer);
+      socket.destroy();
+    },
+  };
 }
 
 /** A query by hand: header fields and a question, for the malformed cases dig will not send. */

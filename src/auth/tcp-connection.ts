@@ -1,0 +1,65 @@
+import type net from 'node:net';
+import { lengthPrefixed } from '../dns/message.js';
+
+/**
+ * One DNS-over-TCP connection (RFC 7766): 2-byte length, then the message,
+ * many per connection, answered in order. What a client can hold with it is
+ * bounded: a slot, for the idle timeout from its accept or its last
+ * complete query (bytes that complete nothing do not count), and memory, a
+ * window of answers it has not taken.
+ */
+
+/**
+ * Answers written and not yet taken by the client, in bytes, past which no
+ * more of its queries are read: the next are answered once these drain. A
+ * client that never reads is closed by the idle timeout, no query completing
+ * meanwhile.
+ */
+export const MAX_UNSENT_ANSWERS = 64 * 1024;
+
+/** What becomes of one query: its answer, none, or the connection is someone else's from here (a transfer). */
+export type TcpOutcome = Buffer | undefined | 'handed-off';
+
+/**
+ * Serves `socket` until it closes or `answer` hands it off; `idleMs` as
+ * above. A client that sends its queries and closes its side still gets
+ * every answer: the stream's 'end' (upon which Node ends our side) comes
+ * only once every byte received has been taken, and none is while paused.
+ */
+export function serveTcpConnection(socket: net.Socket, idleMs: number, answer: (packet: Buffer) => TcpOutcome): void {
+  const idle = setTimeout(() => socket.destroy(), idleMs);
+  let input: Buffer = Buffer.alloc(0);
+
+  const work = (): void => {
+    while (input.length >= 2 && socket.writableLength < MAX_UNSENT_ANSWERS) {
+      const length = input.readUInt16BE(0);
+      if (input.length < 2 + length) break;
+      const packet = input.subarray(2, 2 + length);
+      input = input.subarray(2 + length);
+      idle.refresh();
+      const outcome = answer(packet);
+      if (outcome === 'handed-off') {
+        // The connection is another process's from here: auth reads no more of it.
+        clearTimeout(idle);
+        socket.off('data', onData);
+        socket.off('drain', onDrain);
+        socket.pause();
+        return;
+      }
+      if (outcome) socket.write(lengthPrefixed(outcome));
+    }
+    if (socket.writableLength >= MAX_UNSENT_ANSWERS) socket.pause();
+  };
+  const onData = (chunk: Buffer): void => {
+    input = input.length === 0 ? chunk : Buffer.concat([input, chunk]);
+    work();
+  };
+  const onDrain = (): void => {
+    socket.resume();
+    work();
+  };
+  socket.on('data', onData);
+  socket.on('drain', onDrain);
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => clearTimeout(idle));
+}
