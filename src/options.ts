@@ -31,6 +31,12 @@ export function parseSize(value: string): number {
   return size;
 }
 
+export function parseCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('requires a whole number of at least 1.');
+  return n;
+}
+
 export function parseMilliseconds(value: string): number {
   const ms = parseMillisecondsOrZero(value);
   if (ms === 0) throw new InvalidArgumentError('requires a positive number of milliseconds.');
