@@ -125,6 +125,21 @@ describe('cmdctl HTTP', () => {
     expect(policy).toBe("default-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
   });
 
+  it('upgrade_reset: clients that reset while their upgrade is being refused or checked do not bring cmdctl down', async () => {
+    const g = await gate();
+    const t = await g.token();
+    const resets = Array.from({ length: 200 }, async (_, i) => {
+      const socket = await connect(g.port);
+      const token = i % 2 === 0 ? t : '0'.repeat(64);
+      socket.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+      await new Promise((resolve) => setImmediate(resolve));
+      socket.resetAndDestroy();
+    });
+    await Promise.all(resets);
+    expect((await g.login()).status).toBe(200);
+    expect(g.cmdctl.child.exitCode).toBeNull();
+  });
+
   it('connection_caps: past the per-address cap a connection is closed at once while another address is served; past the total cap too', async () => {
     const g = await gate(['--max-connections', '6', '--max-connections-per-address', '3', '--request-timeout', '60000']);
     const held = [await connect(g.port, '127.0.0.2'), await connect(g.port, '127.0.0.2'), await connect(g.port, '127.0.0.2')];

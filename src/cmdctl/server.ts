@@ -11,7 +11,8 @@ import { isUserName, type Accounts } from './accounts.js';
 import { capConnections, ConnectionCounter } from './connections.js';
 import type { OperatorEvent } from './events.js';
 import { Gateway } from './gateway.js';
-import { LoginLimiter, Tokens, type Login } from './login.js';
+import { LoginLimiter, type Login } from './login.js';
+import { Logins } from './logins.js';
 import { BadRequest, parseRequest } from './requests.js';
 import type { Session } from '../../protocol/session.js';
 
@@ -63,6 +64,8 @@ export const MAX_TOKEN_TTL_MS = 2 ** 31 - 1;
 
 /** Constant, so nothing a request says (its Host) can get into it; 'self' covers ws: and wss: to cmdctl itself. */
 const CONTENT_SECURITY_POLICY = "default-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+const ACCOUNT_CHANGED = 'the account was removed or its password changed';
 
 /** Requests a kept-alive connection may carry before it is closed. */
 const MAX_REQUESTS_PER_CONNECTION = 100;
@@ -132,30 +135,20 @@ export interface CmdctlDeps {
   limits?: CmdctlLimits;
 }
 
-/** The open sockets of one login, and the timer that closes them when it expires. */
-interface LoginSockets {
-  sockets: Set<WebSocket>;
-  expiry: NodeJS.Timeout;
-}
-
-/** The close code for a socket whose login ended: 1008, policy violation. */
-const LOGIN_ENDED = 1008;
-
 export class CmdctlServer {
   private readonly limits: CmdctlLimits;
-  private readonly tokens: Tokens;
+  private readonly logins: Logins;
   private readonly limiter: LoginLimiter;
   private readonly connections: ConnectionCounter;
   private readonly gateway: Gateway;
   private readonly wss: WebSocketServer;
   private readonly listening = new Set<WebSocket>();
-  private readonly open = new Map<string, LoginSockets>();
   private listener: Listener | undefined;
   private rechecked: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: CmdctlDeps) {
     this.limits = deps.limits ?? DEFAULT_CMDCTL_LIMITS;
-    this.tokens = new Tokens(this.limits.tokenTtlMs);
+    this.logins = new Logins(this.limits.tokenTtlMs);
     this.limiter = new LoginLimiter({ failures: this.limits.failuresPerMinute, checksPerAddress: this.limits.checksPerAddress, windowMs: 60_000 });
     this.connections = new ConnectionCounter({ total: this.limits.maxConnections, perAddress: this.limits.maxConnectionsPerAddress });
     this.gateway = new Gateway(deps.bus, this.limits.commandTimeoutMs);
@@ -211,6 +204,8 @@ export class CmdctlServer {
     const listener: Listener = { server, scheme, endpoint: { ...endpoint, port }, origins: new Set(hosts.map((h) => `${scheme}://${h}:${port}`)) };
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => void this.request(listener, req, res));
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Node hands the socket over without an 'error' listener: a client's reset while it is checked or refused must not be an uncaught error.
+      socket.on('error', () => socket.destroy());
       this.upgrade(listener, req, socket, head).catch((err: unknown) => {
         this.deps.log.warn({ err }, 'upgrade failed');
         socket.destroy();
@@ -220,8 +215,7 @@ export class CmdctlServer {
   }
 
   close(): Promise<void> {
-    for (const { expiry } of this.open.values()) clearTimeout(expiry);
-    this.open.clear();
+    this.logins.clear();
     for (const client of this.wss.clients) client.terminate();
     const server = this.listener?.server;
     this.listener = undefined;
@@ -250,7 +244,7 @@ export class CmdctlServer {
         this.deps.log.error({ err: (err as Error).message }, 'the accounts cannot be read: every login ends');
         stampOf = () => undefined;
       }
-      for (const token of this.tokens.revokeStale(stampOf)) this.end(token, 'the account was removed or its password changed');
+      this.logins.endStale(stampOf, ACCOUNT_CHANGED);
     });
     return this.rechecked;
   }
@@ -293,7 +287,7 @@ export class CmdctlServer {
 
   private logout(req: http.IncomingMessage, res: http.ServerResponse): void {
     const token = tokenOf(req);
-    if (token) this.end(token, 'logged out');
+    if (token) this.logins.end(token, 'logged out');
     json(res, 200, {}, { 'set-cookie': this.cookie('', 0) });
   }
 
@@ -330,7 +324,7 @@ export class CmdctlServer {
     }
     const stamp = accounts.stampOf(username);
     if (!ok || stamp === undefined) return this.loginFailed(res, address, username);
-    const token = this.tokens.issue(username, stamp);
+    const token = this.logins.issue(username, stamp);
     this.deps.log.info({ address, username }, 'logged in');
     const maxAge = Math.floor(this.limits.tokenTtlMs / 1000);
     json(res, 200, { token, expires_in: maxAge }, { 'set-cookie': this.cookie(token, maxAge) });
@@ -346,7 +340,7 @@ export class CmdctlServer {
     const origin = req.headers.origin;
     if (origin !== undefined && !listener.origins.has(origin)) return refuseUpgrade(socket, 403, `origin ${origin} is not allowed`);
     const token = tokenOf(req);
-    const login = this.tokens.loginOf(token);
+    const login = this.logins.loginOf(token);
     if (!token || !login) return refuseUpgrade(socket, 401, 'log in first: POST /login, then a Bearer token or the cookie');
     // The file is read again here, so a removed account opens nothing even before the watch on the file has seen the change.
     let stamp: string | undefined;
@@ -356,37 +350,9 @@ export class CmdctlServer {
       this.deps.log.error({ err: (err as Error).message }, 'the accounts cannot be read');
       return refuseUpgrade(socket, 503, 'cmdctl cannot read its accounts');
     }
-    if (stamp !== login.stamp) this.end(token, 'the account was removed or its password changed');
-    if (this.tokens.loginOf(token) !== login) return refuseUpgrade(socket, 401, 'the login has ended: log in again');
+    if (stamp !== login.stamp) this.logins.end(token, ACCOUNT_CHANGED);
+    if (this.logins.loginOf(token) !== login) return refuseUpgrade(socket, 401, 'the login has ended: log in again');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws, token, login));
-  }
-
-  /** Ends a login: its token stops working and its sockets close, saying why. */
-  private end(token: string, why: string): void {
-    this.tokens.revoke(token);
-    const entry = this.open.get(token);
-    if (!entry) return;
-    this.open.delete(token);
-    clearTimeout(entry.expiry);
-    for (const ws of entry.sockets) ws.close(LOGIN_ENDED, why);
-  }
-
-  /** Counts a socket under its login; the first one starts the timer that ends the login when it expires. */
-  private attach(ws: WebSocket, token: string, login: Login): void {
-    let entry = this.open.get(token);
-    if (!entry) {
-      const expiry = setTimeout(() => this.end(token, 'the login expired'), Math.max(0, login.expires - Date.now()));
-      entry = { sockets: new Set(), expiry };
-      this.open.set(token, entry);
-    }
-    const mine = entry;
-    mine.sockets.add(ws);
-    ws.once('close', () => {
-      mine.sockets.delete(ws);
-      if (mine.sockets.size > 0 || this.open.get(token) !== mine) return;
-      clearTimeout(mine.expiry);
-      this.open.delete(token);
-    });
   }
 
   /** Sends to one socket; a reader that lets too much pile up is cut off rather than grow cmdctl's memory. */
@@ -404,12 +370,12 @@ export class CmdctlServer {
   private serve(ws: WebSocket, token: string, login: Login): void {
     const user = login.user;
     this.deps.log.info({ user }, 'operator connected');
-    this.attach(ws, token, login);
+    this.logins.attach(ws, token, login);
     ws.on('error', (err) => this.deps.log.info({ user, err: err.message }, 'operator socket closed on an error'));
     ws.on('close', () => this.listening.delete(ws));
     ws.on('message', (data) => {
       // A closing socket still delivers what was already on its way: none of it is carried out once the login has ended.
-      if (ws.readyState !== WebSocket.OPEN || this.tokens.loginOf(token) !== login) return;
+      if (ws.readyState !== WebSocket.OPEN || this.logins.loginOf(token) !== login) return;
       try {
         const request = parseRequest(String(data));
         if (request.kind === 'events') {
