@@ -1,6 +1,9 @@
 import type { WebSocket } from 'ws';
 import { Tokens, type Login } from './login.js';
 
+/** The most a login may last: its sockets' end is a timer, and Node's timers go no further (24.8 days). */
+export const MAX_TOKEN_TTL_MS = 2 ** 31 - 1;
+
 /** The close code for a socket whose login ended: 1008, policy violation. */
 const LOGIN_ENDED = 1008;
 

@@ -12,7 +12,8 @@ import { EXIT_FAILURE, EXIT_USAGE, parseArgs, parseCount, parseMilliseconds, par
 import { PROJECT_ROOT } from '../paths.js';
 import { Accounts, watchAccounts } from './accounts.js';
 import { EVENT_GROUPS, eventFrom } from './events.js';
-import { CmdctlServer, DEFAULT_CMDCTL_LIMITS, isLoopback, MAX_TOKEN_TTL_MS, type Endpoint } from './server.js';
+import { MAX_TOKEN_TTL_MS } from './logins.js';
+import { CmdctlServer, DEFAULT_CMDCTL_LIMITS, isLoopback, type Endpoint } from './server.js';
 
 const CMDCTL_SPEC = path.join(PROJECT_ROOT, 'src/cmdctl/cmdctl.spec');
 const CONSOLE_DIR = path.join(PROJECT_ROOT, 'src/cmdctl/console');

@@ -59,9 +59,6 @@ export const DEFAULT_CMDCTL_LIMITS: CmdctlLimits = Object.freeze({
   maxConnectionsPerAddress: 64,
 });
 
-/** The most a token may live: a socket's end is a timer, and Node's timers go no further (24.8 days). */
-export const MAX_TOKEN_TTL_MS = 2 ** 31 - 1;
-
 /** Constant, so nothing a request says (its Host) can get into it; 'self' covers ws: and wss: to cmdctl itself. */
 const CONTENT_SECURITY_POLICY = "default-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
