@@ -105,7 +105,7 @@ describe('cmdctl sessions', () => {
   });
 
   it('expiry_closes_sockets: a socket closes when the token it was opened with expires', async () => {
-    const g = await gate(['--token-ttl', '1500']);
+    const g = await gate(['--token-ttl', '3000']);
     const ws = await g.ws({ authorization: `Bearer ${await g.token()}` });
     expect(await ask(ws, { module: 'Echo', command: 'echo', args: { text: 'in time' } })).toEqual([0, 'in time']);
     expect(await closed(ws)).toEqual({ code: 1008, reason: 'the login expired' });
