@@ -83,7 +83,7 @@ describe('cmdctl under the boss', () => {
   });
 
   it('port_move_with_socket_open: the new port listens before the old one closes, the open socket is kept; a taken port is refused and the current one kept', async () => {
-    const { stack, url } = await stackWithCmdctl([], { Cmdctl: { port: await freePort() } });
+    const { stack, url } = await stackWithCmdctl([], { Cmdctl: { port: 0 } });
     const client = await CmdctlClient.login(url, 'operator', PASSWORD);
     onTestFinished(() => client.close());
     const second = await freePort();
