@@ -20,15 +20,6 @@ export function parsePort(value: string): number {
   return port;
 }
 
-/** A positive whole number: a count of things. */
-export function parseCount(value: string): number {
-  const count = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(count) || count === 0) {
-    throw new InvalidArgumentError('requires a positive whole number.');
-  }
-  return count;
-}
-
 /** Positive integer, optionally with a k/M suffix (binary units): 64k, 16M. */
 export function parseSize(value: string): number {
   const match = /^(\d+)([kKmM]?)$/.exec(value.trim());
@@ -38,6 +29,12 @@ export function parseSize(value: string): number {
     throw new InvalidArgumentError('requires a positive size in bytes (suffix k or M allowed).');
   }
   return size;
+}
+
+export function parseCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('requires a whole number of at least 1.');
+  return n;
 }
 
 export function parseMilliseconds(value: string): number {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseModuleSpec } from '../protocol/spec.js';
 import { completions, parseLine, words } from '../src/cli/ctl-line.js';
+import { ConnectionCounter } from '../src/cmdctl/connections.js';
 import { eventFrom } from '../src/cmdctl/events.js';
 import { LoginLimiter, Tokens } from '../src/cmdctl/login.js';
 import { parseRequest } from '../src/cmdctl/requests.js';
@@ -98,23 +99,72 @@ describe('cmdctl requests', () => {
 describe('cmdctl login state', () => {
   it('token_expiry: a token works until its time is up, and not after; a revoked one not at all', () => {
     const tokens = new Tokens(1000);
-    const t = tokens.issue('operator', 0);
-    expect(tokens.userOf(t, 999)).toBe('operator');
-    expect(tokens.userOf(t, 1000)).toBeUndefined();
-    const u = tokens.issue('operator', 0);
+    const t = tokens.issue('operator', 'h1', 0);
+    expect(tokens.loginOf(t, 999)).toEqual({ user: 'operator', stamp: 'h1', expires: 1000 });
+    expect(tokens.loginOf(t, 1000)).toBeUndefined();
+    const u = tokens.issue('operator', 'h1', 0);
     tokens.revoke(u);
-    expect(tokens.userOf(u, 1)).toBeUndefined();
-    expect(tokens.userOf(undefined)).toBeUndefined();
+    expect(tokens.loginOf(u, 1)).toBeUndefined();
+    expect(tokens.loginOf(undefined)).toBeUndefined();
   });
 
-  it('failure_window: the sixth try within a minute waits until the oldest failure is a minute old', () => {
-    const limiter = new LoginLimiter(5);
-    for (let i = 0; i < 5; i++) limiter.failed('a', i * 1000);
-    expect(limiter.retryAfter('b', 5000)).toBe(0);
-    expect(limiter.retryAfter('a', 5000)).toBe(55);
-    expect(limiter.retryAfter('a', 60_000)).toBe(0);
-    limiter.succeeded('a');
-    expect(limiter.retryAfter('a', 5000)).toBe(0);
+  it('stale_logins: the tokens of a removed account or one with a new password are revoked, the others kept', () => {
+    const tokens = new Tokens(1000);
+    const [a, b, c] = [tokens.issue('a', 'old', 0), tokens.issue('b', 'hb', 0), tokens.issue('c', 'hc', 0)];
+    const stamps: Record<string, string> = { a: 'new', b: 'hb' };
+    expect(tokens.revokeStale((user) => stamps[user]).sort()).toEqual([a, c].sort());
+    expect(tokens.loginOf(b, 1)?.user).toBe('b');
+    expect(tokens.loginOf(a, 1)).toBeUndefined();
+  });
+
+  const rules = { failures: 5, checksPerAddress: 4, windowMs: 60_000 };
+
+  it('failure_window: the sixth check within a minute for a pair waits until its oldest failure is a minute old; a success forgets', () => {
+    const limiter = new LoginLimiter(rules);
+    for (let i = 0; i < 5; i++) {
+      expect(limiter.admit('a', 'op', i * 1000)).toEqual({ ok: true });
+      limiter.settle('a', 'op', false);
+    }
+    expect(limiter.admit('a', 'op', 5000)).toEqual({ ok: false, reason: 'failures', retryAfter: 55 });
+    expect(limiter.admit('a', 'op', 60_000)).toEqual({ ok: true });
+    limiter.settle('a', 'op', true);
+    expect(limiter.admit('a', 'op', 60_001)).toEqual({ ok: true });
+  });
+
+  it('counted_before_the_check: concurrent guesses get no more checks than the limit, even before any has finished', () => {
+    const limiter = new LoginLimiter({ ...rules, checksPerAddress: 100 });
+    const admitted = Array.from({ length: 50 }, () => limiter.admit('a', 'op', 0)).filter((a) => a.ok);
+    expect(admitted.length).toBe(5);
+  });
+
+  it('per_pair: one account\'s failures from one address lock neither another account there nor that account elsewhere', () => {
+    const limiter = new LoginLimiter(rules);
+    for (let i = 0; i < 5; i++) {
+      limiter.admit('127.0.0.1', 'script', 0);
+      limiter.settle('127.0.0.1', 'script', false);
+    }
+    expect(limiter.admit('127.0.0.1', 'script', 1).ok).toBe(false);
+    expect(limiter.admit('127.0.0.1', 'operator', 1)).toEqual({ ok: true });
+    expect(limiter.admit('192.0.2.1', 'script', 1)).toEqual({ ok: true });
+  });
+
+  it('checks_in_flight: an address has at most 4 checks running, whatever the names; one ending lets the next in', () => {
+    const limiter = new LoginLimiter(rules);
+    for (let i = 0; i < 4; i++) expect(limiter.admit('a', `name${i}`, 0)).toEqual({ ok: true });
+    expect(limiter.admit('a', 'name4', 0)).toEqual({ ok: false, reason: 'busy', retryAfter: 1 });
+    expect(limiter.admit('b', 'name4', 0)).toEqual({ ok: true });
+    limiter.settle('a', 'name0', false);
+    expect(limiter.admit('a', 'name4', 0)).toEqual({ ok: true });
+  });
+});
+
+describe('cmdctl connections', () => {
+  it('caps: past the per-address cap only that address is refused; past the total cap every address; a close frees a place', () => {
+    const counter = new ConnectionCounter({ total: 3, perAddress: 2 });
+    expect([counter.take('a'), counter.take('a'), counter.take('a')]).toEqual([true, true, false]);
+    expect([counter.take('b'), counter.take('c')]).toEqual([true, false]);
+    counter.release('a');
+    expect([counter.take('c'), counter.take('a')]).toEqual([true, false]);
   });
 });
 

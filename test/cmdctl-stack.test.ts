@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Accounts } from '../src/cmdctl/accounts.js';
 import { CmdctlClient } from '../src/cmdctl/client.js';
 import type { OperatorEvent } from '../src/cmdctl/events.js';
+import { listenOn } from '../src/listen.js';
 import { requireTool } from './helpers/debian.js';
 import { DIST, freePort, run, start } from './helpers/processes.js';
 import { boot, byComponent, fixture, type Booted } from './helpers/stack.js';
@@ -78,6 +80,31 @@ describe('cmdctl under the boss', () => {
     const client = await CmdctlClient.login(`http://127.0.0.1:${second}`, 'operator', PASSWORD);
     client.close();
     await expect(CmdctlClient.login(url, 'operator', PASSWORD)).rejects.toThrow(/nothing listens there/);
+  });
+
+  it('port_move_with_socket_open: the new port listens before the old one closes, the open socket is kept; a taken port is refused and the current one kept', async () => {
+    const { stack, url } = await stackWithCmdctl([], { Cmdctl: { port: 0 } });
+    const client = await CmdctlClient.login(url, 'operator', PASSWORD);
+    onTestFinished(() => client.close());
+    const second = await freePort();
+    const since = stack.boss.logs.length;
+    expect((await stack.b10('config', 'set', 'Cmdctl/port', String(second))).code).toBe(0);
+    await stack.boss.waitForLog((l) => l.component === 'cmdctl' && l.msg === 'cmdctl listening' && l.port === second, 'moved', since);
+    const moved = await CmdctlClient.login(`http://127.0.0.1:${second}`, 'operator', PASSWORD);
+    onTestFinished(() => moved.close());
+    expect(await client.request({ module: 'Echo', command: 'echo', args: { text: 'kept' } })).toEqual([0, 'kept']);
+    await expect(CmdctlClient.login(url, 'operator', PASSWORD)).rejects.toThrow(/nothing listens there/);
+
+    const taken = net.createServer();
+    await listenOn(taken, { port: 0, host: '127.0.0.1' });
+    onTestFinished(() => void taken.close());
+    const refused = await stack.b10('config', 'set', 'Cmdctl/port', String((taken.address() as net.AddressInfo).port));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/Cmdctl refused the configuration: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+    expect((await stack.b10('config', 'show', 'Cmdctl/port')).stdout.trim()).toBe(String(second));
+    const still = await CmdctlClient.login(`http://127.0.0.1:${second}`, 'operator', PASSWORD);
+    still.close();
+    expect(await moved.request({ module: 'Echo', command: 'echo', args: { text: 'still' } })).toEqual([0, 'still']);
   });
 });
 

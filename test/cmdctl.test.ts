@@ -2,90 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { WebSocket } from 'ws';
-import { Accounts } from '../src/cmdctl/accounts.js';
 import { CmdctlClient } from '../src/cmdctl/client.js';
-import { startBus, startModule, type Bus } from '../src/testing/index.js';
-import { run, start } from './helpers/processes.js';
+import { answers, ask, gate } from './helpers/cmdctl.js';
+import { run } from './helpers/processes.js';
 import { requireTool } from './helpers/debian.js';
-import { fixture } from './helpers/stack.js';
 import { tempDir } from './helpers/tmp.js';
-
-interface Gate {
-  bus: Bus;
-  url: string;
-  login(username?: string, password?: string): Promise<Response>;
-  ws(headers?: Record<string, string>): Promise<WebSocket>;
-  refused(headers?: Record<string, string>): Promise<number>;
-}
-
-/** A bus with a config manager, the Echo module, a module that never answers, and cmdctl on a free port. */
-async function gate(args: string[] = []): Promise<Gate> {
-  const bus = await startBus({ cfgmgr: true });
-  onTestFinished(() => bus.stop());
-  await (await Accounts.load(bus.dataPath)).add('operator', 'correct horse');
-  await startModule(bus, fixture('echo'), { module: 'Echo' });
-  await startModule(bus, fixture('tunable'), { module: 'Tunable' });
-  const silent = await bus.connect();
-  await silent.subscribe('Silent');
-  const cmdctl = start('src/cmdctl/main.js', ['-p', '0', '-d', bus.dataPath, ...args], { env: bus.env, lifeline: true });
-  onTestFinished(() => cmdctl.stop());
-  const port = (await cmdctl.waitForLog((l) => l.msg === 'cmdctl listening', 'cmdctl listening')).port as number;
-  const url = `http://127.0.0.1:${port}`;
-  const login = (username = 'operator', password = 'correct horse') =>
-    fetch(`${url}/login`, { method: 'POST', body: JSON.stringify({ username, password }), headers: { 'content-type': 'application/json' } });
-  const open = (headers: Record<string, string> = {}): WebSocket => new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers });
-  return {
-    bus,
-    url,
-    login,
-    ws: (headers) =>
-      new Promise((resolve, reject) => {
-        const ws = open(headers);
-        onTestFinished(() => ws.terminate());
-        ws.once('open', () => resolve(ws));
-        ws.once('error', reject);
-      }),
-    refused: (headers) =>
-      new Promise((resolve) => {
-        const ws = open(headers);
-        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-        ws.once('open', () => resolve(101));
-        ws.once('error', () => {});
-      }),
-  };
-}
-
-async function token(g: Gate): Promise<string> {
-  return ((await (await g.login()).json()) as { token: string }).token;
-}
-
-/** Answers on a socket, by id, until `count` have come. */
-function answers(ws: WebSocket, count: number): Promise<Map<unknown, unknown>> {
-  return new Promise((resolve) => {
-    const got = new Map<unknown, unknown>();
-    ws.on('message', (data) => {
-      const { id, result } = JSON.parse(String(data)) as { id: unknown; result: unknown };
-      got.set(id, result);
-      if (got.size === count) resolve(got);
-    });
-  });
-}
-
-/** Sends one request and resolves with its result. */
-function ask(ws: WebSocket, request: Record<string, unknown>): Promise<unknown> {
-  const id = `r${Math.random()}`;
-  return new Promise((resolve) => {
-    const onMessage = (data: unknown): void => {
-      const message = JSON.parse(String(data)) as { id?: unknown; result?: unknown };
-      if (message.id !== id) return;
-      ws.off('message', onMessage);
-      resolve(message.result);
-    };
-    ws.on('message', onMessage);
-    ws.send(JSON.stringify({ ...request, id }));
-  });
-}
 
 describe('b10-cmdctl', () => {
   it('login: a token and an HttpOnly SameSite=Strict cookie for the right password, 401 for a wrong one or user', async () => {
@@ -110,19 +31,19 @@ describe('b10-cmdctl', () => {
     const g = await gate(['--token-ttl', '300']);
     expect(await g.refused()).toBe(401);
     expect(await g.refused({ authorization: `Bearer ${'0'.repeat(64)}` })).toBe(401);
-    const t = await token(g);
+    const t = await g.token();
     expect(await g.refused({ authorization: `Bearer ${t}`, origin: 'http://evil.example' })).toBe(403);
     expect(await g.refused({ authorization: `Bearer ${t}`, origin: g.url })).toBe(101);
     expect(await g.refused({ cookie: `b10_token=${t}` })).toBe(101);
     await new Promise((resolve) => setTimeout(resolve, 350)); // the token's whole life: this is what is tested
     expect(await g.refused({ authorization: `Bearer ${t}` })).toBe(401);
-    const out = await fetch(`${g.url}/logout`, { method: 'POST', headers: { authorization: `Bearer ${await token(g)}` } });
+    const out = await fetch(`${g.url}/logout`, { method: 'POST', headers: { authorization: `Bearer ${await g.token()}` } });
     expect(out.status).toBe(200);
   });
 
   it('round_trip_and_in_flight: answers carry their ids; a module that never answers times out for its id only', async () => {
     const g = await gate(['--command-timeout', '500']);
-    const ws = await g.ws({ authorization: `Bearer ${await token(g)}` });
+    const ws = await g.ws({ authorization: `Bearer ${await g.token()}` });
     const got = answers(ws, 5);
     ws.send(JSON.stringify({ id: 'never', module: 'Silent', command: 'anything' }));
     for (const n of [1, 2, 3]) ws.send(JSON.stringify({ id: n, module: 'Echo', command: 'echo', args: { text: `hi ${n}` } }));
@@ -136,7 +57,7 @@ describe('b10-cmdctl', () => {
 
   it('oversized_message: closes that socket only', async () => {
     const g = await gate();
-    const t = await token(g);
+    const t = await g.token();
     const [big, other] = [await g.ws({ authorization: `Bearer ${t}` }), await g.ws({ authorization: `Bearer ${t}` })];
     const closed = new Promise<number>((resolve) => big.once('close', (code) => resolve(code)));
     big.send('x'.repeat(2 * 1024 * 1024));
@@ -154,7 +75,7 @@ describe('b10-cmdctl', () => {
 
   it('config_requests: show, set, unset and spec go to the config manager; a bad value is refused with the reason', async () => {
     const g = await gate();
-    const ws = await g.ws({ authorization: `Bearer ${await token(g)}` });
+    const ws = await g.ws({ authorization: `Bearer ${await g.token()}` });
     expect(await ask(ws, { config: 'show', target: 'Tunable' })).toEqual([0, { max_clients: 10, greeting: 'hello', verbose: false }]);
     expect(await ask(ws, { config: 'set', target: 'Tunable/max_clients', value: 42 })).toEqual([0]);
     expect(await ask(ws, { config: 'show', target: 'Tunable/max_clients' })).toEqual([0, 42]);
@@ -175,7 +96,7 @@ describe('b10-cmdctl', () => {
 
   it('events_after_config_set: a socket that asked gets the committed change; one that did not gets only its answers', async () => {
     const g = await gate();
-    const t = await token(g);
+    const t = await g.token();
     const [watcher, other] = [await g.ws({ authorization: `Bearer ${t}` }), await g.ws({ authorization: `Bearer ${t}` })];
     expect(await ask(watcher, { events: true })).toEqual([0]);
     const seenByOther: unknown[] = [];

@@ -4,7 +4,7 @@ import { chromium, type Page } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Accounts } from '../src/cmdctl/accounts.js';
 import { requireTool } from './helpers/debian.js';
-import { ROOT } from './helpers/processes.js';
+import { ROOT, run } from './helpers/processes.js';
 import { boot, fixture } from './helpers/stack.js';
 
 /** Screenshots are kept here for a person to look at after a run; they are not committed. */
@@ -15,7 +15,7 @@ const components = {
   cmdctl: { process: 'b10-cmdctl', kind: 'dispensable', address: 'Cmdctl', priority: 0 },
 };
 
-async function consoleOpen(): Promise<{ page: Page; b10: (...args: string[]) => Promise<{ code: number | null; stdout: string }> }> {
+async function consoleOpen(): Promise<{ page: Page; dir: string; b10: (...args: string[]) => Promise<{ code: number | null; stdout: string }> }> {
   const executablePath = requireTool('chromium', 'chromium');
   const stack = await boot(components, ['--cmdctl-port', '0', '--restart-period', '500']);
   await (await Accounts.load(stack.dir)).add('operator', 'correct horse');
@@ -24,7 +24,7 @@ async function consoleOpen(): Promise<{ page: Page; b10: (...args: string[]) => 
   onTestFinished(() => browser.close());
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${port}/`);
-  return { page, b10: stack.b10 };
+  return { page, dir: stack.dir, b10: stack.b10 };
 }
 
 const shot = async (page: Page, name: string): Promise<void> => {
@@ -33,8 +33,8 @@ const shot = async (page: Page, name: string): Promise<void> => {
 };
 
 describe('web console (chromium)', () => {
-  it('login_components_restart_config: logs in, sees a killed component come back, restarts one with its button, stores a good value and shows why a bad one is refused', async () => {
-    const { page, b10 } = await consoleOpen();
+  it('login_components_restart_config: logs in, sees a killed component come back, restarts one with its button, stores a good value and shows why a bad one is refused, logs out, and says why when its account is removed', async () => {
+    const { page, dir, b10 } = await consoleOpen();
 
     await page.fill('#login input[name=username]', 'operator');
     await page.fill('#login input[name=password]', 'wrong');
@@ -84,5 +84,15 @@ describe('web console (chromium)', () => {
     await greet.getByRole('button', { name: 'greet' }).click();
     await greet.locator('pre.result', { hasText: '"hello, operator"' }).waitFor();
     await shot(page, 'saved');
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.locator('#login').waitFor();
+    expect(await page.locator('#login-error').textContent()).toBe('');
+    await page.fill('#login input[name=password]', 'correct horse');
+    await page.click('#login button[type=submit]');
+    await page.locator('#login').waitFor({ state: 'hidden' });
+    expect((await run('src/cli/main.js', ['user', 'remove', 'operator', '-d', dir])).code).toBe(0);
+    await page.locator('#login-error', { hasText: 'the account was removed or its password changed' }).waitFor();
+    await shot(page, 'account-removed');
   }, 60_000);
 });

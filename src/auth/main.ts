@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import type { Socket } from 'node:net';
 import path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { Config } from '../../protocol/config-data.js';
 import { AnswerError } from '../../protocol/errors.js';
 import { createCommand } from '../../protocol/message.js';
@@ -12,7 +12,7 @@ import { absolute } from '../dns/name.js';
 import { Zone } from '../dns/zone.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
-import { EXIT_FAILURE, parseArgs, parseMilliseconds, parsePort, VERSION } from '../options.js';
+import { EXIT_FAILURE, parseArgs, parseCount, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { parseRateLimit, RateLimitError, type RateLimit, type RateLimitItems } from './rrl.js';
 import { AuthServer, DEFAULT_AUTH_LIMITS, type Endpoint } from './server.js';
@@ -27,12 +27,6 @@ interface Opts {
   tcpIdleTimeout: number;
   tcpMaxConnections: number;
   verbose: boolean;
-}
-
-function parseCount(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('requires a whole number of at least 1.');
-  return n;
 }
 
 function dnsPort(option: number | undefined): number {

@@ -185,8 +185,8 @@ export function ctlCommand(): Command {
         }
         const ca = opts.ca === undefined ? undefined : await readFile(opts.ca);
         const client = await CmdctlClient.login(opts.url, opts.user, password, { ca });
-        client.on('close', () => {
-          process.stderr.write('b10: cmdctl closed the connection\n');
+        client.on('close', (reason) => {
+          process.stderr.write(`b10: cmdctl closed the connection${reason ? `: ${reason}` : ''}\n`);
           process.exit(EXIT_UNREACHABLE);
         });
         shell = new Shell(client);

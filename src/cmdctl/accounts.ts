@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { unwatchFile, watchFile } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -30,6 +31,25 @@ interface StoredUser {
 }
 
 const NAME = /^[A-Za-z0-9._@-]{1,64}$/;
+
+/** Whether `name` could be a user's: no account can have any other. */
+export function isUserName(name: string): boolean {
+  return NAME.test(name);
+}
+
+/**
+ * Calls `onChange` when the accounts file in `dataPath` changes (written,
+ * replaced, removed); returns the function that stops watching. The file's
+ * status is polled: that sees the atomic rename `b10 user` does (a watch on
+ * the file would stay on the replaced one), works on any filesystem and
+ * whether or not the file or its directory exist yet, for one stat a poll.
+ */
+export function watchAccounts(dataPath: string, intervalMs: number, onChange: () => void): () => void {
+  const file = path.join(dataPath, ACCOUNTS_FILE);
+  const listener = (): void => onChange();
+  watchFile(file, { interval: intervalMs, persistent: false }, listener);
+  return () => unwatchFile(file, listener);
+}
 
 export class Accounts {
   private constructor(
@@ -63,8 +83,13 @@ export class Accounts {
     return Object.keys(this.users).sort();
   }
 
+  /** What a login is tied to: it changes with the user's password, and is undefined once the user is removed. */
+  stampOf(name: string): string | undefined {
+    return Object.prototype.hasOwnProperty.call(this.users, name) ? this.users[name]!.hash : undefined;
+  }
+
   async add(name: string, password: string): Promise<void> {
-    if (!NAME.test(name)) throw new AccountsError(`"${name}" is not a user name: 1 to 64 letters, digits, . _ @ -`);
+    if (!isUserName(name)) throw new AccountsError(`"${name}" is not a user name: 1 to 64 letters, digits, . _ @ -`);
     if (password.length === 0) throw new AccountsError('an empty password is not a password');
     const salt = randomBytes(16);
     const hash = await scryptAsync(password, salt, KEYLEN, { ...COST, maxmem: 64 * 1024 * 1024 });

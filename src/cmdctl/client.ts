@@ -26,6 +26,16 @@ function post(url: URL, body: string, options: CmdctlClientOptions): Promise<{ s
   });
 }
 
+/** The `error` of cmdctl's JSON answer, when it has one. */
+function errorText(body: string): string | undefined {
+  try {
+    const { error } = JSON.parse(body) as { error?: unknown };
+    return typeof error === 'string' ? error : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function unreachable(url: URL, err: unknown): ClosedError {
   const code = (err as NodeJS.ErrnoException).code;
   const why = code === 'ECONNREFUSED' ? 'nothing listens there' : (err as Error).message;
@@ -37,17 +47,18 @@ function unreachable(url: URL, err: unknown): ClosedError {
  * then requests that resolve with their [rcode, value] results (any number
  * in flight), and events as they are pushed.
  */
-export class CmdctlClient extends EventEmitter<{ event: [OperatorEvent]; close: [] }> {
+export class CmdctlClient extends EventEmitter<{ event: [OperatorEvent]; close: [reason: string] }> {
   private nextId = 0;
   private readonly pending = new Map<number, (result: Result) => void>();
 
   private constructor(private readonly ws: WebSocket) {
     super();
     ws.on('message', (data) => this.onMessage(String(data)));
-    ws.on('close', () => {
+    // cmdctl gives a reason when it ends the login (logged out, expired, account removed).
+    ws.on('close', (_code, reason) => {
       for (const resolve of this.pending.values()) resolve([-3, 'cmdctl closed the connection']);
       this.pending.clear();
-      this.emit('close');
+      this.emit('close', String(reason));
     });
   }
 
@@ -66,7 +77,7 @@ export class CmdctlClient extends EventEmitter<{ event: [OperatorEvent]; close: 
     } catch (err) {
       throw unreachable(url, err);
     }
-    if (answer.status === 429) throw new AnswerError(1, `too many failed logins: try again in ${String(answer.headers['retry-after'])} s`);
+    if (answer.status === 429) throw new AnswerError(1, errorText(answer.text) ?? `too many logins: try again in ${String(answer.headers['retry-after'])} s`);
     if (answer.status === 401) throw new AnswerError(1, 'login refused: wrong user name or password');
     if (answer.status !== 200) throw new AnswerError(1, `login failed: HTTP ${answer.status} ${answer.text}`);
     const { token } = JSON.parse(answer.text) as { token: string };

@@ -1,23 +1,26 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Config } from '../../protocol/config-data.js';
 import { AnswerError } from '../../protocol/errors.js';
 import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
 import { createLogger } from '../log.js';
-import { EXIT_FAILURE, EXIT_USAGE, parseArgs, parseMilliseconds, parsePort, VERSION } from '../options.js';
+import { EXIT_FAILURE, EXIT_USAGE, parseArgs, parseCount, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
-import { Accounts } from './accounts.js';
+import { Accounts, watchAccounts } from './accounts.js';
 import { EVENT_GROUPS, eventFrom } from './events.js';
+import { MAX_TOKEN_TTL_MS } from './logins.js';
 import { CmdctlServer, DEFAULT_CMDCTL_LIMITS, isLoopback, type Endpoint } from './server.js';
 
 const CMDCTL_SPEC = path.join(PROJECT_ROOT, 'src/cmdctl/cmdctl.spec');
 const CONSOLE_DIR = path.join(PROJECT_ROOT, 'src/cmdctl/console');
 const DEFAULT_PORT = 8080;
 const DEFAULT_ADDRESS = '127.0.0.1';
+/** How often the accounts file is looked at: a removed user's sockets close within about this long. */
+const ACCOUNTS_POLL_MS = 500;
 
 interface Opts {
   port?: number;
@@ -28,7 +31,16 @@ interface Opts {
   msgqPort?: number;
   tokenTtl: number;
   commandTimeout: number;
+  requestTimeout: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
   verbose: boolean;
+}
+
+function parseTokenTtl(value: string): number {
+  const ms = parseMilliseconds(value);
+  if (ms > MAX_TOKEN_TTL_MS) throw new InvalidArgumentError(`requires at most ${MAX_TOKEN_TTL_MS} ms (24 days).`);
+  return ms;
 }
 
 /** Why an endpoint may not be used; undefined when it may. */
@@ -72,8 +84,11 @@ const program = daemonOptions(
     .option('-a, --address <address>', `address to listen on (default: the configuration, else ${DEFAULT_ADDRESS}); anything but loopback needs TLS`)
     .option('--cert <file>', 'PEM certificate: serve HTTPS and WSS (with --key)')
     .option('--key <file>', 'PEM private key for --cert')
-    .option('--token-ttl <ms>', 'how long a login token lives', parseMilliseconds, DEFAULT_CMDCTL_LIMITS.tokenTtlMs)
-    .option('--command-timeout <ms>', 'how long a module has to answer a request', parseMilliseconds, DEFAULT_CMDCTL_LIMITS.commandTimeoutMs),
+    .option('--token-ttl <ms>', 'how long a login token lives; its sockets close then', parseTokenTtl, DEFAULT_CMDCTL_LIMITS.tokenTtlMs)
+    .option('--command-timeout <ms>', 'how long a module has to answer a request', parseMilliseconds, DEFAULT_CMDCTL_LIMITS.commandTimeoutMs)
+    .option('--request-timeout <ms>', 'how long a client has for its TLS handshake and a whole HTTP request', parseMilliseconds, DEFAULT_CMDCTL_LIMITS.requestTimeoutMs)
+    .option('--max-connections <n>', 'connections open at once, WebSockets included; more are closed at once', parseCount, DEFAULT_CMDCTL_LIMITS.maxConnections)
+    .option('--max-connections-per-address <n>', 'the same, from one address', parseCount, DEFAULT_CMDCTL_LIMITS.maxConnectionsPerAddress),
 ).action(async (opts: Opts) => {
   const log = createLogger('cmdctl', { verbose: opts.verbose });
   // What the command line alone gets wrong is refused before the bus is involved.
@@ -84,10 +99,20 @@ const program = daemonOptions(
   }
   const dataPath = resolveDataPath(opts.dataPath);
   let module: ModuleSession | undefined;
-  const limits = { ...DEFAULT_CMDCTL_LIMITS, tokenTtlMs: opts.tokenTtl, commandTimeoutMs: opts.commandTimeout };
+  const limits = {
+    ...DEFAULT_CMDCTL_LIMITS,
+    tokenTtlMs: opts.tokenTtl,
+    commandTimeoutMs: opts.commandTimeout,
+    requestTimeoutMs: opts.requestTimeout,
+    maxConnections: opts.maxConnections,
+    maxConnectionsPerAddress: opts.maxConnectionsPerAddress,
+  };
   const server = new CmdctlServer({ accounts: () => Accounts.load(dataPath), bus: () => module!.session, log, consoleDir: CONSOLE_DIR, limits });
+  // `b10 user remove` and a new password end the logins they concern, open sockets included.
+  const unwatch = watchAccounts(dataPath, ACCOUNTS_POLL_MS, () => void server.recheckAccounts());
   const stop = (reason: string): void => {
     log.info({ reason }, 'cmdctl stopping');
+    unwatch();
     void server.close().then(async () => {
       await module?.close();
       process.exit(0);

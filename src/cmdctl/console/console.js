@@ -37,10 +37,10 @@ class Gateway {
       ws.onerror = () => {
         if (!opened) reject(new Error('not logged in'));
       };
-      ws.onclose = () => {
+      ws.onclose = (event) => {
         for (const resolveRequest of this.pending.values()) resolveRequest([-3, 'connection to cmdctl closed']);
         this.pending.clear();
-        if (opened) this.onClose();
+        if (opened && ws === this.ws) this.onClose(event.reason);
       };
       ws.onmessage = (message) => this.receive(JSON.parse(message.data));
     });
@@ -55,6 +55,7 @@ class Gateway {
   }
 
   request(body) {
+    if (this.ws?.readyState !== WebSocket.OPEN) return Promise.resolve([-3, 'not connected to cmdctl']);
     const id = ++this.nextId;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
@@ -62,8 +63,11 @@ class Gateway {
     });
   }
 
+  /** Closes the socket on purpose: that is not reported as a lost connection. */
   close() {
-    this.ws?.close();
+    const ws = this.ws;
+    this.ws = undefined;
+    ws?.close();
   }
 }
 
@@ -115,7 +119,7 @@ class Console {
     this.rows = new Map();
     this.gateway = new Gateway(
       (event) => this.onEvent(event),
-      () => this.disconnected(),
+      (reason) => this.disconnected(reason),
     );
     setInterval(() => this.tickUptimes(), 1000);
   }
@@ -160,14 +164,15 @@ class Console {
   }
 
   async logout() {
-    await fetch('/logout', { method: 'POST' });
     this.gateway.close();
+    await fetch('/logout', { method: 'POST' });
     this.showLogin();
   }
 
-  disconnected() {
+  /** cmdctl closes the socket with the reason when the login ends (expired, account removed). */
+  disconnected(reason) {
     $('#status').textContent = 'connection to cmdctl lost';
-    this.showLogin('The connection to cmdctl was lost: log in again.');
+    this.showLogin(reason ? `cmdctl closed the connection: ${reason}. Log in again.` : 'The connection to cmdctl was lost: log in again.');
   }
 
   async connect() {
