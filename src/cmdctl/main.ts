@@ -13,7 +13,8 @@ import { PROJECT_ROOT } from '../paths.js';
 import { Accounts, watchAccounts } from './accounts.js';
 import { EVENT_GROUPS, eventFrom } from './events.js';
 import { MAX_TOKEN_TTL_MS } from './logins.js';
-import { CmdctlServer, DEFAULT_CMDCTL_LIMITS, isLoopback, type Endpoint } from './server.js';
+import { isLoopback } from '../listen.js';
+import { CmdctlServer, DEFAULT_CMDCTL_LIMITS, type Endpoint } from './server.js';
 
 const CMDCTL_SPEC = path.join(PROJECT_ROOT, 'src/cmdctl/cmdctl.spec');
 const CONSOLE_DIR = path.join(PROJECT_ROOT, 'src/cmdctl/console');

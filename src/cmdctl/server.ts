@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { listenOn } from '../listen.js';
+import { isLoopback, listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
 import { isUserName, type Accounts } from './accounts.js';
 import { capConnections, ConnectionCounter } from './connections.js';
@@ -72,10 +72,6 @@ export interface Endpoint {
   address: string;
   port: number;
   tls?: { cert: Buffer; key: Buffer };
-}
-
-export function isLoopback(address: string): boolean {
-  return address === '::1' || address === 'localhost' || (net.isIPv4(address) && address.startsWith('127.'));
 }
 
 const COOKIE = 'b10_token';
