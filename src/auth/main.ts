@@ -14,6 +14,7 @@ import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { EXIT_FAILURE, parseArgs, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
+import { XfrinZones } from '../xfrin/follow.js';
 import { AuthServer, DEFAULT_AUTH_LIMITS, type Endpoint } from './server.js';
 
 const AUTH_SPEC = path.join(PROJECT_ROOT, 'src/auth/auth.spec');
@@ -59,11 +60,14 @@ const program = daemonOptions(
       });
       return true;
     };
-    // A NOTIFY is acknowledged here and passed to xfrin, which knows whether the zone is a secondary.
-    const onNotify = (zone: string, from: string): void => {
-      log.info({ zone, from }, 'NOTIFY received: passed to Xfrin');
-      if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
-    };
+    // A NOTIFY for one of Xfrin's zones is answered here, REFUSED unless it comes from the zone's primary,
+    // and passed to Xfrin when it does.
+    const xfrinZones = await XfrinZones.load(log);
+    const onNotify = (zone: string, from: string): number | undefined =>
+      xfrinZones.answerNotify(zone, from, () => {
+        log.info({ zone, from }, 'NOTIFY received: passed to Xfrin');
+        if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
+      });
     const server = new AuthServer(log, { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections }, handOff, onNotify);
     let store: ZoneStore;
     try {
@@ -129,6 +133,7 @@ const program = daemonOptions(
       msgqPort: opts.msgqPort,
       stop,
       log,
+      onMessage: (message) => xfrinZones.onMessage(message),
       onConfig: async (config: Config) => {
         const configured = (config.listen_on as Endpoint[] | undefined) ?? [];
         await listenOn(configured.length > 0 ? configured : fallback);
@@ -144,6 +149,7 @@ const program = daemonOptions(
         }
       },
     });
+    await xfrinZones.follow(module);
   });
 
 process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;

@@ -68,8 +68,8 @@ export class AuthServer {
     private readonly limits: AuthLimits = DEFAULT_AUTH_LIMITS,
     /** Takes over a TCP connection whose query asks for a transfer; false when nobody can, and auth refuses it. */
     private readonly handOff?: (socket: net.Socket, query: Buffer) => boolean,
-    /** Told of each NOTIFY (already acknowledged): the zone, and who sent it. */
-    private readonly onNotify?: (zone: string, from: string) => void,
+    /** Told of each NOTIFY: the zone, and who sent it; says the rcode to answer, undefined for the default. */
+    private readonly onNotify?: (zone: string, from: string) => number | undefined,
   ) {}
 
   /** Serves `zone` from now on, in place of any zone of that name: queries see the old one or the new one, whole. */
@@ -104,8 +104,8 @@ export class AuthServer {
     const query = parsed.query;
     if (query.edns && query.edns.version > 0) return badvers(query);
     if (query.opcode === OPCODE_NOTIFY) {
-      this.onNotify?.(query.qname, from);
-      return bareResponse(query, RCODE.NOERROR, { aa: true });
+      const rcode = this.onNotify?.(query.qname, from) ?? RCODE.NOERROR;
+      return bareResponse(query, rcode, { aa: rcode === RCODE.NOERROR });
     }
     if (query.opcode !== OPCODE_QUERY) return bareResponse(query, RCODE.NOTIMP);
     if (query.qclass !== CLASS_IN) return bareResponse(query, RCODE.REFUSED);
