@@ -96,6 +96,7 @@ export class XfrinZones {
   private apply(config: Config): void {
     try {
       this.zones = secondaryZones(withDefaults(this.spec.config_data, config));
+      this.log.info({ zones: [...this.zones.keys()] }, 'Xfrin\'s zones known: NOTIFY for them answered here');
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'Xfrin\'s configuration not understood: NOTIFY goes to Xfrin to decide');
       this.zones = undefined;

@@ -139,8 +139,9 @@ const program = daemonOptions(
       const before = zones;
       zones = next;
       transfers.setMax(transfersIn);
+      // A zone gone, or left without a primary, has no refresh of its own any more.
       for (const name of before.keys()) {
-        if (zones.has(name)) continue;
+        if (zones.get(name)?.primary) continue;
         clearTimeout(timers.get(name));
         timers.delete(name);
       }
