@@ -96,6 +96,7 @@ export class TransfersOut {
           await send(bareResponse(query, RCODE.NOTAUTH));
           return;
         }
+        this.log.info({ client, zone: query.qname, serial: Number(zone.soa.rdata.split(' ')[2]) }, 'transfer started');
         let messages = 0;
         for (const message of axfrMessages(query, zone.soa, zone.records)) {
           await send(message);
