@@ -51,13 +51,17 @@ async function stalledClient(port: number, zone: string): Promise<net.Socket> {
 
 /** The rcode of the first message of an AXFR of `zone`. */
 async function firstRcode(port: number, zone: string): Promise<number> {
-  const socket = net.connect({ port, host: '127.0.0.1' });
+  const socket = net.connect({ port, host: '127.0.0.1' }, () => socket.write(axfrQuery(zone)));
   try {
-    await once(socket, 'connect');
-    socket.write(axfrQuery(zone));
-    let got = Buffer.alloc(0);
-    while (got.length < 2 || got.length < 2 + got.readUInt16BE(0)) got = Buffer.concat([got, (await once(socket, 'data'))[0] as Buffer]);
-    return got.readUInt16BE(4) & 0xf;
+    return await new Promise<number>((resolve, reject) => {
+      let got = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        got = Buffer.concat([got, chunk]);
+        if (got.length >= 2 && got.length >= 2 + got.readUInt16BE(0)) resolve(got.readUInt16BE(4) & 0xf);
+      });
+      socket.on('error', reject);
+      socket.on('close', () => reject(new Error(`the connection closed before an answer to the AXFR of ${zone}`)));
+    });
   } finally {
     socket.destroy();
   }
