@@ -10,6 +10,7 @@ import { AXFR_HANDOFF, daemonOptions, onStopRequest, startDaemonModule } from '.
 import { aclProblems, DEFAULT_TRANSFER_ACL, type AclEntry } from '../dns/acl.js';
 import { absolute } from '../dns/name.js';
 import { sendNotify, type Target } from '../dns/notify.js';
+import { ZoneChangedError } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { parseArgs, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
@@ -48,7 +49,7 @@ const program = daemonOptions(
       const socket = handle as Socket;
       socket.on('error', () => socket.destroy());
       transfers.serve(socket, Buffer.from(m.query, 'base64')).catch((err: unknown) => {
-        const cut = err instanceof TransferCutError;
+        const cut = err instanceof TransferCutError || err instanceof ZoneChangedError;
         log.warn({ client: socket.remoteAddress, err: cut ? err.message : err }, cut ? 'transfer cut: its read of the store ended' : 'transfer failed');
       });
     });
