@@ -47,6 +47,8 @@ describe('xfrin acts on NOTIFY from the zone\'s primary only, one refresh at a t
     // The primary's own NOTIFY is acted on: the one transfer after the first.
     expect(await notify(authPort, 'sec.test', '127.0.0.1')).toBe(RCODE.NOERROR);
     await stack.boss.waitForLog(transferred('sec.test.', 2), 'transfer after the primary\'s NOTIFY');
+    // auth logged this after the refused ones: they are all in the boss's log by now.
+    await stack.boss.waitForLog(byComponent('auth', 'NOTIFY received: passed to Xfrin'), 'the primary\'s NOTIFY passed on');
     expect(primary.axfrs).toBe(2);
     const refused = (component: string) => (l: LogLine) => l.component === component && l.msg === 'NOTIFY refused: not from the zone\'s primary';
     expect(count(stack, refused('auth'))).toBe(1);
@@ -81,6 +83,7 @@ describe('xfrin acts on NOTIFY from the zone\'s primary only, one refresh at a t
     expect(how.filter((h) => h === 'started')).toHaveLength(1);
     expect(how.filter((h) => h === 'queued')).toHaveLength(1);
     expect(how.filter((h) => h === 'joined')).toHaveLength(48);
+    await stack.boss.waitForLog(transferred('sec.test.', 2), 'serial 2 transferred');
     expect(count(stack, transferred('sec.test.', 2))).toBe(1);
   });
 
