@@ -79,6 +79,8 @@ export async function benchAxfr(): Promise<AxfrFigures | string> {
             xfrin: { process: 'b10-xfrin', kind: 'needed', address: 'Xfrin', priority: 5 },
           },
         },
+        // No primary configured: the zone is transferred only when asked, from the master the bench names.
+        Xfrin: { zones: [{ name: ZONE, master_addr: '' }] },
       }),
     );
     const boss = start('boss/main.js', ['-m', String(msgqPort), '-p', String(authPort), '-d', dir]);

@@ -14,6 +14,7 @@ import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { EXIT_FAILURE, parseArgs, parseCount, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
+import { XfrinZones } from '../xfrin/follow.js';
 import { parseRateLimit, RateLimitError, type RateLimit, type RateLimitItems } from './rrl.js';
 import { AuthServer, DEFAULT_AUTH_LIMITS, type Endpoint } from './server.js';
 
@@ -54,11 +55,14 @@ const program = daemonOptions(
       });
       return true;
     };
-    // The server answers a NOTIFY; xfrin, which knows whether the zone is one of its secondaries, is told of it.
-    const onNotify = (zone: string, from: string): void => {
-      log.info({ zone, from }, 'NOTIFY received: passed to Xfrin');
-      if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
-    };
+    // A NOTIFY for one of Xfrin's zones is answered here, REFUSED unless it comes from the zone's primary,
+    // and passed to Xfrin when it does.
+    const xfrinZones = await XfrinZones.load(log);
+    const onNotify = (zone: string, from: string): number | undefined =>
+      xfrinZones.answerNotify(zone, from, () => {
+        log.info({ zone, from }, 'NOTIFY received: passed to Xfrin');
+        if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
+      });
     const server = new AuthServer(log, { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections }, handOff, onNotify);
     let store: ZoneStore;
     try {
@@ -124,6 +128,7 @@ const program = daemonOptions(
       msgqPort: opts.msgqPort,
       stop,
       log,
+      onMessage: (message) => xfrinZones.onMessage(message),
       onConfig: async (config: Config) => {
         // Checked before anything is applied: a refused configuration changes nothing.
         let rateLimit: RateLimit;
@@ -148,6 +153,7 @@ const program = daemonOptions(
         }
       },
     });
+    await xfrinZones.follow(module);
   });
 
 process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;

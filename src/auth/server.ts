@@ -127,8 +127,8 @@ export class AuthServer {
     private readonly limits: AuthLimits = DEFAULT_AUTH_LIMITS,
     /** Takes over a TCP connection whose query asks for a transfer; false when nobody can, and auth refuses it. */
     private readonly handOff?: (socket: net.Socket, query: Buffer) => boolean,
-    /** Told of each NOTIFY (answered by auth itself): the zone, and who sent it. */
-    private readonly onNotify?: (zone: string, from: string) => void,
+    /** Told of each NOTIFY: the zone, and who sent it; says the rcode to answer, undefined for the default. */
+    private readonly onNotify?: (zone: string, from: string) => number | undefined,
   ) {}
 
   /** Serves `zone` from now on, in place of any zone of that name: queries see the old one or the new one, whole. */
@@ -180,10 +180,12 @@ export class AuthServer {
     const query = parsed.query;
     if (query.edns && query.edns.version > 0) return error(badvers(query));
     if (query.opcode === OPCODE_NOTIFY) {
-      // Xfrin hears of every NOTIFY: a secondary zone auth does not serve yet may be waiting for its first transfer.
-      this.onNotify?.(query.qname, from);
-      // As named: acknowledged with AA for a zone auth serves, NOTAUTH for any other name.
-      return this.zones.has(query.qname) ? { bytes: bareResponse(query, RCODE.NOERROR, { aa: true }) } : error(bareResponse(query, RCODE.NOTAUTH));
+      // One of Xfrin's zones: REFUSED unless from its primary, acknowledged when it is (a secondary zone not served
+      // yet may be waiting for its first transfer). Any other name as named: acknowledged with AA when served, else NOTAUTH.
+      const rcode = this.onNotify?.(query.qname, from);
+      if (rcode === RCODE.REFUSED) return error(bareResponse(query, RCODE.REFUSED));
+      const acknowledged = rcode === RCODE.NOERROR || this.zones.has(query.qname);
+      return acknowledged ? { bytes: bareResponse(query, RCODE.NOERROR, { aa: true }) } : error(bareResponse(query, RCODE.NOTAUTH));
     }
     if (query.opcode !== OPCODE_QUERY) return error(bareResponse(query, RCODE.NOTIMP));
     if (query.qclass !== CLASS_IN) return error(bareResponse(query, RCODE.REFUSED));

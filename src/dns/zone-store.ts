@@ -16,13 +16,33 @@ import { sortKey } from './name.js';
  * reversed owner, as BIND 10 kept it, sorts a zone's names so that each
  * follows its parent: a listing in zone order, and the tree auth builds, come
  * straight from the index.
+ *
+ * A zone's id is never used twice (`zone_ids` counts them): a reader that
+ * goes through a zone in several short transactions knows, by its id still
+ * being there, that it is still reading the version it began with.
  */
 
 export const ZONE_DB = 'zone.sqlite3';
 const SCHEMA_VERSION = 1;
+/** Records a transfer reads from the zone at a time, each read a transaction of its own. */
+export const RECORDS_PER_READ = 1000;
+/** How long a checkpoint after a write waits for readers to leave the WAL, ms. */
+const CHECKPOINT_WAIT_MS = 1000;
+/** better-sqlite3's own wait for a lock, put back after a checkpoint, ms. */
+const BUSY_WAIT_MS = 5000;
 
 export class ZoneStoreError extends Error {
   readonly code = 'ERR_ZONE_STORE';
+}
+
+/** The zone a reader was going through was replaced or dropped meanwhile. */
+export class ZoneChangedError extends ZoneStoreError {}
+
+/** A zone as a transfer reads it: the SOA of the version it began with, then the records of that version. */
+export interface ZoneReading {
+  soa: ZoneRecord;
+  /** The records in zone order; throws ZoneChangedError once the zone is no longer that version. */
+  records: Iterable<ZoneRecord>;
 }
 
 export interface ZoneInfo {
@@ -77,26 +97,47 @@ export class ZoneStore {
         rdata TEXT NOT NULL
       );
       CREATE INDEX IF NOT EXISTS records_in_order ON records (zone_id, rname, type);
+      CREATE TABLE IF NOT EXISTS zone_ids (last INTEGER NOT NULL);
+      INSERT INTO zone_ids (last) SELECT COALESCE(MAX(id), 0) FROM zones WHERE NOT EXISTS (SELECT 1 FROM zone_ids);
     `);
     const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
     if (row === undefined) this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
     else if (row.version !== SCHEMA_VERSION) throw new ZoneStoreError(`${this.file}: schema version ${row.version}, this b10 reads ${SCHEMA_VERSION}`);
   }
 
-  /** Replaces the zone `name` (absolute, lowercase) with `records`, in one transaction. */
+  /**
+   * Replaces the zone `name` (absolute, lowercase) with `records`, in one
+   * transaction, under a new id; then checkpoints the WAL.
+   */
   replaceZone(name: string, records: readonly ZoneRecord[]): void {
     const soa = records.find((r) => r.type === 6 && r.name === name);
     if (!soa) throw new ZoneStoreError(`zone ${name} has no SOA at its apex`);
     const serial = Number(soa.rdata.split(' ')[2]);
     const replace = this.db.transaction(() => {
       this.db.prepare('DELETE FROM zones WHERE name = ?').run(name);
-      const { lastInsertRowid: zoneId } = this.db
-        .prepare('INSERT INTO zones (name, serial, loaded_at) VALUES (?, ?, ?)')
-        .run(name, serial, new Date().toISOString());
+      const { last: zoneId } = this.db.prepare('UPDATE zone_ids SET last = last + 1 RETURNING last').get() as { last: number };
+      this.db.prepare('INSERT INTO zones (id, name, serial, loaded_at) VALUES (?, ?, ?, ?)').run(zoneId, name, serial, new Date().toISOString());
       const insert = this.db.prepare('INSERT INTO records (zone_id, name, rname, ttl, type, rdata) VALUES (?, ?, ?, ?, ?, ?)');
       for (const r of records) insert.run(zoneId, r.name, sortKey(r.name), r.ttl, r.type, r.rdata);
     });
     replace.immediate();
+    this.checkpoint();
+  }
+
+  /**
+   * Copies the WAL into the database and truncates it to nothing. Without
+   * this the WAL keeps the size of the largest zone ever written, and grows
+   * past it while a reader stays in an old snapshot. It waits a short while
+   * for readers to leave; false when some stayed (the next write tries again).
+   */
+  checkpoint(): boolean {
+    this.db.pragma(`busy_timeout = ${CHECKPOINT_WAIT_MS}`);
+    try {
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      return result?.busy === 0;
+    } finally {
+      this.db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
+    }
   }
 
   zones(): ZoneInfo[] {
@@ -121,14 +162,41 @@ export class ZoneStore {
   }
 
   /**
-   * The zone's records one at a time, in zone order, straight from the
-   * database (a transfer of a large zone never holds it whole); undefined
-   * when there is no such zone.
+   * The zone for a transfer, undefined when there is no such zone. Its
+   * records come RECORDS_PER_READ at a time, in zone order, each read a
+   * short transaction of its own: a large zone is never held whole, and a
+   * client that reads slowly holds no transaction open (one left open keeps
+   * the WAL from being checkpointed, and it grows with every write). A read
+   * after the zone was replaced or dropped throws ZoneChangedError rather
+   * than mix two versions.
    */
-  iterateRecords(name: string): IterableIterator<ZoneRecord> | undefined {
-    const zone = this.db.prepare('SELECT id FROM zones WHERE name = ?').get(name) as { id: number } | undefined;
-    if (!zone) return undefined;
-    return this.db.prepare('SELECT name, ttl, type, rdata FROM records WHERE zone_id = ? ORDER BY rname, type, id').iterate(zone.id) as IterableIterator<ZoneRecord>;
+  readZone(name: string): ZoneReading | undefined {
+    const head = this.db.transaction(() => {
+      const zone = this.db.prepare('SELECT id FROM zones WHERE name = ?').get(name) as { id: number } | undefined;
+      return zone && { id: zone.id, soa: this.soa(name)! };
+    })();
+    if (!head) return undefined;
+    const stillThere = this.db.prepare('SELECT 1 FROM zones WHERE id = ?').pluck();
+    const page = this.db.prepare(
+      `SELECT name, ttl, type, rdata, rname, id FROM records
+       WHERE zone_id = ? AND (rname, type, id) > (?, ?, ?) ORDER BY rname, type, id LIMIT ${RECORDS_PER_READ}`,
+    );
+    type Row = ZoneRecord & { rname: string; id: number };
+    const read = this.db.transaction((after: [string, number, number]): Row[] => {
+      if (stillThere.get(head.id) === undefined) throw new ZoneChangedError(`zone ${name} changed while it was being read`);
+      return page.all(head.id, ...after) as Row[];
+    });
+    function* records(): Generator<ZoneRecord> {
+      let after: [string, number, number] = ['', -1, -1];
+      for (;;) {
+        const rows = read(after);
+        for (const { name: owner, ttl, type, rdata } of rows) yield { name: owner, ttl, type, rdata };
+        if (rows.length < RECORDS_PER_READ) return;
+        const last = rows.at(-1)!;
+        after = [last.rname, last.type, last.id];
+      }
+    }
+    return { soa: head.soa, records: records() };
   }
 
   /** The zone's SOA record, undefined when there is no such zone. */
@@ -140,7 +208,9 @@ export class ZoneStore {
 
   /** Removes a zone; false when there was none. */
   dropZone(name: string): boolean {
-    return this.db.prepare('DELETE FROM zones WHERE name = ?').run(name).changes > 0;
+    const dropped = this.db.prepare('DELETE FROM zones WHERE name = ?').run(name).changes > 0;
+    if (dropped) this.checkpoint();
+    return dropped;
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import path from 'node:path';
+import { isIP } from 'node:net';
 import { Command } from 'commander';
 import type { Config } from '../../protocol/config-data.js';
 import { AnswerError } from '../../protocol/errors.js';
@@ -11,12 +11,15 @@ import { checkZone } from '../dns/master-file.js';
 import { absolute } from '../dns/name.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
+import { LogThrottle } from '../log-throttle.js';
 import { parseArgs, VERSION } from '../options.js';
-import { PROJECT_ROOT } from '../paths.js';
+import { Coalescer, Limiter } from './scheduler.js';
+import { notifyVerdict, SecondaryConfigError, secondaryZones, XFRIN_SPEC, type SecondaryZone } from './secondaries.js';
 
-const XFRIN_SPEC = path.join(PROJECT_ROOT, 'src/xfrin/xfrin.spec');
 /** Refresh timers are capped so a huge SOA refresh cannot overflow a timer. */
 const MAX_TIMER_S = 86_400;
+/** Transfers at once when the configuration does not say (named's transfers-in). */
+const DEFAULT_TRANSFERS_IN = 10;
 
 interface Opts {
   dataPath?: string;
@@ -24,9 +27,17 @@ interface Opts {
   verbose: boolean;
 }
 
-interface SecondaryZone {
-  name: string;
-  primary: Primary;
+/** One refresh to run: `force` transfers whatever the serials say; `primary` is a retransfer's own master. */
+interface Job {
+  force: boolean;
+  primary?: Primary;
+}
+
+interface Refreshed {
+  zone: string;
+  serial: number;
+  transferred: boolean;
+  records?: number;
 }
 
 const program = daemonOptions(
@@ -38,27 +49,28 @@ const program = daemonOptions(
     const dataPath = resolveDataPath(opts.dataPath);
     let zones = new Map<string, SecondaryZone>();
     const timers = new Map<string, NodeJS.Timeout>();
+    const transfers = new Limiter(DEFAULT_TRANSFERS_IN);
+    const refusedNotifies = new LogThrottle();
     let module: ModuleSession | undefined;
 
-    const storedSerial = (name: string): number | undefined => {
+    const withStore = <T>(body: (store: ZoneStore) => T): T => {
       const store = ZoneStore.open(dataPath);
       try {
-        const soa = store.soa(name);
-        return soa ? Number(soa.rdata.split(' ')[2]) : undefined;
+        return body(store);
       } finally {
         store.close();
       }
     };
+    /** A field of the stored zone's SOA: 2 serial, 3 refresh, 4 retry. */
+    const soaField = (name: string, field: number): number | undefined => {
+      const soa = withStore((store) => store.soa(name));
+      return soa ? Number(soa.rdata.split(' ')[field]) : undefined;
+    };
 
     /** Transfers the zone and makes auth serve it; the old zone stays when anything goes wrong. */
-    const transfer = async (name: string, primary: Primary): Promise<{ zone: string; serial: number; records: number }> => {
+    const transfer = async (name: string, primary: Primary): Promise<Refreshed> => {
       const records = checkZone(await axfrFrom(primary, name), name, `AXFR from ${primary.address}#${primary.port}`);
-      const store = ZoneStore.open(dataPath);
-      try {
-        store.replaceZone(name, records);
-      } finally {
-        store.close();
-      }
+      withStore((store) => store.replaceZone(name, records));
       const serial = Number(records.find((r) => r.type === 6)!.rdata.split(' ')[2]);
       log.info({ zone: name, serial, records: records.length, primary }, 'zone transferred');
       try {
@@ -66,47 +78,119 @@ const program = daemonOptions(
       } catch (err) {
         log.warn({ zone: name, err: (err as Error).message }, 'auth was not told of the new zone: it reads it when it starts');
       }
-      return { zone: name, serial, records: records.length };
+      return { zone: name, serial, transferred: true, records: records.length };
     };
 
-    /** RFC 1996: the serial first; transfer only when the primary's is newer (or there is none here). */
-    const refresh = async (name: string): Promise<{ zone: string; serial: number; transferred: boolean }> => {
+    /** RFC 1996: the serial first, unless forced; transfer only when the primary's is newer (or there is none here). */
+    const runRefresh = async (name: string, job: Job): Promise<Refreshed> => {
       const zone = zones.get(name);
       if (!zone) throw new AnswerError(1, `${name} is not a zone of Xfrin's configuration`);
+      const primary = job.primary ?? zone.primary;
+      if (!primary) throw new AnswerError(1, `${name} has no primary configured: retransfer it with a master`);
       try {
-        const theirs = await soaSerial(zone.primary, name);
-        const ours = storedSerial(name);
-        if (ours !== undefined && !serialNewer(theirs, ours)) {
-          schedule(name, 'refresh');
-          return { zone: name, serial: ours, transferred: false };
+        if (!job.force) {
+          const theirs = await soaSerial(primary, name);
+          const ours = soaField(name, 2);
+          if (ours !== undefined && !serialNewer(theirs, ours)) {
+            schedule(name, 'refresh');
+            return { zone: name, serial: ours, transferred: false };
+          }
         }
-        const done = await transfer(name, zone.primary);
+        // The whole transfer holds its place, the store write included: that is when the zone is in memory.
+        const done = await transfers.run(
+          () => transfer(name, primary),
+          () => log.info({ zone: name, running: transfers.running, queued: transfers.queued + 1 }, 'transfer queued: transfers_in reached'),
+        );
         schedule(name, 'refresh');
-        return { zone: name, serial: done.serial, transferred: true };
+        return done;
       } catch (err) {
-        log.warn({ zone: name, err: (err as Error).message }, 'refresh failed: the stored zone stays served');
+        log.warn({ zone: name, err: (err as Error).message }, `${job.force ? 'transfer' : 'refresh'} failed: the stored zone stays served`);
         schedule(name, 'retry');
         throw new AnswerError(1, (err as Error).message);
       }
     };
+    const refreshes = new Coalescer<Job, Refreshed>(runRefresh, (queued, next) => ({
+      force: queued.force || next.force,
+      primary: next.primary ?? queued.primary,
+    }));
+    const refreshSoon = (name: string): void => void refreshes.request(name, { force: false }).result.catch(() => {});
 
-    /** The SOA's refresh (or retry) timer: the next refresh on our own. */
+    /** The SOA's refresh (or retry) timer: the next refresh on our own, for a zone with a primary. */
     const schedule = (name: string, which: 'refresh' | 'retry'): void => {
       clearTimeout(timers.get(name));
-      const store = ZoneStore.open(dataPath);
-      let seconds = 300;
-      try {
-        const soa = store.soa(name);
-        if (soa) seconds = Number(soa.rdata.split(' ')[which === 'refresh' ? 3 : 4]);
-      } finally {
-        store.close();
-      }
-      const timer = setTimeout(() => void refresh(name).catch(() => {}), Math.min(seconds, MAX_TIMER_S) * 1000);
+      timers.delete(name);
+      if (!zones.get(name)?.primary) return;
+      const seconds = soaField(name, which === 'refresh' ? 3 : 4) ?? 300;
+      const timer = setTimeout(() => refreshSoon(name), Math.min(seconds, MAX_TIMER_S) * 1000);
       timer.unref();
       timers.set(name, timer);
     };
 
+    const configure = (config: Config): void => {
+      const transfersIn = config.transfers_in as number;
+      if (!Number.isInteger(transfersIn) || transfersIn < 1) throw new AnswerError(1, `transfers_in must be at least 1, not ${transfersIn}`);
+      let next: Map<string, SecondaryZone>;
+      try {
+        next = secondaryZones(config);
+      } catch (err) {
+        if (err instanceof SecondaryConfigError) throw new AnswerError(1, err.message);
+        throw err;
+      }
+      const before = zones;
+      zones = next;
+      transfers.setMax(transfersIn);
+      // A zone gone, or left without a primary, has no refresh of its own any more.
+      for (const name of before.keys()) {
+        if (zones.get(name)?.primary) continue;
+        clearTimeout(timers.get(name));
+        timers.delete(name);
+      }
+      // A new zone, or one with another primary, is refreshed now rather than at its next timer.
+      for (const [name, zone] of zones) {
+        if (zone.primary && JSON.stringify(zone) !== JSON.stringify(before.get(name))) setImmediate(() => refreshSoon(name));
+      }
+    };
+
     const zoneArg = (text: unknown): string => absolute(String(text), '.');
+
+    /** retransfer: only Xfrin's zones; a master of one's own only for a zone that has none configured. */
+    const retransfer = (args: Config): Promise<Refreshed> => {
+      const name = zoneArg(args.zone_name);
+      const zone = zones.get(name);
+      if (!zone) throw new AnswerError(1, `${name} is not a zone of Xfrin's configuration: add it to Xfrin/zones to transfer it`);
+      if (args.master === undefined && args.port === undefined) {
+        if (!zone.primary) throw new AnswerError(1, `${name} has no primary configured: give its master (and port)`);
+        return refreshes.request(name, { force: true }).result;
+      }
+      if (zone.primary) {
+        throw new AnswerError(
+          1,
+          `${name} has its primary configured (${zone.primary.address}#${zone.primary.port}): master and port are only for a zone without one; change Xfrin/zones to transfer from elsewhere`,
+        );
+      }
+      const address = String(args.master ?? '');
+      if (isIP(address) === 0) throw new AnswerError(1, `master "${address}" is not an IP address`);
+      const port = (args.port as number | undefined) ?? 53;
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new AnswerError(1, `port ${port} is not a port`);
+      return refreshes.request(name, { force: true, primary: { address, port } }).result;
+    };
+
+    /** A NOTIFY auth passed on: acted on only when it comes from the zone's primary, and then coalesced. */
+    const notify = (args: Config): unknown => {
+      const zone = zoneArg(args.zone_name);
+      const from = String(args.master ?? '');
+      const verdict = notifyVerdict(zones, zone, from);
+      if (verdict === 'not-secondary') return { zone, rcode: 'NOTAUTH', ignored: 'not a zone of Xfrin\'s configuration' };
+      if (verdict === 'refuse') {
+        const held = refusedNotifies.take(`${zone} ${from}`);
+        if (held !== undefined) log.warn({ zone, from, primary: zones.get(zone)?.primary, heldBack: held }, 'NOTIFY refused: not from the zone\'s primary');
+        return { zone, rcode: 'REFUSED' };
+      }
+      const { result, requested } = refreshes.request(zone, { force: false });
+      result.catch(() => {});
+      log.info({ zone, from, refresh: requested }, 'NOTIFY from the primary: refresh requested');
+      return { zone, rcode: 'NOERROR', refresh: requested };
+    };
 
     const stop = (reason: string): void => {
       log.info({ reason }, 'xfrin stopping');
@@ -119,39 +203,18 @@ const program = daemonOptions(
       msgqPort: opts.msgqPort,
       stop,
       log,
-      onConfig: (config: Config) => {
-        const next = new Map<string, SecondaryZone>();
-        for (const z of (config.zones as { name: string; master_addr: string; master_port: number }[]) ?? []) {
-          const name = zoneArg(z.name);
-          next.set(name, { name, primary: { address: z.master_addr, port: z.master_port } });
-        }
-        zones = next;
-        for (const name of zones.keys()) if (!timers.has(name)) setImmediate(() => void refresh(name).catch(() => {}));
-      },
+      onConfig: configure,
       onCommand: async (name, args) => {
         switch (name) {
-          case 'retransfer': {
+          case 'retransfer':
+            return retransfer(args);
+          case 'refresh': {
             const zone = zoneArg(args.zone_name);
-            const configured = zones.get(zone)?.primary;
-            const address = (args.master as string | undefined) ?? configured?.address;
-            if (!address) throw new AnswerError(1, `${zone}: no primary configured or given`);
-            const primary = { address, port: (args.port as number | undefined) ?? configured?.port ?? 53 };
-            try {
-              return await transfer(zone, primary);
-            } catch (err) {
-              log.warn({ zone, err: (err as Error).message }, 'transfer failed: the stored zone stays served');
-              throw new AnswerError(1, (err as Error).message);
-            }
+            if (!zones.has(zone)) throw new AnswerError(1, `${zone} is not a zone of Xfrin's configuration`);
+            return refreshes.request(zone, { force: false }).result;
           }
-          case 'refresh':
-            return refresh(zoneArg(args.zone_name));
-          case 'notify': {
-            const zone = zoneArg(args.zone_name);
-            if (!zones.has(zone)) return { zone, ignored: 'not a zone of Xfrin\'s configuration' };
-            log.info({ zone, from: args.master }, 'NOTIFY: refreshing');
-            void refresh(zone).catch(() => {});
-            return { zone, refreshing: true };
-          }
+          case 'notify':
+            return notify(args);
           default:
             throw new AnswerError(1, `Unknown command: ${name}`);
         }

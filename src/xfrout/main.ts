@@ -7,15 +7,14 @@ import { AnswerError } from '../../protocol/errors.js';
 import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { AXFR_HANDOFF, daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
-import { aclProblems, decide, DEFAULT_TRANSFER_ACL, type AclEntry } from '../dns/acl.js';
-import { axfrMessages } from '../dns/axfr.js';
-import { bareResponse, lengthPrefixed, parseQuery, RCODE } from '../dns/message.js';
+import { aclProblems, DEFAULT_TRANSFER_ACL, type AclEntry } from '../dns/acl.js';
 import { absolute } from '../dns/name.js';
 import { sendNotify, type Target } from '../dns/notify.js';
-import { ZoneStore } from '../dns/zone-store.js';
+import { ZoneChangedError } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { parseArgs, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
+import { TransferCutError, TransfersOut } from './transfer.js';
 
 const XFROUT_SPEC = path.join(PROJECT_ROOT, 'src/xfrout/xfrout.spec');
 
@@ -31,8 +30,7 @@ const program = daemonOptions(
     .version(VERSION),
 ).action(async (opts: Opts) => {
     const log = createLogger('xfrout', { verbose: opts.verbose });
-    const dataPath = resolveDataPath(opts.dataPath);
-    let acl: readonly AclEntry[] = DEFAULT_TRANSFER_ACL;
+    const transfers = new TransfersOut(resolveDataPath(opts.dataPath), log);
     let secondaries: Target[] = [];
 
     /** Tells every configured secondary that the zone changed, each retried until it acknowledges. */
@@ -45,47 +43,15 @@ const program = daemonOptions(
       }
     };
 
-    /** One transfer on a connection auth handed over: ACL, then the zone streamed at the pace the client reads. */
-    const transfer = async (socket: Socket, packet: Buffer): Promise<void> => {
-      const send = async (message: Buffer): Promise<void> => {
-        if (!socket.write(lengthPrefixed(message))) await new Promise((resolve) => socket.once('drain', resolve));
-      };
-      const parsed = parseQuery(packet);
-      if (parsed.kind !== 'query') return;
-      const { query } = parsed;
-      const client = socket.remoteAddress ?? '';
-      if (decide(acl, client) !== 'ACCEPT') {
-        log.info({ client, zone: query.qname }, 'transfer refused by the ACL');
-        await send(bareResponse(query, RCODE.REFUSED));
-        return;
-      }
-      const store = ZoneStore.open(dataPath, { readonly: true });
-      try {
-        const soa = store.soa(query.qname);
-        const records = store.iterateRecords(query.qname);
-        if (!soa || !records) {
-          await send(bareResponse(query, RCODE.NOTAUTH));
-          return;
-        }
-        let messages = 0;
-        for (const message of axfrMessages(query, soa, records)) {
-          await send(message);
-          messages++;
-        }
-        log.info({ client, zone: query.qname, messages }, 'transfer done');
-      } finally {
-        store.close();
-      }
-    };
-
     process.on('message', (message: unknown, handle: unknown) => {
       const m = message as { type?: unknown; query?: unknown };
       if (m?.type !== AXFR_HANDOFF || typeof m.query !== 'string' || !handle) return;
       const socket = handle as Socket;
       socket.on('error', () => socket.destroy());
-      transfer(socket, Buffer.from(m.query, 'base64'))
-        .catch((err: unknown) => log.warn({ err }, 'transfer failed'))
-        .finally(() => socket.end());
+      transfers.serve(socket, Buffer.from(m.query, 'base64')).catch((err: unknown) => {
+        const cut = err instanceof TransferCutError || err instanceof ZoneChangedError;
+        log.warn({ client: socket.remoteAddress, err: cut ? err.message : err }, cut ? 'transfer cut: its read of the store ended' : 'transfer failed');
+      });
     });
     // The IPC listener must not keep xfrout alive by itself.
     process.channel?.unref();
@@ -105,7 +71,12 @@ const program = daemonOptions(
         const configured = (config.transfer_acl as AclEntry[] | undefined) ?? [];
         const problems = aclProblems(configured);
         if (problems.length > 0) throw new AnswerError(1, problems.join('; '));
-        acl = configured.length > 0 ? configured : DEFAULT_TRANSFER_ACL;
+        const maxTransfers = config.max_transfers_out as number;
+        const idleSeconds = config.idle_timeout as number;
+        if (!Number.isInteger(maxTransfers) || maxTransfers < 1) throw new AnswerError(1, `max_transfers_out must be at least 1, not ${maxTransfers}`);
+        if (!Number.isInteger(idleSeconds) || idleSeconds < 1) throw new AnswerError(1, `idle_timeout must be at least 1 (seconds), not ${idleSeconds}`);
+        transfers.acl = configured.length > 0 ? configured : DEFAULT_TRANSFER_ACL;
+        transfers.limits = { maxTransfers, idleMs: idleSeconds * 1000 };
         secondaries = (config.also_notify as Target[] | undefined) ?? [];
       },
       onCommand: (name, args) => {

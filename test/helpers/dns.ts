@@ -8,10 +8,11 @@ import { ZoneStore } from '../../src/dns/zone-store.js';
 import { expectMessage, startBus, type Bus } from '../../src/testing/index.js';
 import { ROOT, start, type Proc } from './processes.js';
 
-/** One UDP packet to auth; its answer, or undefined after `ms`. */
-export function udpExchange(port: number, packet: Buffer, ms = 300): Promise<Buffer | undefined> {
+/** One UDP packet to auth (sent from the address `from` when given); its answer, or undefined after `ms`. */
+export function udpExchange(port: number, packet: Buffer, ms = 300, from?: string): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket('udp4');
+    if (from !== undefined) socket.bind(0, from);
     const timer = setTimeout(() => {
       socket.close();
       resolve(undefined);

@@ -1,0 +1,65 @@
+import { isIP } from 'node:net';
+import path from 'node:path';
+import type { Config } from '../../protocol/config-data.js';
+import { matches } from '../dns/acl.js';
+import type { Primary } from '../dns/axfr-client.js';
+import { absolute } from '../dns/name.js';
+import { PROJECT_ROOT } from '../paths.js';
+
+/**
+ * Xfrin's zones as its configuration gives them, and who may NOTIFY them:
+ * read by xfrin, and by auth to answer a NOTIFY as named does. Pure.
+ */
+
+export const XFRIN_SPEC = path.join(PROJECT_ROOT, 'src/xfrin/xfrin.spec');
+
+export interface SecondaryZone {
+  name: string;
+  /** Undefined when `master_addr` is empty: the zone is transferred by hand only (retransfer with a master). */
+  primary?: Primary;
+}
+
+export class SecondaryConfigError extends Error {}
+
+interface ZoneItem {
+  name: string;
+  master_addr: string;
+  master_port: number;
+}
+
+/** The zones of Xfrin's configuration (defaults filled in), by absolute name; SecondaryConfigError naming a bad entry. */
+export function secondaryZones(config: Config): Map<string, SecondaryZone> {
+  const zones = new Map<string, SecondaryZone>();
+  ((config.zones as ZoneItem[] | undefined) ?? []).forEach((z, i) => {
+    let name: string;
+    try {
+      name = absolute(z.name, '.');
+    } catch (err) {
+      throw new SecondaryConfigError(`zones[${i}]: bad name ${JSON.stringify(z.name)}: ${(err as Error).message}`);
+    }
+    if (zones.has(name)) throw new SecondaryConfigError(`zones[${i}]: ${name} is listed twice`);
+    if (z.master_addr !== '' && isIP(z.master_addr) === 0) throw new SecondaryConfigError(`zones[${i}]: master_addr "${z.master_addr}" is not an IP address`);
+    if (!Number.isInteger(z.master_port) || z.master_port < 1 || z.master_port > 65535) throw new SecondaryConfigError(`zones[${i}]: master_port ${z.master_port} is not a port`);
+    zones.set(name, { name, primary: z.master_addr === '' ? undefined : { address: z.master_addr, port: z.master_port } });
+  });
+  return zones;
+}
+
+/**
+ * What a NOTIFY for `zone` from `from` gets, as named decides it: a zone
+ * that is not a secondary here is not xfrin's business; one that is acts
+ * only on its primary's word (RFC 1996 3.10), anyone else is refused.
+ */
+export type NotifyVerdict = 'accept' | 'refuse' | 'not-secondary';
+
+export function notifyVerdict(zones: ReadonlyMap<string, SecondaryZone>, zone: string, from: string): NotifyVerdict {
+  const secondary = zones.get(zone);
+  if (!secondary) return 'not-secondary';
+  if (!secondary.primary) return 'refuse';
+  try {
+    return matches(secondary.primary.address, from) ? 'accept' : 'refuse';
+  } catch {
+    // Not an address at all (a bus command can say anything).
+    return 'refuse';
+  }
+}

@@ -1,0 +1,135 @@
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import dnsPacket from 'dns-packet';
+import { onTestFinished } from 'vitest';
+import { axfrMessages } from '../../src/dns/axfr.js';
+import type { ZoneRecord } from '../../src/dns/master-file.js';
+import { lengthPrefixed, packetRecords, parseQuery } from '../../src/dns/message.js';
+
+/**
+ * A primary server for xfrin to pull from, on a loopback port (UDP for the
+ * SOA, TCP for AXFR), that counts the AXFR connections it gets, how many
+ * are open at once and the most ever open at once, and can hold every
+ * transfer (the query read, nothing answered) until released: what a test
+ * needs to see transfers overlap, or not.
+ */
+export class TestPrimary {
+  axfrs = 0;
+  open = 0;
+  peak = 0;
+  private readonly zones = new Map<string, ZoneRecord[]>();
+  private holding = false;
+  private readonly held: (() => void)[] = [];
+  private readonly changes = new EventEmitter();
+
+  private constructor(
+    private readonly udp: dgram.Socket,
+    private readonly tcp: net.Server,
+    readonly port: number,
+  ) {}
+
+  /** Listens on 127.0.0.1, UDP and TCP on one port; closed when the test ends. */
+  static async start(): Promise<TestPrimary> {
+    for (;;) {
+      const udp = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+      const port = udp.address().port;
+      const tcp = net.createServer();
+      const listening = await new Promise<boolean>((resolve) => {
+        tcp.once('error', () => resolve(false));
+        tcp.listen(port, '127.0.0.1', () => resolve(true));
+      });
+      if (!listening) {
+        udp.close();
+        continue;
+      }
+      const primary = new TestPrimary(udp, tcp, port);
+      udp.on('message', (msg, rinfo) => primary.answerSoa(msg, rinfo));
+      tcp.on('connection', (socket) => primary.serveAxfr(socket));
+      onTestFinished(() => primary.close());
+      return primary;
+    }
+  }
+
+  /** Serves `name` (absolute) at `serial`, with `hosts` A records besides its SOA, NS and the NS's address. */
+  setZone(name: string, serial: number, hosts = 10): void {
+    const records: ZoneRecord[] = [
+      { name, ttl: 60, type: 6, rdata: `ns1.${name} hostmaster.${name} ${serial} 3600 900 604800 60` },
+      { name, ttl: 60, type: 2, rdata: `ns1.${name}` },
+      { name: `ns1.${name}`, ttl: 60, type: 1, rdata: '192.0.2.1' },
+    ];
+    for (let i = 0; i < hosts; i++) records.push({ name: `host${i}.${name}`, ttl: 60, type: 1, rdata: `10.0.${i >> 8}.${i & 255}` });
+    this.zones.set(name, records);
+  }
+
+  /** From now on, AXFRs wait for release(). */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Answers the transfers held, and those to come at once. */
+  release(): void {
+    this.holding = false;
+    for (const go of this.held.splice(0)) go();
+  }
+
+  /** Resolves once `test` holds, checked now and at every AXFR connection opened or closed. */
+  waitFor(test: (primary: TestPrimary) => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!test(this)) return;
+        this.changes.off('change', check);
+        resolve();
+      };
+      this.changes.on('change', check);
+      check();
+    });
+  }
+
+  close(): void {
+    this.release();
+    this.udp.close();
+    this.tcp.close();
+  }
+
+  private answerSoa(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const parsed = parseQuery(msg);
+    if (parsed.kind !== 'query') return;
+    const soa = this.zones.get(parsed.query.qname)?.[0];
+    const answer = dnsPacket.encode({
+      id: parsed.query.id,
+      type: 'response',
+      flags: dnsPacket.AUTHORITATIVE_ANSWER | (soa ? 0 : 5),
+      questions: [{ name: parsed.query.qname.slice(0, -1), type: 'SOA', class: 'IN' }],
+      answers: soa ? packetRecords([{ name: soa.name, type: 6, ttl: soa.ttl, rdatas: [soa.rdata] }]) : [],
+    });
+    this.udp.send(answer, rinfo.port, rinfo.address);
+  }
+
+  private serveAxfr(socket: net.Socket): void {
+    this.axfrs++;
+    this.open++;
+    this.peak = Math.max(this.peak, this.open);
+    this.changes.emit('change');
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      this.open--;
+      this.changes.emit('change');
+    });
+    socket.once('data', (chunk: Buffer) => {
+      const parsed = parseQuery(chunk.subarray(2));
+      const records = parsed.kind === 'query' ? this.zones.get(parsed.query.qname) : undefined;
+      if (parsed.kind !== 'query' || !records) {
+        socket.destroy();
+        return;
+      }
+      const answer = (): void => {
+        for (const message of axfrMessages(parsed.query, records[0]!, records)) socket.write(lengthPrefixed(message));
+        socket.end();
+      };
+      if (this.holding) this.held.push(answer);
+      else answer();
+    });
+  }
+}

@@ -1,0 +1,182 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ZoneRecord } from '../src/dns/master-file.js';
+import { RECORDS_PER_READ, ZONE_DB, ZoneChangedError, ZoneStore } from '../src/dns/zone-store.js';
+import { LogThrottle } from '../src/log-throttle.js';
+import { Coalescer, Limiter } from '../src/xfrin/scheduler.js';
+import { notifyVerdict, SecondaryConfigError, secondaryZones } from '../src/xfrin/secondaries.js';
+import { tempDir } from './helpers/tmp.js';
+
+/** A promise and the functions that settle it, for runs the test finishes by hand. */
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('xfrin scheduling', () => {
+  it('coalescer: requests during a run make exactly one more run, merged; each caller gets the result of the run it waits for', async () => {
+    const runs: { key: string; job: { force: boolean }; done: ReturnType<typeof deferred<number>> }[] = [];
+    const coalescer = new Coalescer<{ force: boolean }, number>(
+      (key, job) => {
+        const done = deferred<number>();
+        runs.push({ key, job, done });
+        return done.promise;
+      },
+      (a, b) => ({ force: a.force || b.force }),
+    );
+    const first = coalescer.request('z.', { force: false });
+    const second = coalescer.request('z.', { force: false });
+    const third = coalescer.request('z.', { force: true });
+    const fourth = coalescer.request('z.', { force: false });
+    const other = coalescer.request('y.', { force: false });
+    expect([first, second, third, fourth, other].map((r) => r.requested)).toEqual(['started', 'queued', 'joined', 'joined', 'started']);
+    await tick();
+    expect(runs.map((r) => r.key)).toEqual(['z.', 'y.']);
+
+    runs[0]!.done.resolve(1);
+    expect(await first.result).toBe(1);
+    await tick();
+    expect(runs).toHaveLength(3);
+    expect(runs[2]!.job).toEqual({ force: true });
+    runs[2]!.done.reject(new Error('cut'));
+    await expect(second.result).rejects.toThrow('cut');
+    await expect(fourth.result).rejects.toThrow('cut');
+    await tick();
+    expect(runs).toHaveLength(3);
+    expect(coalescer.request('z.', { force: false }).requested).toBe('started');
+  });
+
+  it('limiter: never more than the cap at once, the rest in order; a raised cap starts waiting tasks at once', async () => {
+    const limiter = new Limiter(2);
+    const gates = [0, 1, 2, 3].map(() => deferred<void>());
+    const order: number[] = [];
+    let waited = 0;
+    const all = gates.map((gate, i) =>
+      limiter.run(async () => {
+        order.push(i);
+        await gate.promise;
+      }, () => waited++),
+    );
+    await tick();
+    expect(order).toEqual([0, 1]);
+    expect([limiter.running, limiter.queued, waited]).toEqual([2, 2, 2]);
+    gates[1]!.resolve();
+    await tick();
+    expect(order).toEqual([0, 1, 2]);
+    limiter.setMax(3);
+    await tick();
+    expect(order).toEqual([0, 1, 2, 3]);
+    expect(limiter.running).toBe(3);
+    for (const gate of gates) gate.resolve();
+    await Promise.all(all);
+    expect([limiter.running, limiter.queued]).toEqual([0, 0]);
+  });
+});
+
+describe('NOTIFY sources and refused-NOTIFY logging', () => {
+  it('secondaries: the configured primary only; a zone without one takes NOTIFY from nobody; bad entries named', () => {
+    const zones = secondaryZones({
+      zones: [
+        { name: 'Sec.Test', master_addr: '192.0.2.1', master_port: 53 },
+        { name: 'v6.test', master_addr: '2001:db8::1', master_port: 5353 },
+        { name: 'free.test', master_addr: '', master_port: 53 },
+      ],
+    });
+    expect(zones.get('sec.test.')).toEqual({ name: 'sec.test.', primary: { address: '192.0.2.1', port: 53 } });
+    expect(notifyVerdict(zones, 'sec.test.', '192.0.2.1')).toBe('accept');
+    expect(notifyVerdict(zones, 'sec.test.', '::ffff:192.0.2.1')).toBe('accept');
+    expect(notifyVerdict(zones, 'sec.test.', '192.0.2.2')).toBe('refuse');
+    expect(notifyVerdict(zones, 'v6.test.', '2001:db8:0::1')).toBe('accept');
+    expect(notifyVerdict(zones, 'free.test.', '192.0.2.1')).toBe('refuse');
+    expect(notifyVerdict(zones, 'sec.test.', 'not an address')).toBe('refuse');
+    expect(notifyVerdict(zones, 'other.test.', '192.0.2.1')).toBe('not-secondary');
+    expect(() => secondaryZones({ zones: [{ name: 'a.test', master_addr: 'primary.example', master_port: 53 }] })).toThrow(SecondaryConfigError);
+    expect(() => secondaryZones({ zones: [{ name: 'a.test', master_addr: '', master_port: 53 }, { name: 'A.test.', master_addr: '', master_port: 53 }] })).toThrow(
+      'zones[1]: a.test. is listed twice',
+    );
+  });
+
+  it('log_throttle: once a period per key, with the count held back; a flood of new keys is bounded', () => {
+    const throttle = new LogThrottle(60_000, 3);
+    expect(throttle.take('z 192.0.2.1', 0)).toBe(0);
+    expect(throttle.take('z 192.0.2.1', 1000)).toBeUndefined();
+    expect(throttle.take('z 192.0.2.1', 2000)).toBeUndefined();
+    expect(throttle.take('z 192.0.2.2', 2000)).toBe(0);
+    expect(throttle.take('z 192.0.2.1', 60_000)).toBe(2);
+    expect(throttle.take('z 192.0.2.3', 60_001)).toBe(0);
+    expect(throttle.take('z 192.0.2.4', 60_002)).toBeUndefined();
+    expect(throttle.take('z 192.0.2.4', 120_001)).toBe(0);
+  });
+});
+
+describe('zone store: reads in short transactions, ids never reused, WAL checkpointed', () => {
+  const zone = (name: string, serial: number, sameName: number): ZoneRecord[] => [
+    { name, ttl: 60, type: 6, rdata: `ns.${name} h.${name} ${serial} 2 3 4 5` },
+    { name, ttl: 60, type: 2, rdata: `ns.${name}` },
+    ...Array.from({ length: sameName }, (_, i) => ({ name: `www.${name}`, ttl: 60, type: 1, rdata: `10.0.${i >> 8}.${i & 255}` })),
+    ...Array.from({ length: sameName }, (_, i) => ({ name: `www.${name}`, ttl: 60, type: 16, rdata: `"t${i}"` })),
+  ];
+
+  it('read_zone: every record once, in zone order, across many reads of one RRset; a change meanwhile stops the reader', async () => {
+    const dir = await tempDir();
+    const store = ZoneStore.open(dir);
+    try {
+      store.replaceZone('a.test.', zone('a.test.', 1, RECORDS_PER_READ * 2 + 7));
+      const read = store.readZone('a.test.')!;
+      const records = [...read.records];
+      expect(read.soa.rdata).toContain(' 1 2 3 4 5');
+      expect(records).toHaveLength(2 + 2 * (RECORDS_PER_READ * 2 + 7));
+      const text = (r: ZoneRecord): string => `${r.name} ${r.type} ${r.rdata}`;
+      // store.records() has the SOA first, then the same zone order.
+      expect(records.filter((r) => r.type !== 6).map(text)).toEqual(store.records('a.test.')!.slice(1).map(text));
+      expect(store.readZone('none.test.')).toBeUndefined();
+
+      // Replaced while read: the reader stops instead of going on in the new version.
+      const replaced = store.readZone('a.test.')!.records[Symbol.iterator]();
+      for (let i = 0; i < RECORDS_PER_READ; i++) replaced.next();
+      store.replaceZone('a.test.', zone('a.test.', 2, RECORDS_PER_READ * 2 + 7));
+      expect(() => {
+        while (!replaced.next().done);
+      }).toThrow(ZoneChangedError);
+
+      // Dropped and loaded again (the highest id freed, and taken again by the old rule): stopped all the same.
+      store.replaceZone('b.test.', zone('b.test.', 1, RECORDS_PER_READ));
+      const dropped = store.readZone('b.test.')!.records[Symbol.iterator]();
+      dropped.next();
+      store.dropZone('b.test.');
+      store.replaceZone('b.test.', zone('b.test.', 1, RECORDS_PER_READ));
+      expect(() => {
+        while (!dropped.next().done);
+      }).toThrow(ZoneChangedError);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('checkpoint: a load leaves the WAL empty, also while another connection reads between its reads', async () => {
+    const dir = await tempDir();
+    const wal = path.join(dir, `${ZONE_DB}-wal`);
+    const writer = ZoneStore.open(dir);
+    const reader = ZoneStore.open(dir, { readonly: true });
+    try {
+      writer.replaceZone('a.test.', zone('a.test.', 1, 3000));
+      expect(statSync(wal).size).toBe(0);
+      const reading = reader.readZone('a.test.')!.records[Symbol.iterator]();
+      reading.next();
+      writer.replaceZone('c.test.', zone('c.test.', 1, 3000));
+      expect(statSync(wal).size).toBe(0);
+      while (!reading.next().done);
+    } finally {
+      reader.close();
+      writer.close();
+    }
+  });
+});

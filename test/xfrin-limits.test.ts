@@ -1,0 +1,146 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RCODE } from '../src/dns/message.js';
+import { query, rcodeOf, udpExchange } from './helpers/dns.js';
+import { ROOT, type LogLine } from './helpers/processes.js';
+import { TestPrimary } from './helpers/primary.js';
+import { boot, byComponent, type Booted } from './helpers/stack.js';
+
+const components = {
+  auth: { process: 'b10-auth', kind: 'needed', address: 'Auth', priority: 10 },
+  xfrin: { process: 'b10-xfrin', kind: 'dispensable', address: 'Xfrin', priority: 5 },
+};
+const OPCODE_NOTIFY = 4;
+
+/** auth and xfrin with `xfrin` as Xfrin's configuration; the DNS port, once auth knows Xfrin's zones. */
+async function secondary(xfrin: object): Promise<{ stack: Booted; authPort: number }> {
+  const stack = await boot(components, ['-p', '0'], { Xfrin: xfrin });
+  const listening = await stack.boss.waitForLog(byComponent('auth', 'auth listening'), 'auth listening');
+  await stack.boss.waitForLog(byComponent('auth', 'Xfrin\'s zones known: NOTIFY for them answered here'), 'auth knows Xfrin\'s zones');
+  return { stack, authPort: (listening.endpoints as { port: number }[])[0]!.port };
+}
+
+/** A NOTIFY for `zone` sent to auth from the address `from`; the rcode of the answer. */
+async function notify(port: number, zone: string, from = '127.0.0.1'): Promise<number> {
+  const answer = await udpExchange(port, query({ flags: (OPCODE_NOTIFY << 11) | 0x0400, name: zone, type: 6 }), 5000, from);
+  if (!answer) throw new Error(`no answer to a NOTIFY for ${zone} from ${from}`);
+  return rcodeOf(answer);
+}
+
+const xfrinLine = (msg: string, more: (l: LogLine) => boolean = () => true) => (l: LogLine) => l.component === 'xfrin' && l.msg === msg && more(l);
+const transferred = (zone: string, serial: number) => xfrinLine('zone transferred', (l) => l.zone === zone && l.serial === serial);
+const count = (stack: Booted, test: (l: LogLine) => boolean): number => stack.boss.logs.filter(test).length;
+
+describe('xfrin acts on NOTIFY from the zone\'s primary only, one refresh at a time', () => {
+  it('notify_from_a_stranger: REFUSED by auth (and by xfrin over the bus), logged once, and nothing is transferred', async () => {
+    const primary = await TestPrimary.start();
+    primary.setZone('sec.test.', 1);
+    const { stack, authPort } = await secondary({ zones: [{ name: 'sec.test', master_addr: '127.0.0.1', master_port: primary.port }] });
+    await stack.boss.waitForLog(transferred('sec.test.', 1), 'first transfer');
+    primary.setZone('sec.test.', 2);
+
+    const rcodes = await Promise.all(Array.from({ length: 20 }, () => notify(authPort, 'sec.test', '127.0.0.2')));
+    expect(rcodes).toEqual(new Array(20).fill(RCODE.REFUSED));
+    const viaBus = await stack.b10('send', 'Xfrin', 'notify', JSON.stringify({ zone_name: 'sec.test', master: '192.0.2.66' }));
+    expect(JSON.parse(viaBus.stdout)).toEqual({ zone: 'sec.test.', rcode: 'REFUSED' });
+
+    // The primary's own NOTIFY is acted on: the one transfer after the first.
+    expect(await notify(authPort, 'sec.test', '127.0.0.1')).toBe(RCODE.NOERROR);
+    await stack.boss.waitForLog(transferred('sec.test.', 2), 'transfer after the primary\'s NOTIFY');
+    // auth logged this after the refused ones: they are all in the boss's log by now.
+    await stack.boss.waitForLog(byComponent('auth', 'NOTIFY received: passed to Xfrin'), 'the primary\'s NOTIFY passed on');
+    expect(primary.axfrs).toBe(2);
+    const refused = (component: string) => (l: LogLine) => l.component === component && l.msg === 'NOTIFY refused: not from the zone\'s primary';
+    expect(count(stack, refused('auth'))).toBe(1);
+    expect(count(stack, refused('xfrin'))).toBe(1);
+    expect(stack.boss.logs.find(refused('auth'))).toMatchObject({ zone: 'sec.test.', from: '127.0.0.2', primary: { address: '127.0.0.1', port: primary.port } });
+  });
+
+  it('notify_burst: 50 NOTIFYs from the primary during a refresh make one more refresh, not 50 transfers', async () => {
+    const primary = await TestPrimary.start();
+    primary.setZone('sec.test.', 1);
+    const { stack, authPort } = await secondary({ zones: [{ name: 'sec.test', master_addr: '127.0.0.1', master_port: primary.port }] });
+    await stack.boss.waitForLog(transferred('sec.test.', 1), 'first transfer');
+    // Answered once the first refresh has run its course (auth told, timer set): none is under way after it.
+    expect((await stack.b10('send', 'Xfrin', 'refresh', '{"zone_name":"sec.test"}')).code).toBe(0);
+    primary.setZone('sec.test.', 2);
+    primary.hold();
+    const before = primary.axfrs;
+
+    const rcodes = await Promise.all(Array.from({ length: 50 }, () => notify(authPort, 'sec.test')));
+    expect(rcodes).toEqual(new Array(50).fill(RCODE.NOERROR));
+    await primary.waitFor((p) => p.open === 1);
+    const requested = xfrinLine('NOTIFY from the primary: refresh requested');
+    await stack.boss.waitForLog((l) => requested(l) && count(stack, requested) === 50, 'xfrin has all 50 NOTIFYs');
+    primary.release();
+    // A refresh asked now joins the one queued: its answer comes once no refresh is left to run.
+    const refreshed = await stack.b10('send', 'Xfrin', 'refresh', '{"zone_name":"sec.test"}');
+    expect(refreshed.code, refreshed.stderr).toBe(0);
+
+    expect(primary.axfrs - before).toBeLessThanOrEqual(2);
+    expect(primary.peak).toBe(1);
+    const how = stack.boss.logs.filter(requested).map((l) => l.refresh);
+    expect(how.filter((h) => h === 'started')).toHaveLength(1);
+    expect(how.filter((h) => h === 'queued')).toHaveLength(1);
+    expect(how.filter((h) => h === 'joined')).toHaveLength(48);
+    await stack.boss.waitForLog(transferred('sec.test.', 2), 'serial 2 transferred');
+    expect(count(stack, transferred('sec.test.', 2))).toBe(1);
+  });
+
+  it('transfers_in: with a cap of 2 and 4 zones, 2 transfers run and 2 wait; a higher cap applies at once', async () => {
+    const primary = await TestPrimary.start();
+    const names = ['a.test', 'b.test', 'c.test', 'd.test'];
+    for (const name of names) primary.setZone(`${name}.`, 1);
+    primary.hold();
+    const { stack } = await secondary({ transfers_in: 2, zones: names.map((name) => ({ name, master_addr: '127.0.0.1', master_port: primary.port })) });
+
+    await primary.waitFor((p) => p.open >= 2);
+    const queued = xfrinLine('transfer queued: transfers_in reached');
+    await stack.boss.waitForLog((l) => queued(l) && count(stack, queued) === 2, 'two transfers queued');
+    expect(primary.open).toBe(2);
+
+    const set = await stack.b10('config', 'set', 'Xfrin/transfers_in', '3');
+    expect(set.code, set.stderr).toBe(0);
+    await primary.waitFor((p) => p.open === 3);
+    primary.release();
+    for (const name of names) await stack.boss.waitForLog(transferred(`${name}.`, 1), `${name} transferred`);
+    expect(primary.peak).toBe(3);
+    expect(primary.axfrs).toBe(4);
+  });
+
+  it('retransfer: refused for a zone that is not Xfrin\'s and for a master given to a zone that has one', async () => {
+    const primary = await TestPrimary.start();
+    primary.setZone('sec.test.', 1);
+    primary.setZone('free.test.', 3);
+    primary.setZone('auth.test.', 99);
+    const { stack, authPort } = await secondary({
+      zones: [
+        { name: 'sec.test', master_addr: '127.0.0.1', master_port: primary.port },
+        { name: 'free.test', master_addr: '' },
+      ],
+    });
+    expect((await stack.b10('zone', 'load', 'auth.test', path.join(ROOT, 'test/fixtures/zones/auth.zone'), '-d', stack.dir)).code).toBe(0);
+    await stack.boss.waitForLog(transferred('sec.test.', 1), 'first transfer');
+    const retransfer = (args: object) => stack.b10('send', 'Xfrin', 'retransfer', JSON.stringify(args));
+    const from = { master: '127.0.0.1', port: primary.port };
+
+    const notOurs = await retransfer({ zone_name: 'auth.test', ...from });
+    expect(notOurs.code).toBe(1);
+    expect(notOurs.stderr).toContain('auth.test. is not a zone of Xfrin\'s configuration');
+    const stored = JSON.parse((await stack.b10('zone', 'list', '--json', '-d', stack.dir)).stdout) as { name: string; serial: number }[];
+    expect(stored.find((z) => z.name === 'auth.test.')?.serial).toBe(7);
+
+    const hasOne = await retransfer({ zone_name: 'sec.test', ...from });
+    expect(hasOne.code).toBe(1);
+    expect(hasOne.stderr).toContain(`sec.test. has its primary configured (127.0.0.1#${primary.port})`);
+    const needsOne = await retransfer({ zone_name: 'free.test' });
+    expect(needsOne.code).toBe(1);
+    expect(needsOne.stderr).toContain('free.test. has no primary configured');
+    expect(await notify(authPort, 'free.test')).toBe(RCODE.REFUSED);
+
+    const byHand = await retransfer({ zone_name: 'free.test', ...from });
+    expect(byHand.code, byHand.stderr).toBe(0);
+    expect(JSON.parse(byHand.stdout)).toMatchObject({ zone: 'free.test.', serial: 3, transferred: true });
+    expect(primary.axfrs).toBe(2);
+  });
+});
