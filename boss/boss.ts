@@ -407,6 +407,8 @@ export class Boss {
   /** Messages between components that go through the boss: a transfer's connection, from auth to xfrout. */
   private onChildMessage(from: string, message: unknown, handle: unknown): void {
     if ((message as { type?: unknown } | null)?.type !== AXFR_HANDOFF || !(handle instanceof net.Socket)) return;
+    // The boss's copy reads until it is sent on: a client's reset meanwhile must not be an unhandled error.
+    handle.on('error', () => {});
     const xfrout = [...this.components.values()].find((c) => c.config.address === XFROUT && c.child?.running);
     if (xfrout?.child?.pass(message, handle)) return;
     this.log.warn({ from }, 'a zone transfer was asked for, but xfrout is not running: connection closed');

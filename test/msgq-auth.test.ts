@@ -79,6 +79,7 @@ describe('msgq admits a TCP client only with the bus token', () => {
   it('pipelined_after_auth: frames sent with the auth frame in one write are routed', async () => {
     const target = await listener('Piped');
     const socket = net.connect({ port: msgq.port, host: '127.0.0.1' });
+    socket.on('error', () => {});
     onTestFinished(() => {
       socket.destroy();
     });

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
@@ -115,6 +116,11 @@ export function start(script: string, args: string[], options: SpawnOptions & { 
   });
   // The channel is only a lifeline: it must not keep this process alive.
   child.channel?.unref();
+  // A connection a daemon hands its parent (auth passes transfers on, for the boss to give xfrout) has
+  // nobody to serve it here: closed, else its reset would be an error nobody handles.
+  child.on('message', (_message, handle) => {
+    if (handle instanceof net.Socket) handle.destroy();
+  });
   return new Proc(child);
 }
 

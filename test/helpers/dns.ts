@@ -26,11 +26,11 @@ export function udpExchange(port: number, packet: Buffer, ms = 300, from?: strin
   });
 }
 
-/** A TCP connection to auth, once it is open. */
+/** A TCP connection to auth, once it is open. Auth may reset it later (that is what some tests provoke): never an unhandled error. */
 export function tcpConnect(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: '127.0.0.1' }, () => resolve(socket));
-    socket.once('error', reject);
+    socket.on('error', reject);
   });
 }
 
