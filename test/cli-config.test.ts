@@ -76,7 +76,7 @@ describe('b10 config set and unset', () => {
   it('set_invalid: exit 1 with the path and the reason, nothing stored', async () => {
     const before = await readFile(path.join(dataPath, 'b10-config.db'));
     const r = await b10('config', 'set', 'Zones/zones[0]/port', '"fifty-three"');
-    expect(r).toMatchObject({ code: 1, stderr: 'b10: Zones/zones[0].port: expected integer, got string "fifty-three"' });
+    expect(r).toMatchObject({ code: 1, stderr: 'b10: Zones/zones[0]/port: expected integer, got string "fifty-three"' });
     expect(await readFile(path.join(dataPath, 'b10-config.db'))).toEqual(before);
   });
 

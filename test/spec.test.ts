@@ -100,10 +100,10 @@ describe('configuration against a spec', () => {
     expect(problems).toEqual([
       'port: expected integer, got string "53"',
       'ratio: expected real, got string "x"',
-      'zones[2].port: expected integer, got string "x"',
-      'listen.address: expected string, got number 7',
-      'listen.colour: unknown item',
-      'peers["example.org"]: expected integer, got boolean true',
+      'zones[2]/port: expected integer, got string "x"',
+      'listen/address: expected string, got number 7',
+      'listen/colour: unknown item',
+      'peers/example.org: expected integer, got boolean true',
       'nope: unknown item',
     ]);
   });
@@ -123,7 +123,7 @@ describe('configuration against a spec', () => {
 
   it('paths: parse, format, read and write', () => {
     expect(parsePath('zones[2]/port')).toEqual(['zones', 2, 'port']);
-    expect(formatPath(['zones', 2, 'port'])).toBe('zones[2].port');
+    expect(formatPath(['zones', 2, 'port'])).toBe('zones[2]/port');
     const data = { zones: [{ port: 1 }, { port: 2 }] };
     expect(valueAt(data, ['zones', 1, 'port'])).toBe(2);
     expect(valueAt(data, ['zones', 5, 'port'])).toBeUndefined();
