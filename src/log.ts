@@ -43,7 +43,7 @@ function exitOnUncaught(log: Logger): void {
     process.on('uncaughtException', (err: unknown) => {
       const error = err instanceof Error ? err : new Error(String(err));
       uncaughtLog!.debug({ stack: error.stack }, 'the stack of the uncaught error below');
-      uncaughtLog!.fatal({ code: (error as NodeJS.ErrnoException).code }, `stopping on an unexpected error: ${error.message}`);
+      uncaughtLog!.fatal({ code: (error as NodeJS.ErrnoException).code }, `stopping on an error: ${error.message}`);
       process.exit(1);
     });
   }

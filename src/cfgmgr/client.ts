@@ -26,12 +26,15 @@ function effective(spec: ModuleSpec | undefined, stored: Config): Config {
 /**
  * Refuses a path the module's spec has no item for (a typo, or an item a
  * newer spec dropped): told apart from an item that merely has no value.
- * Without a spec there is nothing to tell by.
+ * Without a spec there is nothing to tell by. A value still stored there
+ * is named as such, and `unset` may remove it (`storedMayGo`).
  */
-function mustBeInSpec(module: string, spec: ModuleSpec | undefined, path: readonly PathSegment[], stored: Config): void {
+function mustBeInSpec(module: string, spec: ModuleSpec | undefined, path: readonly PathSegment[], stored: Config, storedMayGo = false): void {
   if (!spec || path.length === 0 || itemAt(spec.config_data, path)) return;
+  const isStored = valueAt(stored, path) !== undefined;
+  if (isStored && storedMayGo) return;
   const target = `${module}/${formatPath(path)}`;
-  const leftover = valueAt(stored, path) === undefined ? '' : ` (a stored value the module ignores: remove it with "b10 config unset ${target}")`;
+  const leftover = isStored ? ` (a stored value the module ignores: remove it with "b10 config unset ${target}")` : '';
   throw new AnswerError(1, `${target}: no such item in the spec of ${module}${leftover}`);
 }
 
@@ -104,7 +107,7 @@ export class ConfigClient {
       throw new UsageError('unset takes MODULE/ITEM[/SUBITEM...] without list indexes (set the list instead)');
     }
     const stored = await this.stored(module);
-    mustBeInSpec(module, await this.spec(module), path, stored);
+    mustBeInSpec(module, await this.spec(module), path, stored, true);
     let change: unknown = null;
     for (const segment of [...path].reverse()) change = { [segment]: change };
     await this.ask('set_config', [module, change]);
