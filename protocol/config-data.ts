@@ -1,5 +1,5 @@
 import { UsageError, ValidationError } from './errors.js';
-import { matchesType, type CommandSpec, type ItemSpec } from './spec.js';
+import { constraintProblem, matchesType, type CommandSpec, type ItemSpec } from './spec.js';
 
 /**
  * Configuration against a module spec: validation with the path of every
@@ -26,13 +26,16 @@ export function parsePath(text: string): PathSegment[] {
   return path;
 }
 
-/** ["zones", 2, "port"] -> "zones[2].port", as problems are reported. */
+/**
+ * ["zones", 2, "port"] -> "zones[2]/port": the path as problems report it
+ * and as `b10 config` takes it. A key parsePath could not read back (one
+ * holding "/", brackets or quotes) is quoted.
+ */
 export function formatPath(path: readonly PathSegment[]): string {
   let out = '';
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`;
-    else if (/^[A-Za-z_][\w-]*$/.test(segment)) out += out === '' ? segment : `.${segment}`;
-    else out += `[${JSON.stringify(segment)}]`;
+    else out += `${out === '' ? '' : '/'}${/^[^/[\]"]+$/.test(segment) ? segment : JSON.stringify(segment)}`;
   }
   return out;
 }
@@ -44,48 +47,138 @@ function describe(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
-function checkValue(item: ItemSpec, value: unknown, path: PathSegment[], problems: string[]): void {
+/** The problem of an item the spec does not have. */
+export const UNKNOWN_ITEM = 'unknown item';
+
+/** One thing wrong with a configuration: where, and what. */
+export interface ConfigIssue {
+  path: PathSegment[];
+  /** "unknown item", "expected integer, got string \"x\"", "99999 is above the maximum 65535". */
+  problem: string;
+}
+
+/** An issue as it is reported: `zones[2]/port: expected integer, got string "x"`. */
+export function describeIssue({ path, problem }: ConfigIssue): string {
+  return path.length === 0 ? problem : `${formatPath(path)}: ${problem}`;
+}
+
+function checkValue(item: ItemSpec, value: unknown, path: PathSegment[], issues: ConfigIssue[]): void {
   if (!matchesType(item.item_type, value)) {
-    problems.push(`${formatPath(path)}: expected ${item.item_type}, got ${describe(value)}`);
+    issues.push({ path, problem: `expected ${item.item_type}, got ${describe(value)}` });
     return;
   }
+  const why = constraintProblem(item, value);
+  if (why) issues.push({ path, problem: why });
   if (item.item_type === 'list') {
-    (value as unknown[]).forEach((element, i) => checkValue(item.list_item_spec!, element, [...path, i], problems));
+    (value as unknown[]).forEach((element, i) => checkValue(item.list_item_spec!, element, [...path, i], issues));
   } else if (item.item_type === 'map') {
-    checkItems(item.map_item_spec!, value as Config, path, problems);
+    checkItems(item.map_item_spec!, value as Config, path, issues);
   } else if (item.item_type === 'named_set') {
     for (const [key, element] of Object.entries(value as Config)) {
-      checkValue(item.named_set_item_spec!, element, [...path, key], problems);
+      checkValue(item.named_set_item_spec!, element, [...path, key], issues);
     }
   }
 }
 
-function checkItems(items: readonly ItemSpec[], data: Config, path: PathSegment[], problems: string[]): void {
+function checkItems(items: readonly ItemSpec[], data: Config, path: PathSegment[], issues: ConfigIssue[]): void {
   const byName = new Map(items.map((i) => [i.item_name, i]));
   for (const [key, value] of Object.entries(data)) {
     const item = byName.get(key);
-    if (!item) problems.push(`${formatPath([...path, key])}: unknown item`);
-    else checkValue(item, value, [...path, key], problems);
+    if (!item) issues.push({ path: [...path, key], problem: UNKNOWN_ITEM });
+    else checkValue(item, value, [...path, key], issues);
   }
 }
 
 /**
- * Problems with a module's configuration, each naming its path
- * (`zones[2].port: expected integer, got string "x"`); empty when valid.
- * Items left out take their defaults, so a partial configuration is checked
- * as it stands.
+ * What is wrong with a module's configuration, each issue with its path;
+ * empty when valid. Items left out take their defaults, so a partial
+ * configuration is checked as it stands.
  */
+export function configIssues(items: readonly ItemSpec[], config: unknown): ConfigIssue[] {
+  if (!isMap(config)) return [{ path: [], problem: `configuration must be a map, got ${describe(config)}` }];
+  const issues: ConfigIssue[] = [];
+  checkItems(items, config, [], issues);
+  return issues;
+}
+
+/** The issues as they are reported (`zones[2]/port: expected integer, got string "x"`); empty when valid. */
 export function configProblems(items: readonly ItemSpec[], config: unknown): string[] {
-  if (!isMap(config)) return [`configuration must be a map, got ${describe(config)}`];
-  const problems: string[] = [];
-  checkItems(items, config, [], problems);
-  return problems;
+  return configIssues(items, config).map(describeIssue);
 }
 
 /** Throws ValidationError listing every problem. */
 export function assertValidConfig(items: readonly ItemSpec[], config: unknown): asserts config is Config {
   const problems = configProblems(items, config);
   if (problems.length > 0) throw new ValidationError(problems);
+}
+
+/** Orders paths so that removing them one by one never moves a list element another path still names. */
+function laterFirst(a: readonly PathSegment[], b: readonly PathSegment[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] === b[i]) continue;
+    if (typeof a[i] === 'number' && typeof b[i] === 'number') return (b[i] as number) - (a[i] as number);
+    return String(b[i]).localeCompare(String(a[i]));
+  }
+  return b.length - a.length;
+}
+
+/**
+ * `config` without the values `issues` name: an unknown item is dropped, a
+ * refused value removed so that its default applies, a refused list
+ * element taken out of its list. What a module runs on when its stored
+ * configuration no longer fits its spec. The input is not changed.
+ */
+export function withoutIssues(config: Config, issues: readonly ConfigIssue[]): Config {
+  let out = config;
+  for (const { path } of [...issues].sort((a, b) => laterFirst(a.path, b.path))) {
+    if (path.length === 0) return {};
+    out = removeAt(out, path);
+  }
+  return out;
+}
+
+/** A copy of `data` without the value at `path` (a list element is spliced out); `data` as it is when there is none. */
+function removeAt(data: Config, path: readonly PathSegment[]): Config {
+  const remove = (here: unknown, depth: number): unknown => {
+    const segment = path[depth]!;
+    const last = depth === path.length - 1;
+    if (Array.isArray(here) && typeof segment === 'number' && segment < here.length) {
+      const copy = [...here];
+      if (last) copy.splice(segment, 1);
+      else copy[segment] = remove(here[segment], depth + 1);
+      return copy;
+    }
+    if (isMap(here) && typeof segment === 'string' && segment in here) {
+      const { [segment]: inner, ...rest } = here;
+      return last ? rest : { ...rest, [segment]: remove(inner, depth + 1) };
+    }
+    return here;
+  };
+  return remove(data, 0) as Config;
+}
+
+/**
+ * The spec of the item at `path` (a list index goes into list_item_spec,
+ * any key into named_set_item_spec); undefined when the spec has no such
+ * item. Everything below an `any` item is that item.
+ */
+export function itemAt(items: readonly ItemSpec[], path: readonly PathSegment[]): ItemSpec | undefined {
+  let item: ItemSpec | undefined;
+  for (const segment of path) {
+    if (item?.item_type === 'any') return item;
+    if (item === undefined || item.item_type === 'map') {
+      const within = item === undefined ? items : item.map_item_spec!;
+      item = typeof segment === 'string' ? within.find((i) => i.item_name === segment) : undefined;
+    } else if (item.item_type === 'list') {
+      item = typeof segment === 'number' ? item.list_item_spec : undefined;
+    } else if (item.item_type === 'named_set') {
+      item = typeof segment === 'string' ? item.named_set_item_spec : undefined;
+    } else {
+      return undefined;
+    }
+    if (item === undefined) return undefined;
+  }
+  return item;
 }
 
 /**
@@ -95,8 +188,9 @@ export function assertValidConfig(items: readonly ItemSpec[], config: unknown): 
 export function checkCommandArgs(command: CommandSpec, args: unknown): Config {
   const given = args === undefined || args === null ? {} : args;
   if (!isMap(given)) throw new ValidationError([`${command.command_name}: arguments must be a map, got ${describe(given)}`]);
-  const problems: string[] = [];
-  checkItems(command.command_args, given, [], problems);
+  const issues: ConfigIssue[] = [];
+  checkItems(command.command_args, given, [], issues);
+  const problems = issues.map(describeIssue);
   for (const item of command.command_args) {
     if (!item.item_optional && !(item.item_name in given)) problems.push(`${item.item_name}: missing`);
   }

@@ -52,9 +52,14 @@ export { MSGQ_GROUP, MEMBERS_GROUP, CONFIG_MANAGER, CONFIG_NOTIFICATIONS, BOSS, 
 export { ModuleSession } from './module-session.js';
 export type { ModuleSessionOptions, ConfigHandler, CommandHandler, RemoteConfigHandler } from './module-session.js';
 export { parseModuleSpec, parseSpecText, loadSpecFile, commandSpec, ITEM_TYPES } from './spec.js';
+export { ITEM_FORMATS } from './item-format.js';
+export type { ItemFormat } from './item-format.js';
 export type { ModuleSpec, ItemSpec, CommandSpec, ItemType } from './spec.js';
 export {
   configProblems,
+  configIssues,
+  withoutIssues,
+  itemAt,
   assertValidConfig,
   checkCommandArgs,
   withDefaults,
@@ -64,4 +69,4 @@ export {
   valueAt,
   setValueAt,
 } from './config-data.js';
-export type { Config, PathSegment } from './config-data.js';
+export type { Config, PathSegment, ConfigIssue } from './config-data.js';

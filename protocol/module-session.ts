@@ -1,10 +1,13 @@
 import {
-  assertValidConfig,
   checkCommandArgs,
-  configProblems,
+  configIssues,
+  describeIssue,
+  formatPath,
   parsePath,
+  UNKNOWN_ITEM,
   valueAt,
   withDefaults,
+  withoutIssues,
   type Config,
   type PathSegment,
 } from './config-data.js';
@@ -78,7 +81,10 @@ const silent: SessionLog = { info() {}, warn() {} };
  * its defaults and registers as soon as it appears.
  */
 export class ModuleSession {
+  /** The configuration the module runs on: what the config manager gave, less what the spec refuses. */
   private stored: Config = {};
+  /** What the config manager last gave, as it gave it: the problems in it are known and were warned of. */
+  private given: Config = {};
   private configured = false;
   /** Counts configurations applied, so a slow get_config cannot undo a newer config_update. */
   private generation = 0;
@@ -180,7 +186,7 @@ export class ModuleSession {
         await this.session.unsubscribe(MEMBERS_GROUP);
       }
       const fresh = (config ?? {}) as Config;
-      const changed = !this.configured || JSON.stringify(fresh) !== JSON.stringify(this.stored);
+      const changed = !this.configured || JSON.stringify(fresh) !== JSON.stringify(this.given);
       if (changed && generation === this.generation) await this.applyConfig(fresh, 'registered');
     } catch (err) {
       // The config manager is not there (or died with our request), or the
@@ -201,14 +207,34 @@ export class ModuleSession {
     }
   }
 
-  /** Validates and hands a configuration to the handler; keeps it only if the handler accepts it. */
-  private async applyConfig(config: Config, why: string): Promise<void> {
-    assertValidConfig(this.spec.config_data, config);
+  /**
+   * Checks a configuration against the spec and hands it to the handler;
+   * keeps it only if the handler accepts it. What the spec refuses (an item
+   * it does not know, a value of the wrong type, out of range or of the
+   * wrong form: stored before the spec changed) is warned of by path and
+   * left out, so its default applies; a stored configuration never stops
+   * the module. With `refuseNew`, a problem the last configuration did not
+   * have refuses the whole configuration instead: a change that breaks the
+   * spec is not taken.
+   */
+  private async applyConfig(config: Config, why: string, refuseNew = false): Promise<string | undefined> {
+    const issues = configIssues(this.spec.config_data, config);
+    const known = new Set(configIssues(this.spec.config_data, this.given).map(describeIssue));
+    const fresh = issues.filter((issue) => !known.has(describeIssue(issue)));
+    if (refuseNew && fresh.length > 0) return fresh.map(describeIssue).join('; ');
+    for (const issue of fresh) {
+      const item = `${this.name}/${formatPath(issue.path)}`;
+      const outcome = issue.problem === UNKNOWN_ITEM ? 'ignored' : 'the default is used instead';
+      this.log.warn({ module: this.name, item }, `stored configuration ${item}: ${issue.problem}: ${outcome}`);
+    }
+    const usable = withoutIssues(config, issues);
     this.generation++;
-    await this.options.onConfig?.(withDefaults(this.spec.config_data, config), this);
-    this.stored = config;
+    await this.options.onConfig?.(withDefaults(this.spec.config_data, usable), this);
+    this.stored = usable;
+    this.given = config;
     this.configured = true;
     this.log.info({ module: this.name, why }, 'configuration applied');
+    return undefined;
   }
 
   private async loop(): Promise<void> {
@@ -267,10 +293,8 @@ export class ModuleSession {
     try {
       const { name, args } = parseCommand(body);
       if (name === CONFIG_UPDATE) {
-        const problems = configProblems(this.spec.config_data, args);
-        if (problems.length > 0) return createAnswer(RCODE_ERROR, problems.join('; '));
-        await this.applyConfig(args as Config, 'config_update');
-        return createAnswer(RCODE_OK);
+        const refusal = await this.applyConfig(args as Config, 'config_update', true);
+        return refusal === undefined ? createAnswer(RCODE_OK) : createAnswer(RCODE_ERROR, refusal);
       }
       const command = commandSpec(this.spec, name);
       if (!command || !this.options.onCommand) return createAnswer(RCODE_ERROR, `Unknown command: ${name}`);

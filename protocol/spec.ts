@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { SpecError } from './errors.js';
+import { formatProblem, isItemFormat, ITEM_FORMATS, type ItemFormat } from './item-format.js';
 
 /**
  * BIND 10 module specs: what a module's configuration and commands look like.
@@ -17,6 +18,11 @@ export interface ItemSpec {
   item_default?: unknown;
   item_title?: string;
   item_description?: string;
+  /** Bounds of an integer or real item, inclusive. */
+  item_min?: number;
+  item_max?: number;
+  /** The form a string item must take (an IP address, a host name ...). */
+  item_format?: ItemFormat;
   list_item_spec?: ItemSpec;
   map_item_spec?: ItemSpec[];
   named_set_item_spec?: ItemSpec;
@@ -63,8 +69,43 @@ export function matchesType(type: ItemType, value: unknown): boolean {
   }
 }
 
-/** Checks one item spec; `parent` is the path of the item holding it ("" at the top). */
-function checkItem(source: string, value: unknown, parent: string): ItemSpec {
+/**
+ * Why a value of the item's type is still refused by the item's bounds or
+ * format (`99999 is above the maximum 65535`, `"" is not an IP address`);
+ * undefined when it is accepted. The one check of `item_min`, `item_max`
+ * and `item_format`, for defaults and configurations alike.
+ */
+export function constraintProblem(item: ItemSpec, value: unknown): string | undefined {
+  if (typeof value === 'number') {
+    if (item.item_min !== undefined && value < item.item_min) return `${value} is below the minimum ${item.item_min}`;
+    if (item.item_max !== undefined && value > item.item_max) return `${value} is above the maximum ${item.item_max}`;
+  } else if (typeof value === 'string' && item.item_format !== undefined) {
+    const why = formatProblem(item.item_format, value);
+    if (why) return `${JSON.stringify(value)} ${why}`;
+  }
+  return undefined;
+}
+
+/** Checks item_min, item_max and item_format: each only where its item type can have it. */
+function checkConstraints(value: Json, type: ItemType, fail: (message: string) => never): void {
+  for (const bound of ['item_min', 'item_max'] as const) {
+    if (!(bound in value)) continue;
+    if (type !== 'integer' && type !== 'real') fail(`${bound} is for integer and real items, not ${type}`);
+    if (typeof value[bound] !== 'number' || !Number.isFinite(value[bound])) fail(`${bound} ${JSON.stringify(value[bound])} is not a number`);
+  }
+  if ((value.item_min as number) > (value.item_max as number)) fail(`item_min ${String(value.item_min)} is above item_max ${String(value.item_max)}`);
+  if ('item_format' in value) {
+    if (type !== 'string') fail(`item_format is for string items, not ${type}`);
+    if (!isItemFormat(value.item_format)) fail(`item_format ${JSON.stringify(value.item_format)} is not one of ${ITEM_FORMATS.join(', ')}`);
+  }
+}
+
+/**
+ * Checks one item spec; `parent` is the path of the item holding it ("" at
+ * the top). A required command argument (`isArgument`) needs no default:
+ * it is always given.
+ */
+function checkItem(source: string, value: unknown, parent: string, isArgument = false): ItemSpec {
   const within = parent === '' ? '' : `item ${parent}: `;
   if (!isMap(value)) throw new SpecError(source, `${within}item spec is not a map`);
   const name = value.item_name;
@@ -79,14 +120,17 @@ function checkItem(source: string, value: unknown, parent: string): ItemSpec {
   }
   const itemType = type as ItemType;
   if (typeof value.item_optional !== 'boolean') return fail('item_optional missing or not a boolean');
-  if (!value.item_optional && !('item_default' in value)) return fail('non-optional item has no item_default');
-  if ('item_default' in value && value.item_default !== null && !matchesType(itemType, value.item_default)) {
-    return fail(`item_default ${JSON.stringify(value.item_default)} is not of type ${itemType}`);
+  if (!value.item_optional && !isArgument && !('item_default' in value)) return fail('non-optional item has no item_default');
+  checkConstraints(value, itemType, fail);
+  const item = { ...value, item_name: name, item_type: itemType } as ItemSpec;
+  if ('item_default' in value && value.item_default !== null) {
+    if (!matchesType(itemType, value.item_default)) return fail(`item_default ${JSON.stringify(value.item_default)} is not of type ${itemType}`);
+    const why = constraintProblem(item, value.item_default);
+    if (why) return fail(`item_default ${why}`);
   }
   for (const text of ['item_title', 'item_description'] as const) {
     if (text in value && typeof value[text] !== 'string') fail(`${text} is not a string`);
   }
-  const item = { ...value, item_name: name, item_type: itemType } as ItemSpec;
   if (itemType === 'list') {
     if (!('list_item_spec' in value)) return fail('list item has no list_item_spec');
     item.list_item_spec = checkItem(source, value.list_item_spec, path);
@@ -102,11 +146,11 @@ function checkItem(source: string, value: unknown, parent: string): ItemSpec {
   return item;
 }
 
-function checkItems(source: string, value: unknown, parent: string): ItemSpec[] {
+function checkItems(source: string, value: unknown, parent: string, areArguments = false): ItemSpec[] {
   if (!Array.isArray(value)) {
     throw new SpecError(source, `${parent === '' ? 'config_data' : `item ${parent}`}: not a list of items`);
   }
-  const items = value.map((v) => checkItem(source, v, parent));
+  const items = value.map((v) => checkItem(source, v, parent, areArguments));
   const seen = new Set<string>();
   for (const { item_name: name } of items) {
     if (seen.has(name)) throw new SpecError(source, `item ${parent === '' ? name : `${parent}/${name}`}: defined twice`);
@@ -125,7 +169,7 @@ function checkCommands(source: string, value: unknown): CommandSpec[] {
       throw new SpecError(source, `command ${name}: command_description is not a string`);
     }
     if (!('command_args' in cmd)) throw new SpecError(source, `command ${name}: command_args missing`);
-    const args = checkItems(source, cmd.command_args, `commands/${name}`);
+    const args = checkItems(source, cmd.command_args, `commands/${name}`, true);
     return { ...(cmd as object), command_name: name, command_args: args } as CommandSpec;
   });
 }

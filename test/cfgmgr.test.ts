@@ -92,7 +92,7 @@ describe('config manager with modules', () => {
     const before = await readFile(path.join(dir, 'b10-config.db'));
     const err = await setConfig('Zones', { zones: [{}, {}, { port: 'x' }], nope: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AnswerError);
-    expect((err as AnswerError).message).toBe('Zones/zones[2].port: expected integer, got string "x"; Zones/nope: unknown item');
+    expect((err as AnswerError).message).toBe('Zones/zones[2]/port: expected integer, got string "x"; Zones/nope: unknown item');
     expect(await readFile(path.join(dir, 'b10-config.db'))).toEqual(before);
     expect(configs.size).toBe(0);
     await expect(setConfig('NoSuchModule', { a: 1 })).rejects.toThrow('NoSuchModule: unknown module (no spec registered)');

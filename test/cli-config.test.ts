@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { itemAt, parsePath } from '../protocol/config-data.js';
 import { ModuleSession } from '../protocol/module-session.js';
+import { loadSpecFile } from '../protocol/spec.js';
 import { ROOT, run, startCfgmgr, startMsgq, type CfgmgrHandle, type MsgqHandle } from './helpers/processes.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,6 +11,9 @@ import os from 'node:os';
 let msgq: MsgqHandle;
 let cfgmgr: CfgmgrHandle;
 let module: ModuleSession;
+let auth: ModuleSession;
+/** Every configuration handed to the Auth module. */
+const authConfigs: unknown[] = [];
 let dataPath: string;
 
 beforeAll(async () => {
@@ -20,14 +25,22 @@ beforeAll(async () => {
     connect: { port: msgq.port },
     onCommand: (name, args) => ({ name, args }),
   });
+  // Auth's real spec, registered as b10-auth registers it.
+  auth = await ModuleSession.start({
+    spec: path.join(ROOT, 'src/auth/auth.spec'),
+    connect: { port: msgq.port },
+    onConfig: (config) => void authConfigs.push(config),
+  });
 });
 afterAll(async () => {
+  await auth.close();
   await module.close();
   await cfgmgr.stop();
   await msgq.stop();
   await rm(dataPath, { recursive: true, force: true });
 });
 
+const SPEC_FILES: Record<string, string> = { Auth: 'src/auth/auth.spec', Xfrin: 'src/xfrin/xfrin.spec', Boss: 'boss/bob.spec', Cmdctl: 'src/cmdctl/cmdctl.spec' };
 const b10 = (...args: string[]) => run('src/cli/main.js', args, { env: { B10_MSGQ_PORT: String(msgq.port) } });
 const stored = async () => JSON.parse(await readFile(path.join(dataPath, 'b10-config.db'), 'utf8'));
 
@@ -49,6 +62,13 @@ describe('b10 config show', () => {
 
   it('unknown_module_or_item: exit 1 with the reason', async () => {
     expect(await b10('config', 'show', 'Nope')).toMatchObject({ code: 1, stderr: 'b10: unknown module Nope' });
+    expect(await b10('config', 'show', 'Zones/name')).toMatchObject({ code: 1, stderr: 'b10: Zones/name: not set and no default' });
+  });
+
+  it('item_not_in_spec: exit 1 saying the spec has no such item, unlike an item with no value', async () => {
+    expect(await b10('config', 'show', 'Zones/nosuch')).toMatchObject({ code: 1, stderr: 'b10: Zones/nosuch: no such item in the spec of Zones' });
+    expect(await b10('config', 'show', 'Zones/listen/nosuch')).toMatchObject({ code: 1, stderr: 'b10: Zones/listen/nosuch: no such item in the spec of Zones' });
+    expect(await b10('config', 'show', 'Zones/port/deeper')).toMatchObject({ code: 1, stderr: 'b10: Zones/port/deeper: no such item in the spec of Zones' });
     expect(await b10('config', 'show', 'Zones/name')).toMatchObject({ code: 1, stderr: 'b10: Zones/name: not set and no default' });
   });
 
@@ -76,7 +96,7 @@ describe('b10 config set and unset', () => {
   it('set_invalid: exit 1 with the path and the reason, nothing stored', async () => {
     const before = await readFile(path.join(dataPath, 'b10-config.db'));
     const r = await b10('config', 'set', 'Zones/zones[0]/port', '"fifty-three"');
-    expect(r).toMatchObject({ code: 1, stderr: 'b10: Zones/zones[0].port: expected integer, got string "fifty-three"' });
+    expect(r).toMatchObject({ code: 1, stderr: 'b10: Zones/zones[0]/port: expected integer, got string "fifty-three"' });
     expect(await readFile(path.join(dataPath, 'b10-config.db'))).toEqual(before);
   });
 
@@ -86,12 +106,68 @@ describe('b10 config set and unset', () => {
     expect((await b10('config', 'set', 'Zones/port')).code).toBe(2);
   });
 
+  it('unset_not_in_spec: exit 1 with the reason, nothing sent', async () => {
+    const before = await readFile(path.join(dataPath, 'b10-config.db'));
+    expect(await b10('config', 'unset', 'Zones/nosuch')).toMatchObject({ code: 1, stderr: 'b10: Zones/nosuch: no such item in the spec of Zones' });
+    expect(await b10('config', 'unset', 'Zones/listen/nosuch')).toMatchObject({ code: 1, stderr: 'b10: Zones/listen/nosuch: no such item in the spec of Zones' });
+    expect(await readFile(path.join(dataPath, 'b10-config.db'))).toEqual(before);
+  });
+
   it('unset: the default applies again', async () => {
     await b10('config', 'set', 'Zones/verbose', 'true');
     expect(module.getValue('verbose')).toBe(true);
     expect((await b10('config', 'unset', 'Zones/verbose')).code).toBe(0);
     expect(module.getValue('verbose')).toBe(false);
     expect((await stored()).Zones.verbose).toBeUndefined();
+  });
+});
+
+describe('ranges and address forms, checked by the config manager before Auth sees them', () => {
+  const storedBytes = () => readFile(path.join(dataPath, 'b10-config.db')).catch(() => undefined);
+
+  it('listen_on_port_99999: refused with the item\'s path, nothing stored, Auth never handed it', async () => {
+    const before = await storedBytes();
+    const seen = authConfigs.length;
+    for (const [port, why] of [['99999', 'above the maximum 65535'], ['65536', 'above the maximum 65535'], ['-1', 'below the minimum 0']]) {
+      const r = await b10('config', 'set', 'Auth/listen_on', `[{"address": "127.0.0.1", "port": ${port}}]`);
+      expect(r).toMatchObject({ code: 1, stderr: `b10: Auth/listen_on[0]/port: ${port} is ${why}` });
+    }
+    expect(await storedBytes()).toEqual(before);
+    expect(authConfigs.length).toBe(seen);
+  });
+
+  it('listen_on_empty_address: refused with the item\'s path, nothing stored, Auth never handed it', async () => {
+    const before = await storedBytes();
+    const seen = authConfigs.length;
+    expect(await b10('config', 'set', 'Auth/listen_on[0]/address', '""')).toMatchObject({ code: 1, stderr: 'b10: Auth/listen_on[0]/address: "" is not an IP address' });
+    expect(await b10('config', 'set', 'Auth/listen_on', '[{"address": "nohost", "port": 53}]')).toMatchObject({
+      code: 1,
+      stderr: 'b10: Auth/listen_on[0]/address: "nohost" is not an IP address',
+    });
+    expect(await storedBytes()).toEqual(before);
+    expect(authConfigs.length).toBe(seen);
+  });
+
+  it('listen_on_valid: taken, stored and handed to Auth', async () => {
+    expect(await b10('config', 'set', 'Auth/listen_on', '[{"address": "::1", "port": 0}]')).toMatchObject({ code: 0 });
+    expect(authConfigs.at(-1)).toMatchObject({ listen_on: [{ address: '::1', port: 0 }] });
+    expect((await stored()).Auth).toEqual({ listen_on: [{ address: '::1', port: 0 }] });
+    expect((await b10('config', 'unset', 'Auth/listen_on')).code).toBe(0);
+  });
+
+  it('command_args: a loadzone origin that is no domain name is refused before it is sent', async () => {
+    expect(await b10('send', 'Auth', 'loadzone', '{"origin": "a..b"}')).toMatchObject({ code: 2, stderr: 'b10: loadzone: origin: "a..b" is not a domain name' });
+  });
+});
+
+describe('b10 config check', () => {
+  it('clean: nothing printed, exit 0', async () => {
+    expect(await b10('config', 'check')).toMatchObject({ code: 0, stdout: '' });
+    expect(await b10('config', 'check', 'Zones')).toMatchObject({ code: 0, stdout: '' });
+  });
+
+  it('unknown_module: exit 1', async () => {
+    expect(await b10('config', 'check', 'Nope')).toMatchObject({ code: 1, stderr: 'b10: unknown module Nope' });
   });
 });
 
@@ -105,6 +181,13 @@ describe('b10 config spec', () => {
     expect(r.stdout).toContain('force: boolean (optional) = false');
   });
 
+  it('ranges_and_forms: shown beside the type', async () => {
+    const r = await b10('config', 'spec', 'Auth');
+    expect(r.stdout).toContain('address: string (ipaddress) = "127.0.0.1"');
+    expect(r.stdout).toContain('port: integer (0..65535) = 5300');
+    expect(r.stdout).toContain('window: integer (1..3600) = 15');
+  });
+
   it('json: the spec itself', async () => {
     const r = await b10('config', 'spec', 'Zones', '--json');
     expect(JSON.parse(r.stdout).module_name).toBe('Zones');
@@ -115,7 +198,18 @@ describe('b10 config spec', () => {
   });
 
   it('help: every config command has --help', async () => {
-    for (const cmd of ['show', 'set', 'unset', 'spec']) expect((await b10('config', cmd, '--help')).code).toBe(0);
+    for (const cmd of ['show', 'set', 'unset', 'check', 'spec']) expect((await b10('config', cmd, '--help')).code).toBe(0);
+  });
+
+  it('help_examples: the paths the help cites are items of the real specs', async () => {
+    const help = (await b10('config', 'set', '--help')).stdout + (await b10('config', 'show', '--help')).stdout + (await b10('config', 'unset', '--help')).stdout;
+    const cited = [...help.matchAll(/\b(Auth|Xfrin|Boss|Cmdctl)\/[\w[\]/]+/g)].map((m) => m[0]);
+    expect(cited.length).toBeGreaterThan(2);
+    for (const target of cited) {
+      const [module, ...rest] = target.split('/');
+      const spec = await loadSpecFile(path.join(ROOT, SPEC_FILES[module!]!));
+      expect(itemAt(spec.config_data, parsePath(rest.join('/'))), target).toBeDefined();
+    }
   });
 });
 

@@ -155,7 +155,7 @@ describe('b10 ctl', () => {
     expect(r.stdout).toContain('Echo\n\nConfiguration:\n  values: named_set = {}');
     expect(r.stdout).toMatch(/Modules and their commands:\n(.*\n)*  Echo: echo, values, shutdown/);
     expect(r.stdout).not.toContain('never');
-    expect(r.stderr).toMatch(/^b10: Echo\/values\.a: expected integer/);
+    expect(r.stderr).toMatch(/^b10: Echo\/values\/a: expected integer/);
   });
 
   it('terminal: the password is not echoed, Tab completes from the specs, and the line goes into the history file', async () => {

@@ -15,7 +15,7 @@ import { createLogger } from '../log.js';
 import { EXIT_FAILURE, parseArgs, parseCount, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { XfrinZones } from '../xfrin/follow.js';
-import { parseRateLimit, RateLimitError, type RateLimit, type RateLimitItems } from './rrl.js';
+import { rateLimitFrom, type RateLimitItems } from './rrl.js';
 import { AuthServer, DEFAULT_AUTH_LIMITS, type Endpoint } from './server.js';
 
 const AUTH_SPEC = path.join(PROJECT_ROOT, 'src/auth/auth.spec');
@@ -130,17 +130,9 @@ const program = daemonOptions(
       log,
       onMessage: (message) => xfrinZones.onMessage(message),
       onConfig: async (config: Config) => {
-        // Checked before anything is applied: a refused configuration changes nothing.
-        let rateLimit: RateLimit;
-        try {
-          rateLimit = parseRateLimit((config.rate_limit as RateLimitItems | undefined) ?? {});
-        } catch (err) {
-          if (err instanceof RateLimitError) throw new AnswerError(1, err.message);
-          throw err;
-        }
         const configured = (config.listen_on as Endpoint[] | undefined) ?? [];
         await listenOn(configured.length > 0 ? configured : fallback);
-        server.setRateLimit(rateLimit);
+        server.setRateLimit(rateLimitFrom((config.rate_limit as RateLimitItems | undefined) ?? {}));
       },
       onCommand: (name, args) => {
         switch (name) {

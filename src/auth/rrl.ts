@@ -45,30 +45,11 @@ export interface RateLimitItems {
 /** named's defaults: not limited, every other limited response truncated, 15 s, /24 and /56. */
 const DEFAULTS = { responses_per_second: 0, slip: 2, window: 15, ipv4_prefix_length: 24, ipv6_prefix_length: 56 };
 
-/** named's bounds for each item. */
-const BOUNDS: Record<keyof RateLimitItems, [number, number]> = {
-  responses_per_second: [0, 1000],
-  nxdomains_per_second: [0, 1000],
-  errors_per_second: [0, 1000],
-  slip: [0, 10],
-  window: [1, 3600],
-  ipv4_prefix_length: [0, 32],
-  ipv6_prefix_length: [0, 128],
-};
-
 /** Accounts kept at most (named's max-table-size default); the least recently used makes room. */
 export const MAX_ACCOUNTS = 20_000;
 
-export class RateLimitError extends Error {}
-
-/** The rate limit `items` configure; RateLimitError naming every item out of its bounds. */
-export function parseRateLimit(items: RateLimitItems): RateLimit {
-  const problems: string[] = [];
-  for (const [name, [min, max]] of Object.entries(BOUNDS)) {
-    const value = items[name as keyof RateLimitItems];
-    if (value !== undefined && (!Number.isInteger(value) || value < min || value > max)) problems.push(`rate_limit/${name}: ${value} is not within ${min}..${max}`);
-  }
-  if (problems.length > 0) throw new RateLimitError(problems.join('; '));
+/** The rate limit `items` configure; named's bounds on each are auth.spec's, checked before auth sees them. */
+export function rateLimitFrom(items: RateLimitItems): RateLimit {
   const given = { ...DEFAULTS, ...items };
   return {
     responsesPerSecond: given.responses_per_second,

@@ -1,4 +1,4 @@
-import { formatPath, parsePath, setValueAt, valueAt, withDefaults, type Config, type PathSegment } from '../../protocol/config-data.js';
+import { formatPath, itemAt, parsePath, setValueAt, valueAt, withDefaults, type Config, type PathSegment } from '../../protocol/config-data.js';
 import { AnswerError, UsageError } from '../../protocol/errors.js';
 import { CONFIG_MANAGER } from '../../protocol/groups.js';
 import type { Session } from '../../protocol/session.js';
@@ -21,6 +21,21 @@ export function splitTarget(target: string): { module: string; path: PathSegment
 
 function effective(spec: ModuleSpec | undefined, stored: Config): Config {
   return spec ? withDefaults(spec.config_data, stored) : stored;
+}
+
+/**
+ * Refuses a path the module's spec has no item for (a typo, or an item a
+ * newer spec dropped): told apart from an item that merely has no value.
+ * Without a spec there is nothing to tell by. A value still stored there
+ * is named as such, and `unset` may remove it (`storedMayGo`).
+ */
+function mustBeInSpec(module: string, spec: ModuleSpec | undefined, path: readonly PathSegment[], stored: Config, storedMayGo = false): void {
+  if (!spec || path.length === 0 || itemAt(spec.config_data, path)) return;
+  const isStored = valueAt(stored, path) !== undefined;
+  if (isStored && storedMayGo) return;
+  const target = `${module}/${formatPath(path)}`;
+  const leftover = isStored ? ` (a stored value the module ignores: remove it with "b10 config unset ${target}")` : '';
+  throw new AnswerError(1, `${target}: no such item in the spec of ${module}${leftover}`);
 }
 
 export class ConfigClient {
@@ -61,6 +76,7 @@ export class ConfigClient {
     const spec = await this.spec(module);
     const stored = await this.stored(module);
     if (!spec && Object.keys(stored).length === 0) throw new AnswerError(1, `unknown module ${module}`);
+    mustBeInSpec(module, spec, path, stored);
     const value = valueAt(effective(spec, stored), path);
     if (value === undefined) throw new AnswerError(1, `${module}/${formatPath(path)}: not set and no default`);
     return value;
@@ -81,16 +97,40 @@ export class ConfigClient {
     await this.ask('set_config', [module, change]);
   }
 
-  /** Removes MODULE/ITEM[/SUBITEM...] so that its default applies again. */
+  /**
+   * Removes MODULE/ITEM[/SUBITEM...] so that its default applies again; an
+   * item the spec no longer has is removed too, when it is stored.
+   */
   async unset(target: string): Promise<void> {
     const { module, path } = splitTarget(target);
     if (path.length === 0 || path.some((s) => typeof s === 'number')) {
       throw new UsageError('unset takes MODULE/ITEM[/SUBITEM...] without list indexes (set the list instead)');
     }
+    const stored = await this.stored(module);
+    mustBeInSpec(module, await this.spec(module), path, stored, true);
     let change: unknown = null;
     for (const segment of [...path].reverse()) change = { [segment]: change };
     await this.ask('set_config', [module, change]);
   }
+
+  /**
+   * The problems of the stored configuration, of one module or every one:
+   * items a spec does not know and values it refuses, each as
+   * MODULE/PATH: problem.
+   */
+  async check(module?: string): Promise<string[]> {
+    const answer = (await this.ask('check_config', module === undefined ? undefined : { module_name: module })) as Record<string, string[]>;
+    return Object.values(answer).flat();
+  }
+}
+
+/** " (0..65535)", " (at least 1)", " (ipaddress)": what the spec allows beyond the type. */
+function constraints(item: ItemSpec): string {
+  const { item_min: min, item_max: max, item_format: format } = item;
+  if (format !== undefined) return ` (${format})`;
+  if (min !== undefined && max !== undefined) return ` (${min}..${max})`;
+  if (min !== undefined) return ` (at least ${min})`;
+  return max === undefined ? '' : ` (at most ${max})`;
 }
 
 function describeItems(items: readonly ItemSpec[], indent: string, out: string[]): void {
@@ -98,7 +138,7 @@ function describeItems(items: readonly ItemSpec[], indent: string, out: string[]
     const flags = item.item_optional ? ' (optional)' : '';
     const dflt = item.item_default === undefined ? '' : ` = ${JSON.stringify(item.item_default)}`;
     const text = item.item_description ? `  ${item.item_description}` : '';
-    out.push(`${indent}${item.item_name}: ${item.item_type}${flags}${dflt}${text}`);
+    out.push(`${indent}${item.item_name}: ${item.item_type}${constraints(item)}${flags}${dflt}${text}`);
     if (item.list_item_spec) describeItems([item.list_item_spec], `${indent}  [] `, out);
     if (item.map_item_spec) describeItems(item.map_item_spec, `${indent}  `, out);
     if (item.named_set_item_spec) describeItems([item.named_set_item_spec], `${indent}  {} `, out);

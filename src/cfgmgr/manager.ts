@@ -1,4 +1,4 @@
-import { configProblems, mergeConfig, type Config } from '../../protocol/config-data.js';
+import { configIssues, describeIssue, mergeConfig, type Config } from '../../protocol/config-data.js';
 import { B10Error, SpecError, TimeoutError } from '../../protocol/errors.js';
 import { createAnswer, parseCommand, RCODE_ERROR, RCODE_OK, type Answer } from '../../protocol/message.js';
 import { parseModuleSpec, type ModuleSpec } from '../../protocol/spec.js';
@@ -68,6 +68,8 @@ export class ConfigManager {
         return { answer: this.getCommandsSpec(args) };
       case 'get_config':
         return { answer: this.getConfig(args) };
+      case 'check_config':
+        return { answer: this.checkConfig(args) };
       case 'set_config': {
         const run = this.queue.then(() => this.setConfig(args));
         this.queue = run.catch(() => undefined);
@@ -91,6 +93,10 @@ export class ConfigManager {
     const before = this.specs.get(spec.module_name);
     this.specs.set(spec.module_name, spec);
     this.log.info({ module: spec.module_name }, 'module spec registered');
+    const problems = this.problems(spec.module_name);
+    if (problems.length > 0) {
+      this.log.warn({ module: spec.module_name, problems }, 'the stored configuration has items the spec refuses: the module ignores them (see b10 config check)');
+    }
     this.io.announceSpec(spec.module_name);
     if (JSON.stringify(before) !== JSON.stringify(spec)) this.saveSpecs();
     return createAnswer(RCODE_OK);
@@ -146,7 +152,33 @@ export class ConfigManager {
     return createAnswer(RCODE_OK, this.config[module] ?? {});
   }
 
-  /** set_config: [module, config] for one module, or [{module: config, ...}] for several. */
+  /**
+   * What is wrong with a module's stored configuration, each problem with
+   * the module and the item's path: items its spec does not know and values
+   * the spec refuses (stored before the spec changed, or by hand).
+   */
+  private problems(module: string): string[] {
+    const spec = this.specs.get(module);
+    const stored = this.config[module];
+    if (!spec) return stored ? [`${module}: no spec registered, so its configuration cannot be checked`] : [];
+    return configIssues(spec.config_data, stored ?? {}).map((issue) => `${module}/${describeIssue(issue)}`);
+  }
+
+  /** check_config: {module_name} or none; the problems of each module's stored configuration, by module. */
+  private checkConfig(args: unknown): unknown {
+    const module = moduleNameArg(args);
+    if (module === null) return createAnswer(RCODE_ERROR, 'Bad module_name in check_config command');
+    if (module !== undefined && !this.specs.has(module) && !this.config[module]) return createAnswer(RCODE_ERROR, `unknown module ${module}`);
+    const modules = module !== undefined ? [module] : [...new Set([...this.specs.keys(), ...Object.keys(this.config)])].sort();
+    return createAnswer(RCODE_OK, Object.fromEntries(modules.map((m) => [m, this.problems(m)])));
+  }
+
+  /**
+   * set_config: [module, config] for one module, or [{module: config, ...}]
+   * for several. Only the items a change touches must be valid: one stored
+   * before a spec change, left alone, does not block every other change
+   * (the module ignores it, and check_config reports it).
+   */
   private async setConfig(args: unknown): Promise<unknown> {
     let changes: Record<string, unknown>;
     if (Array.isArray(args) && args.length === 2 && typeof args[0] === 'string') changes = { [args[0]]: args[1] };
@@ -167,7 +199,8 @@ export class ConfigManager {
         continue;
       }
       const merged = mergeConfig(this.config[module] ?? {}, change);
-      problems.push(...configProblems(spec.config_data, merged).map((p) => `${module}/${p}`));
+      const touched = configIssues(spec.config_data, merged).filter(({ path }) => path.length === 0 || path[0]! in change);
+      problems.push(...touched.map((issue) => `${module}/${describeIssue(issue)}`));
       next[module] = merged;
     }
     if (problems.length > 0) return createAnswer(RCODE_ERROR, problems.join('; '));
