@@ -116,7 +116,7 @@ describe('xfrin acts on NOTIFY from the zone\'s primary only, one refresh at a t
     const { stack, authPort } = await secondary({
       zones: [
         { name: 'sec.test', master_addr: '127.0.0.1', master_port: primary.port },
-        { name: 'free.test', master_addr: '' },
+        { name: 'free.test' },
       ],
     });
     expect((await stack.b10('zone', 'load', 'auth.test', path.join(ROOT, 'test/fixtures/zones/auth.zone'), '-d', stack.dir)).code).toBe(0);

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import path from 'node:path';
 import type { Config } from '../../protocol/config-data.js';
 import { matches } from '../dns/acl.js';
@@ -15,15 +14,16 @@ export const XFRIN_SPEC = path.join(PROJECT_ROOT, 'src/xfrin/xfrin.spec');
 
 export interface SecondaryZone {
   name: string;
-  /** Undefined when `master_addr` is empty: the zone is transferred by hand only (retransfer with a master). */
+  /** Undefined when `master_addr` is unset: the zone is transferred by hand only (retransfer with a master). */
   primary?: Primary;
 }
 
 export class SecondaryConfigError extends Error {}
 
+/** As the spec has checked it: an IP address, a port from 1 to 65535. */
 interface ZoneItem {
   name: string;
-  master_addr: string;
+  master_addr?: string;
   master_port: number;
 }
 
@@ -38,9 +38,7 @@ export function secondaryZones(config: Config): Map<string, SecondaryZone> {
       throw new SecondaryConfigError(`zones[${i}]: bad name ${JSON.stringify(z.name)}: ${(err as Error).message}`);
     }
     if (zones.has(name)) throw new SecondaryConfigError(`zones[${i}]: ${name} is listed twice`);
-    if (z.master_addr !== '' && isIP(z.master_addr) === 0) throw new SecondaryConfigError(`zones[${i}]: master_addr "${z.master_addr}" is not an IP address`);
-    if (!Number.isInteger(z.master_port) || z.master_port < 1 || z.master_port > 65535) throw new SecondaryConfigError(`zones[${i}]: master_port ${z.master_port} is not a port`);
-    zones.set(name, { name, primary: z.master_addr === '' ? undefined : { address: z.master_addr, port: z.master_port } });
+    zones.set(name, { name, primary: z.master_addr === undefined ? undefined : { address: z.master_addr, port: z.master_port } });
   });
   return zones;
 }
