@@ -316,4 +316,26 @@ describe('the project\'s specs', () => {
     ]);
     expect(configProblems(items, { port: 0, address: 'localhost', cert_file: '/etc/b10/cert.pem' })).toEqual([]);
   });
+
+  it('xfrin_zones: master_port 99999 and master_addr "nohost" are refused, named by path; no master_addr means no primary', async () => {
+    const { config_data: items } = await specFile('src/xfrin/xfrin.spec');
+    expect(configProblems(items, { zones: [{ name: 'sec.test', master_addr: 'nohost', master_port: 99999 }] })).toEqual([
+      'zones[0]/master_addr: "nohost" is not an IP address',
+      'zones[0]/master_port: 99999 is above the maximum 65535',
+    ]);
+    expect(configProblems(items, { zones: [{ name: 'sec.test' }, { name: 'v6.test', master_addr: '2001:db8::1', master_port: 5353 }] })).toEqual([]);
+    const retransfer = commandSpec(await specFile('src/xfrin/xfrin.spec'), 'retransfer')!;
+    expect(() => checkCommandArgs(retransfer, { zone_name: 'sec.test', master: 'nohost', port: 0 })).toThrow(
+      'retransfer: master: "nohost" is not an IP address; retransfer: port: 0 is below the minimum 1',
+    );
+  });
+
+  it('xfrout_also_notify: secondaries are IP addresses and ports', async () => {
+    const { config_data: items } = await specFile('src/xfrout/xfrout.spec');
+    expect(configProblems(items, { also_notify: [{ address: 'ns2', port: 70000 }], max_transfers_out: 0 })).toEqual([
+      'also_notify[0]/address: "ns2" is not an IP address',
+      'also_notify[0]/port: 70000 is above the maximum 65535',
+      'max_transfers_out: 0 is below the minimum 1',
+    ]);
+  });
 });
