@@ -18,8 +18,8 @@ import { freePort, run } from './helpers/processes.js';
 const exec = promisify(execFile);
 const WWW = '192.0.2.10';
 
-async function authWith(args: string[] = []): Promise<AuthHandle> {
-  const handle = await startAuth({ cfgmgr: true, args });
+async function authWith(args: string[] = [], stored?: object): Promise<AuthHandle> {
+  const handle = await startAuth({ cfgmgr: true, args, stored });
   onTestFinished(() => handle.stop());
   return handle;
 }
@@ -196,5 +196,17 @@ describe('Auth/listen_on: all or nothing', () => {
     await expectAnswering(port);
     expect(await listenOnShown(auth)).toEqual([{ address: '127.0.0.1', port }]);
     expect(refused.stderr).toContain(`cannot listen on 0.0.0.0:${port} (TCP): the port is in use by another program (EADDRINUSE); still answering on 127.0.0.1:${port}`);
+  });
+
+  it('stored_unbindable_at_start: auth starts on the default address and says why, rather than dying; setting listen_on again applies it', async () => {
+    const auth = await authWith([], { listen_on: [{ address: '203.0.113.1', port: 5300 }] });
+    const why = await auth.auth.waitForLog((l) => l.level === 50, 'the error about listen_on');
+    expect(why).toMatchObject({ reason: 'cannot listen on 203.0.113.1:5300 (UDP): the address is not on this host (EADDRNOTAVAIL)' });
+    expect(String(why.msg)).toBe(`stored listen_on cannot be bound: answering on 127.0.0.1:${auth.port} until Auth/listen_on is set again`);
+    await expectAnswering(auth.port);
+    const newPort = await freePort();
+    expect(await b10(auth, 'config', 'set', 'Auth/listen_on', JSON.stringify([{ address: '127.0.0.1', port: newPort }]))).toMatchObject({ code: 0 });
+    await expectAnswering(newPort);
+    await expectSilent(auth.port);
   });
 });

@@ -72,7 +72,7 @@ const program = daemonOptions(
     log.info({ zones: server.zoneList() }, 'zones loaded');
 
     const fallback: Endpoint[] = [{ address: opts.address, port: dnsPort(opts.port) }];
-    let relisten: Promise<unknown> = Promise.resolve();
+    let relisten: Promise<void> = Promise.resolve();
     // DNS is served before the bus is reached, and goes on whatever the bus does.
     // Changes of address are applied one after the other, never interleaved;
     // one that cannot be made whole changes nothing (server.listen).
@@ -136,8 +136,14 @@ const program = daemonOptions(
         } catch (err) {
           if (!(err instanceof ListenError)) throw err;
           const still = server.endpoints().map(formatEndpoint).join(', ');
-          log.warn({ reason: err.message, endpoints: server.endpoints() }, 'listen_on refused: answering where it did');
-          throw new AnswerError(1, `listen_on: ${err.message}; still answering on ${still}`);
+          if (module === undefined) {
+            // The stored configuration, at start: its address may not be up yet. DNS on the
+            // default address beats none, and a refusal here would end auth (and the boss restarts it, in vain).
+            log.error({ reason: err.message, endpoints: server.endpoints() }, `stored listen_on cannot be bound: answering on ${still} until Auth/listen_on is set again`);
+          } else {
+            log.warn({ reason: err.message, endpoints: server.endpoints() }, 'listen_on refused: answering where it did');
+            throw new AnswerError(1, `listen_on: ${err.message}; still answering on ${still}`);
+          }
         }
         server.setRateLimit(rateLimit);
       },

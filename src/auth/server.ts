@@ -291,7 +291,6 @@ export class AuthServer {
       const response = this.safely(() => this.respondUdp(msg, rinfo.address));
       if (response) udp.send(response, rinfo.port, rinfo.address);
     });
-    udp.on('error', (err) => this.log.warn({ err }, 'UDP socket error'));
     try {
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
@@ -303,6 +302,7 @@ export class AuthServer {
     } catch (err) {
       throw bindFailure(asked, 'UDP', err as NodeJS.ErrnoException);
     }
+    udp.on('error', (err) => this.log.warn({ err }, 'UDP socket error'));
     const bound = { address: asked.address, port: udp.address().port };
     const tcp = net.createServer((socket) => this.acceptTcp(socket, connections));
     try {
