@@ -42,18 +42,31 @@ export class ZoneStore {
     this.db = db;
   }
 
-  /** Opens (creating if need be) the store in `dataPath`. */
-  static open(dataPath: string, options: { readonly?: boolean } = {}): ZoneStore {
+  /**
+   * Opens the store in `dataPath`, creating it (and the directory) if need
+   * be unless `create` is false; a store opened read-only is never created.
+   */
+  static open(dataPath: string, options: { readonly?: boolean; create?: boolean } = {}): ZoneStore {
+    const readonly = options.readonly ?? false;
+    const create = !readonly && (options.create ?? true);
     const file = path.join(dataPath, ZONE_DB);
     try {
-      if (!options.readonly) mkdirSync(dataPath, { recursive: true });
-      const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+      if (create) mkdirSync(dataPath, { recursive: true });
+      const db = new Database(file, { readonly, fileMustExist: !create });
       const store = new ZoneStore(file, db);
-      if (!options.readonly) store.migrate();
+      if (readonly) store.checkVersion();
+      else store.migrate();
       return store;
     } catch (err) {
+      if (err instanceof ZoneStoreError) throw err;
       throw new ZoneStoreError(`${file}: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /** The schema version, checked: another version, or a file that is no store, is refused with a message naming the file. */
+  private checkVersion(): void {
+    const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    if (row !== undefined && row.version !== SCHEMA_VERSION) throw new ZoneStoreError(`${this.file}: schema version ${row.version}, this b10 reads ${SCHEMA_VERSION}`);
   }
 
   private migrate(): void {
@@ -78,9 +91,9 @@ export class ZoneStore {
       );
       CREATE INDEX IF NOT EXISTS records_in_order ON records (zone_id, rname, type);
     `);
-    const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    const row = this.db.prepare('SELECT version FROM schema_version').get();
     if (row === undefined) this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
-    else if (row.version !== SCHEMA_VERSION) throw new ZoneStoreError(`${this.file}: schema version ${row.version}, this b10 reads ${SCHEMA_VERSION}`);
+    else this.checkVersion();
   }
 
   /** Replaces the zone `name` (absolute, lowercase) with `records`, in one transaction. */
