@@ -185,4 +185,16 @@ describe('b10-auth answers, checked with dig', () => {
     expect((await dig('www.auth.test', 'A')).answer).toEqual(['www.auth.test. 300 IN A 192.0.2.11']);
     expect((await dig('auth.test', 'SOA')).answer[0]).toMatch(/ 8 3600 900 604800 60$/);
   });
+
+  it('drop: b10 zone drop tells auth, which answers REFUSED for the zone\'s names at once; a zone auth never served is said so', async () => {
+    const dropped = await run('src/cli/main.js', ['zone', 'drop', 'auth.test', '-d', dataPath], { env: bus.env });
+    expect(dropped).toMatchObject({ code: 0, stdout: 'auth.test.: dropped\n', stderr: 'b10: auth no longer serves auth.test.' });
+    expect((await dig('www.auth.test', 'A')).status).toBe('REFUSED');
+    expect((await dig('auth.test', 'SOA')).status).toBe('REFUSED');
+
+    const basic = path.join(ROOT, 'test/fixtures/zones/basic.zone');
+    expect(await run('src/cli/main.js', ['zone', 'load', 'example.com', basic, '--no-notify', '-d', dataPath])).toMatchObject({ code: 0 });
+    const unserved = await run('src/cli/main.js', ['zone', 'drop', 'example.com', '-d', dataPath], { env: bus.env });
+    expect(unserved).toMatchObject({ code: 0, stderr: 'b10: auth did not serve example.com. (no zone example.com. in the store)' });
+  });
 });

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, ROOT, run } from './helpers/processes.js';
@@ -10,7 +10,7 @@ async function zoneCli(): Promise<(...args: string[]) => ReturnType<typeof run>>
   const dir = await tempDir();
   // No bus here: msgq is asked on a port nobody listens on.
   const port = String(await freePort());
-  return (...args) => run('src/cli/main.js', ['zone', ...args, '-d', dir, ...(args[0] === 'load' ? ['-m', port] : [])]);
+  return (...args) => run('src/cli/main.js', ['zone', ...args, '-d', dir, ...(args[0] === 'load' || args[0] === 'drop' ? ['-m', port] : [])]);
 }
 
 describe('b10 zone', () => {
@@ -25,7 +25,9 @@ describe('b10 zone', () => {
     const shown = (await zone('show', 'example.com.')).stdout.trim().split('\n');
     expect(shown[0]).toBe('example.com.\t3600\tIN\tSOA\tns1.example.com. hostmaster.example.com. 2024010101 3600 900 604800 300');
     expect(shown.length).toBe(16);
-    expect(await zone('drop', 'example.com')).toMatchObject({ code: 0, stdout: 'example.com.: dropped\n' });
+    const dropped = await zone('drop', 'example.com');
+    expect(dropped).toMatchObject({ code: 0, stdout: 'example.com.: dropped\n' });
+    expect(dropped.stderr).toMatch(/^b10: could not tell auth \(cannot read the bus token .*\): it does not serve example\.com\. when it starts$/);
     expect(await zone('show', 'example.com')).toMatchObject({ code: 1, stderr: 'b10: no zone example.com. in the store' });
     expect(await zone('drop', 'example.com')).toMatchObject({ code: 1 });
   });
@@ -47,6 +49,23 @@ describe('b10 zone', () => {
     const r = await run('src/cli/main.js', ['zone', 'list', '-d', dir]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^b10: ${db}: file is not a database`));
+  });
+
+  it('missing_data_path: list, show and drop with -d a path that is not there exit 1 naming it, and create nothing', async () => {
+    const typo = path.join(await tempDir(), 'nonexistent', 'x');
+    for (const args of [['list'], ['show', 'example.com'], ['drop', 'example.com']]) {
+      const r = await run('src/cli/main.js', ['zone', ...args, '-d', typo]);
+      expect(r).toMatchObject({ code: 1, stdout: '' });
+      expect(r.stderr).toBe(`b10: no data path ${typo}: no such directory (-d, else B10_DATA_PATH)`);
+    }
+    expect(existsSync(path.dirname(typo))).toBe(false);
+  });
+
+  it('no_store_yet: list and show in a data path holding no store read nothing and create none', async () => {
+    const dir = await tempDir();
+    expect(await run('src/cli/main.js', ['zone', 'list', '--json', '-d', dir])).toMatchObject({ code: 0, stdout: '[]\n' });
+    expect(await run('src/cli/main.js', ['zone', 'show', 'example.com', '-d', dir])).toMatchObject({ code: 1, stderr: 'b10: no zone example.com. in the store' });
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('help_and_usage: --help on each; a missing argument is a usage error', async () => {

@@ -15,6 +15,7 @@ import { createLogger } from '../log.js';
 import { EXIT_FAILURE, parseArgs, parseCount, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { XfrinZones } from '../xfrin/follow.js';
+import { formatEndpoint, ListenError } from './endpoints.js';
 import { rateLimitFrom, type RateLimitItems } from './rrl.js';
 import { AuthServer, DEFAULT_AUTH_LIMITS, type Endpoint } from './server.js';
 
@@ -75,18 +76,14 @@ const program = daemonOptions(
     log.info({ zones: server.zoneList() }, 'zones loaded');
 
     const fallback: Endpoint[] = [{ address: opts.address, port: dnsPort(opts.port) }];
-    let current = '';
     let relisten: Promise<void> = Promise.resolve();
     // DNS is served before the bus is reached, and goes on whatever the bus does.
-    // Changes of address are applied one after the other, never interleaved.
+    // Changes of address are applied one after the other, never interleaved;
+    // one that cannot be made whole changes nothing (server.listen).
     const listenOn = (endpoints: Endpoint[]): Promise<void> => {
       const run = relisten.then(async () => {
-        const wanted = JSON.stringify(endpoints);
-        if (wanted === current) return;
-        await server.close();
-        const bound = await server.listen(endpoints);
-        current = wanted;
-        log.info({ endpoints: bound }, 'auth listening');
+        const { bound, changed } = await server.listen(endpoints);
+        if (changed) log.info({ endpoints: bound }, 'auth listening');
       });
       relisten = run.catch(() => {});
       return run;
@@ -94,7 +91,7 @@ const program = daemonOptions(
     try {
       await listenOn(fallback);
     } catch (err) {
-      log.fatal({ code: (err as NodeJS.ErrnoException).code }, `cannot listen on ${fallback[0]!.address}:${fallback[0]!.port}: ${(err as Error).message}`);
+      log.fatal(`cannot start: ${(err as Error).message}`);
       process.exit(EXIT_FAILURE);
     }
 
@@ -131,7 +128,20 @@ const program = daemonOptions(
       onMessage: (message) => xfrinZones.onMessage(message),
       onConfig: async (config: Config) => {
         const configured = (config.listen_on as Endpoint[] | undefined) ?? [];
-        await listenOn(configured.length > 0 ? configured : fallback);
+        try {
+          await listenOn(configured.length > 0 ? configured : fallback);
+        } catch (err) {
+          if (!(err instanceof ListenError)) throw err;
+          const still = server.endpoints().map(formatEndpoint).join(', ');
+          if (module === undefined) {
+            // The stored configuration, at start: its address may not be up yet. DNS on the
+            // default address beats none, and a refusal here would end auth (and the boss restarts it, in vain).
+            log.error({ reason: err.message, endpoints: server.endpoints() }, `stored listen_on cannot be bound: answering on ${still} until Auth/listen_on is set again`);
+          } else {
+            log.warn({ reason: err.message, endpoints: server.endpoints() }, 'listen_on refused: answering where it did');
+            throw new AnswerError(1, `listen_on: ${err.message}; still answering on ${still}`);
+          }
+        }
         server.setRateLimit(rateLimitFrom((config.rate_limit as RateLimitItems | undefined) ?? {}));
       },
       onCommand: (name, args) => {

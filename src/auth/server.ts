@@ -16,13 +16,11 @@ import {
 import { NS, type Zone } from '../dns/zone.js';
 import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
+import { bindFailure, blockedByOwn, checkEndpoints, formatEndpoint, ListenError, planMove, type Bound, type Endpoint } from './endpoints.js';
 import { limitsAnything, ResponseRateLimiter, type RateLimit, type ResponseKind } from './rrl.js';
 import { serveTcpConnection } from './tcp-connection.js';
 
-export interface Endpoint {
-  address: string;
-  port: number;
-}
+export type { Endpoint } from './endpoints.js';
 
 export interface AuthLimits {
   /** Open TCP connections at most; more are closed at once. */
@@ -103,10 +101,24 @@ function countedAs(query: Query, answer: Answer): Counted {
   return { kind: 'response', name: query.qname, qtype: query.qtype };
 }
 
-interface Listener {
-  endpoint: Endpoint;
+interface Listener extends Bound {
   udp: dgram.Socket;
   tcp: net.Server;
+  /** The TCP connections it accepted: they end when it is dropped. */
+  connections: Set<net.Socket>;
+}
+
+/** What a change of endpoints did. */
+export interface Listening {
+  /** Every endpoint answered on, in the order asked, with the ports picked for port 0. */
+  bound: Endpoint[];
+  /** Whether any socket was opened or closed. */
+  changed: boolean;
+}
+
+function closeSockets({ udp, tcp }: Listener): void {
+  udp.close();
+  tcp.close();
 }
 
 /**
@@ -119,7 +131,7 @@ export class AuthServer {
   private zones = new Map<string, Zone>();
   private readonly prepared = new Map<string, Prepared>();
   private rateLimiter: ResponseRateLimiter | undefined;
-  private readonly listeners: Listener[] = [];
+  private listeners: Listener[] = [];
   private readonly tcpSockets = new Set<net.Socket>();
 
   constructor(
@@ -212,48 +224,117 @@ export class AuthServer {
     };
   }
 
-  /** Starts answering on each endpoint; resolves with the ports bound (port 0 picks one). */
-  async listen(endpoints: readonly Endpoint[]): Promise<Endpoint[]> {
-    const bound: Endpoint[] = [];
-    for (const endpoint of endpoints) {
-      // Port 0 picks a free UDP port, and TCP must take the same number: another
-      // program may hold it for TCP, so a few picks are tried before giving up.
-      for (let attempt = 1; ; attempt++) {
+  /**
+   * Answers on exactly `endpoints` from now on (port 0 picks a port), all or
+   * nothing: every new socket, UDP and TCP on every address, is bound before
+   * any old one is let go; when one cannot be, those opened are closed and
+   * auth answers where it did, rejecting with ListenError. An endpoint still
+   * wanted keeps its sockets and connections, so it answers throughout.
+   */
+  async listen(endpoints: readonly Endpoint[]): Promise<Listening> {
+    checkEndpoints(endpoints);
+    const { kept, dropped } = planMove(this.listeners, endpoints);
+    const next = [...kept];
+    const opened: Listener[] = [];
+    const retired: Listener[] = [];
+    try {
+      const blocked: number[] = [];
+      for (const [i, endpoint] of endpoints.entries()) {
+        if (next[i]) continue;
         try {
-          bound.push(await this.listenOne(endpoint));
-          break;
+          opened.push((next[i] = await this.open(endpoint)));
         } catch (err) {
-          if (endpoint.port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === PORT_PICKS) throw err;
+          if (!blockedByOwn(err, endpoint, dropped)) throw err;
+          blocked.push(i);
         }
       }
+      if (blocked.length > 0) {
+        // Only old listeners on those ports stand in the way: they stop first, and come back should the new ones fail.
+        const ports = new Set(blocked.map((i) => endpoints[i]!.port));
+        for (const listener of dropped.filter((l) => ports.has(l.bound.port))) {
+          closeSockets(listener);
+          retired.push(listener);
+        }
+        for (const i of blocked) opened.push((next[i] = await this.open(endpoints[i]!)));
+      }
+    } catch (err) {
+      for (const listener of opened) this.drop(listener);
+      for (const listener of retired) await this.reopen(listener);
+      throw err;
     }
-    return bound;
+    for (const listener of dropped) {
+      if (!retired.includes(listener)) closeSockets(listener);
+      this.endConnections(listener);
+    }
+    this.listeners = next as Listener[];
+    return { bound: this.listeners.map((l) => l.bound), changed: opened.length > 0 || dropped.length > 0 };
   }
 
-  private async listenOne(endpoint: Endpoint): Promise<Endpoint> {
-    const udp = dgram.createSocket({ type: net.isIPv6(endpoint.address) ? 'udp6' : 'udp4' });
+  /** Endpoints answered on now. */
+  endpoints(): Endpoint[] {
+    return this.listeners.map((l) => l.bound);
+  }
+
+  /** Listens on `asked`; port 0 picks a free UDP port, and TCP must take the same number. */
+  private async open(asked: Endpoint, connections = new Set<net.Socket>()): Promise<Listener> {
+    // Another program may hold the picked port for TCP, so a few picks are tried before giving up.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.openOnce(asked, connections);
+      } catch (err) {
+        if (asked.port !== 0 || !(err instanceof ListenError) || err.bindCode !== 'EADDRINUSE' || attempt === PORT_PICKS) throw err;
+      }
+    }
+  }
+
+  private async openOnce(asked: Endpoint, connections: Set<net.Socket>): Promise<Listener> {
+    const udp = dgram.createSocket({ type: net.isIPv6(asked.address) ? 'udp6' : 'udp4' });
     udp.on('message', (msg, rinfo) => {
       const response = this.safely(() => this.respondUdp(msg, rinfo.address));
       if (response) udp.send(response, rinfo.port, rinfo.address);
     });
-    udp.on('error', (err) => this.log.warn({ err }, 'UDP socket error'));
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(endpoint.port, endpoint.address, () => {
-        udp.off('error', reject);
-        resolve();
-      });
-    });
-    const port = udp.address().port;
-    const tcp = net.createServer((socket) => this.acceptTcp(socket));
     try {
-      await listenOn(tcp, { port, host: endpoint.address });
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(asked.port, asked.address, () => {
+          udp.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      throw bindFailure(asked, 'UDP', err as NodeJS.ErrnoException);
+    }
+    udp.on('error', (err) => this.log.warn({ err }, 'UDP socket error'));
+    const bound = { address: asked.address, port: udp.address().port };
+    const tcp = net.createServer((socket) => this.acceptTcp(socket, connections));
+    try {
+      await listenOn(tcp, { port: bound.port, host: bound.address });
     } catch (err) {
       udp.close();
-      throw err;
+      throw bindFailure(bound, 'TCP', err as NodeJS.ErrnoException);
     }
-    this.listeners.push({ endpoint: { address: endpoint.address, port }, udp, tcp });
-    return { address: endpoint.address, port };
+    return { asked, bound, udp, tcp, connections };
+  }
+
+  /** A listener closed to make way for a move that failed: back where it was, its connections with it. */
+  private async reopen(listener: Listener): Promise<void> {
+    const at = this.listeners.indexOf(listener);
+    try {
+      this.listeners[at] = { ...(await this.open(listener.bound, listener.connections)), asked: listener.asked };
+    } catch (err) {
+      this.listeners.splice(at, 1);
+      this.endConnections(listener);
+      this.log.error({ err }, `lost ${formatEndpoint(listener.bound)} while putting it back after a failed move`);
+    }
+  }
+
+  private drop(listener: Listener): void {
+    closeSockets(listener);
+    this.endConnections(listener);
+  }
+
+  private endConnections(listener: Listener): void {
+    for (const socket of listener.connections) socket.destroy();
   }
 
   /**
@@ -263,11 +344,7 @@ export class AuthServer {
    * boss) for it, so that event would not come.
    */
   async close(): Promise<void> {
-    for (const socket of this.tcpSockets) socket.destroy();
-    for (const { udp, tcp } of this.listeners.splice(0)) {
-      udp.close();
-      tcp.close();
-    }
+    for (const listener of this.listeners.splice(0)) this.drop(listener);
   }
 
   /** A packet that breaks something unforeseen costs that packet, never the server. */
@@ -280,15 +357,19 @@ export class AuthServer {
     }
   }
 
-  /** DNS over TCP, past the cap of connections closed at once. */
-  private acceptTcp(socket: net.Socket): void {
+  /** DNS over TCP, past the cap of connections closed at once; `connections` are those of the listener that accepted it. */
+  private acceptTcp(socket: net.Socket, connections: Set<net.Socket>): void {
     if (this.tcpSockets.size >= this.limits.maxTcpConnections) {
       socket.destroy();
       return;
     }
     this.tcpSockets.add(socket);
+    connections.add(socket);
     socket.setNoDelay(true);
-    socket.on('close', () => this.tcpSockets.delete(socket));
+    socket.on('close', () => {
+      this.tcpSockets.delete(socket);
+      connections.delete(socket);
+    });
     serveTcpConnection(socket, this.limits.tcpIdleMs, (packet) => {
       let handedOff = false;
       const response = this.safely(() => {
@@ -298,6 +379,7 @@ export class AuthServer {
       });
       if (!handedOff) return response;
       this.tcpSockets.delete(socket);
+      connections.delete(socket);
       return 'handed-off';
     });
   }

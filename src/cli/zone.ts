@@ -1,15 +1,17 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { AnswerError, AuthError, ConnectionError, NoRecipientError, TimeoutError } from '../../protocol/errors.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { formatRecord, parseMasterFile } from '../dns/master-file.js';
 import { absolute, NameError } from '../dns/name.js';
-import { ZoneStore } from '../dns/zone-store.js';
+import { ZONE_DB, ZoneStore } from '../dns/zone-store.js';
 import { connect, withBusOptions, type BusOptions } from './common.js';
 
 /** The group auth answers on, and the command that has it take a zone from the store again. */
 const AUTH = 'Auth';
 const LOADZONE = 'loadzone';
-/** How long `zone load` waits for auth to say it has the zone. */
+/** How long `zone load` and `zone drop` wait for auth to say it has taken the change. */
 const TELL_AUTH_MS = 2000;
 
 interface ZoneOpts extends BusOptions {
@@ -26,7 +28,22 @@ function zoneName(text: string): string {
 }
 
 function withStore<T>(opts: ZoneOpts, body: (store: ZoneStore) => T): T {
-  const store = ZoneStore.open(resolveDataPath(opts.dataPath));
+  return using(ZoneStore.open(resolveDataPath(opts.dataPath)), body);
+}
+
+/**
+ * The store as it is, to read or to drop from: nothing is created. A data
+ * path that is not there (a typo in -d, say) is an error naming it; one
+ * without a store holds no zones.
+ */
+function withExistingStore<T>(opts: ZoneOpts, access: { readonly: boolean }, body: (store: ZoneStore) => T, none: T): T {
+  const dataPath = resolveDataPath(opts.dataPath);
+  if (!statSync(dataPath, { throwIfNoEntry: false })?.isDirectory()) throw new AnswerError(1, `no data path ${dataPath}: no such directory (-d, else B10_DATA_PATH)`);
+  if (!existsSync(path.join(dataPath, ZONE_DB))) return none;
+  return using(ZoneStore.open(dataPath, { ...access, create: false }), body);
+}
+
+function using<T>(store: ZoneStore, body: (store: ZoneStore) => T): T {
   try {
     return body(store);
   } finally {
@@ -34,23 +51,48 @@ function withStore<T>(opts: ZoneOpts, body: (store: ZoneStore) => T): T {
   }
 }
 
-/** Asks a running auth to serve the zone as now stored; says on stderr when there is none to ask. */
-async function tellAuth(origin: string, opts: ZoneOpts): Promise<void> {
+/** What `zone load` and `zone drop` say of telling auth (loadzone: serve the zone as the store has it). */
+interface Telling {
+  done: string;
+  /** What auth does about the zone when it next starts. */
+  atStart: string;
+  /** Said when auth does not answer in time. */
+  unconfirmed: string;
+  /** Said when auth refuses: it does so only for a zone it neither has in the store nor serves, the end a drop wants. */
+  refused?: string;
+}
+
+const LOADED = (origin: string): Telling => ({
+  done: `auth serves ${origin} as loaded`,
+  atStart: `it serves ${origin} when it starts`,
+  unconfirmed: `auth did not confirm ${origin} within ${TELL_AUTH_MS} ms: it is stored, and auth reads it on restart`,
+});
+const DROPPED = (origin: string): Telling => ({
+  done: `auth no longer serves ${origin}`,
+  atStart: `it does not serve ${origin} when it starts`,
+  unconfirmed: `auth did not confirm dropping ${origin} within ${TELL_AUTH_MS} ms: it is gone from the store, and auth stops serving it on restart`,
+  refused: `auth did not serve ${origin}`,
+});
+
+/** Asks a running auth to serve the zone as now stored (or no longer, when dropped); says on stderr when there is none to ask. */
+async function tellAuth(origin: string, opts: ZoneOpts, telling: Telling): Promise<void> {
   try {
     const session = await connect({ ...opts, timeout: TELL_AUTH_MS });
     try {
       await session.command(AUTH, LOADZONE, { origin });
-      process.stderr.write(`b10: auth serves ${origin} as loaded\n`);
+      process.stderr.write(`b10: ${telling.done}\n`);
     } finally {
       await session.close();
     }
   } catch (err) {
-    if (err instanceof NoRecipientError) {
-      process.stderr.write(`b10: auth is not running: it serves ${origin} when it starts\n`);
+    if (err instanceof AnswerError && telling.refused) {
+      process.stderr.write(`b10: ${telling.refused} (${err.text})\n`);
+    } else if (err instanceof NoRecipientError) {
+      process.stderr.write(`b10: auth is not running: ${telling.atStart}\n`);
     } else if (err instanceof ConnectionError || err instanceof AuthError) {
-      process.stderr.write(`b10: could not tell auth (${err.message}): it serves ${origin} when it starts\n`);
+      process.stderr.write(`b10: could not tell auth (${err.message}): ${telling.atStart}\n`);
     } else if (err instanceof TimeoutError) {
-      process.stderr.write(`b10: auth did not confirm ${origin} within ${TELL_AUTH_MS} ms: it is stored, and auth reads it on restart\n`);
+      process.stderr.write(`b10: ${telling.unconfirmed}\n`);
     } else {
       throw err;
     }
@@ -76,7 +118,7 @@ function loadCommand(): Command {
     const records = parseMasterFile(file, origin);
     withStore(opts, (store) => store.replaceZone(origin, records));
     process.stdout.write(`${origin}: ${records.length} records loaded\n`);
-    if (opts.notify) await tellAuth(origin, opts);
+    if (opts.notify) await tellAuth(origin, opts, LOADED(origin));
   });
 }
 
@@ -84,7 +126,7 @@ function listCommand(): Command {
   return dataPathOption(new Command('list').description('list the zones in the store: name, serial, records, when loaded'))
     .option('--json', 'print the zones as JSON', false)
     .action((opts: ZoneOpts & { json: boolean }) => {
-      const zones = withStore(opts, (store) => store.zones());
+      const zones = withExistingStore(opts, { readonly: true }, (store) => store.zones(), []);
       if (opts.json) process.stdout.write(`${JSON.stringify(zones)}\n`);
       else for (const z of zones) process.stdout.write(`${z.name}\t${z.serial}\t${z.records}\t${z.loadedAt}\n`);
     });
@@ -95,19 +137,25 @@ function showCommand(): Command {
     new Command('show').description('print a stored zone as master-file text, SOA first').argument('<zone>', 'the zone\'s origin'),
   ).action((zone: string, opts: ZoneOpts) => {
     const origin = zoneName(zone);
-    const records = withStore(opts, (store) => store.records(origin));
+    const records = withExistingStore(opts, { readonly: true }, (store) => store.records(origin), undefined);
     if (!records) throw new AnswerError(1, `no zone ${origin} in the store`);
     process.stdout.write(`${records.map(formatRecord).join('\n')}\n`);
   });
 }
 
 function dropCommand(): Command {
-  return dataPathOption(
-    new Command('drop').description('remove a zone from the store').argument('<zone>', 'the zone\'s origin'),
-  ).action((zone: string, opts: ZoneOpts) => {
+  return withBusOptions(
+    dataPathOption(
+      new Command('drop')
+        .description('remove a zone from the store, and tell auth to stop serving it')
+        .argument('<zone>', 'the zone\'s origin')
+        .option('--no-notify', 'do not tell a running auth (it reads the store when it starts)'),
+    ),
+  ).action(async (zone: string, opts: ZoneOpts & { notify: boolean }) => {
     const origin = zoneName(zone);
-    if (!withStore(opts, (store) => store.dropZone(origin))) throw new AnswerError(1, `no zone ${origin} in the store`);
+    if (!withExistingStore(opts, { readonly: false }, (store) => store.dropZone(origin), false)) throw new AnswerError(1, `no zone ${origin} in the store`);
     process.stdout.write(`${origin}: dropped\n`);
+    if (opts.notify) await tellAuth(origin, opts, DROPPED(origin));
   });
 }
 

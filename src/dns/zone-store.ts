@@ -62,18 +62,31 @@ export class ZoneStore {
     this.db = db;
   }
 
-  /** Opens (creating if need be) the store in `dataPath`. */
-  static open(dataPath: string, options: { readonly?: boolean } = {}): ZoneStore {
+  /**
+   * Opens the store in `dataPath`, creating it (and the directory) if need
+   * be unless `create` is false; a store opened read-only is never created.
+   */
+  static open(dataPath: string, options: { readonly?: boolean; create?: boolean } = {}): ZoneStore {
+    const readonly = options.readonly ?? false;
+    const create = !readonly && (options.create ?? true);
     const file = path.join(dataPath, ZONE_DB);
     try {
-      if (!options.readonly) mkdirSync(dataPath, { recursive: true });
-      const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+      if (create) mkdirSync(dataPath, { recursive: true });
+      const db = new Database(file, { readonly, fileMustExist: !create });
       const store = new ZoneStore(file, db);
-      if (!options.readonly) store.migrate();
+      if (readonly) store.checkVersion();
+      else store.migrate();
       return store;
     } catch (err) {
+      if (err instanceof ZoneStoreError) throw err;
       throw new ZoneStoreError(`${file}: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /** The schema version, checked: another version, or a file that is no store, is refused with a message naming the file. */
+  private checkVersion(): void {
+    const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    if (row !== undefined && row.version !== SCHEMA_VERSION) throw new ZoneStoreError(`${this.file}: schema version ${row.version}, this b10 reads ${SCHEMA_VERSION}`);
   }
 
   private migrate(): void {
@@ -100,9 +113,9 @@ export class ZoneStore {
       CREATE TABLE IF NOT EXISTS zone_ids (last INTEGER NOT NULL);
       INSERT INTO zone_ids (last) SELECT COALESCE(MAX(id), 0) FROM zones WHERE NOT EXISTS (SELECT 1 FROM zone_ids);
     `);
-    const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    const row = this.db.prepare('SELECT version FROM schema_version').get();
     if (row === undefined) this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
-    else if (row.version !== SCHEMA_VERSION) throw new ZoneStoreError(`${this.file}: schema version ${row.version}, this b10 reads ${SCHEMA_VERSION}`);
+    else this.checkVersion();
   }
 
   /**

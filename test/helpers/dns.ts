@@ -1,8 +1,9 @@
 import dgram from 'node:dgram';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { CONFIG_FILE } from '../../src/cfgmgr/store.js';
 import { parseMasterFile } from '../../src/dns/master-file.js';
 import { ZoneStore } from '../../src/dns/zone-store.js';
 import { expectMessage, startBus, type Bus } from '../../src/testing/index.js';
@@ -89,14 +90,15 @@ export interface AuthHandle {
 
 /**
  * The zone store in a fresh data path holding test/fixtures/zones/auth.zone,
- * a bus (with a config manager when asked) and b10-auth on a free port,
- * registered. The caller stops it.
+ * a bus (with a config manager when asked, holding `stored` as Auth's
+ * configuration) and b10-auth on a free port, registered. The caller stops it.
  */
-export async function startAuth(options: { cfgmgr?: boolean; args?: string[] } = {}): Promise<AuthHandle> {
+export async function startAuth(options: { cfgmgr?: boolean; args?: string[]; stored?: object } = {}): Promise<AuthHandle> {
   const dataPath = await mkdtemp(path.join(os.tmpdir(), 'b10-auth-'));
   const store = ZoneStore.open(dataPath);
   store.replaceZone('auth.test.', parseMasterFile(path.join(ROOT, 'test/fixtures/zones/auth.zone'), 'auth.test'));
   store.close();
+  if (options.stored) await writeFile(path.join(dataPath, CONFIG_FILE), JSON.stringify({ version: 2, Auth: options.stored }));
   const bus = await startBus({ cfgmgr: options.cfgmgr ?? false, dataPath });
   const watcher = await bus.connect();
   await watcher.subscribe('cc_config');
