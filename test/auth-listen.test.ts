@@ -125,7 +125,7 @@ describe('Auth/listen_on: all or nothing', () => {
     expect(notHere.stderr).toContain(`cannot listen on 203.0.113.1:${newPort} (UDP): the address is not on this host (EADDRNOTAVAIL); still answering on 127.0.0.1:${newPort}`);
     const notAnAddress = await b10(auth, 'config', 'set', 'Auth/listen_on', JSON.stringify([{ address: 'not-an-ip', port: 5300 }]));
     expect(notAnAddress).toMatchObject({ code: 1 });
-    expect(notAnAddress.stderr).toContain('listen_on: "not-an-ip" is not an IPv4 or IPv6 address');
+    expect(notAnAddress.stderr).toContain('Auth/listen_on[0]/address: "not-an-ip" is not an IP address');
 
     await expectAnswering(newPort);
     expect(await listenOnShown(auth)).toEqual([{ address: '127.0.0.1', port: newPort }]);

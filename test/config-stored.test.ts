@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import dgram from 'node:dgram';
+import net from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,25 +102,20 @@ describe('the example configuration in docs/config.md', () => {
 
 describe('a daemon that cannot go on', () => {
   it('uncaught_error_one_fatal_line: one fatal log line with the reason, exit 1, no stack dump on stderr', async () => {
-    // A port someone else holds: auth cannot listen where its stored configuration says.
-    const holder = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => holder.bind(0, '127.0.0.1', resolve));
+    // A port someone else holds, and a daemon that does not handle the listen error.
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     onTestFinished(() => void holder.close());
-    const port = holder.address().port;
-    const dataPath = await mkdtemp(path.join(os.tmpdir(), 'b10-fatal-'));
-    onTestFinished(() => rm(dataPath, { recursive: true, force: true }));
-    await writeFile(path.join(dataPath, 'b10-config.db'), JSON.stringify({ version: 2, Auth: { listen_on: [{ address: '127.0.0.1', port }] } }));
-    const bus = await startBus({ cfgmgr: true, dataPath });
-    onTestFinished(() => bus.stop());
-    const auth = start('src/auth/main.js', ['-p', '0', '-d', dataPath], { env: bus.env, lifeline: true });
-    onTestFinished(() => auth.stop());
-    expect((await auth.exited).code).toBe(1);
-    await auth.drained;
-    const notJson = auth.stderrLines.filter((line) => !line.startsWith('{'));
+    const port = (holder.address() as net.AddressInfo).port;
+    const careless = start(fixture('careless'), ['--port', String(port)]);
+    onTestFinished(() => careless.stop());
+    expect((await careless.exited).code).toBe(1);
+    await careless.drained;
+    const notJson = careless.stderrLines.filter((line) => !line.startsWith('{'));
     expect(notJson).toEqual([]);
-    const fatal = auth.logs.filter((l) => l.level === 60);
+    const fatal = careless.logs.filter((l) => l.level === 60);
     expect(fatal).toHaveLength(1);
-    expect(fatal[0]).toMatchObject({ code: 'EADDRINUSE', msg: `stopping on an error: bind EADDRINUSE 127.0.0.1:${port}` });
-    expect(auth.logs.some((l) => (l.level ?? 0) <= 30 && /\\n\s+at /.test(JSON.stringify(l)))).toBe(false);
+    expect(fatal[0]).toMatchObject({ code: 'EADDRINUSE', msg: `stopping on an error: listen EADDRINUSE: address already in use 127.0.0.1:${port}` });
+    expect(careless.logs.some((l) => (l.level ?? 0) <= 30 && /\\n\s+at /.test(JSON.stringify(l)))).toBe(false);
   });
 });
