@@ -1,13 +1,11 @@
 import { execFile } from 'node:child_process';
 import net from 'node:net';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { configProblems } from '../protocol/config-data.js';
 import { loadSpecFile } from '../protocol/spec.js';
-import { startBus } from '../src/testing/index.js';
 import { requireTool } from './helpers/debian.js';
 import { freePort, ROOT, start } from './helpers/processes.js';
 import { boot, fixture, type Booted } from './helpers/stack.js';
