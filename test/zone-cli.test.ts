@@ -42,6 +42,17 @@ describe('b10 zone', () => {
     expect((await zone('show', 'example.com')).stdout).toBe(before);
   });
 
+  it('if_missing_keeps_the_operators_zone: npm start\'s example load leaves a zone already there as it is', async () => {
+    const zone = await zoneCli();
+    const own = path.join(await tempDir(), 'own.zone');
+    writeFileSync(own, '$TTL 60\n@ SOA ns hostmaster 7 2 3 4 5\n@ NS ns\nns A 192.0.2.7\nwww A 192.0.2.77\n');
+    await zone('load', 'example.com', own);
+    const before = (await zone('show', 'example.com')).stdout;
+    expect(await zone('load', 'example.com', BASIC, '--if-missing')).toMatchObject({ code: 0, stdout: 'example.com.: already in the store, left as it is\n' });
+    expect((await zone('show', 'example.com')).stdout).toBe(before);
+    expect(await zone('load', 'example.net', own, '--if-missing')).toMatchObject({ code: 0, stdout: 'example.net.: 4 records loaded\n' });
+  });
+
   it('corrupt_store: a clear error naming the file, nothing overwritten', async () => {
     const dir = await tempDir();
     const db = path.join(dir, 'zone.sqlite3');

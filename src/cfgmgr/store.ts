@@ -102,5 +102,5 @@ export function specsFileText(specs: Map<string, ModuleSpec>): string {
 }
 
 export async function ensureDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
 }

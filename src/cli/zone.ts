@@ -110,13 +110,22 @@ function loadCommand(): Command {
         .description('load a zone from an RFC 1035 master file into the zone store, replacing it whole, and tell auth')
         .argument('<zone>', 'the zone\'s origin, e.g. example.org')
         .argument('<file>', 'the master file')
-        .option('--no-notify', 'do not tell a running auth (it reads the store when it starts)'),
+        .option('--no-notify', 'do not tell a running auth (it reads the store when it starts)')
+        .option('--if-missing', 'load only when the store has no such zone yet (keeps one loaded or transferred since)', false),
     ),
-  ).action(async (zone: string, file: string, opts: ZoneOpts & { notify: boolean }) => {
+  ).action(async (zone: string, file: string, opts: ZoneOpts & { notify: boolean; ifMissing: boolean }) => {
     const origin = zoneName(zone);
     // Parsed in full before the store is touched: a bad file loads nothing.
     const records = parseMasterFile(file, origin);
-    withStore(opts, (store) => store.replaceZone(origin, records));
+    const loaded = withStore(opts, (store) => {
+      if (opts.ifMissing && store.zones().some((z) => z.name === origin)) return false;
+      store.replaceZone(origin, records);
+      return true;
+    });
+    if (!loaded) {
+      process.stdout.write(`${origin}: already in the store, left as it is\n`);
+      return;
+    }
     process.stdout.write(`${origin}: ${records.length} records loaded\n`);
     if (opts.notify) await tellAuth(origin, opts, LOADED(origin));
   });

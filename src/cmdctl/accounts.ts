@@ -116,7 +116,7 @@ export class Accounts {
 
   /** Readable by its owner only: the hashes are not passwords, but no one else needs them. */
   private async save(): Promise<void> {
-    await mkdir(path.dirname(this.file), { recursive: true });
+    await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
     await writeFileAtomic(this.file, `${JSON.stringify({ version: VERSION, users: this.users }, null, 2)}\n`, 0o600);
   }
 }

@@ -71,7 +71,7 @@ export class ZoneStore {
     const create = !readonly && (options.create ?? true);
     const file = path.join(dataPath, ZONE_DB);
     try {
-      if (create) mkdirSync(dataPath, { recursive: true });
+      if (create) mkdirSync(dataPath, { recursive: true, mode: 0o700 });
       const db = new Database(file, { readonly, fileMustExist: !create });
       const store = new ZoneStore(file, db);
       if (readonly) store.checkVersion();
