@@ -4,6 +4,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query, rcodeOf, startAuth, udpExchange, type AuthHandle } from './helpers/dns.js';
 import type { Proc } from './helpers/processes.js';
+import { seeded } from './helpers/random.js';
 
 const PACKETS = 100_000;
 /** Packets sent before waiting for a good query's answer: keeps the socket buffers from overflowing. */
@@ -12,18 +13,6 @@ const BURST = 200;
 let handle: AuthHandle;
 let auth: Proc;
 let port: number;
-
-/** A deterministic generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ['www.auth.test', 'a.auth.test', 'big.auth.test', 'x.moved.auth.test', 'q.wild.auth.test', 'www.child.auth.test', 'nope.auth.test', 'example.org'];
 
@@ -64,7 +53,7 @@ describe('b10-auth under random and mutated packets', () => {
   it('fuzz_udp_and_tcp: 100,000 packets, no crash, good queries still answered, memory bounded', { timeout: 120_000 }, async () => {
     await stillAnswers();
     const before = rssMb(auth.pid);
-    const rand = random(20261125);
+    const rand = seeded(20261125);
     const udp = dgram.createSocket('udp4');
     try {
       // Three quarters over UDP, in bursts, each burst followed by a good query that must be answered.

@@ -6,9 +6,10 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { Session } from '../protocol/session.js';
 import type { ItemSpec } from '../protocol/spec.js';
 import { ConfigClient } from '../src/cfgmgr/client.js';
-import { candidates, pick, seeded } from './helpers/config-values.js';
+import { candidates } from './helpers/config-values.js';
 import { requireTool } from './helpers/debian.js';
 import { freePort, ROOT } from './helpers/processes.js';
+import { pick, seeded } from './helpers/random.js';
 import { boot } from './helpers/stack.js';
 
 const exec = promisify(execFile);

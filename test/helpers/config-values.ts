@@ -1,4 +1,5 @@
 import type { ItemSpec } from '../../protocol/spec.js';
+import { pick } from './random.js';
 
 /**
  * Values for a config item, made from its spec alone: ones the spec accepts
@@ -10,20 +11,6 @@ export interface Candidates {
   valid: unknown[];
   invalid: unknown[];
 }
-
-/** A deterministic generator, so a failing run can be replayed from its seed. */
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export const pick = <T>(rand: () => number, from: readonly T[]): T => from[Math.floor(rand() * from.length)]!;
 
 /** Examples of each string form: accepted by the form, though not all usable (192.0.2.1 is no address of this host). */
 const FORM_EXAMPLES: Record<string, { valid: string[]; invalid: string[] }> = {
