@@ -33,6 +33,18 @@ export const PROGRAMS: Readonly<Record<string, string>> = Object.freeze({
   'b10-cmdctl': 'src/cmdctl/main.js',
 });
 
+/**
+ * b10's daemons built on startDaemonModule: each tells the boss over IPC once
+ * it is up (its first configuration applied, its ports bound). Registering is
+ * not enough for them: cmdctl, for one, binds its port only after it has
+ * registered and read its configuration.
+ */
+const SAYS_READY: ReadonlySet<string> = new Set(['b10-auth', 'b10-xfrout', 'b10-xfrin', 'b10-cmdctl']);
+
+export function saysReady(program: string): boolean {
+  return SAYS_READY.has(program);
+}
+
 export function resolveProgram(program: string): string {
   const own = PROGRAMS[program];
   if (own) return path.join(DIST, own);

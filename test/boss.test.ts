@@ -166,7 +166,7 @@ describe('startup failures clean up', () => {
     const boss = start('boss/main.js', ['-m', '0', '-d', dir, '--ready-timeout', '500', '--stop-grace', '300']);
     expect((await boss.exited).code).toBe(1);
     const fatal = boss.logs.find((l) => l.level === 60 && l.component === undefined);
-    expect(String(fatal?.msg)).toBe('b10 did not start: silent did not register as Silent within 500 ms');
+    expect(String(fatal?.msg)).toBe('b10 did not start: silent could not start: did not register as Silent within 500 ms');
     expect(startedPids(boss).length).toBe(3);
     await expectAllGone(startedPids(boss));
   });
@@ -176,7 +176,7 @@ describe('startup failures clean up', () => {
     await writeBossConfig(dir, { crasher: { process: fixture('crasher'), address: 'Crasher', kind: 'needed' } });
     const boss = start('boss/main.js', ['-m', '0', '-d', dir]);
     expect((await boss.exited).code).toBe(1);
-    expect(String(boss.logs.find((l) => l.level === 60 && l.component === undefined)?.msg)).toMatch(/crasher exited while starting/);
+    expect(String(boss.logs.find((l) => l.level === 60 && l.component === undefined)?.msg)).toMatch(/crasher could not start: exited with code 1/);
     await expectAllGone(startedPids(boss));
   });
 
