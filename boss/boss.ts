@@ -342,7 +342,7 @@ export class Boss {
     this.session = await untilExit(
       Session.connect({ port: this.settings.msgqPort, token: this.token, connectTimeout: MSGQ_CONNECT_MS, reconnectWindow: Infinity }),
       [msgq, cfgmgr],
-      'exited before msgq answered',
+      'before msgq answered',
     );
     this.setState(msgq, 'running');
     void this.session.closed.then((reason) => {
@@ -376,7 +376,7 @@ export class Boss {
       }
     })();
     try {
-      await untilExit(ready, [cfgmgr], 'exited while starting');
+      await untilExit(ready, [cfgmgr], 'while starting');
     } catch (err) {
       if (err instanceof TimeoutError) throw new StartupError(`the config manager did not start within ${err.ms} ms`);
       throw err;
