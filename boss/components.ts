@@ -14,9 +14,9 @@ export const KINDS: readonly Kind[] = ['core', 'needed', 'dispensable'];
 export interface ComponentConfig {
   /** A b10 program name (b10-msgq, b10-cfgmgr ...) or the path of a JavaScript file. */
   process: string;
-  /** core: its death stops b10; needed: failing at start stops b10, later it is restarted; dispensable: always restarted. */
+  /** core: its death stops b10; needed: b10 does not start without it, otherwise it is restarted; dispensable: always restarted. */
   kind: Kind;
-  /** The module (bus group) it registers as; it counts as started once that spec is registered. */
+  /** The module (bus group) it registers as; it is not ready until that spec is registered. */
   address?: string;
   params: string[];
   /** Higher starts earlier. */
