@@ -71,7 +71,7 @@ describe('a needed component that ends while b10 starts', () => {
       {
         flaky: flaky(['--runs', runs, '--exit-runs', '1'], { kind: 'needed', priority: 10 }),
         // Still starting when flaky's first run ends: b10 is still starting then.
-        slow: flaky(['--delay', '2000', '--module', 'Slow'], { address: 'Slow' }),
+        slow: flaky(['--delay', '3000', '--module', 'Slow'], { address: 'Slow' }),
       },
       ['--restart-period', '200'],
     );
