@@ -34,7 +34,7 @@ const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fa
 };
 const ERROR_LEVEL = 50;
 /** How a JavaScript error that nothing caught starts its line on stderr: "Error: …", "TypeError [ERR_X]: …". */
-const UNCAUGHT = /^[A-Z][A-Za-z]*Error(?: \[[A-Z_]+\])?: /;
+const UNCAUGHT = /^(?:[A-Z][A-Za-z]*)?Error(?: \[[A-Z_]+\])?: /;
 /**
  * How long to wait, after a child exited, for the last of its output: a
  * process it left behind could hold the pipes open for ever.

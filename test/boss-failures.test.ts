@@ -111,6 +111,14 @@ describe('start-up failures name their cause', () => {
     );
   });
 
+  it('uncaught_error: the JavaScript error a component died of is in the last line', async () => {
+    const runs = path.join(await tempDir(), 'no-such-dir', 'runs');
+    const boss = await failedStart({ flaky: flaky(['--runs', runs], { kind: 'needed' }) }, []);
+    expect(lastWords(boss)).toBe(
+      `b10 did not start: flaky could not start: exited with code 1: Error: ENOENT: no such file or directory, open '${runs}'`,
+    );
+  });
+
   it('data_path_under_proc: refused with the path and the error, no hang', async () => {
     // Node's recursive mkdir spins for ever on such a path; the boss makes one level at a time.
     const dataPath = `/proc/b10-test-${randomBytes(4).toString('hex')}/data`;
