@@ -635,10 +635,11 @@ export class Boss {
    * on the schedule meanwhile). Rejects with the reason the start failed.
    */
   private untilStarted(): Promise<void> {
+    const settled = (c: Component): boolean => c.state === 'running' || (c.config.kind === 'dispensable' && c.cause !== undefined);
     return new Promise((resolve, reject) => {
       const check = (): void => {
         if (this.startupFailure) reject(this.startupFailure);
-        else if ([...this.components.values()].every((c) => c.state === 'running' || (c.config.kind === 'dispensable' && c.cause !== undefined))) resolve();
+        else if ([...this.components.values()].every(settled)) resolve();
         else return;
         this.watchers.delete(check);
       };
