@@ -38,7 +38,7 @@ async function configShowAnswers(port: number, tokenFile: string): Promise<boole
 }
 
 function newestPid(boss: Proc, component: string): number {
-  return boss.logs.filter((l) => l.msg === 'component started' && l.component === component).at(-1)!.pid as number;
+  return boss.logs.filter((l) => l.msg === 'component started' && l.component === component).at(-1)!.componentPid as number;
 }
 
 /** Kills the component's process and times until `config show` is answered again. */

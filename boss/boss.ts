@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,11 +17,12 @@ import { DEFAULT_MSGQ_HOST } from '../protocol/limits.js';
 import { TOKEN_FILE_NAME } from '../protocol/token.js';
 import { connectOnce } from '../protocol/transport.js';
 import { writeTokenFile } from '../msgq/token-file.js';
-import { AXFR_HANDOFF, MSGQ_UP } from '../src/daemon.js';
+import { AXFR_HANDOFF, MSGQ_UP, READY } from '../src/daemon.js';
 import type { Logger } from '../src/log.js';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { spawnChild, type ChildHandle } from './child.js';
-import { componentsFrom, resolveProgram, type ComponentConfig } from './components.js';
+import { COMPONENT_PID, describeExit, spawnChild, type ChildHandle, type Exit } from './child.js';
+import { componentsFrom, resolveProgram, saysReady, type ComponentConfig } from './components.js';
+import { makeDataPath } from './data-path.js';
 import { restartDecision, type RestartPolicy } from './restart.js';
 
 export const BOSS_SPEC = path.join(PROJECT_ROOT, 'boss/bob.spec');
@@ -31,6 +33,11 @@ const MSGQ_CONNECT_MS = 5000;
 /** msgq is given up on after this many failed starts within MSGQ_FAILURE_WINDOW_MS. */
 const MSGQ_MAX_FAILURES = 3;
 const MSGQ_FAILURE_WINDOW_MS = 30_000;
+/**
+ * A needed component that ends after it was ready, while b10 still starts,
+ * is restarted and waited for; after this many such ends the start fails.
+ */
+const STARTUP_RUNS = 3;
 
 export interface BossSettings {
   msgqPort: number;
@@ -60,21 +67,49 @@ interface Component {
   child?: ChildHandle;
   state: State;
   startedAt: number;
+  /** When the current run became ready (running); unset until it has. */
+  readyAt?: number;
   restarts: number;
   /** Quick failures in a row, for the restart schedule. */
   failures: number;
   restartAt?: number;
   timer?: NodeJS.Timeout;
+  /** Ends the wait for the current run to become ready. */
+  readyTimer?: NodeJS.Timeout;
+  /** The current run has registered its spec (for a component with an address). */
+  registered: boolean;
+  /** The current run has said over IPC that it is up (b10's own daemons). */
+  saidReady: boolean;
+  /** Why the boss is ending the current run as failed (it was not ready in time). */
+  failure?: string;
+  /** Why it is not running: how its last run ended. */
+  cause?: string;
+  /** The boss stops it on purpose (a restart, its removal): its exit is no failure. */
+  stopRequested: boolean;
+  /** Runs that ended after they were ready, while b10 was starting. */
+  startupEnds: number;
+  /** The run a `restart` command under way will start. */
+  commandedRun?: number;
+}
+
+/** How a run ended, with the last error the process reported: "exited with code 1: cannot listen on …". */
+function exitCause(exit: Exit, lastError: string | undefined): string {
+  return lastError ? `${describeExit(exit)}: ${lastError}` : describeExit(exit);
+}
+
+function displayName(component: Component): string {
+  return component.name === 'cfgmgr' ? 'the config manager' : component.name;
 }
 
 /** `work`, unless one of the components exits first; no loser is left as an unhandled rejection. */
 async function untilExit<T>(work: Promise<T>, components: Component[], what: string): Promise<T> {
-  const exits = components.map((c) =>
-    c.child!.exited.then(({ code, signal }): never => {
-      const name = c.name === 'cfgmgr' ? 'the config manager' : c.name;
-      throw new StartupError(`${name} ${what} (code ${code}, signal ${signal})`);
-    }),
-  );
+  const exits = components.map((c) => {
+    const child = c.child!;
+    return child.exited.then((exit): never => {
+      const cause = child.lastError ? `: ${child.lastError}` : '';
+      throw new StartupError(`${displayName(c)} ${describeExit(exit)} ${what}${cause}`);
+    });
+  });
   work.catch(() => {});
   for (const exit of exits) exit.catch(() => {});
   return Promise.race([work, ...exits]);
@@ -93,6 +128,14 @@ export interface ProcessRow {
   failures: number;
   uptime: number | null;
   next_restart_in: number | null;
+  /** Why it is not running: how its last run ended (null while it runs). */
+  reason: string | null;
+}
+
+/** The answer to `restart`: the run to wait for, as `restarts` in the component's events. */
+export interface RestartAnswer {
+  name: string;
+  restarts: number;
 }
 
 /**
@@ -106,9 +149,11 @@ export class Boss {
   private session: Session | undefined;
   private module: ModuleSession | undefined;
   private config: Config = {};
-  private readonly registered = new Set<string>();
-  private readonly registrationWaiters = new Map<string, () => void>();
   private startingUp = true;
+  /** Why the start failed, once something made it fail. */
+  private startupFailure: StartupError | undefined;
+  /** Called on every state change: what waits for components to settle. */
+  private readonly watchers = new Set<() => void>();
   /** When msgq failed to start, for the give-up rule. */
   private msgqFailures: number[] = [];
   private stopping: Promise<number> | undefined;
@@ -128,6 +173,7 @@ export class Boss {
   async start(): Promise<void> {
     try {
       await this.refuseIfMsgqRuns();
+      await this.makeDataPath();
       await this.createToken();
       const msgq = await this.startMsgq();
       // The config manager's process boots while the boss connects: it
@@ -140,13 +186,10 @@ export class Boss {
       // Spawned in priority order without waiting for one another: each takes
       // a Node start-up (~0.2 s) to register, and one after the other they
       // added up past a second.
-      const outcomes = await Promise.allSettled(
-        componentsFrom(this.config.components).map(([name, config]) => this.startComponent(this.add(name, config))),
-      );
-      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-      if (failed) throw failed.reason;
+      for (const [name, config] of componentsFrom(this.config.components)) this.startComponent(this.add(name, config));
+      await this.untilStarted();
       this.startingUp = false;
-      this.log.info({ components: [...this.components.keys()], msgqPort: this.settings.msgqPort }, 'b10 started');
+      this.logStarted();
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       await this.shutdown(`startup failed: ${reason}`, 1);
@@ -181,6 +224,14 @@ export class Boss {
     throw new StartupError(`msgq already running on port ${port} (something accepts connections there)`);
   }
 
+  private async makeDataPath(): Promise<void> {
+    try {
+      await makeDataPath(this.settings.dataPath);
+    } catch (err) {
+      throw new StartupError(`cannot make the data path ${this.settings.dataPath}: ${(err as Error).message}`);
+    }
+  }
+
   /** A fresh bus token for this run, in its own file only this user can read. */
   private async createToken(): Promise<void> {
     try {
@@ -191,7 +242,18 @@ export class Boss {
   }
 
   private add(name: string, config: ComponentConfig): Component {
-    const component: Component = { name, config, state: 'stopped', startedAt: 0, restarts: 0, failures: 0 };
+    const component: Component = {
+      name,
+      config,
+      state: 'stopped',
+      startedAt: 0,
+      restarts: 0,
+      failures: 0,
+      registered: false,
+      saidReady: false,
+      stopRequested: false,
+      startupEnds: 0,
+    };
     this.components.set(name, component);
     return component;
   }
@@ -220,7 +282,7 @@ export class Boss {
       if (record.msg === 'msgq listening' && typeof record.port === 'number') settle({ kind: 'listening', port: record.port });
       else if (record.level === 60) settle({ kind: 'failed', why: String(record.msg), portTaken: record.code === 'EADDRINUSE' });
     });
-    void child.exited.then(({ code, signal }) => settle({ kind: 'failed', why: `it exited (code ${code}, signal ${signal})`, portTaken: false }));
+    void child.exited.then((exit) => settle({ kind: 'failed', why: `it ${exitCause(exit, child.lastError)}`, portTaken: false }));
     const timer = setTimeout(() => settle({ kind: 'failed', why: `it did not listen within ${MSGQ_CONNECT_MS} ms`, portTaken: false }), MSGQ_CONNECT_MS);
     return outcome.finally(() => clearTimeout(timer));
   }
@@ -239,7 +301,7 @@ export class Boss {
       if (outcome.kind === 'listening') {
         this.setState(msgq, 'running');
         msgq.restarts++;
-        this.log.info({ component: 'msgq', pid: msgq.child?.pid, downMs: Date.now() - diedAt }, 'msgq restarted');
+        this.log.info({ component: 'msgq', [COMPONENT_PID]: msgq.child?.pid, downMs: Date.now() - diedAt }, 'msgq restarted');
         this.session?.reconnectNow();
         for (const c of this.components.values()) if (c !== msgq) c.child?.notify(MSGQ_UP);
         return;
@@ -280,7 +342,7 @@ export class Boss {
     this.session = await untilExit(
       Session.connect({ port: this.settings.msgqPort, token: this.token, connectTimeout: MSGQ_CONNECT_MS, reconnectWindow: Infinity }),
       [msgq, cfgmgr],
-      'exited before msgq answered',
+      'before msgq answered',
     );
     this.setState(msgq, 'running');
     void this.session.closed.then((reason) => {
@@ -314,7 +376,7 @@ export class Boss {
       }
     })();
     try {
-      await untilExit(ready, [cfgmgr], 'exited while starting');
+      await untilExit(ready, [cfgmgr], 'while starting');
     } catch (err) {
       if (err instanceof TimeoutError) throw new StartupError(`the config manager did not start within ${err.ms} ms`);
       throw err;
@@ -353,36 +415,47 @@ export class Boss {
       }
     }
     for (const [name, config] of wanted) {
-      if (!this.components.has(name) && !this.stopping) void this.startComponent(this.add(name, config)).catch(() => {});
+      if (!this.components.has(name) && !this.stopping) this.startComponent(this.add(name, config));
     }
   }
 
   private onMessage({ env, body }: Message): void {
     if (env.group === BOSS && (body as { running?: unknown } | undefined)?.running === CONFIG_MANAGER) {
       // A restarted config manager's readiness event.
-      this.registered.add(CONFIG_MANAGER);
-      this.registrationWaiters.get(CONFIG_MANAGER)?.();
+      this.registeredAs(CONFIG_MANAGER);
       return;
     }
     if (env.group !== CONFIG_NOTIFICATIONS || !isNotification(body)) return;
     const [event, params] = body.notification;
     const module = (params as { module_name?: unknown } | undefined)?.module_name;
     if (event !== MODULE_SPEC || typeof module !== 'string') return;
-    this.registered.add(module);
-    this.registrationWaiters.get(module)?.();
+    this.registeredAs(module);
+  }
+
+  /** A module registered: the component starting under that address has done its part. */
+  private registeredAs(address: string): void {
+    for (const component of this.components.values()) {
+      if (component.config.address !== address || component.state !== 'starting') continue;
+      component.registered = true;
+      this.checkReady(component);
+    }
   }
 
   /**
    * Every state change is announced on group cc_components, so cmdctl's
-   * console and `b10 listen` see components come and go without polling.
+   * console and `b10 listen` see components come and go without polling;
+   * a failure comes with its reason.
    */
-  private setState(component: Component, state: State): void {
+  private setState(component: Component, state: State, reason?: string): void {
     if (component.state === state) return;
     component.state = state;
+    if (state === 'running') component.readyAt = Date.now();
+    for (const watcher of [...this.watchers]) watcher();
     if (!this.session || this.session.isClosed) return;
     const { name, restarts } = component;
+    const event = { name, state, pid: component.child?.pid ?? null, restarts, ...(reason === undefined ? {} : { reason }) };
     try {
-      this.session.send(COMPONENT_EVENTS, createNotification(COMPONENT_STATE, { name, state, pid: component.child?.pid ?? null, restarts }));
+      this.session.send(COMPONENT_EVENTS, createNotification(COMPONENT_STATE, event));
     } catch (err) {
       // Only when msgq has been gone long enough to fill the held buffer: the event is not worth stopping for.
       this.log.debug({ err }, 'component event not sent');
@@ -393,25 +466,38 @@ export class Boss {
     const { config, name } = component;
     const args = this.settings.verbose ? [...config.params, '-v'] : config.params;
     const log = this.log.child({ component: name });
-    const child = spawnChild(resolveProgram(config.process), args, this.childEnv(), log, onRecord, (message, handle) =>
-      this.onChildMessage(name, message, handle),
+    const child: ChildHandle = spawnChild(resolveProgram(config.process), args, this.childEnv(), log, onRecord, (message, handle) =>
+      this.onChildMessage(component, child, message, handle),
     );
     component.child = child;
     component.startedAt = Date.now();
+    component.readyAt = undefined;
+    component.registered = false;
+    component.saidReady = false;
+    component.failure = undefined;
     this.setState(component, 'starting');
-    this.log.info({ component: name, pid: child.pid, kind: config.kind }, 'component started');
-    void child.exited.then(({ code, signal }) => this.onExit(component, child, code, signal));
+    this.log.info({ component: name, [COMPONENT_PID]: child.pid, kind: config.kind }, 'component started');
+    void child.exited.then((exit) => this.onExit(component, child, exit));
     return child;
   }
 
-  /** Messages between components that go through the boss: a transfer's connection, from auth to xfrout. */
-  private onChildMessage(from: string, message: unknown, handle: unknown): void {
+  /**
+   * Messages from a component over IPC: that it is up, or a transfer's
+   * connection to pass from auth to xfrout.
+   */
+  private onChildMessage(component: Component, child: ChildHandle, message: unknown, handle: unknown): void {
+    if (message === READY) {
+      if (component.child !== child) return;
+      component.saidReady = true;
+      this.checkReady(component);
+      return;
+    }
     if ((message as { type?: unknown } | null)?.type !== AXFR_HANDOFF || !(handle instanceof net.Socket)) return;
     // The boss's copy reads until it is sent on: a client's reset meanwhile must not be an unhandled error.
     handle.on('error', () => {});
     const xfrout = [...this.components.values()].find((c) => c.config.address === XFROUT && c.child?.running);
     if (xfrout?.child?.pass(message, handle)) return;
-    this.log.warn({ from }, 'a zone transfer was asked for, but xfrout is not running: connection closed');
+    this.log.warn({ from: component.name }, 'a zone transfer was asked for, but xfrout is not running: connection closed');
     handle.destroy();
   }
 
@@ -427,68 +513,107 @@ export class Boss {
     };
   }
 
-  /** Spawns a component and waits until it is ready: registered, if it has an address. */
-  private async startComponent(component: Component): Promise<void> {
-    const address = component.config.address;
-    if (address) this.registered.delete(address);
+  /**
+   * Starts a run of a component. It is running once ready: registered, if it
+   * has an address, and — b10's own daemons — once it said so over IPC, its
+   * ports bound. How the run ends, however early, is onExit's to handle.
+   */
+  private startComponent(component: Component): void {
+    if (this.stopping) return;
+    const program = resolveProgram(component.config.process);
+    if (!existsSync(program)) {
+      component.startedAt = Date.now();
+      component.readyAt = undefined;
+      this.setState(component, 'starting');
+      this.runEnded(component, `program ${program} does not exist`, 0);
+      return;
+    }
     const child = this.spawn(component);
-    if (!address) {
-      this.setState(component, 'running');
-      return;
-    }
-    const registered = new Promise<void>((resolve) => {
-      if (this.registered.has(address)) resolve();
-      else this.registrationWaiters.set(address, resolve);
-    });
-    const timeout = sleep(this.settings.readyTimeout, 'timeout' as const, { ref: false });
-    const outcome = await Promise.race([registered.then(() => 'ready' as const), child.exited.then(() => 'exited' as const), timeout]);
-    this.registrationWaiters.delete(address);
-    if (outcome === 'ready') {
-      if (component.child === child && component.state === 'starting') this.setState(component, 'running');
-      this.log.info({ component: component.name, address }, 'component ready');
-      return;
-    }
-    const why =
-      outcome === 'exited'
-        ? `${component.name} exited while starting`
-        : `${component.name} did not register as ${address} within ${this.settings.readyTimeout} ms`;
-    if (this.startingUp && component.config.kind !== 'dispensable') throw new StartupError(why);
-    this.log.warn({ component: component.name }, why);
-    // A component that never registers is a failure like any other: it is
-    // stopped, and the exit schedules its restart.
-    if (outcome === 'timeout') await this.terminate([component]);
+    component.readyTimer = setTimeout(() => this.notReadyInTime(component, child), this.settings.readyTimeout);
+    this.checkReady(component);
   }
 
-  private onExit(component: Component, child: ChildHandle, code: number | null, signal: NodeJS.Signals | null): void {
+  private checkReady(component: Component): void {
+    const { address, process: program } = component.config;
+    if (component.state !== 'starting' || !component.child) return;
+    if ((address && !component.registered) || (saysReady(program) && !component.saidReady)) return;
+    clearTimeout(component.readyTimer);
+    component.cause = undefined;
+    this.log.info({ component: component.name, address }, 'component ready');
+    this.setState(component, 'running');
+  }
+
+  /** A run not ready within --ready-timeout is a failure like any other: it is stopped, and its exit handled as one. */
+  private notReadyInTime(component: Component, child: ChildHandle): void {
+    if (component.child !== child || component.state !== 'starting') return;
+    const address = component.config.address;
+    const what = address && !component.registered ? `did not register as ${address}` : 'did not say it was up';
+    component.failure = `${what} within ${this.settings.readyTimeout} ms`;
+    this.log.warn({ component: component.name, why: component.failure }, 'component not ready in time: stopping it');
+    void this.terminate([component]);
+  }
+
+  private onExit(component: Component, child: ChildHandle, exit: Exit): void {
     if (component.child !== child) return;
     component.child = undefined;
+    clearTimeout(component.readyTimer);
     const ranMs = Date.now() - component.startedAt;
-    if (this.stopping || component.state === 'stopping') {
+    if (this.stopping || component.stopRequested) {
       this.setState(component, 'stopped');
-      this.log.info({ component: component.name, code, signal }, 'component stopped');
+      this.log.info({ component: component.name, code: exit.code, signal: exit.signal }, 'component stopped');
       return;
     }
-    this.log.warn({ component: component.name, code, signal, ranMs }, 'component exited');
-    const wasRunning = component.state === 'running';
-    this.setState(component, 'stopped');
-    if (component.name === 'msgq') {
+    this.runEnded(component, component.failure ?? exitCause(exit, child.lastError), ranMs, exit);
+  }
+
+  /**
+   * A run ended that nobody asked to end: before it was ready (it could not
+   * start) or after. What follows depends on the kind and on whether b10 is
+   * still starting; see docs/boss.md.
+   */
+  private runEnded(component: Component, cause: string, ranMs: number, exit?: Exit): void {
+    const { name } = component;
+    const wasReady = component.readyAt !== undefined;
+    component.cause = cause;
+    this.log.error(
+      { component: name, code: exit?.code, signal: exit?.signal, ranMs, cause },
+      wasReady ? 'component exited' : 'component could not start',
+    );
+    this.setState(component, 'stopped', cause);
+    if (name === 'msgq') {
       // A replacement that failed to start is bringBackMsgq's to handle.
-      if (this.startingUp) void this.shutdown('msgq exited while b10 was starting', 1);
-      else if (wasRunning) void this.bringBackMsgq(component);
+      if (this.startingUp) this.failStartup(`msgq ended while b10 was starting: ${cause}`);
+      else if (wasReady) void this.bringBackMsgq(component);
       return;
     }
-    if (component.config.kind === 'core') {
-      void this.shutdown(`${component.name} exited and b10 cannot run without it`, 1);
+    const kind = component.config.kind;
+    const what = wasReady ? `${displayName(component)} ended` : `${displayName(component)} could not start`;
+    if (kind === 'core') {
+      if (this.startingUp) this.failStartup(`${what}: ${cause}`);
+      else void this.shutdown(`${what} and b10 cannot run without it: ${cause}`, 1);
       return;
     }
-    if (this.startingUp && component.config.kind === 'needed') return;
+    if (this.startingUp && kind === 'needed') {
+      if (!wasReady) {
+        this.failStartup(`${what}: ${cause}`);
+        return;
+      }
+      if (++component.startupEnds >= STARTUP_RUNS) {
+        this.failStartup(`${what} ${component.startupEnds} times while b10 was starting, last: ${cause}`);
+        return;
+      }
+    }
+    this.scheduleRestart(component, wasReady, ranMs);
+  }
+
+  private scheduleRestart(component: Component, ready: boolean, ranMs: number): void {
     const decision = restartDecision(
-      { startedAt: component.startedAt, exitedAt: component.startedAt + ranMs, failures: component.failures },
+      { startedAt: component.startedAt, exitedAt: component.startedAt + ranMs, failures: component.failures, ready },
       this.settings.policy,
     );
     component.failures = decision.failures;
-    this.setState(component, 'restarting');
     component.restartAt = Date.now() + decision.delay;
+    this.setState(component, 'restarting', component.cause);
     this.log.info(
       { component: component.name, delay: decision.delay, interval: decision.interval, failures: decision.failures },
       'restart scheduled',
@@ -497,8 +622,45 @@ export class Boss {
       component.timer = undefined;
       component.restartAt = undefined;
       component.restarts++;
-      void this.startComponent(component).catch(() => {});
+      this.startComponent(component);
     }, decision.delay);
+  }
+
+  private failStartup(reason: string): void {
+    this.startupFailure ??= new StartupError(reason);
+    for (const watcher of [...this.watchers]) watcher();
+  }
+
+  /**
+   * Resolves once start-up has settled: every core and needed component
+   * running, every dispensable one running or failed once (it is restarted
+   * on the schedule meanwhile). Rejects with the reason the start failed.
+   */
+  private untilStarted(): Promise<void> {
+    const settled = (c: Component): boolean => c.state === 'running' || (c.config.kind === 'dispensable' && c.cause !== undefined);
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (this.startupFailure) reject(this.startupFailure);
+        else if ([...this.components.values()].every(settled)) resolve();
+        else return;
+        this.watchers.delete(check);
+      };
+      this.watchers.add(check);
+      check();
+    });
+  }
+
+  /** "b10 started", naming what runs; at warn, with the reasons, when a dispensable component does not. */
+  private logStarted(): void {
+    const all = [...this.components.values()];
+    const fields = { components: all.filter((c) => c.state === 'running').map((c) => c.name), msgqPort: this.settings.msgqPort };
+    const down = all.filter((c) => c.state !== 'running');
+    if (down.length === 0) {
+      this.log.info(fields, 'b10 started');
+      return;
+    }
+    const notRunning = Object.fromEntries(down.map((c) => [c.name, c.cause ?? c.state]));
+    this.log.warn({ ...fields, notRunning }, 'b10 started');
   }
 
   private async onCommand(name: string, args: Config): Promise<unknown> {
@@ -538,30 +700,43 @@ export class Boss {
       failures: c.failures,
       uptime: c.child ? Math.round((now - c.startedAt) / 100) / 10 : null,
       next_restart_in: c.restartAt === undefined ? null : Math.max(0, Math.round((c.restartAt - now) / 100) / 10),
+      reason: c.state === 'running' ? null : (c.cause ?? null),
     }));
   }
 
-  private restartByName(name: string): string {
+  /**
+   * Stops the component and starts it again; answers at once with the run
+   * it will start, so the caller can wait for that run's events: `running`,
+   * or `stopped` with the reason it failed. A second request while one is
+   * under way joins it.
+   */
+  private restartByName(name: string): RestartAnswer {
     const component = this.components.get(name);
     if (!component) throw new UsageError(`no component named ${name}`);
     if (component.config.kind === 'core') throw new UsageError(`${name} is a core component: restart b10 instead`);
     if (name === 'msgq') throw new UsageError('msgq is restarted only when it dies: every session would lose its connection');
-    void (async () => {
-      await this.stopComponent(component);
-      if (this.stopping) return;
-      component.failures = 0;
-      component.restarts++;
-      await this.startComponent(component).catch(() => {});
-    })();
-    return `restarting ${name}`;
+    if (this.stopping) throw new UsageError('b10 is shutting down');
+    if (component.commandedRun === undefined) {
+      const run = component.restarts + 1;
+      component.commandedRun = run;
+      void this.stopComponent(component).then(() => {
+        component.commandedRun = undefined;
+        component.failures = 0;
+        component.restarts = run;
+        this.startComponent(component);
+      });
+    }
+    return { name, restarts: component.commandedRun };
   }
 
   /** Stops one component for good (no restart): cancels a pending restart, then the shutdown steps. */
   private async stopComponent(component: Component): Promise<void> {
+    component.stopRequested = true;
     if (component.timer) clearTimeout(component.timer);
     component.timer = undefined;
     component.restartAt = undefined;
     await this.terminate([component]);
+    component.stopRequested = false;
   }
 
   /**
@@ -577,12 +752,12 @@ export class Boss {
     for (const c of byBus) session!.send(c.config.address!, createCommand('shutdown'));
     if (byBus.length > 0) await this.waitForExit(alive(), this.settings.stopGrace);
     for (const c of alive()) {
-      this.log.info({ component: c.name, pid: c.child!.pid }, 'sending SIGTERM');
+      this.log.info({ component: c.name, [COMPONENT_PID]: c.child!.pid }, 'sending SIGTERM');
       c.child!.kill('SIGTERM');
     }
     await this.waitForExit(alive(), this.settings.stopGrace);
     for (const c of alive()) {
-      this.log.warn({ component: c.name, pid: c.child!.pid }, 'still running after SIGTERM: sending SIGKILL');
+      this.log.warn({ component: c.name, [COMPONENT_PID]: c.child!.pid }, 'still running after SIGTERM: sending SIGKILL');
       c.child!.kill('SIGKILL');
     }
     await this.waitForExit(alive(), Infinity);

@@ -6,12 +6,17 @@ import type { Logger } from '../src/log.js';
 export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** Why the process could not be spawned at all. */
+  error?: string;
 }
 
 export interface ChildHandle {
   readonly pid: number;
+  /** Resolves once the process has exited and its output has been read to the end. */
   readonly exited: Promise<Exit>;
   readonly running: boolean;
+  /** The last error the process reported: an error or fatal log line, or a JavaScript error on stderr. */
+  readonly lastError: string | undefined;
   kill(signal: NodeJS.Signals): void;
   /** Sends a message over the IPC channel, if it is still open; never throws. */
   notify(message: string): void;
@@ -27,11 +32,23 @@ const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fa
   50: 'error',
   60: 'fatal',
 };
+const ERROR_LEVEL = 50;
+/** How a JavaScript error that nothing caught starts its line on stderr: "Error: …", "TypeError [ERR_X]: …". */
+const UNCAUGHT = /^(?:[A-Z][A-Za-z]*)?Error(?: \[[A-Z_]+\])?: /;
+/**
+ * How long to wait, after a child exited, for the last of its output: a
+ * process it left behind could hold the pipes open for ever.
+ */
+const OUTPUT_GRACE_MS = 1000;
+
+/** The key a component's pid is logged under: `pid` is the boss's own, in every line it writes. */
+export const COMPONENT_PID = 'componentPid';
 
 /**
  * One line of a component's output into the boss's log, under the
- * component's name: a pino JSON line keeps its level, message and fields;
- * anything else is logged as text.
+ * component's name: a pino JSON line keeps its level, message and fields,
+ * its pid under COMPONENT_PID; other text is logged as text, at warn when it
+ * came on stderr (b10's programs log JSON there, so text is a crash's).
  */
 export function forwardLine(log: Logger, stream: 'stdout' | 'stderr', line: string): Record<string, unknown> | undefined {
   if (line.startsWith('{')) {
@@ -40,15 +57,29 @@ export function forwardLine(log: Logger, stream: 'stdout' | 'stderr', line: stri
       const level = LEVELS[parsed.level as number];
       if (level && typeof parsed.msg === 'string') {
         const { level: _l, time: _t, pid, hostname: _h, name: _n, msg, ...fields } = parsed;
-        log[level]({ ...fields, childPid: pid }, msg as string);
+        log[level]({ ...fields, [COMPONENT_PID]: pid }, msg as string);
         return parsed;
       }
     } catch {
       // not JSON after all: logged as text below
     }
   }
-  if (line.trim() !== '') log.info({ stream }, line);
+  if (line.trim() === '') return undefined;
+  if (stream === 'stderr') log.warn({ stream }, line);
+  else log.info({ stream }, line);
   return undefined;
+}
+
+/** What a line of output says went wrong, if anything: what the boss names as the cause when the process ends. */
+export function reportedError(line: string, record: Record<string, unknown> | undefined): string | undefined {
+  if (record) return (record.level as number) >= ERROR_LEVEL ? String(record.msg) : undefined;
+  return UNCAUGHT.test(line) ? line.trim() : undefined;
+}
+
+/** How a process ended, in words: "exited with code 1", "was killed by SIGKILL". */
+export function describeExit({ code, signal, error }: Exit): string {
+  if (error !== undefined) return `could not be spawned: ${error}`;
+  return signal ? `was killed by ${signal}` : `exited with code ${code}`;
 }
 
 /**
@@ -69,22 +100,27 @@ export function spawnChild(
     env: { ...process.env, ...env, B10_LOG_JSON: '1', [SUPERVISED_ENV]: '1' },
   });
   let running = true;
+  let lastError: string | undefined;
   const exited = new Promise<Exit>((resolve) => {
+    // 'close' comes once the output has been read too, so a cause logged just
+    // before the exit is known when the exit is handled.
     child.once('exit', (code, signal) => {
       running = false;
-      resolve({ code, signal });
+      setTimeout(() => resolve({ code, signal }), OUTPUT_GRACE_MS).unref();
     });
+    child.once('close', (code, signal) => resolve({ code, signal }));
     child.once('error', (err) => {
       log.error({ err }, 'cannot start process');
       if (running && child.pid === undefined) {
         running = false;
-        resolve({ code: null, signal: null });
+        resolve({ code: null, signal: null, error: err.message });
       }
     });
   });
   for (const [name, stream] of [['stdout', child.stdout!], ['stderr', child.stderr!]] as const) {
     createInterface({ input: stream }).on('line', (line) => {
       const record = forwardLine(log, name, line);
+      lastError = reportedError(line, record) ?? lastError;
       if (record && onRecord) onRecord(record);
     });
   }
@@ -96,6 +132,9 @@ export function spawnChild(
     exited,
     get running() {
       return running;
+    },
+    get lastError() {
+      return lastError;
     },
     kill(signal) {
       if (running) child.kill(signal);

@@ -14,9 +14,9 @@ export const KINDS: readonly Kind[] = ['core', 'needed', 'dispensable'];
 export interface ComponentConfig {
   /** A b10 program name (b10-msgq, b10-cfgmgr ...) or the path of a JavaScript file. */
   process: string;
-  /** core: its death stops b10; needed: failing at start stops b10, later it is restarted; dispensable: always restarted. */
+  /** core: its death stops b10; needed: b10 does not start without it, otherwise it is restarted; dispensable: always restarted. */
   kind: Kind;
-  /** The module (bus group) it registers as; it counts as started once that spec is registered. */
+  /** The module (bus group) it registers as; it is not ready until that spec is registered. */
   address?: string;
   params: string[];
   /** Higher starts earlier. */
@@ -32,6 +32,18 @@ export const PROGRAMS: Readonly<Record<string, string>> = Object.freeze({
   'b10-xfrin': 'src/xfrin/main.js',
   'b10-cmdctl': 'src/cmdctl/main.js',
 });
+
+/**
+ * b10's daemons built on startDaemonModule: each tells the boss over IPC once
+ * it is up (its first configuration applied, its ports bound). Registering is
+ * not enough for them: cmdctl, for one, binds its port only after it has
+ * registered and read its configuration.
+ */
+const SAYS_READY: ReadonlySet<string> = new Set(['b10-auth', 'b10-xfrout', 'b10-xfrin', 'b10-cmdctl']);
+
+export function saysReady(program: string): boolean {
+  return SAYS_READY.has(program);
+}
 
 export function resolveProgram(program: string): string {
   const own = PROGRAMS[program];

@@ -19,6 +19,7 @@ interface Opts {
   dataPath?: string;
   pidFile?: string;
   restartPeriod: number;
+  restartMax: number;
   readyTimeout: number;
   stopGrace: number;
 }
@@ -37,9 +38,16 @@ const program = new Command('bind10')
   .option('-d, --data-path <dir>', 'where the configuration lives (default: B10_DATA_PATH, else ./b10)')
   .option('--pid-file <file>', 'write the boss\'s pid here while it runs')
   .option('--restart-period <ms>', 'run time that counts as healthy, and the first wait before restarting a component that failed sooner', parseMilliseconds, DEFAULT_POLICY.period)
+  .option('--restart-max <ms>', 'the longest wait before a restart: each quick failure in a row doubles the wait up to this', parseMilliseconds, DEFAULT_POLICY.maxPeriod)
   .option('--ready-timeout <ms>', 'how long a component may take to register with the config manager', parseMilliseconds, 10_000)
   .option('--stop-grace <ms>', 'how long each shutdown step (bus shutdown, then SIGTERM) waits before the next', parseMilliseconds, 2000)
   .action(async (opts: Opts) => {
+    // Left at its default, the cap grows with a longer period; set, it must allow the period.
+    const restartMax =
+      program.getOptionValueSource('restartMax') === 'default' ? Math.max(opts.restartMax, opts.restartPeriod) : opts.restartMax;
+    if (restartMax < opts.restartPeriod) {
+      program.error(`error: --restart-max (${restartMax}) must be at least --restart-period (${opts.restartPeriod})`, { exitCode: 2 });
+    }
     const log = createLogger('boss', { verbose: opts.verbose });
     const boss = new Boss(
       {
@@ -49,7 +57,7 @@ const program = new Command('bind10')
         cmdctlPort: opts.cmdctlPort,
         dataPath: resolveDataPath(opts.dataPath),
         verbose: opts.verbose,
-        policy: { ...DEFAULT_POLICY, period: opts.restartPeriod, maxPeriod: Math.max(DEFAULT_POLICY.maxPeriod, opts.restartPeriod) },
+        policy: { ...DEFAULT_POLICY, period: opts.restartPeriod, maxPeriod: restartMax },
         readyTimeout: opts.readyTimeout,
         stopGrace: opts.stopGrace,
       },

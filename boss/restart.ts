@@ -4,8 +4,9 @@
  * (10 s) is restarted at once; one that ran less is restarted one period
  * after it started, with normal jitter (sigma 5% of the period) so that
  * components do not restart in lockstep. A component that keeps failing
- * quickly waits twice as long each time (up to maxPeriod): a crash loop costs
- * a little, not a core.
+ * quickly waits twice as long each time, up to maxPeriod (5 minutes): a
+ * crash loop costs a little, not a core. A run that never became ready
+ * (never started, never registered) is a quick failure however long it took.
  */
 
 export interface RestartPolicy {
@@ -22,6 +23,8 @@ export const DEFAULT_POLICY: RestartPolicy = Object.freeze({ period: 10_000, max
 export interface RunRecord {
   startedAt: number;
   exitedAt: number;
+  /** Whether it became ready (registered) before it ended. */
+  ready: boolean;
   /** Quick failures in a row before this one. */
   failures: number;
 }
@@ -48,7 +51,7 @@ export function restartDecision(
   gaussian: () => number = () => normal(),
 ): RestartDecision {
   const ran = run.exitedAt - run.startedAt;
-  if (ran >= policy.period) return { delay: 0, failures: 0, interval: 0 };
+  if (run.ready && ran >= policy.period) return { delay: 0, failures: 0, interval: 0 };
   const failures = run.failures + 1;
   const interval = Math.min(policy.period * 2 ** (failures - 1), policy.maxPeriod);
   const jitter = gaussian() * policy.sigma * interval;

@@ -12,5 +12,5 @@ export const CONFIG_NOTIFICATIONS = 'cc_config';
 export const BOSS = 'Boss';
 /** The boss's announcements of component state changes. */
 export const COMPONENT_EVENTS = 'cc_components';
-/** The notification on COMPONENT_EVENTS: `{name, state, pid, restarts}`. */
+/** The notification on COMPONENT_EVENTS: `{name, state, pid, restarts, reason?}` (reason: why a run failed). */
 export const COMPONENT_STATE = 'component';

@@ -8,9 +8,22 @@ import { parsePort } from './options.js';
  * an event rather than by polling a pid, even when the boss was SIGKILLed.
  */
 export function onStopRequest(stop: (reason: string) => void): void {
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  onParentGone(() => stop('parent process gone'));
+  process.once('SIGINT', () => stopOnce(stop, 'SIGINT'));
+  process.once('SIGTERM', () => stopOnce(stop, 'SIGTERM'));
+  onParentGone(() => stopOnce(stop, 'parent process gone'));
+}
+
+let stopRequested = false;
+
+/**
+ * A process stops once. Stopping closes the bus session, and the session
+ * closing asks to stop again ("bus gone"): only the first request counts,
+ * so the daemon logs "stopping" once, with the reason that began it.
+ */
+function stopOnce(stop: (reason: string) => void, reason: string): void {
+  if (stopRequested) return;
+  stopRequested = true;
+  stop(reason);
 }
 
 /** Set by the boss in every child's environment. */
@@ -29,6 +42,13 @@ export function onParentGone(gone: () => void): void {
 
 /** What the boss sends every child over IPC once a new msgq listens. */
 export const MSGQ_UP = 'b10:msgq-up';
+
+/**
+ * What a daemon sends the boss over IPC once it is up: registered, its first
+ * configuration applied (ports bound). The boss counts b10's own daemons as
+ * running only then.
+ */
+export const READY = 'b10:ready';
 
 /**
  * Reconnect settings for a daemon's bus session. Under the boss it keeps
@@ -86,11 +106,12 @@ export async function startDaemonModule(options: DaemonModuleOptions): Promise<M
     connect: { port: msgqPort, reconnectWindow: daemonReconnectWindow() },
     onCommand: (name, args, env) => {
       if (name !== 'shutdown') return onCommand?.(name, args, env);
-      setImmediate(() => stop('shutdown command'));
+      setImmediate(() => stopOnce(stop, 'shutdown command'));
       return undefined;
     },
   });
   onMsgqUp(() => module.session.reconnectNow());
-  void module.done.then(() => stop('bus gone'));
+  void module.done.then(() => stopOnce(stop, 'bus gone'));
+  if (process.env[SUPERVISED_ENV] === '1' && process.connected) process.send?.(READY, () => {});
   return module;
 }

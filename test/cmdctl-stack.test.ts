@@ -61,7 +61,7 @@ describe('cmdctl under the boss', () => {
       }),
     );
     expect(await client.request({ events: true })).toEqual([0]);
-    expect(await client.request({ module: 'Boss', command: 'restart', args: { name: 'echo' } })).toEqual([0, 'restarting echo']);
+    expect(await client.request({ module: 'Boss', command: 'restart', args: { name: 'echo' } })).toEqual([0, { name: 'echo', restarts: 1 }]);
     await back;
     expect(states).toEqual(['stopping', 'stopped', 'starting', 'running']);
   });

@@ -42,7 +42,7 @@ export async function expectAllGone(pids: number[]): Promise<void> {
 export function startedPids(boss: Proc, component?: string): number[] {
   return boss.logs
     .filter((l) => l.msg === 'component started' && (component === undefined || l.component === component))
-    .map((l) => l.pid as number);
+    .map((l) => l.componentPid as number);
 }
 
 export async function writeBossConfig(dir: string, components: Record<string, object>, more: Record<string, object> = {}): Promise<void> {
