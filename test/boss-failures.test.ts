@@ -107,7 +107,7 @@ describe('start-up failures name their cause', () => {
     const port = await occupy(true);
     const boss = await failedStart({ auth: { process: 'b10-auth', kind: 'needed', address: 'Auth' } }, ['-p', String(port)]);
     expect(lastWords(boss)).toMatch(
-      new RegExp(`^b10 did not start: auth could not start: exited with code 1: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`),
+      new RegExp(`^b10 did not start: auth could not start: exited with code 1: cannot start: cannot listen on 127\\.0\\.0\\.1:${port} \\((UDP|TCP)\\): .*EADDRINUSE`),
     );
   });
 
@@ -115,7 +115,7 @@ describe('start-up failures name their cause', () => {
     const runs = path.join(await tempDir(), 'no-such-dir', 'runs');
     const boss = await failedStart({ flaky: flaky(['--runs', runs], { kind: 'needed' }) }, []);
     expect(lastWords(boss)).toBe(
-      `b10 did not start: flaky could not start: exited with code 1: Error: ENOENT: no such file or directory, open '${runs}'`,
+      `b10 did not start: flaky could not start: exited with code 1: stopping on an error: ENOENT: no such file or directory, open '${runs}'`,
     );
   });
 

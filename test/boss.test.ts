@@ -114,6 +114,7 @@ describe('supervision', () => {
 
   it('sigterm_ignored: a child that ignores shutdown and SIGTERM is SIGKILLed', async () => {
     const stack = await boot({ stubborn: { process: fixture('stubborn') } }, ['--stop-grace', '300']);
+    await stack.boss.waitForLog(byComponent('stubborn', 'stubborn: running'), 'stubborn running');
     const pids = stack.pids();
     await stack.b10('shutdown');
     expect((await stack.boss.exited).code).toBe(0);
