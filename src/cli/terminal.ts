@@ -43,7 +43,6 @@ export function readHidden(prompt: string): Promise<string> {
   });
 }
 
-
 /**
  * The shell's prompt line, and what is written while the shell waits at it.
  * Text that comes on its own (an event, the connection closing) would land
