@@ -10,6 +10,7 @@ import type { OperatorEvent } from '../src/cmdctl/events.js';
 import { listenOn } from '../src/listen.js';
 import { requireTool } from './helpers/debian.js';
 import { DIST, freePort, run, start } from './helpers/processes.js';
+import { screenRows } from './helpers/screen.js';
 import { boot, byComponent, fixture, type Booted } from './helpers/stack.js';
 
 const echo = { process: fixture('echo'), kind: 'dispensable', address: 'Echo', priority: 10 };
@@ -161,32 +162,102 @@ describe('b10 ctl', () => {
   it('terminal: the password is not echoed, Tab completes from the specs, and the line goes into the history file', async () => {
     const { stack, url } = await stackWithCmdctl();
     const history = path.join(stack.dir, 'history');
-    const ctl = [process.execPath, path.join(DIST, 'src/cli/main.js'), 'ctl', '--url', url, '-u', 'operator', '--history-file', history];
-    // util-linux's script runs the command on a pseudo-terminal and relays our keys to it.
-    const term = spawn(requireTool('script', 'bsdutils'), ['-qfec', ctl.map((a) => `'${a}'`).join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    onTestFinished(() => void term.kill('SIGKILL'));
-    let screen = '';
-    term.stdout.setEncoding('utf8').on('data', (text: string) => (screen += text));
-    const until = async (text: string, from = 0): Promise<void> => {
-      while (!screen.includes(text, from)) await Promise.race([once(term.stdout, 'data'), once(term, 'exit').then(() => Promise.reject(new Error(`the terminal closed before ${text}:\n${screen}`)))]);
-    };
-    await until('Password: ');
-    term.stdin.write(`${PASSWORD}\r`);
-    await until('b10> ');
-    const typed = screen.length;
+    const term = await ctlAtTerminal(url, history);
+    const typed = term.screen().length;
     // readline completes only on a Tab that ends what it reads at once (a paste does not complete), so one Tab per write.
     for (const [keys, completed] of [['Ech\t', 'Echo '], ['ec\t', 'echo '], ['te\t', 'text=']]) {
-      const from = screen.length;
-      term.stdin.write(keys!);
-      await until(completed!, from);
+      const from = term.screen().length;
+      term.keys(keys!);
+      await term.until(completed!, from);
     }
-    term.stdin.write('"hi there"\r');
-    await until('"hi there"', typed);
-    term.stdin.write('quit\r');
-    const [code] = (await once(term, 'exit')) as [number];
-    expect(code).toBe(0);
-    expect(screen).not.toContain(PASSWORD);
-    expect(screen.slice(typed)).toContain('Echo echo text="hi there"');
+    term.keys('"hi there"\r');
+    await term.until('"hi there"', typed);
+    term.keys('quit\r');
+    expect(await term.exited).toBe(0);
+    expect(term.screen()).not.toContain(PASSWORD);
+    expect(term.screen().slice(typed)).toContain('Echo echo text="hi there"');
     expect(await readFile(history, 'utf8')).toBe('Echo echo text="hi there"\nquit\n');
   });
+
+  it('event_at_the_prompt: an event is printed above the prompt, which comes back below it with the half-typed line; a closed connection is said on a line of its own', async () => {
+    const { stack, url } = await stackWithCmdctl();
+    const term = await ctlAtTerminal(url, path.join(stack.dir, 'history'));
+    term.keys('events on\r');
+    await term.prompted(term.screen().length);
+    term.keys('Echo ');
+    await term.until('Echo ');
+    expect((await stack.b10('config', 'set', 'Echo/values', '{"a": 1}')).code).toBe(0);
+    const event = '{"event":"config_update","module":"Echo","config":{"values":{"a":1}}}';
+    await term.until(event);
+    // Keys typed after the event echo after whatever the event wrote.
+    term.keys('ech');
+    await term.until('ech', term.screen().indexOf(event) + event.length);
+    expect(screenRows(term.screen()).slice(-3)).toEqual(['b10> events on', event, 'b10> Echo ech']);
+
+    // What was typed is still the line being edited, not only drawn again.
+    term.keys('o text=kept\r');
+    await term.until('"kept"');
+    await term.prompted(term.screen().indexOf('"kept"'));
+    expect(screenRows(term.screen()).slice(-3)).toEqual(['b10> Echo echo text=kept', '"kept"', 'b10> ']);
+
+    const kept = term.screen().length;
+    term.keys('Boss');
+    await term.until('Boss', kept);
+    expect((await run('src/cli/main.js', ['user', 'remove', 'operator', '-d', stack.dir])).code).toBe(0);
+    expect(await term.exited).toBe(3);
+    expect(screenRows(term.screen()).slice(-3)).toEqual([
+      '"kept"',
+      'b10: cmdctl closed the connection: the account was removed or its password changed',
+      '',
+    ]);
+  });
+
+  it('ctrl_c: drops the half-typed line and prompts again (it used to stop reading keys); at an empty prompt it leaves', async () => {
+    const { stack, url } = await stackWithCmdctl();
+    const history = path.join(stack.dir, 'history');
+    const term = await ctlAtTerminal(url, history);
+    term.keys('Echo echo text=dropped');
+    await term.until('text=dropped');
+    const from = term.screen().length;
+    term.keys('\x03');
+    await term.prompted(from);
+    expect(screenRows(term.screen()).slice(-2)).toEqual(['b10> Echo echo text=dropped^C', 'b10> ']);
+    term.keys('Echo echo text=next\r');
+    await term.until('"next"');
+    await term.prompted(term.screen().indexOf('"next"'));
+    term.keys('\x03');
+    expect(await term.exited).toBe(0);
+    expect(term.screen()).not.toContain('"dropped"');
+    expect(await readFile(history, 'utf8')).toBe('Echo echo text=next\n');
+  });
 });
+
+interface Terminal {
+  /** Everything written to the terminal so far, controls and all. */
+  screen(): string;
+  keys(text: string): void;
+  /** Resolves once `text` shows after `from`; rejects if the terminal closes first. */
+  until(text: string, from?: number): Promise<void>;
+  /** Resolves once a prompt shows after `from`. */
+  prompted(from: number): Promise<void>;
+  exited: Promise<number>;
+}
+
+/** `b10 ctl` on a pseudo-terminal (util-linux's script relays our keys to it), logged in and at its first prompt. */
+async function ctlAtTerminal(url: string, history: string): Promise<Terminal> {
+  const ctl = [process.execPath, path.join(DIST, 'src/cli/main.js'), 'ctl', '--url', url, '-u', 'operator', '--history-file', history];
+  const term = spawn(requireTool('script', 'bsdutils'), ['-qfec', ctl.map((a) => `'${a}'`).join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  onTestFinished(() => void term.kill('SIGKILL'));
+  let screen = '';
+  term.stdout.setEncoding('utf8').on('data', (text: string) => (screen += text));
+  const exited = once(term, 'exit').then(([code]) => code as number);
+  const until = async (text: string, from = 0): Promise<void> => {
+    while (!screen.includes(text, from)) {
+      await Promise.race([once(term.stdout, 'data'), exited.then(() => Promise.reject(new Error(`the terminal closed before ${text}:\n${screen}`)))]);
+    }
+  };
+  await until('Password: ');
+  term.stdin.write(`${PASSWORD}\r`);
+  await until('b10> ');
+  return { screen: () => screen, keys: (text) => term.stdin.write(text), until, prompted: (from) => until('b10> ', from), exited };
+}

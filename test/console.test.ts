@@ -5,7 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { Accounts } from '../src/cmdctl/accounts.js';
 import { requireTool } from './helpers/debian.js';
 import { ROOT, run } from './helpers/processes.js';
-import { boot, fixture } from './helpers/stack.js';
+import { boot, fixture, type Booted } from './helpers/stack.js';
 
 /** Screenshots are kept here for a person to look at after a run; they are not committed. */
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -15,7 +15,7 @@ const components = {
   cmdctl: { process: 'b10-cmdctl', kind: 'dispensable', address: 'Cmdctl', priority: 0 },
 };
 
-async function consoleOpen(): Promise<{ page: Page; dir: string; b10: (...args: string[]) => Promise<{ code: number | null; stdout: string }> }> {
+async function consoleOpen(): Promise<{ page: Page; stack: Booted; dir: string; b10: Booted['b10'] }> {
   const executablePath = requireTool('chromium', 'chromium');
   const stack = await boot(components, ['--cmdctl-port', '0', '--restart-period', '500']);
   await (await Accounts.load(stack.dir)).add('operator', 'correct horse');
@@ -24,7 +24,14 @@ async function consoleOpen(): Promise<{ page: Page; dir: string; b10: (...args: 
   onTestFinished(() => browser.close());
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${port}/`);
-  return { page, dir: stack.dir, b10: stack.b10 };
+  return { page, stack, dir: stack.dir, b10: stack.b10 };
+}
+
+async function logIn(page: Page): Promise<void> {
+  await page.fill('#login input[name=username]', 'operator');
+  await page.fill('#login input[name=password]', 'correct horse');
+  await page.click('#login button[type=submit]');
+  await page.locator('#login').waitFor({ state: 'hidden' });
 }
 
 const shot = async (page: Page, name: string): Promise<void> => {
@@ -80,19 +87,106 @@ describe('web console (chromium)', () => {
     await page.locator('#events li', { hasText: '"event":"config_update","module":"Tunable"' }).first().waitFor();
 
     const greet = page.locator('form[data-command="Tunable greet"]');
-    await greet.locator('input').fill('operator');
+    await greet.locator('input[name="Tunable.greet.name"]').fill('operator');
     await greet.getByRole('button', { name: 'greet' }).click();
     await greet.locator('pre.result', { hasText: '"hello, operator"' }).waitFor();
     await shot(page, 'saved');
 
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.locator('#login').waitFor();
+    expect(await page.inputValue('#login input[name=password]')).toBe('');
     expect(await page.locator('#login-error').textContent()).toBe('');
+    await page.locator('#status', { hasText: 'logged out' }).waitFor();
     await page.fill('#login input[name=password]', 'correct horse');
     await page.click('#login button[type=submit]');
     await page.locator('#login').waitFor({ state: 'hidden' });
     expect((await run('src/cli/main.js', ['user', 'remove', 'operator', '-d', dir])).code).toBe(0);
     await page.locator('#login-error', { hasText: 'the account was removed or its password changed' }).waitFor();
     await shot(page, 'account-removed');
+  }, 60_000);
+
+  it('forms_say_what_is_not_given: an unset item shows its default greyed, Use default unsets one; an empty optional integer argument is left out, a bad one is named', async () => {
+    const { page, b10 } = await consoleOpen();
+    await logIn(page);
+
+    const greeting = page.locator('[data-target="Tunable/greeting"]');
+    await page.locator('[data-hint-for="Tunable/greeting"]', { hasText: 'not set: default "hello"' }).waitFor();
+    expect(await greeting.inputValue()).toBe('');
+    expect(await greeting.getAttribute('placeholder')).toBe('hello');
+    expect(await page.locator('[data-hint-for="Tunable/verbose"]').textContent()).toBe('not set: default false');
+    expect(await page.locator('[data-hint-for="Cmdctl/port"]').textContent()).toBe('not set, no default');
+
+    const field = page.locator('form.field', { has: page.locator('[data-target="Tunable/max_clients"]') });
+    await field.locator('input').fill('2.5');
+    await field.getByRole('button', { name: 'Save' }).click();
+    await page.locator('[data-error-for="Tunable/max_clients"]', { hasText: 'max_clients: must be a whole number, not "2.5"' }).waitFor();
+    await field.locator('input').fill('25');
+    await field.getByRole('button', { name: 'Save' }).click();
+    const useDefault = field.getByRole('button', { name: 'Use default' });
+    await useDefault.waitFor();
+    expect(await page.locator('[data-hint-for="Tunable/max_clients"]').textContent()).toBe('');
+    expect(await field.locator('input').inputValue()).toBe('25');
+    await shot(page, 'set-and-unset');
+    await useDefault.click();
+    await page.locator('[data-hint-for="Tunable/max_clients"]', { hasText: 'not set: default 10' }).waitFor();
+    expect(await field.locator('input').inputValue()).toBe('');
+    expect(await useDefault.isHidden()).toBe(true);
+    expect((await b10('config', 'show', 'Tunable/max_clients')).stdout.trim()).toBe('10');
+
+    const greet = page.locator('form[data-command="Tunable greet"]');
+    const result = greet.locator('pre.result');
+    expect(await greet.locator('input[name="Tunable.greet.times"]').getAttribute('placeholder')).toBe('optional');
+    await greet.locator('input[name="Tunable.greet.name"]').fill('operator');
+    await greet.locator('input[name="Tunable.greet.times"]').fill('');
+    await greet.getByRole('button', { name: 'greet' }).click();
+    await result.filter({ hasText: '"hello, operator"' }).waitFor();
+    await greet.locator('input[name="Tunable.greet.times"]').fill('two');
+    await greet.getByRole('button', { name: 'greet' }).click();
+    await result.filter({ hasText: 'times: must be a whole number, not "two"' }).waitFor();
+    await greet.locator('input[name="Tunable.greet.times"]').fill('9');
+    await greet.getByRole('button', { name: 'greet' }).click();
+    await result.filter({ hasText: /times: 9 is above the maximum 5/ }).waitFor();
+    await greet.locator('input[name="Tunable.greet.times"]').fill('2');
+    await greet.getByRole('button', { name: 'greet' }).click();
+    await result.filter({ hasText: '"hello, operator hello, operator"' }).waitFor();
+    await greet.locator('input[name="Tunable.greet.name"]').fill('');
+    await greet.getByRole('button', { name: 'greet' }).click();
+    await result.filter({ hasText: 'name: required' }).waitFor();
+    await shot(page, 'arguments');
+  }, 60_000);
+
+  it('shutdown_asks_first: Boss shutdown and restarting cmdctl ask in the page; Cancel sends nothing, confirming shuts b10 down', async () => {
+    const { page, stack } = await consoleOpen();
+    await logIn(page);
+    const dialog = page.locator('#confirm');
+    const shutdown = page.locator('form[data-command="Boss shutdown"]').getByRole('button', { name: 'shutdown' });
+
+    await shutdown.click();
+    await dialog.locator('.question', { hasText: 'Shut down b10?' }).waitFor();
+    await shot(page, 'confirm-shutdown');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+
+    const cmdctlRow = page.locator('tr[data-component="cmdctl"]');
+    await cmdctlRow.locator('td.state', { hasText: 'running' }).waitFor();
+    const cmdctlPid = await cmdctlRow.locator('td.pid').textContent();
+    await cmdctlRow.getByRole('button', { name: 'Restart' }).click();
+    await dialog.locator('.question', { hasText: 'Restart cmdctl?' }).waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+
+    // The boss still answers over this console's own connection: nothing was sent.
+    const ping = page.locator('form[data-command="Boss ping"]');
+    await ping.getByRole('button', { name: 'ping' }).click();
+    await ping.locator('pre.result', { hasText: '"pong"' }).waitFor();
+    expect(await cmdctlRow.locator('td.pid').textContent()).toBe(cmdctlPid);
+    expect(stack.boss.logs.filter((l) => l.msg === 'b10 shutting down')).toEqual([]);
+    expect(stack.boss.logs.filter((l) => l.component === 'cmdctl' && l.msg === 'component started')).toHaveLength(1);
+
+    await shutdown.click();
+    await dialog.getByRole('button', { name: 'Shut down b10' }).click();
+    expect((await stack.boss.exited).code).toBe(0);
+    expect(stack.boss.logs.find((l) => l.msg === 'b10 shutting down')?.reason).toBe('shutdown command');
+    await page.locator('#login-error', { hasText: 'log in again' }).waitFor();
   }, 60_000);
 });

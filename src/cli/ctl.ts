@@ -12,7 +12,7 @@ import type { Result } from '../cmdctl/gateway.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE } from '../options.js';
 import { completions, parseLine, type CtlAction, type Specs } from './ctl-line.js';
 import { printJson } from './common.js';
-import { readHidden } from './terminal.js';
+import { PromptLine, readHidden } from './terminal.js';
 
 interface CtlOpts {
   url: string;
@@ -31,7 +31,8 @@ config unset TARGET                      back to the default
 config spec [MODULE]                     a module's items and commands
 events on|off                            print component and configuration events as they happen
 help [MODULE]                            this text, or a module's items and commands
-quit                                     leave (so does end of input)
+quit                                     leave (so does end of input: Ctrl-D)
+At a terminal, Ctrl-C drops the line being typed; at an empty prompt it leaves.
 `;
 
 /** One session of `b10 ctl`: the logged-in client, the specs for completion, and how each line's result is shown. */
@@ -39,9 +40,12 @@ class Shell {
   private specs: Specs = {};
   private printingEvents = false;
 
-  constructor(private readonly client: CmdctlClient) {
+  constructor(
+    private readonly client: CmdctlClient,
+    term: PromptLine,
+  ) {
     client.on('event', (event) => {
-      if (this.printingEvents) printJson(event);
+      if (this.printingEvents) term.write(process.stdout, `${JSON.stringify(event)}\n`);
     });
   }
 
@@ -130,16 +134,24 @@ async function loadHistory(file: string): Promise<string[]> {
  * line by line from a pipe. Ends with the code of the last line that
  * failed, 0 when none did.
  */
-async function interact(shell: Shell, lines: AsyncIterator<string>, rl: readline.Interface, historyFile: string | undefined): Promise<number> {
+async function interact(
+  shell: Shell,
+  lines: AsyncIterator<string>,
+  rl: readline.Interface,
+  term: PromptLine,
+  historyFile: string | undefined,
+): Promise<number> {
   let history: string[] = [];
   rl.on('history', (h: string[]) => (history = h));
+  rl.on('SIGINT', () => term.interrupt());
   let code = EXIT_OK;
-  rl.prompt();
+  term.prompt();
   for (let next = await lines.next(); !next.done; next = await lines.next()) {
+    term.entered();
     const outcome = await shell.run(next.value);
     if (outcome === 'quit') break;
     if (outcome !== EXIT_OK) code = outcome;
-    rl.prompt();
+    term.prompt();
   }
   rl.close();
   if (historyFile && history.length > 0) {
@@ -177,6 +189,7 @@ export function ctlCommand(): Command {
         completer: (line: string) => completions(line, shell?.currentSpecs ?? {}),
       });
       const lines = rl[Symbol.asyncIterator]();
+      const term = new PromptLine(rl, process.stdout);
       try {
         if (password === undefined) {
           const first = await lines.next();
@@ -186,16 +199,16 @@ export function ctlCommand(): Command {
         const ca = opts.ca === undefined ? undefined : await readFile(opts.ca);
         const client = await CmdctlClient.login(opts.url, opts.user, password, { ca });
         client.on('close', (reason) => {
-          process.stderr.write(`b10: cmdctl closed the connection${reason ? `: ${reason}` : ''}\n`);
+          term.write(process.stderr, `b10: cmdctl closed the connection${reason ? `: ${reason}` : ''}\n`, false);
           process.exit(EXIT_UNREACHABLE);
         });
-        shell = new Shell(client);
+        shell = new Shell(client, term);
         await shell.refreshSpecs();
         if (opts.command !== undefined) {
           const outcome = await shell.run(opts.command);
           process.exitCode = outcome === 'quit' ? EXIT_OK : outcome;
         } else {
-          process.exitCode = await interact(shell, lines, rl, tty ? opts.historyFile : undefined);
+          process.exitCode = await interact(shell, lines, rl, term, tty ? opts.historyFile : undefined);
         }
         client.removeAllListeners('close');
         client.close();

@@ -25,6 +25,7 @@ class Gateway {
   }
 
   open() {
+    this.close();
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(`${scheme}://${location.host}/ws`);
@@ -63,6 +64,10 @@ class Gateway {
     });
   }
 
+  get connected() {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
   /** Closes the socket on purpose: that is not reported as a lost connection. */
   close() {
     const ws = this.ws;
@@ -71,45 +76,90 @@ class Gateway {
   }
 }
 
-/** Reads an input built by `inputFor` back into a value of the item's type; throws with a message for the field. */
-function valueOf(input, type) {
+/** The item's type as the operator reads it in an error. */
+const TYPE_WANTED = { integer: 'a whole number', real: 'a number' };
+
+/**
+ * Reads a field built by `inputFor` back into a value of its item's type.
+ * An empty field is undefined, "not given": an argument left out, an item
+ * back to its default. Text that is not of the type throws, naming the item.
+ */
+function fieldValue(input, item) {
+  const type = item.item_type;
+  if (type === 'boolean') return input.checked;
   const text = input.value.trim();
+  if (text === '') return undefined;
   switch (type) {
-    case 'boolean':
-      return input.checked;
     case 'integer':
-      if (!/^-?\d+$/.test(text)) throw new Error('must be a whole number');
-      return Number(text);
-    case 'real':
-      if (text === '' || Number.isNaN(Number(text))) throw new Error('must be a number');
-      return Number(text);
+    case 'real': {
+      const number = Number(text);
+      if (type === 'integer' ? !/^-?\d+$/.test(text) : !Number.isFinite(number)) {
+        throw new Error(`${item.item_name}: must be ${TYPE_WANTED[type]}, not ${JSON.stringify(text)}`);
+      }
+      return number;
+    }
     case 'string':
       return input.value;
     default:
       try {
         return JSON.parse(text);
-      } catch {
-        throw new Error('must be JSON');
+      } catch (err) {
+        throw new Error(`${item.item_name}: must be JSON (${err.message})`);
       }
   }
 }
 
+function isScalar(type) {
+  return type === 'integer' || type === 'real' || type === 'string';
+}
+
+/** A value as its field shows it: as typed for numbers and text, JSON for the rest. */
+function asText(type, value) {
+  if (value === undefined || value === null) return '';
+  return isScalar(type) ? String(value) : JSON.stringify(value, null, 1);
+}
+
 function showValue(input, type, value) {
   if (type === 'boolean') input.checked = value === true;
-  else if (type === 'integer' || type === 'real' || type === 'string') input.value = value ?? '';
-  else input.value = value === undefined ? '' : JSON.stringify(value, null, 1);
+  else input.value = asText(type, value);
 }
 
 function inputFor(item, name) {
   const type = item.item_type;
-  const input =
-    type === 'boolean'
-      ? element('input', { type: 'checkbox', name })
-      : type === 'integer' || type === 'real' || type === 'string'
-        ? element('input', { type: type === 'string' ? 'text' : 'number', step: type === 'real' ? 'any' : undefined, name })
-        : element('textarea', { name, rows: 2 });
-  showValue(input, type, item.item_default);
-  return input;
+  if (type === 'boolean') return element('input', { type: 'checkbox', name });
+  if (!isScalar(type)) return element('textarea', { name, rows: 2 });
+  // Numbers are typed as text: a number input shows what is not a number but reads it as empty, and empty means "not given".
+  return element('input', { type: 'text', name, inputmode: type === 'integer' ? 'numeric' : type === 'real' ? 'decimal' : undefined });
+}
+
+/** What leaving an argument's field empty means: refused, or the default the module applies. */
+function argumentPlaceholder(arg) {
+  if (!arg.item_optional) return 'required';
+  return arg.item_default === undefined ? 'optional' : `default: ${asText(arg.item_type, arg.item_default)}`;
+}
+
+/**
+ * Commands that end more than their button says: the page asks before
+ * sending them. Other modules' shutdown is a restart (the boss starts them
+ * again) and goes at once.
+ */
+const ASK_FIRST = {
+  'Boss shutdown': [
+    'Shut down b10? Every component stops, this console loses its connection, and b10 has to be started again on its host.',
+    'Shut down b10',
+  ],
+  'Cmdctl shutdown': ['Stop cmdctl? Every login ends, this one too: the boss starts cmdctl again, then log in again.', 'Stop cmdctl'],
+};
+const RESTART_CMDCTL = ['Restart cmdctl? Every login ends, this one too: log in again once it is back.', 'Restart cmdctl'];
+
+/** Asks in the page; resolves true only when the operator presses the action's button (Cancel and Escape say no). */
+function confirmed([question, action]) {
+  const dialog = $('#confirm');
+  dialog.querySelector('.question').textContent = question;
+  dialog.querySelector('button[value=yes]').textContent = action;
+  dialog.returnValue = '';
+  dialog.showModal();
+  return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'yes'), { once: true }));
 }
 
 class Console {
@@ -137,47 +187,60 @@ class Console {
     }
   }
 
-  showLogin(message = '') {
+  /** The login form, its password field empty; `message` says why it is back when that was not the operator's doing. */
+  showLogin(message = '', status = 'not logged in') {
+    clearTimeout(this.processesTimer);
     $('#console').hidden = true;
     $('#logout').hidden = true;
     $('#login').hidden = false;
+    $('#login input[name=password]').value = '';
     $('#login-error').textContent = message;
-    $('#status').textContent = 'not logged in';
+    $('#status').textContent = status;
   }
 
   async login(form) {
-    const response = await fetch('/login', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: form.get('username'), password: form.get('password') }),
-    });
-    if (response.status !== 200) {
-      const { error } = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-      this.showLogin(error);
-      return;
-    }
+    const button = $('#login button[type=submit]');
+    // A second submit while the first is under way would open a second socket.
+    if (button.disabled) return;
+    button.disabled = true;
     try {
+      const response = await fetch('/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: form.get('username'), password: form.get('password') }),
+      });
+      if (response.status !== 200) {
+        const { error } = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+        this.showLogin(error);
+        return;
+      }
       await this.connect();
     } catch (err) {
       this.showLogin(err.message);
+    } finally {
+      button.disabled = false;
     }
   }
 
+  /** The socket is closed before cmdctl ends the login, so that its "logged out" close is not taken for a lost connection. */
   async logout() {
     this.gateway.close();
-    await fetch('/logout', { method: 'POST' });
-    this.showLogin();
+    this.showLogin('', 'logged out');
+    await fetch('/logout', { method: 'POST' }).catch(() => {});
   }
 
   /** cmdctl closes the socket with the reason when the login ends (expired, account removed). */
   disconnected(reason) {
-    $('#status').textContent = 'connection to cmdctl lost';
-    this.showLogin(reason ? `cmdctl closed the connection: ${reason}. Log in again.` : 'The connection to cmdctl was lost: log in again.');
+    this.showLogin(
+      reason ? `cmdctl closed the connection: ${reason}. Log in again.` : 'The connection to cmdctl was lost: log in again.',
+      'connection to cmdctl lost',
+    );
   }
 
   async connect() {
     await this.gateway.open();
     $('#login').hidden = true;
+    $('#login input[name=password]').value = '';
     $('#console').hidden = false;
     $('#logout').hidden = false;
     $('#status').textContent = 'connected';
@@ -188,25 +251,32 @@ class Console {
   async loadProcesses() {
     const [rcode, rows] = await this.gateway.request({ module: 'Boss', command: 'show_processes' });
     if (rcode !== 0) {
-      $('#status').textContent = `the boss does not answer: ${rows}`;
+      // Without a connection the status already says why (logged out, or lost).
+      if (this.gateway.connected) $('#status').textContent = `the boss does not answer: ${rows}`;
       return;
     }
     const now = Date.now();
     for (const row of rows) this.showComponent({ ...row, since: row.uptime === null ? null : now - row.uptime * 1000 });
   }
 
+  /** `c` is a row of show_processes or a component event; events leave out the kind and address, which stay as last seen. */
   showComponent(c) {
     let row = this.rows.get(c.name);
     if (!row) {
-      const restart = element('button', { type: 'button', onclick: () => void this.restart(c.name) }, 'Restart');
+      const restart = element('button', { type: 'button', class: 'restart', onclick: () => void this.restart(c.name) }, 'Restart');
       row = {
         tr: element('tr', { 'data-component': c.name }, element('td', {}, c.name), element('td', { class: 'state' }), element('td', { class: 'pid' }),
           element('td', { class: 'restarts' }), element('td', { class: 'uptime' }), element('td', {}, c.name === 'msgq' ? '' : restart)),
+        restart,
         since: null,
+        address: null,
       };
       this.rows.set(c.name, row);
       $('#components tbody').append(row.tr);
     }
+    if (c.address !== undefined) row.address = c.address;
+    // The boss refuses to restart a core component: b10 has to be restarted instead.
+    if (c.kind !== undefined) row.restart.hidden = c.kind === 'core';
     const cells = row.tr.children;
     cells[1].textContent = c.state;
     cells[1].className = `state state-${c.state}`;
@@ -224,6 +294,7 @@ class Console {
   }
 
   async restart(name) {
+    if (this.rows.get(name)?.address === 'Cmdctl' && !(await confirmed(RESTART_CMDCTL))) return;
     const [rcode, value] = await this.gateway.request({ module: 'Boss', command: 'restart', args: { name } });
     this.logEvent({ event: 'restart', name, result: rcode === 0 ? value : `failed: ${value}` });
   }
@@ -247,59 +318,102 @@ class Console {
   }
 
   configForm(spec) {
-    const fieldset = element('fieldset', { 'data-module': spec.module_name }, element('legend', {}, spec.module_name));
+    const module = spec.module_name;
+    const fieldset = element('fieldset', { 'data-module': module }, element('legend', {}, module));
     for (const item of spec.config_data) {
-      const target = `${spec.module_name}/${item.item_name}`;
+      const target = `${module}/${item.item_name}`;
       const input = inputFor(item, target);
-      input.dataset.target = target;
-      const error = element('span', { class: 'error', 'data-error-for': target });
-      const form = element('form', { class: 'field' },
-        element('label', { for: target }, item.item_name), input,
-        element('button', { type: 'submit' }, 'Save'), error,
-        item.item_description ? element('span', { class: 'description' }, item.item_description) : undefined);
       input.id = target;
-      form.addEventListener('submit', (e) => {
+      input.dataset.target = target;
+      const field = {
+        module,
+        target,
+        item,
+        input,
+        error: element('span', { class: 'error', 'data-error-for': target }),
+        hint: element('span', { class: 'hint', 'data-hint-for': target }),
+        unset: element('button', { type: 'button', hidden: true }, 'Use default'),
+      };
+      field.unset.addEventListener('click', () => void this.save(field, true));
+      field.form = element('form', { class: 'field' },
+        element('label', { for: target }, item.item_name), input,
+        element('span', {}, element('button', { type: 'submit' }, 'Save'), ' ', field.unset), field.error,
+        element('span', { class: 'description' }, field.hint, item.item_description ? element('span', {}, item.item_description) : undefined));
+      field.form.addEventListener('submit', (e) => {
         e.preventDefault();
-        void this.save(target, item, input, error);
+        void this.save(field);
       });
-      this.fields.set(target, { item, input, error });
-      fieldset.append(form);
+      this.fields.set(target, field);
+      fieldset.append(field.form);
     }
     return fieldset;
   }
 
-  async save(target, item, input, error) {
+  /** Stores the field's value; an empty field, or Use default, unsets the item so that its default applies again. */
+  async save(field, toDefault = false) {
+    const { target, item, input, error } = field;
     error.className = 'error';
     let value;
     try {
-      value = valueOf(input, item.item_type);
+      value = toDefault ? undefined : fieldValue(input, item);
     } catch (err) {
       error.textContent = err.message;
       return;
     }
     error.textContent = 'saving…';
-    const [rcode, message] = await this.gateway.request({ config: 'set', target, value });
-    if (rcode === 0) {
-      error.className = 'saved';
-      error.textContent = 'saved';
-    } else {
+    const [rcode, message] = await this.gateway.request(value === undefined ? { config: 'unset', target } : { config: 'set', target, value });
+    if (rcode !== 0) {
       error.textContent = message;
+      return;
+    }
+    error.className = 'saved';
+    error.textContent = value === undefined ? 'unset: the default applies' : 'saved';
+    await this.loadConfig(field.module, null);
+  }
+
+  /** Shows a module's items; the field being typed in (`keep`) is left as it is. */
+  async loadConfig(module, keep = document.activeElement) {
+    const [[rcode, effective], [storedRcode, stored]] = await Promise.all([
+      this.gateway.request({ config: 'show', target: module }),
+      // What is set: the stored values, without the defaults that `show` fills in.
+      this.gateway.request({ module: 'ConfigManager', command: 'get_config', args: { module_name: module } }),
+    ]);
+    if (rcode !== 0 || storedRcode !== 0) return;
+    for (const field of this.fields.values()) {
+      if (field.module !== module || field.input === keep) continue;
+      const name = field.item.item_name;
+      this.showField(field, stored?.[name], effective[name]);
     }
   }
 
-  async loadConfig(module) {
-    const [rcode, config] = await this.gateway.request({ config: 'show', target: module });
-    if (rcode !== 0) return;
-    for (const [target, field] of this.fields) {
-      if (!target.startsWith(`${module}/`) || document.activeElement === field.input) continue;
-      showValue(field.input, field.item.item_type, config[target.slice(module.length + 1)]);
+  /** An item that is set shows its value; one that is not shows the value in effect greyed (the placeholder) and says it is the default. */
+  showField(field, stored, effective) {
+    const { item, input } = field;
+    const isSet = stored !== undefined;
+    field.form.classList.toggle('unset', !isSet);
+    field.unset.hidden = !isSet;
+    const type = item.item_type;
+    if (type === 'boolean') input.checked = (isSet ? stored : effective) === true;
+    else {
+      input.value = isSet ? asText(type, stored) : '';
+      input.placeholder = isSet ? '' : asText(type, effective);
     }
+    let hint = '';
+    if (!isSet && effective === undefined) hint = 'not set, no default';
+    else if (!isSet) hint = isScalar(type) || type === 'boolean' ? `not set: default ${JSON.stringify(effective)}` : 'not set: the default (greyed) applies';
+    field.hint.textContent = hint;
   }
 
   commandForms(spec) {
     const fieldset = element('fieldset', { 'data-module': spec.module_name }, element('legend', {}, spec.module_name));
     for (const command of spec.commands) {
-      const inputs = command.command_args.map((arg) => [arg, inputFor(arg, `${spec.module_name}.${command.command_name}.${arg.item_name}`)]);
+      const inputs = command.command_args.map((arg) => {
+        const input = inputFor(arg, `${spec.module_name}.${command.command_name}.${arg.item_name}`);
+        input.placeholder = argumentPlaceholder(arg);
+        // A check box cannot be empty: it starts as the default.
+        if (!arg.item_optional || arg.item_type === 'boolean') showValue(input, arg.item_type, arg.item_default);
+        return [arg, input];
+      });
       const result = element('pre', { class: 'result', hidden: true });
       const form = element('form', { class: 'command', 'data-command': `${spec.module_name} ${command.command_name}` },
         element('button', { type: 'submit' }, command.command_name), ' ',
@@ -315,15 +429,24 @@ class Console {
     return fieldset;
   }
 
+  /** An empty field leaves an optional argument out, so the module applies its default. */
   async run(module, command, inputs, result) {
-    result.hidden = false;
     const args = {};
     try {
-      for (const [arg, input] of inputs) args[arg.item_name] = valueOf(input, arg.item_type);
+      for (const [arg, input] of inputs) {
+        const value = fieldValue(input, arg);
+        if (value !== undefined) args[arg.item_name] = value;
+        else if (!arg.item_optional) throw new Error(`${arg.item_name}: required`);
+      }
     } catch (err) {
+      result.hidden = false;
       result.textContent = err.message;
       return;
     }
+    const ask = ASK_FIRST[`${module} ${command}`];
+    if (ask && !(await confirmed(ask))) return;
+    result.hidden = false;
+    result.textContent = 'sent…';
     const [rcode, value] = await this.gateway.request(inputs.length > 0 ? { module, command, args } : { module, command });
     result.textContent = rcode === 0 ? JSON.stringify(value ?? null, null, 2) : `error ${rcode}: ${value}`;
   }
