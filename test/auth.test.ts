@@ -1,15 +1,12 @@
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../src/testing/index.js';
 import { requireTool } from './helpers/debian.js';
-import { query, rcodeOf, startAuth, udpExchange, type AuthHandle } from './helpers/dns.js';
+import { digAt, query, rcodeOf, startAuth, udpExchange, type AuthHandle, type DigResult } from './helpers/dns.js';
 import { ROOT, run } from './helpers/processes.js';
 import { tempDir } from './helpers/tmp.js';
 
-const exec = promisify(execFile);
 const ZONE = path.join(ROOT, 'test/fixtures/zones/auth.zone');
 
 let handle: AuthHandle;
@@ -18,32 +15,8 @@ let port: number;
 let dataPath: string;
 let digBin: string;
 
-interface DigResult {
-  status: string;
-  flags: string[];
-  answer: string[];
-  authority: string[];
-  additional: string[];
-  raw: string;
-}
-
-/** Real dig against auth; sections as record lines with blanks folded. */
-async function dig(...args: string[]): Promise<DigResult> {
-  const { stdout } = await exec(digBin, ['@127.0.0.1', '-p', String(port), '+norec', '+time=2', '+tries=1', ...args]);
-  const section = (name: string): string[] => {
-    const m = new RegExp(`;; ${name} SECTION:\\n([\\s\\S]*?)(?:\\n\\n|$)`).exec(stdout);
-    return m ? m[1]!.split('\n').filter((l) => l && !l.startsWith(';')).map((l) => l.replace(/\s+/g, ' ')) : [];
-  };
-  return {
-    status: /status: (\w+)/.exec(stdout)?.[1] ?? '',
-    flags: (/;; flags: ([a-z ]*);/.exec(stdout)?.[1] ?? '').trim().split(' '),
-    answer: section('ANSWER'),
-    authority: section('AUTHORITY'),
-    additional: section('ADDITIONAL'),
-    raw: stdout,
-  };
-}
-
+/** Real dig against auth, without RD unless asked (+rec). */
+const dig = (...args: string[]): Promise<DigResult> => digAt(digBin, port, '+norec', ...args);
 
 beforeAll(async () => {
   digBin = requireTool('dig', 'dnsutils');

@@ -94,7 +94,7 @@ function fill(prepared: Template, query: Query): Buffer {
  * below was asked; names outside every zone are errors.
  */
 function countedAs(query: Query, answer: Answer): Counted {
-  if (answer.rcode === 'REFUSED') return ERROR;
+  if (answer.rcode === 'REFUSED' || answer.rcode === 'SERVFAIL') return ERROR;
   const first = answer.authority[0];
   if (answer.rcode === 'NXDOMAIN') return { kind: 'nxdomain', name: first?.name ?? query.qname, qtype: 0 };
   if (!answer.aa && first?.type === NS) return { kind: 'response', name: first.name, qtype: 0 };
@@ -208,10 +208,11 @@ export class AuthServer {
   private answer(query: Query, transport: 'udp' | 'tcp'): Reply {
     // Over UDP the client's EDNS payload size, at least 512; over TCP a whole message.
     const maxSize = transport === 'tcp' ? 65_535 : query.edns ? Math.max(512, Math.min(query.edns.payload, 65_535)) : 512;
-    const key = `${query.qname}\u0000${query.qtype}\u0000${query.edns ? 1 : 0}\u0000${maxSize}`;
+    // RD decides whether a positive answer carries the zone's NS, as named's default minimal-responses does.
+    const key = `${query.qname}\u0000${query.qtype}\u0000${query.edns ? 1 : 0}\u0000${maxSize}\u0000${query.rd ? 1 : 0}`;
     let prepared = this.prepared.get(key);
     if (prepared === undefined) {
-      const found = lookup(this.zones, query.qname, query.qtype);
+      const found = lookup(this.zones, query.qname, query.qtype, { minimal: query.rd });
       prepared = { ...template(answerResponse(query, found, maxSize), query), counted: countedAs(query, found), rcode: RCODE[found.rcode], aa: found.aa };
       if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
       this.prepared.set(key, prepared);

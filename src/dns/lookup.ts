@@ -3,24 +3,44 @@ import { A, AAAA, CNAME, DNAME, NS, type RRset, type Zone } from './zone.js';
 
 /**
  * The answer to one question from the zones auth serves: RFC 1034 4.3.2 as
- * one function, with DNAME (RFC 6672) and wildcards (RFC 4592). Pure: zones
- * in, sections out; the caller encodes them.
+ * one function, with DNAME (RFC 6672) and wildcards (RFC 4592), and the
+ * sections filled as BIND 9 fills them with its default minimal-responses
+ * (no-auth-recursive). Pure: zones in, sections out; the caller encodes them.
  */
 
-export type Rcode = 'NOERROR' | 'NXDOMAIN' | 'REFUSED';
+export type Rcode = 'NOERROR' | 'NXDOMAIN' | 'REFUSED' | 'SERVFAIL' | 'YXDOMAIN';
 
 export interface Answer {
   rcode: Rcode;
-  /** Authoritative: every answer from our data but a referral. */
+  /** Authoritative: every answer from our data but a bare referral. */
   aa: boolean;
   answer: RRset[];
   authority: RRset[];
   additional: RRset[];
 }
 
-/** How many CNAME and DNAME steps an answer follows before it stops (a loop, or a silly chain). */
-const MAX_CHAIN = 16;
+export interface LookupOptions {
+  /**
+   * Leave the zone's NS (and their addresses) out of positive answers, as
+   * named does for queries with RD set; a query without RD gets them.
+   */
+  minimal: boolean;
+}
+
+/**
+ * named follows a chain of CNAMEs and DNAMEs through at most this many
+ * restarts after the first lookup; a chain longer than that, or a loop, is
+ * answered SERVFAIL with the chain so far, each RRset once.
+ */
+const MAX_RESTARTS = 11;
 const ANY = 255;
+const DS = 43;
+const SRV = 33;
+const NAPTR = 35;
+const SVCB = 64;
+const HTTPS = 65;
+/** RFC 1035's 255-byte limit, as presentation text of an absolute name can run (the last dot included). */
+const MAX_NAME_TEXT = 254;
 
 /** The zone `name` is in: the one with the longest origin it falls within. */
 export function zoneFor(zones: ReadonlyMap<string, Zone>, name: string): Zone | undefined {
@@ -48,57 +68,134 @@ function negativeSoa(zone: Zone): RRset {
   return { ...zone.soa, ttl: Math.min(zone.soa.ttl, minimum) };
 }
 
-/** A/AAAA of `targets` that the zone holds, for the additional section. */
-function addressesOf(zone: Zone, targets: string[]): RRset[] {
-  const out: RRset[] = [];
-  for (const target of targets) {
-    const node = zone.node(target);
-    for (const type of [A, AAAA]) {
-      const rrset = node?.get(type);
-      if (rrset) out.push(rrset);
-    }
-  }
-  return out;
-}
-
 function owned(rrset: RRset, name: string): RRset {
   return rrset.name === name ? rrset : { ...rrset, name };
 }
 
-/** `name` with its `from` suffix replaced by `to` (DNAME substitution); undefined when too long. */
+/** `name` with its `from` suffix replaced by `to` (DNAME substitution); undefined when too long (RFC 6672: YXDOMAIN). */
 function substitute(name: string, from: string, to: string): string | undefined {
   const prefix = name.slice(0, name.length - from.length);
   const result = to === '.' ? prefix : `${prefix}${to}`;
-  return result.length > 254 ? undefined : result;
+  return result.length > MAX_NAME_TEXT ? undefined : result;
 }
 
-export function lookup(zones: ReadonlyMap<string, Zone>, qname: string, qtype: number): Answer {
+/** The fields of canonical RDATA: quoted strings kept whole. */
+function fields(rdata: string): string[] {
+  return rdata.match(/"(?:[^"\\]|\\.)*"|\S+/g) ?? [];
+}
+
+/** What a record of `type` points at for the additional section, and which types of it to add, as named does. */
+function additionalTargets(rrset: RRset): { name: string; types: number[] }[] {
+  const addresses = [A, AAAA];
+  const field = (rdata: string, i: number): string => fields(rdata)[i]!;
+  switch (rrset.type) {
+    case NS:
+    case 3: // MD
+    case 4: // MF
+    case 7: // MB
+      return rrset.rdatas.map((r) => ({ name: field(r, 0), types: addresses }));
+    case 15: // MX
+    case 18: // AFSDB
+    case 21: // RT
+    case 36: // KX
+      return rrset.rdatas.map((r) => ({ name: field(r, 1), types: addresses }));
+    case SRV:
+      return rrset.rdatas.map((r) => ({ name: field(r, 3), types: addresses }));
+    case NAPTR:
+      // The flags say what the replacement is: "S" an SRV name, "A" an address name; otherwise nothing to add.
+      return rrset.rdatas.flatMap((r) => {
+        const [, , flags = '', , , replacement = '.'] = fields(r);
+        if (replacement === '.') return [];
+        if (/s/i.test(flags)) return [{ name: replacement, types: [SRV] }];
+        return /a/i.test(flags) ? [{ name: replacement, types: addresses }] : [];
+      });
+    case SVCB:
+    case HTTPS:
+      // A target of "." is the owner itself in ServiceMode, and no service at all in AliasMode.
+      return rrset.rdatas.flatMap((r) => {
+        const [priority, target] = fields(r);
+        if (target !== '.') return [{ name: target!, types: addresses }];
+        return priority === '0' ? [] : [{ name: rrset.name, types: addresses }];
+      });
+    default:
+      return [];
+  }
+}
+
+/**
+ * An answer's sections as they fill: each RRset once (a chain that loops
+ * adds nothing twice), and the additional section without what the answer
+ * or itself already holds.
+ */
+class Sections {
+  readonly answer: RRset[] = [];
+  readonly authority: RRset[] = [];
+  readonly additional: RRset[] = [];
+  private readonly seen = new Set<string>();
+
+  private static key(rrset: RRset): string {
+    return `${rrset.name}\u0000${rrset.type}`;
+  }
+
+  addAnswer(rrset: RRset): void {
+    const key = Sections.key(rrset);
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.answer.push(rrset);
+  }
+
+  /** The data the records of `rrset` point at, from `zone`; an SRV found so brings its own addresses. */
+  addAdditionalFor(zone: Zone, rrset: RRset): void {
+    for (const { name, types } of additionalTargets(rrset)) {
+      if (!isWithin(name, zone.origin)) continue;
+      const node = zone.node(name);
+      for (const type of types) {
+        const found = node?.get(type);
+        if (!found) continue;
+        const key = Sections.key(found);
+        if (this.seen.has(key)) continue;
+        this.seen.add(key);
+        this.additional.push(found);
+        if (type === SRV) this.addAdditionalFor(zone, found);
+      }
+    }
+  }
+
+  done(rcode: Rcode, aa = true): Answer {
+    return { rcode, aa, answer: this.answer, authority: this.authority, additional: this.additional };
+  }
+}
+
+const REFUSED: Answer = Object.freeze({ rcode: 'REFUSED', aa: false, answer: [], authority: [], additional: [] }) as Answer;
+
+export function lookup(zones: ReadonlyMap<string, Zone>, qname: string, qtype: number, options: LookupOptions = { minimal: true }): Answer {
   const zone = zoneFor(zones, qname);
-  if (!zone) return { rcode: 'REFUSED', aa: false, answer: [], authority: [], additional: [] };
-  const answer: RRset[] = [];
+  if (!zone) return REFUSED;
+  const out = new Sections();
   let name = qname;
-  for (let step = 0; step <= MAX_CHAIN; step++) {
-    if (!isWithin(name, zone.origin)) break;
-    // Down from the origin: a delegation or a DNAME above the name decides first.
+  for (let lookups = 0; ; lookups++) {
+    if (lookups > MAX_RESTARTS) return out.done('SERVFAIL');
+    // A chain that leaves the zone ends here: the resolver follows it elsewhere.
+    if (!isWithin(name, zone.origin)) return out.done('NOERROR');
     let redirected = false;
+    // Down from the origin: a delegation or a DNAME above the name decides first.
     for (const above of pathBelow(zone.origin, name)) {
       const node = zone.node(above);
       const ns = node?.get(NS);
-      // A cut answers with a referral, even for the NS at the cut itself: the child is authoritative there.
-      if (ns) {
-        if (answer.length > 0) return { rcode: 'NOERROR', aa: true, answer, authority: [], additional: [] };
-        const glue = addressesOf(
-          zone,
-          ns.rdatas.filter((target) => isWithin(target, above)),
-        );
-        return { rcode: 'NOERROR', aa: false, answer: [], authority: [ns], additional: glue };
+      // A cut answers with a referral, the NS at the cut itself included: the child is authoritative there.
+      // Not for DS at the cut: the parent is (RFC 4035 3.1.4.1).
+      if (ns && !(qtype === DS && above === name)) {
+        out.authority.push(ns);
+        out.addAdditionalFor(zone, ns);
+        // A chain that led into the delegation is our data: authoritative, with the referral to follow it.
+        return out.done('NOERROR', out.answer.length > 0);
       }
       const dname = node?.get(DNAME);
       if (dname && above !== name) {
+        out.addAnswer(dname);
         const target = substitute(name, above, dname.rdatas[0]!);
-        answer.push(dname);
-        if (target === undefined) return { rcode: 'NOERROR', aa: true, answer, authority: [], additional: [] };
-        answer.push({ name, type: CNAME, ttl: dname.ttl, rdatas: [target] });
+        if (target === undefined) return out.done('YXDOMAIN');
+        out.addAnswer({ name, type: CNAME, ttl: dname.ttl, rdatas: [target] });
         name = target;
         redirected = true;
         break;
@@ -115,29 +212,36 @@ export function lookup(zones: ReadonlyMap<string, Zone>, qname: string, qtype: n
       do encloser = encloser.slice(encloser.indexOf('.') + 1) || '.';
       while (!zone.exists(encloser) && encloser !== zone.origin);
       node = zone.node(encloser === '.' ? '*.' : `*.${encloser}`);
-      if (!node) return { rcode: 'NXDOMAIN', aa: true, answer, authority: [negativeSoa(zone)], additional: [] };
+      if (!node) {
+        out.authority.push(negativeSoa(zone));
+        return out.done('NXDOMAIN');
+      }
     }
     const rrsets = node ?? new Map<number, RRset>();
     if (qtype === ANY && rrsets.size > 0) {
-      answer.push(...[...rrsets.values()].map((r) => owned(r, owner)));
-      return { rcode: 'NOERROR', aa: true, answer, authority: [], additional: [] };
+      // named answers ANY with the RRsets alone: nothing added.
+      for (const rrset of rrsets.values()) out.addAnswer(owned(rrset, owner));
+      return out.done('NOERROR');
     }
     const exact = rrsets.get(qtype);
     if (exact) {
-      answer.push(owned(exact, owner));
-      const targets =
-        qtype === 15 ? exact.rdatas.map((r) => r.split(' ')[1]!) : qtype === 33 ? exact.rdatas.map((r) => r.split(' ')[3]!) : [];
-      return { rcode: 'NOERROR', aa: true, answer, authority: [], additional: addressesOf(zone, targets) };
+      const found = owned(exact, owner);
+      out.addAnswer(found);
+      out.addAdditionalFor(zone, found);
+      const apexNs = zone.node(zone.origin)?.get(NS);
+      if (!options.minimal && apexNs && !(found.type === NS && found.name === zone.origin)) {
+        out.authority.push(apexNs);
+        out.addAdditionalFor(zone, apexNs);
+      }
+      return out.done('NOERROR');
     }
     const cname = rrsets.get(CNAME);
     if (cname) {
-      answer.push(owned(cname, owner));
+      out.addAnswer(owned(cname, owner));
       name = cname.rdatas[0]!;
       continue;
     }
-    return { rcode: 'NOERROR', aa: true, answer, authority: [negativeSoa(zone)], additional: [] };
+    out.authority.push(negativeSoa(zone));
+    return out.done('NOERROR');
   }
-  // A chain that leaves the zone, or loops: what was found so far.
-  return { rcode: 'NOERROR', aa: true, answer, authority: [], additional: [] };
 }
-

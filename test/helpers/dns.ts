@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { CONFIG_FILE } from '../../src/cfgmgr/store.js';
 import { parseMasterFile } from '../../src/dns/master-file.js';
 import { ZoneStore } from '../../src/dns/zone-store.js';
@@ -79,6 +81,34 @@ export function query(options: { id?: number; flags?: number; qdcount?: number; 
 
 export const rcodeOf = (msg: Buffer): number => msg.readUInt16BE(2) & 0xf;
 
+export interface DigResult {
+  status: string;
+  flags: string[];
+  answer: string[];
+  authority: string[];
+  additional: string[];
+  raw: string;
+}
+
+const exec = promisify(execFile);
+
+/** Real dig at 127.0.0.1:`port`; the sections as record lines with blanks folded. */
+export async function digAt(digBin: string, port: number, ...args: string[]): Promise<DigResult> {
+  const { stdout } = await exec(digBin, ['@127.0.0.1', '-p', String(port), '+time=2', '+tries=1', ...args]);
+  const section = (name: string): string[] => {
+    const m = new RegExp(`;; ${name} SECTION:\\n([\\s\\S]*?)(?:\\n\\n|$)`).exec(stdout);
+    return m ? m[1]!.split('\n').filter((l) => l && !l.startsWith(';')).map((l) => l.replace(/\s+/g, ' ')) : [];
+  };
+  return {
+    status: /status: (\w+)/.exec(stdout)?.[1] ?? '',
+    flags: (/;; flags: ([a-z ]*);/.exec(stdout)?.[1] ?? '').trim().split(' '),
+    answer: section('ANSWER'),
+    authority: section('AUTHORITY'),
+    additional: section('ADDITIONAL'),
+    raw: stdout,
+  };
+}
+
 export interface AuthHandle {
   bus: Bus;
   auth: Proc;
@@ -89,14 +119,19 @@ export interface AuthHandle {
 }
 
 /**
- * The zone store in a fresh data path holding test/fixtures/zones/auth.zone,
+ * The zone store in a fresh data path holding `zones` (origin: file in
+ * test/fixtures/zones; default auth.test from auth.zone),
  * a bus (with a config manager when asked, holding `stored` as Auth's
  * configuration) and b10-auth on a free port, registered. The caller stops it.
  */
-export async function startAuth(options: { cfgmgr?: boolean; args?: string[]; stored?: object } = {}): Promise<AuthHandle> {
+export async function startAuth(
+  options: { cfgmgr?: boolean; args?: string[]; stored?: object; zones?: Record<string, string> } = {},
+): Promise<AuthHandle> {
   const dataPath = await mkdtemp(path.join(os.tmpdir(), 'b10-auth-'));
   const store = ZoneStore.open(dataPath);
-  store.replaceZone('auth.test.', parseMasterFile(path.join(ROOT, 'test/fixtures/zones/auth.zone'), 'auth.test'));
+  for (const [origin, file] of Object.entries(options.zones ?? { 'auth.test.': 'auth.zone' })) {
+    store.replaceZone(origin, parseMasterFile(path.join(ROOT, 'test/fixtures/zones', file), origin));
+  }
   store.close();
   if (options.stored) await writeFile(path.join(dataPath, CONFIG_FILE), JSON.stringify({ version: 2, Auth: options.stored }));
   const bus = await startBus({ cfgmgr: options.cfgmgr ?? false, dataPath });
