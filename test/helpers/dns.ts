@@ -70,7 +70,8 @@ export async function trickle(port: number, message: Buffer, everyMs: number): P
 export function query(options: { id?: number; flags?: number; qdcount?: number; name?: string; type?: number; trailing?: Buffer } = {}): Buffer {
   const header = Buffer.alloc(12);
   header.writeUInt16BE(options.id ?? 0x1234, 0);
-  header.writeUInt16BE(options.flags ?? 0, 2);
+  // RD by default, as a stub resolver and dig send it.
+  header.writeUInt16BE(options.flags ?? 0x0100, 2);
   header.writeUInt16BE(options.qdcount ?? 1, 4);
   const labels = (options.name ?? 'www.auth.test').split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
   const tail = Buffer.alloc(4);
