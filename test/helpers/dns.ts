@@ -89,14 +89,19 @@ export interface AuthHandle {
 }
 
 /**
- * The zone store in a fresh data path holding test/fixtures/zones/auth.zone,
- * a bus (with a config manager when asked, holding `stored` as Auth's
- * configuration) and b10-auth on a free port, registered. The caller stops it.
+ * The zone store in a fresh data path holding `zones` (by default
+ * test/fixtures/zones/auth.zone), a bus (with a config manager when asked,
+ * holding `stored` as Auth's configuration) and b10-auth on a free port,
+ * registered. The caller stops it.
  */
-export async function startAuth(options: { cfgmgr?: boolean; args?: string[]; stored?: object } = {}): Promise<AuthHandle> {
+export async function startAuth(
+  options: { cfgmgr?: boolean; args?: string[]; stored?: object; zones?: { origin: string; file: string }[] } = {},
+): Promise<AuthHandle> {
   const dataPath = await mkdtemp(path.join(os.tmpdir(), 'b10-auth-'));
   const store = ZoneStore.open(dataPath);
-  store.replaceZone('auth.test.', parseMasterFile(path.join(ROOT, 'test/fixtures/zones/auth.zone'), 'auth.test'));
+  for (const zone of options.zones ?? [{ origin: 'auth.test', file: path.join(ROOT, 'test/fixtures/zones/auth.zone') }]) {
+    store.replaceZone(zone.origin.endsWith('.') ? zone.origin : `${zone.origin}.`, parseMasterFile(zone.file, zone.origin));
+  }
   store.close();
   if (options.stored) await writeFile(path.join(dataPath, CONFIG_FILE), JSON.stringify({ version: 2, Auth: options.stored }));
   const bus = await startBus({ cfgmgr: options.cfgmgr ?? false, dataPath });
