@@ -16,8 +16,12 @@ import { freePort, Proc } from './processes.js';
  * only sets what running many instances side by side needs: its own
  * directory, pid file and session key file, one loopback port,
  * IPv6 off, no control channel (it would take port 953 in every instance),
- * no recursion (an authoritative server), and no NOTIFY unless a zone asks
- * (a test server sends nothing off the machine).
+ * no recursion (an authoritative server), no NOTIFY unless a zone asks (a
+ * test server sends nothing off the machine), and no SO_REUSEPORT on its
+ * sockets: with it, the OS may give dig or delv (which set it too, and run
+ * as the same user) named's port as their source port, and then packets
+ * meant for one reach the other. One worker thread (-n 1) has nothing to
+ * balance anyway.
  */
 
 export interface NamedZone {
@@ -71,11 +75,18 @@ function config(dir: string, port: number, options: NamedOptions): string {
   listen-on-v6 { none; };
   recursion no;
   notify no;
+  reuseport no;
   ${options.options ?? ''}
 };
 controls { };
 ${zones.join('\n')}
 `;
+}
+
+class PortTaken extends Error {
+  constructor(port: number) {
+    super(`port ${port} is taken`);
+  }
 }
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
@@ -93,6 +104,9 @@ async function soaRcode(port: number, zone: string): Promise<string | undefined>
 /** Resolves once every primary zone answers its SOA with authority; a zone named could not load is an error at once. */
 async function ready(proc: Proc, port: number, zones: NamedZone[]): Promise<void> {
   await proc.waitForLog((l) => / running$/.test(String(l.msg)), 'named running');
+  // A port another named took meanwhile (two picked the same free port): this one runs without its TCP
+  // socket, and the other answers its UDP questions. It must not pass for ready.
+  if (proc.stderrLines.some((l) => /address in use/i.test(l))) throw new PortTaken(port);
   const deadline = Date.now() + READY_MS;
   for (const zone of zones.filter((z) => (z.type ?? 'primary') === 'primary')) {
     for (;;) {
@@ -125,8 +139,7 @@ export async function startNamed(options: NamedOptions): Promise<Named> {
       await ready(proc, port, options.zones);
     } catch (err) {
       await stop();
-      const taken = proc.stderrLines.some((l) => /address in use/i.test(l));
-      if (taken && options.port === undefined && attempt < PORT_TRIES) continue;
+      if (err instanceof PortTaken && options.port === undefined && attempt < PORT_TRIES) continue;
       throw err;
     }
     options.stopWith?.(stop);
