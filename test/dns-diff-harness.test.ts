@@ -131,6 +131,53 @@ describe('differential harness', () => {
     ]);
   });
 
+  it('truncated_records_not_compared: two truncated replies differ only if their header, OPT or question do', () => {
+    const q: DiffQuery[] = [{ name: 'big.example.', type: 'TXT', edns: false }];
+    const reply = (flags: string, records: string[]): Reply[] =>
+      parseDig(
+        [
+          '; <<>> DiG 9.18.49 <<>> big.example. TXT +noedns',
+          ';; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 1',
+          `;; flags: ${flags}; QUERY: 1, ANSWER: ${records.length}, AUTHORITY: 0, ADDITIONAL: 0`,
+          ';; QUESTION SECTION:',
+          ';big.example.\t\tIN\tTXT',
+          ';; ANSWER SECTION:',
+          ...records,
+        ].join('\n'),
+        q,
+      );
+    const a = reply('qr aa tc', ['big.example. 60 IN TXT "a"', 'big.example. 60 IN TXT "b"']);
+    expect(compare(q, a, reply('qr aa tc', ['big.example. 60 IN TXT "c"']))).toEqual([]);
+    expect(compare(q, a, reply('qr aa tc ad', []))).toEqual(['big.example. TXT +noedns\n  flag only from second: ad']);
+    expect(compare(q, a, reply('qr aa', ['big.example. 60 IN TXT "a"']))).toHaveLength(1);
+  });
+
+  it('said_before_attributed: what dig prints before a question\'s block is that question\'s, and a question it printed nothing for has no response', () => {
+    // As dig prints a reply whose question is not the one asked, on a kept-open TCP connection: nothing for that
+    // question, the complaint before the next one's block.
+    const output = [
+      '; <<>> DiG 9.18.49 <<>> a.example. A +tcp',
+      ';; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 1',
+      ';; flags: qr aa; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 0',
+      ';; ;; Question section mismatch: got b\\\\.x.example/A/IN',
+      '; <<>> DiG 9.18.49 <<>> c.example. A +tcp',
+      ';; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: 3',
+      ';; flags: qr aa; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 0',
+      ';; communications error to 127.0.0.1#5300: timed out',
+      '; <<>> DiG 9.18.49 <<>> d.example. A +tcp',
+      ';; no servers could be reached',
+    ].join('\n');
+    const asked: DiffQuery[] = ['a', 'b\\.x', 'c', 'd'].map((n) => ({ name: `${n}.example.`, type: 'A', tcp: true }));
+    const replies = parseDig(output, asked);
+    expect(replies.map((r) => r.error ?? r.rcode)).toEqual([
+      'NOERROR',
+      'Question section mismatch: got b\\\\.x.example/A/IN',
+      'NXDOMAIN',
+      'communications error to the server: timed out; no servers could be reached',
+    ]);
+    expect(replies.map((r) => r.notes)).toEqual([[], [], [], []]);
+  });
+
   it('signed_zones_validate: NSEC, NSEC3 and NSEC3 opt-out zones from signZone are served by named and validated by delv; another key is not trusted', { timeout: 30_000 }, async () => {
     const modes = [{ name: 'NSEC' }, { name: 'NSEC3', nsec3: true }, { name: 'NSEC3 opt-out', nsec3: true, optOut: true }];
     const signed = await Promise.all(modes.map((mode) => signZone(SIGNABLE, 'types.test', mode)));

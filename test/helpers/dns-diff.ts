@@ -22,6 +22,9 @@ import { requireTool } from './debian.js';
  *   date: dig prints none of them here (+nostats), the ID is not read;
  * - the order of records within a section: servers rotate RRsets
  *   (named's rrset-order), so sections compare as sorted lists;
+ * - the records of a reply both servers truncated (TC): which ones fit
+ *   depends on that rotation, and a resolver throws them away to ask again
+ *   over TCP; the header, OPT and question of such replies are compared;
  * - EDNS COOKIE and NSID options: a server cookie is a per-server secret and
  *   NSID a server's name. dig sends no cookie (+nocookie) and asks no NSID,
  *   so none should come; should one come, it is dropped;
@@ -192,7 +195,10 @@ export function parseBlock(lines: string[]): Reply {
     }
     reply.notes.push(line);
   }
-  if (!answered) reply.error = [...reply.notes, ...new Set(errors)].join('; ') || `no response (${lines.join(' | ')})`;
+  if (!answered) {
+    reply.error = [...reply.notes, ...new Set(errors)].join('; ') || `no response (${lines.join(' | ')})`;
+    reply.notes = [];
+  }
   for (const s of SECTIONS) reply[s].sort();
   reply.opt?.options.sort();
   return reply;
@@ -329,7 +335,10 @@ export function replyDifferences(a: Reply, b: Reply, names: [string, string] = [
   setDiff('flag', a.flags, b.flags);
   if (optText(a.opt) !== optText(b.opt)) out.push(`OPT: ${na} ${optText(a.opt)}; ${nb} ${optText(b.opt)}`);
   setDiff('EDNS option', a.opt?.options ?? [], b.opt?.options ?? []);
-  for (const s of SECTIONS) setDiff(s, a[s], b[s]);
+  // Both truncated: which records fit depends on the order the server rotated the RRset into, and a resolver
+  // throws them away and asks again over TCP. Only the question is compared.
+  const truncated = a.flags.includes('tc') && b.flags.includes('tc');
+  for (const s of SECTIONS) if (!truncated || s === 'question') setDiff(s, a[s], b[s]);
   setDiff('dig says', a.notes, b.notes);
   return out;
 }
