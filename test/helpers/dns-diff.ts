@@ -85,7 +85,7 @@ export interface DnsServer {
 const SECTIONS = ['question', 'answer', 'authority', 'additional'] as const;
 type Section = (typeof SECTIONS)[number];
 
-/** What dig is told for every question: no recursion asked, no retries, truncated answers kept, no cookie. */
+/** What dig is told for every question: RD clear, one try of 2 s, truncated answers kept as they came, no cookie. */
 const COMMON = ['+norec', '+nostats', '+nocookie', '+ignore', '+nomultiline', '+time=2', '+tries=1'];
 /** A batch of questions that takes longer than this is stopped: a server that never answers costs a bounded time. */
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -101,9 +101,6 @@ export function queryLine(q: DiffQuery): string {
   ].filter((o) => o !== '');
   return [q.name, q.type, ...options].join(' ');
 }
-
-/** A short name for a question in a difference report. */
-export const describeQuery = (q: DiffQuery): string => queryLine(q);
 
 function emptyReply(): Reply {
   return { flags: [], opt: null, question: [], answer: [], authority: [], additional: [], notes: [] };
@@ -335,8 +332,7 @@ export function replyDifferences(a: Reply, b: Reply, names: [string, string] = [
   setDiff('flag', a.flags, b.flags);
   if (optText(a.opt) !== optText(b.opt)) out.push(`OPT: ${na} ${optText(a.opt)}; ${nb} ${optText(b.opt)}`);
   setDiff('EDNS option', a.opt?.options ?? [], b.opt?.options ?? []);
-  // Both truncated: which records fit depends on the order the server rotated the RRset into, and a resolver
-  // throws them away and asks again over TCP. Only the question is compared.
+  // Both truncated: the records are not compared (see the top of this file).
   const truncated = a.flags.includes('tc') && b.flags.includes('tc');
   for (const s of SECTIONS) if (!truncated || s === 'question') setDiff(s, a[s], b[s]);
   setDiff('dig says', a.notes, b.notes);
@@ -352,7 +348,7 @@ export function compare(queries: DiffQuery[], a: Reply[], b: Reply[], names: [st
   const out: string[] = [];
   queries.forEach((q, i) => {
     const diffs = replyDifferences(a[i]!, b[i]!, names);
-    if (diffs.length > 0) out.push(`${describeQuery(q)}\n${diffs.map((d) => `  ${d}`).join('\n')}`);
+    if (diffs.length > 0) out.push(`${queryLine(q)}\n${diffs.map((d) => `  ${d}`).join('\n')}`);
   });
   return out;
 }
@@ -370,7 +366,8 @@ export async function differences(
 /** Every question once per combination of transport and DO bit asked for (by default all four). */
 export function variants(queries: DiffQuery[], options: { tcp?: boolean[]; dnssec?: boolean[] } = {}): DiffQuery[] {
   const out: DiffQuery[] = [];
-  for (const tcp of options.tcp ?? [false, true])
-    for (const dnssec of options.dnssec ?? [false, true]) for (const q of queries) out.push({ ...q, tcp, dnssec });
+  for (const tcp of options.tcp ?? [false, true]) {
+    for (const dnssec of options.dnssec ?? [false, true]) out.push(...queries.map((q) => ({ ...q, tcp, dnssec })));
+  }
   return out;
 }

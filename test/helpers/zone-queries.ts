@@ -42,13 +42,21 @@ export async function zoneRecords(zoneFile: string, origin: string): Promise<Zon
     });
 }
 
-/** `name` with its first label dropped ("." stays "."). Labels are split on dots not escaped. */
+/** The labels of a name in presentation form: split on the dots that are not escaped ("a\\.b.c." has two). */
+const labelsOf = (name: string): string[] => name.match(/(?:[^.\\]|\\.)+/g) ?? [];
+
+/** `name` with its first label dropped ("." stays "."). */
 export function parentOf(name: string): string {
-  const m = /^(?:[^.\\]|\\.)*\.(.+)$/.exec(name);
-  return m ? m[1]! : '.';
+  const parent = labelsOf(name).slice(1);
+  return parent.length === 0 ? '.' : `${parent.join('.')}.`;
 }
 
-const isBelow = (name: string, ancestor: string): boolean => name !== ancestor && name.endsWith(`.${ancestor}`);
+/** `name` is strictly below `ancestor` (label by label, letters in any case). */
+function isBelow(name: string, ancestor: string): boolean {
+  const own = labelsOf(name.toLowerCase());
+  const above = labelsOf(ancestor.toLowerCase());
+  return own.length > above.length && own.slice(own.length - above.length).join('.') === above.join('.');
+}
 
 /** Types to ask at a name for "no data of this type": the first of these the name has none of. */
 const PROBES = ['A', 'TXT', 'AAAA', 'MX'];
