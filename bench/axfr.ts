@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,7 +7,8 @@ import { TOKEN_FILE_NAME } from '../protocol/token.js';
 import { axfrFrom } from '../src/dns/axfr-client.js';
 import { parseMasterFile } from '../src/dns/master-file.js';
 import { ZoneStore } from '../src/dns/zone-store.js';
-import { Proc, start } from '../test/helpers/processes.js';
+import { startNamed } from '../test/helpers/named.js';
+import { start } from '../test/helpers/processes.js';
 import { freePort } from './ports.js';
 
 /**
@@ -34,18 +34,6 @@ function zoneText(): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function startNamed(dir: string, name: string, port: number, zoneConf: string): Promise<Proc> {
-  const conf = path.join(dir, `${name}.conf`);
-  await writeFile(
-    conf,
-    `options { directory "${dir}"; listen-on port ${port} { 127.0.0.1; }; listen-on-v6 { none; }; recursion no;
-  pid-file "${dir}/${name}.pid"; notify no; };
-${zoneConf}
-`,
-  );
-  return new Proc(spawn(NAMED, ['-g', '-n', '1', '-c', conf, '-u', 'root'], { stdio: ['ignore', 'pipe', 'pipe'] }));
-}
-
 async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
   const t0 = process.hrtime.bigint();
   const result = await work();
@@ -55,7 +43,7 @@ async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
 export async function benchAxfr(): Promise<AxfrFigures | string> {
   if (!existsSync(NAMED)) return 'named is not installed: apt-get install bind9 (npm run bench installs it with the DNS bench when run as root)';
   const dir = await mkdtemp(path.join(os.tmpdir(), 'b10-axfrbench-'));
-  const procs: Proc[] = [];
+  const stops: (() => Promise<void>)[] = [];
   try {
     const zoneFile = path.join(dir, `${ZONE}.zone`);
     await writeFile(zoneFile, zoneText());
@@ -63,10 +51,10 @@ export async function benchAxfr(): Promise<AxfrFigures | string> {
     store.replaceZone(`${ZONE}.`, parseMasterFile(zoneFile, ZONE));
     store.close();
 
-    const [primaryPort, secondaryPort, authPort, msgqPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const primary = await startNamed(dir, 'primary', primaryPort, `zone "${ZONE}" { type primary; file "${zoneFile}"; };`);
-    procs.push(primary);
-    await primary.waitForLog((l) => String(l.msg).includes('running'), 'named primary running');
+    const [authPort, msgqPort] = await Promise.all([freePort(), freePort()]);
+    const primary = await startNamed({ zones: [{ name: ZONE, file: zoneFile }] });
+    stops.push(primary.stop);
+    const primaryPort = primary.port;
 
     await writeFile(
       path.join(dir, 'b10-config.db'),
@@ -84,7 +72,7 @@ export async function benchAxfr(): Promise<AxfrFigures | string> {
       }),
     );
     const boss = start('boss/main.js', ['-m', String(msgqPort), '-p', String(authPort), '-d', dir]);
-    procs.push(boss);
+    stops.push(() => boss.stop(5000));
     await boss.waitForLog((l) => l.msg === 'b10 started', 'b10 started');
 
     const [outB10Ms, ours] = await timed(() => axfrFrom({ address: '127.0.0.1', port: authPort }, `${ZONE}.`, 60_000));
@@ -95,13 +83,15 @@ export async function benchAxfr(): Promise<AxfrFigures | string> {
     const [inB10Ms] = await timed(() => session.command('Xfrin', 'retransfer', { zone_name: ZONE, master: '127.0.0.1', port: primaryPort }));
     await session.close();
 
-    const secondary = await startNamed(dir, 'secondary', secondaryPort, `zone "${ZONE}" { type secondary; primaries { 127.0.0.1 port ${primaryPort}; }; file "${dir}/secondary.db"; };`);
-    procs.push(secondary);
-    const done = await secondary.waitForLog((l) => /Transfer completed: .* ([\d.]+) secs/.test(String(l.msg)), 'named secondary transferred');
+    const secondary = await startNamed({
+      zones: [{ name: ZONE, type: 'secondary', file: 'secondary.db', statements: `primaries { 127.0.0.1 port ${primaryPort}; };` }],
+    });
+    stops.push(secondary.stop);
+    const done = await secondary.proc.waitForLog((l) => /Transfer completed: .* ([\d.]+) secs/.test(String(l.msg)), 'named secondary transferred');
     const inNamedMs = Number(/([\d.]+) secs/.exec(String(done.msg))![1]) * 1000;
     return { outB10Ms, outNamedMs, inB10Ms, inNamedMs };
   } finally {
-    for (const p of procs.reverse()) await p.stop(5000);
+    for (const stop of stops.reverse()) await stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -7,8 +7,8 @@ import { promisify } from 'node:util';
 import { parseMasterFile } from '../src/dns/master-file.js';
 import { ZoneStore } from '../src/dns/zone-store.js';
 import { startBus } from '../src/testing/index.js';
-import { Proc, start } from '../test/helpers/processes.js';
-import { freePort } from './ports.js';
+import { startNamed } from '../test/helpers/named.js';
+import { start } from '../test/helpers/processes.js';
 
 const exec = promisify(execFile);
 
@@ -94,17 +94,9 @@ export async function benchDns(): Promise<DnsFigures | string> {
       await bus.stop();
     }
 
-    const namedPort = await freePort();
-    await writeFile(
-      path.join(dir, 'named.conf'),
-      `options { directory "${dir}"; listen-on port ${namedPort} { 127.0.0.1; }; listen-on-v6 { none; }; recursion no; pid-file "${dir}/named.pid"; };
-zone "${ZONE}" { type primary; file "${zoneFile}"; };
-`,
-    );
-    const named = new Proc(spawn('/usr/sbin/named', ['-g', '-n', '1', '-c', path.join(dir, 'named.conf'), '-u', 'root'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const named = await startNamed({ zones: [{ name: ZONE, file: zoneFile }] });
     try {
-      await named.waitForLog((l) => String(l.msg).includes('running'), 'named running');
-      return { b10, named: await dnsperf(namedPort, queryFile), queries };
+      return { b10, named: await dnsperf(named.port, queryFile), queries };
     } finally {
       await named.stop();
     }

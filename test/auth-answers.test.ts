@@ -1,6 +1,8 @@
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool } from './helpers/debian.js';
 import { digAt, startAuth, type AuthHandle, type DigResult } from './helpers/dns.js';
+import { ROOT } from './helpers/processes.js';
 
 /**
  * The answer-building rules where b10 used to differ from BIND 9 (each case
@@ -13,7 +15,7 @@ const LONG = `${'a'.repeat(63)}.${'a'.repeat(63)}`;
 
 beforeAll(async () => {
   digBin = requireTool('dig', 'dnsutils');
-  handle = await startAuth({ zones: { 'rules.test.': 'rules.zone' } });
+  handle = await startAuth({ zones: [{ origin: 'rules.test', file: path.join(ROOT, 'test/fixtures/zones/rules.zone') }] });
 }, 30_000);
 
 afterAll(() => handle?.stop());

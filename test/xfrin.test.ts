@@ -1,11 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { requireTool } from './helpers/debian.js';
-import { freePort, Proc, ROOT, run } from './helpers/processes.js';
+import { startNamed, type Named } from './helpers/named.js';
+import { freePort, ROOT, run } from './helpers/processes.js';
 import { boot, byComponent, type Booted } from './helpers/stack.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -25,7 +26,7 @@ function secZone(serial: number, extra = ''): string {
 
 interface World {
   stack: Booted;
-  named: Proc;
+  named: Named;
   dir: string;
   authPort: number;
   namedPort: number;
@@ -35,7 +36,6 @@ interface World {
 
 /** b10 (xfrout, auth, xfrin; secondary for sec.test, primary for auth.test) and BIND 9 (primary for sec.test, secondary for auth.test). */
 async function world(): Promise<World> {
-  const named9 = requireTool('named', 'bind9');
   const digBin = requireTool('dig', 'dnsutils');
   const dir = await tempDir();
   const authPort = await freePort();
@@ -47,17 +47,15 @@ async function world(): Promise<World> {
   const b10 = (...args: string[]) => run('src/cli/main.js', args, { env: stack.env });
   expect((await b10('zone', 'load', 'auth.test', AUTH_ZONE, '-d', stack.dir)).code).toBe(0);
   await writeFile(path.join(dir, 'sec.zone'), secZone(1));
-  await writeFile(
-    path.join(dir, 'named.conf'),
-    `options { directory "${dir}"; listen-on port ${namedPort} { 127.0.0.1; }; listen-on-v6 { none; }; recursion no;
-  pid-file "${dir}/named.pid"; notify-delay 0; };
-zone "sec.test" { type primary; file "sec.zone"; notify explicit; also-notify { 127.0.0.1 port ${authPort}; }; };
-zone "auth.test" { type secondary; primaries { 127.0.0.1 port ${authPort}; }; file "auth.test.copy"; };
-`,
-  );
-  const named = new Proc(spawn(named9, ['-g', '-n', '1', '-c', path.join(dir, 'named.conf'), '-u', 'root'], { stdio: ['ignore', 'pipe', 'pipe'] }));
-  onTestFinished(() => named.stop());
-  await named.waitForLog((l) => String(l.msg).includes('running'), 'named running');
+  const named = await startNamed({
+    port: namedPort,
+    options: 'notify-delay 0;',
+    zones: [
+      { name: 'sec.test', file: path.join(dir, 'sec.zone'), statements: `notify explicit; also-notify { 127.0.0.1 port ${authPort}; };` },
+      { name: 'auth.test', type: 'secondary', file: 'auth.test.copy', statements: `primaries { 127.0.0.1 port ${authPort}; };` },
+    ],
+    stopWith: onTestFinished,
+  });
   const dig = async (port: number, ...args: string[]): Promise<string> =>
     (await exec(digBin, ['@127.0.0.1', '-p', String(port), '+norec', '+time=3', '+tries=1', ...args])).stdout;
   return { stack, named, dir, authPort, namedPort, dig, b10 };
@@ -78,7 +76,7 @@ describe('zone transfers with BIND 9', () => {
     // An edit on the primary, announced by NOTIFY to auth, passed to xfrin.
     const mark = w.stack.boss.logs.length;
     await writeFile(path.join(w.dir, 'sec.zone'), secZone(2, 'new A 192.0.2.99\n'));
-    w.named.child.kill('SIGHUP');
+    w.named.proc.child.kill('SIGHUP');
     await w.stack.boss.waitForLog((l) => l.component === 'xfrin' && l.msg === 'zone transferred' && l.serial === 2, 'serial 2 transferred', mark);
     expect((await w.dig(w.authPort, 'new.sec.test', 'A', '+short')).trim()).toBe('192.0.2.99');
     expect(w.stack.boss.logs.slice(mark).some(byComponent('auth', 'NOTIFY received: passed to Xfrin'))).toBe(true);
@@ -113,18 +111,18 @@ describe('zone transfers with BIND 9', () => {
 
   it('named_as_secondary: BIND 9 transfers a zone from b10\'s xfrout, the copies are the same, and a change reaches it by NOTIFY', { timeout: 60_000 }, async () => {
     const w = await world();
-    await w.named.waitForLog((l) => /transfer of 'auth\.test\/IN' from 127\.0\.0\.1#\d+: Transfer completed/.test(String(l.msg)), 'named transferred auth.test');
+    await w.named.proc.waitForLog((l) => /transfer of 'auth\.test\/IN' from 127\.0\.0\.1#\d+: Transfer completed/.test(String(l.msg)), 'named transferred auth.test');
     const theirs = records(await w.dig(w.namedPort, 'auth.test', 'AXFR'));
     const ours = records(await w.dig(w.authPort, 'auth.test', 'AXFR'));
     expect(ours.length).toBeGreaterThan(50);
     expect(theirs).toEqual(ours);
 
     // A change loaded into b10: xfrout NOTIFYs named, which transfers the new serial.
-    const mark = w.named.logs.length;
+    const mark = w.named.proc.logs.length;
     const changed = path.join(w.dir, 'auth.changed');
     await writeFile(changed, (await readFile(AUTH_ZONE, 'utf8')).replace('hostmaster 7 ', 'hostmaster 8 ').replace('www A 192.0.2.10', 'www A 192.0.2.12'));
     expect((await w.b10('zone', 'load', 'auth.test', changed, '-d', w.stack.dir)).code).toBe(0);
-    await w.named.waitForLog((l) => /zone auth\.test\/IN: transferred serial 8/.test(String(l.msg)), 'named transferred serial 8', mark);
+    await w.named.proc.waitForLog((l) => /zone auth\.test\/IN: transferred serial 8/.test(String(l.msg)), 'named transferred serial 8', mark);
     expect((await w.dig(w.namedPort, 'www.auth.test', 'A', '+short')).trim()).toBe('192.0.2.12');
     expect(w.stack.boss.logs.some((l) => l.component === 'xfrout' && l.msg === 'NOTIFY acknowledged')).toBe(true);
   });

@@ -120,18 +120,18 @@ export interface AuthHandle {
 }
 
 /**
- * The zone store in a fresh data path holding `zones` (origin: file in
- * test/fixtures/zones; default auth.test from auth.zone),
- * a bus (with a config manager when asked, holding `stored` as Auth's
- * configuration) and b10-auth on a free port, registered. The caller stops it.
+ * The zone store in a fresh data path holding `zones` (by default
+ * test/fixtures/zones/auth.zone), a bus (with a config manager when asked,
+ * holding `stored` as Auth's configuration) and b10-auth on a free port,
+ * registered. The caller stops it.
  */
 export async function startAuth(
-  options: { cfgmgr?: boolean; args?: string[]; stored?: object; zones?: Record<string, string> } = {},
+  options: { cfgmgr?: boolean; args?: string[]; stored?: object; zones?: { origin: string; file: string }[] } = {},
 ): Promise<AuthHandle> {
   const dataPath = await mkdtemp(path.join(os.tmpdir(), 'b10-auth-'));
   const store = ZoneStore.open(dataPath);
-  for (const [origin, file] of Object.entries(options.zones ?? { 'auth.test.': 'auth.zone' })) {
-    store.replaceZone(origin, parseMasterFile(path.join(ROOT, 'test/fixtures/zones', file), origin));
+  for (const zone of options.zones ?? [{ origin: 'auth.test', file: path.join(ROOT, 'test/fixtures/zones/auth.zone') }]) {
+    store.replaceZone(zone.origin.endsWith('.') ? zone.origin : `${zone.origin}.`, parseMasterFile(zone.file, zone.origin));
   }
   store.close();
   if (options.stored) await writeFile(path.join(dataPath, CONFIG_FILE), JSON.stringify({ version: 2, Auth: options.stored }));
