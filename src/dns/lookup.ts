@@ -144,10 +144,13 @@ class Sections {
     this.answer.push(rrset);
   }
 
-  /** The data the records of `rrset` point at, from `zone`; an SRV found so brings its own addresses. */
-  addAdditionalFor(zone: Zone, rrset: RRset): void {
+  /**
+   * The data the records of `rrset` point at, from `zone` (or, for a
+   * referral, only glue: names below the cut); an SRV found so brings its own addresses.
+   */
+  addAdditionalFor(zone: Zone, rrset: RRset, within = zone.origin): void {
     for (const { name, types } of additionalTargets(rrset)) {
-      if (!isWithin(name, zone.origin)) continue;
+      if (!isWithin(name, within)) continue;
       const node = zone.node(name);
       for (const type of types) {
         const found = node?.get(type);
@@ -186,7 +189,7 @@ export function lookup(zones: ReadonlyMap<string, Zone>, qname: string, qtype: n
       // Not for DS at the cut: the parent is (RFC 4035 3.1.4.1).
       if (ns && !(qtype === DS && above === name)) {
         out.authority.push(ns);
-        out.addAdditionalFor(zone, ns);
+        out.addAdditionalFor(zone, ns, above);
         // A chain that led into the delegation is our data: authoritative, with the referral to follow it.
         return out.done('NOERROR', out.answer.length > 0);
       }
