@@ -1,5 +1,5 @@
-import { isWithin, labels } from './name.js';
-import { A, AAAA, CNAME, DNAME, NS, type RRset, type Zone } from './zone.js';
+import { isWithin, labels, nameToWire } from './name.js';
+import { A, AAAA, CNAME, DNAME, makeRRset, NS, soaMinimum, type RRset, type Zone } from './zone.js';
 
 /**
  * The answer to one question from the zones auth serves: RFC 1034 4.3.2 as
@@ -44,12 +44,11 @@ function pathBelow(origin: string, name: string): string[] {
 
 /** Negative answers carry the SOA, its TTL the lesser of its own and its minimum (RFC 2308). */
 function negativeSoa(zone: Zone): RRset {
-  const minimum = Number(zone.soa.rdatas[0]!.split(' ')[6]);
-  return { ...zone.soa, ttl: Math.min(zone.soa.ttl, minimum) };
+  return { ...zone.soa, ttl: Math.min(zone.soa.ttl, soaMinimum(zone.soa)) };
 }
 
 /** A/AAAA of `targets` that the zone holds, for the additional section. */
-function addressesOf(zone: Zone, targets: string[]): RRset[] {
+function addressesOf(zone: Zone, targets: readonly string[]): RRset[] {
   const out: RRset[] = [];
   for (const target of targets) {
     const node = zone.node(target);
@@ -89,16 +88,16 @@ export function lookup(zones: ReadonlyMap<string, Zone>, qname: string, qtype: n
         if (answer.length > 0) return { rcode: 'NOERROR', aa: true, answer, authority: [], additional: [] };
         const glue = addressesOf(
           zone,
-          ns.rdatas.filter((target) => isWithin(target, above)),
+          ns.targets.filter((target) => isWithin(target, above)),
         );
         return { rcode: 'NOERROR', aa: false, answer: [], authority: [ns], additional: glue };
       }
       const dname = node?.get(DNAME);
       if (dname && above !== name) {
-        const target = substitute(name, above, dname.rdatas[0]!);
+        const target = substitute(name, above, dname.targets[0]!);
         answer.push(dname);
         if (target === undefined) return { rcode: 'NOERROR', aa: true, answer, authority: [], additional: [] };
-        answer.push({ name, type: CNAME, ttl: dname.ttl, rdatas: [target] });
+        answer.push(makeRRset(name, CNAME, dname.ttl, [nameToWire(target)]));
         name = target;
         redirected = true;
         break;
@@ -125,14 +124,13 @@ export function lookup(zones: ReadonlyMap<string, Zone>, qname: string, qtype: n
     const exact = rrsets.get(qtype);
     if (exact) {
       answer.push(owned(exact, owner));
-      const targets =
-        qtype === 15 ? exact.rdatas.map((r) => r.split(' ')[1]!) : qtype === 33 ? exact.rdatas.map((r) => r.split(' ')[3]!) : [];
+      const targets = qtype === 15 || qtype === 33 ? exact.targets : [];
       return { rcode: 'NOERROR', aa: true, answer, authority: [], additional: addressesOf(zone, targets) };
     }
     const cname = rrsets.get(CNAME);
     if (cname) {
       answer.push(owned(cname, owner));
-      name = cname.rdatas[0]!;
+      name = cname.targets[0]!;
       continue;
     }
     return { rcode: 'NOERROR', aa: true, answer, authority: [negativeSoa(zone)], additional: [] };
