@@ -300,7 +300,7 @@ function hexBytes(text: string): Buffer {
 }
 
 /** Hex to the end of the RDATA, possibly over several tokens. */
-export function hex(options: { wrap: boolean; lower?: boolean; optional?: boolean; lengths?: (w: ByteWriter) => number | undefined }): Field {
+export function hex(options: { wrap: boolean; lower?: boolean; optional?: boolean }): Field {
   return {
     fromText(t, w) {
       const text = t.rest().join('');
@@ -476,7 +476,7 @@ export function special(f: Omit<Field, 'skip'> & { skip?: Field['skip'] }): Fiel
   return field(f);
 }
 
-export { characterString, hexBytes, base64Bytes, readString, writeString };
+export { hexBytes, base64Bytes };
 
 /** Errors from reading wire data: checked lengths, names that run on. */
 export function isWireProblem(err: unknown): err is Error {

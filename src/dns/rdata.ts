@@ -42,6 +42,8 @@ export function checkRdata(type: number, rdata: Buffer): void {
     if (isWireProblem(err)) throw new RdataError(`malformed ${known.name} data: ${err.message}`);
     throw err;
   }
+  const problem = known.check?.(rdata);
+  if (problem) throw new RdataError(`${known.name}: ${problem}`);
 }
 
 /** The wire form of `tokens` as RDATA of `type`, names made absolute against `origin` (their case kept). */
@@ -60,7 +62,10 @@ export function rdataFromText(type: number, tokens: readonly Token[], origin: st
   for (const f of known.fields) f.fromText(t, w);
   if (!t.done) throw new RdataError(`${known.name} takes ${known.fields.length} field${known.fields.length === 1 ? '' : 's'}: "${tokens[t.i]!.text}" is one too many`);
   if (w.pos > 65535) throw new RdataError(`${known.name} data longer than 65535 bytes`);
-  return w.result();
+  const rdata = w.result();
+  const problem = known.check?.(rdata);
+  if (problem) throw new RdataError(`${known.name}: ${problem}`);
+  return rdata;
 }
 
 /** The canonical presentation of `rdata` (named-checkzone -D's); RFC 3597 form for types not known. */
@@ -112,6 +117,17 @@ export function rdataNames(type: number, rdata: Buffer): { at: number; target: b
   }
   return out;
 }
+
+/** Whether RDATA of this type holds names lookups follow. */
+export function hasTargets(type: number): boolean {
+  let has = targetTypes.get(type);
+  if (has === undefined) {
+    const known = rrType(type);
+    targetTypes.set(type, (has = known !== undefined && nameFields(known).some((f) => f.name?.target)));
+  }
+  return has;
+}
+const targetTypes = new Map<number, boolean>();
 
 /** The names lookups follow from this RDATA (NS, MX, SRV and CNAME targets...), lowercase; [] when none. */
 export function rdataTargets(type: number, rdata: Buffer): string[] {

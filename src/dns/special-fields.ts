@@ -185,25 +185,6 @@ export const wks: Field = special({
   },
 });
 
-// ---- GPOS (RFC 1712): three strings that must read as numbers ----
-
-export const gpos: Field = special({
-  fromText(t, w) {
-    for (const what of ['longitude', 'latitude', 'altitude']) {
-      const text = t.next(`GPOS ${what}`).text;
-      if (!/^[-+]?(\d+\.?\d*|\.\d+)$/.test(text) || text.length > 255) throw new RdataError(`GPOS ${what} "${text}" is not a number`);
-      w.u8(text.length);
-      w.bytes(Buffer.from(text, 'latin1'));
-    }
-  },
-  toText(r) {
-    const out: string[] = [];
-    for (let i = 0; i < 3; i++) out.push(`"${r.bytes(r.u8('a GPOS length'), 'a GPOS string').toString('latin1')}"`);
-    if (r.left !== 0) throw new WireError('GPOS data after its end');
-    return out.join(' ');
-  },
-});
-
 // ---- NSAP (RFC 1706): 0x and hex, dots allowed between ----
 
 export const nsap: Field = special({

@@ -24,7 +24,7 @@ import {
   type Field,
   type Mnemonics,
 } from './fields.js';
-import { a6, amtrelay, apl, atma, caaTag, gpos, hip, ipseckey, loc, nsap, wks } from './special-fields.js';
+import { a6, amtrelay, apl, atma, caaTag, hip, ipseckey, loc, nsap, wks } from './special-fields.js';
 import { svcParams } from './svcb.js';
 
 /**
@@ -49,7 +49,22 @@ export interface RRType {
   printCode?: boolean;
   /** Why a master file may not hold it: named refuses it. */
   refused?: string;
+  /** What is wrong with well-formed RDATA that named still refuses (a digest of the wrong length), if anything. */
+  check?: (rdata: Buffer) => string | undefined;
 }
+
+/** Digest lengths by digest type, where the type fixes one. */
+function digestLength(lengths: Readonly<Record<number, number>>, typeAt: number, digestAt: number, what: string): (rdata: Buffer) => string | undefined {
+  return (rdata) => {
+    const expected = lengths[rdata[typeAt]!];
+    const got = rdata.length - digestAt;
+    return expected !== undefined && got !== expected ? `${what} type ${rdata[typeAt]} takes ${expected} bytes, not ${got}` : undefined;
+  };
+}
+const dsCheck = digestLength({ 1: 20, 2: 32, 3: 32, 4: 48 }, 3, 4, 'digest');
+const zonemdCheck = (rdata: Buffer): string | undefined =>
+  rdata.length - 6 < 12 ? 'a ZONEMD digest is at least 12 bytes' : digestLength({ 1: 48, 2: 64 }, 5, 6, 'hash algorithm')(rdata);
+const sshfpCheck = digestLength({ 1: 20, 2: 32 }, 1, 2, 'fingerprint');
 
 /** DNSSEC algorithm mnemonics (RFC 4034 A.1 and later), as BIND reads and, for CERT, prints them. */
 const ALGORITHMS: Mnemonics = {
@@ -126,7 +141,7 @@ export const RR_TYPES: readonly RRType[] = Object.freeze([
   { code: 24, name: 'SIG', fields: sig },
   { code: 25, name: 'KEY', fields: key },
   { code: 26, name: 'PX', fields: [u16('preference'), name(), name()] },
-  { code: 27, name: 'GPOS', fields: [gpos] },
+  { code: 27, name: 'GPOS', fields: [string('longitude'), string('latitude'), string('altitude')] },
   { code: 28, name: 'AAAA', fields: [ipv6] },
   { code: 29, name: 'LOC', fields: [loc] },
   { code: 30, name: 'NXT', fields: [name(), nxtBitmap] },
@@ -142,8 +157,8 @@ export const RR_TYPES: readonly RRType[] = Object.freeze([
   { code: 40, name: 'SINK', fields: [u8('meaning'), u8('coding'), u8('subcoding'), base64({ wrap: true, optional: true })] },
   { code: 41, name: 'OPT', fields: [], refused: 'invalid use of a meta type' },
   { code: 42, name: 'APL', fields: [apl] },
-  { code: 43, name: 'DS', fields: ds },
-  { code: 44, name: 'SSHFP', fields: [u8('algorithm'), u8('fingerprint type'), hex({ wrap: true })] },
+  { code: 43, name: 'DS', fields: ds, check: dsCheck },
+  { code: 44, name: 'SSHFP', fields: [u8('algorithm'), u8('fingerprint type'), hex({ wrap: true })], check: sshfpCheck },
   { code: 45, name: 'IPSECKEY', fields: [ipseckey] },
   { code: 46, name: 'RRSIG', fields: sig },
   { code: 47, name: 'NSEC', fields: [name(), typeBitmap] },
@@ -157,11 +172,11 @@ export const RR_TYPES: readonly RRType[] = Object.freeze([
   { code: 56, name: 'NINFO', fields: [strings] },
   { code: 57, name: 'RKEY', fields: key },
   { code: 58, name: 'TALINK', fields: [name(), name()] },
-  { code: 59, name: 'CDS', fields: ds },
+  { code: 59, name: 'CDS', fields: ds, check: dsCheck },
   { code: 60, name: 'CDNSKEY', fields: key },
   { code: 61, name: 'OPENPGPKEY', fields: [base64({ wrap: true })] },
   { code: 62, name: 'CSYNC', fields: [u32('serial'), u16('flags'), typeBitmap] },
-  { code: 63, name: 'ZONEMD', fields: [u32('serial'), u8('scheme'), u8('hash algorithm'), hex({ wrap: true })] },
+  { code: 63, name: 'ZONEMD', fields: [u32('serial'), u8('scheme'), u8('hash algorithm'), hex({ wrap: true })], check: zonemdCheck },
   { code: 64, name: 'SVCB', fields: svcb },
   { code: 65, name: 'HTTPS', fields: svcb },
   { code: 66, name: 'DSYNC', fields: [rrtype('type'), u8('scheme', DSYNC_SCHEMES), u16('port'), name()] },
@@ -190,8 +205,8 @@ export const RR_TYPES: readonly RRType[] = Object.freeze([
   { code: 260, name: 'AMTRELAY', fields: [amtrelay] },
   { code: 261, name: 'RESINFO', fields: [strings] },
   { code: 262, name: 'WALLET', fields: [strings] },
-  { code: 32768, name: 'TA', fields: ds },
-  { code: 32769, name: 'DLV', fields: ds },
+  { code: 32768, name: 'TA', fields: ds, check: dsCheck },
+  { code: 32769, name: 'DLV', fields: ds, check: dsCheck },
   { code: 65533, name: 'KEYDATA', fields: [], opaque: true, printCode: true },
 ] satisfies RRType[]);
 

@@ -1,6 +1,6 @@
 import type { ZoneRecord } from './master-file.js';
 import { labels } from './name.js';
-import { rdataTargets, soaTimers } from './rdata.js';
+import { hasTargets, rdataTargets, soaTimers } from './rdata.js';
 
 /**
  * An RRset as auth holds it: owner, type, the set's one TTL, its RDATAs in
@@ -63,12 +63,17 @@ export function soaMinimum(soa: RRset): number {
   return soaTimers(rdatasOf(soa)[0]!).minimum;
 }
 
+/** The RDATA of a zone lies in chunks of this size (a larger RRset gets a chunk of its own). */
+const CHUNK = 1 << 20;
+
 /**
  * A zone in memory, as auth answers from it: RRsets by owner name and type,
  * and every name that exists, empty non-terminals included (a name with
  * nothing of its own but names below it exists: NODATA, not NXDOMAIN).
  * Built once from the store and never changed: a reload builds a new one.
- * Every RDATA of the zone lies in one buffer, each RRset's a view of it.
+ * Records are taken one at a time (the store gives them in order, each
+ * RRset's together), their RDATA copied into large chunks that the RRsets
+ * are views of: no object per record is kept.
  */
 export class Zone {
   private readonly nodes = new Map<string, Map<number, RRset>>();
@@ -81,39 +86,52 @@ export class Zone {
     records: Iterable<ZoneRecord>,
   ) {
     const originDepth = labels(origin).length;
-    const building = new Map<string, Map<number, { ttl: number; rdatas: Buffer[] }>>();
+    let chunk = Buffer.allocUnsafe(CHUNK);
+    let used = 0;
     let count = 0;
-    let bytes = 0;
+    let open: { name: string; type: number; ttl: number; start: number; count: number; targets: string[] } | undefined;
+    const close = (): void => {
+      if (!open) return;
+      const { name, type, ttl, start } = open;
+      let node = this.nodes.get(name);
+      if (!node) this.nodes.set(name, (node = new Map()));
+      const wire = chunk.subarray(start, used);
+      const earlier = node.get(type);
+      // Records of one RRset apart from each other (not the store's order): joined, with the first TTL.
+      const rrset: RRset = earlier
+        ? { ...earlier, count: earlier.count + open.count, wire: Buffer.concat([earlier.wire, wire]), targets: [...earlier.targets, ...open.targets] }
+        : { name, type, ttl, count: open.count, wire, targets: open.targets.length === 0 ? NO_TARGETS : open.targets };
+      node.set(type, rrset);
+      open = undefined;
+    };
     for (const r of records) {
-      let node = building.get(r.name);
-      if (!node) {
-        building.set(r.name, (node = new Map()));
-        // The name and each of its ancestors down to the origin exist.
-        const own = labels(r.name);
-        for (let i = 0; i + originDepth <= own.length; i++) this.names.add(own.length - i === 0 ? '.' : `${own.slice(i).join('.')}.`);
+      if (open?.name !== r.name || open.type !== r.type) {
+        close();
+        if (!this.nodes.has(r.name)) {
+          // The name and each of its ancestors down to the origin exist.
+          const own = labels(r.name);
+          for (let i = 0; i + originDepth <= own.length; i++) this.names.add(own.length - i === 0 ? '.' : `${own.slice(i).join('.')}.`);
+        }
+        open = { name: r.name, type: r.type, ttl: r.ttl, start: used, count: 0, targets: [] };
       }
-      let set = node.get(r.type);
-      if (!set) node.set(r.type, (set = { ttl: r.ttl, rdatas: [] }));
-      set.rdatas.push(r.rdata);
-      bytes += 2 + r.rdata.length;
+      const size = 2 + r.rdata.length;
+      if (used + size > chunk.length) {
+        // A new chunk, the RRset's records so far moved into it.
+        const sofar = chunk.subarray(open.start, used);
+        chunk = Buffer.allocUnsafe(Math.max(CHUNK, 2 * (sofar.length + size)));
+        sofar.copy(chunk);
+        open.start = 0;
+        used = sofar.length;
+      }
+      chunk.writeUInt16BE(r.rdata.length, used);
+      r.rdata.copy(chunk, used + 2);
+      used += size;
+      open.count++;
+      if (hasTargets(r.type)) open.targets.push(...rdataTargets(r.type, r.rdata));
       count++;
     }
+    close();
     this.records = count;
-    const arena = Buffer.allocUnsafe(bytes);
-    let pos = 0;
-    for (const [name, node] of building) {
-      const done = new Map<number, RRset>();
-      for (const [type, { ttl, rdatas }] of node) {
-        const start = pos;
-        for (const r of rdatas) {
-          arena.writeUInt16BE(r.length, pos);
-          r.copy(arena, pos + 2);
-          pos += 2 + r.length;
-        }
-        done.set(type, { name, type, ttl, count: rdatas.length, wire: arena.subarray(start, pos), targets: targetsOf(type, rdatas) });
-      }
-      this.nodes.set(name, done);
-    }
     const soa = this.nodes.get(origin)?.get(SOA);
     if (!soa) throw new Error(`zone ${origin} has no SOA`);
     this.soa = soa;
