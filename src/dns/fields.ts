@@ -300,18 +300,16 @@ function hexBytes(text: string): Buffer {
 }
 
 /** Hex to the end of the RDATA, possibly over several tokens. */
-export function hex(options: { wrap: boolean; lower?: boolean; optional?: boolean }): Field {
+export function hex(options: { wrap: boolean }): Field {
   return {
     fromText(t, w) {
       const text = t.rest().join('');
-      if (text === '' && !options.optional) throw new RdataError('missing hex data');
-      const bytes = hexBytes(text);
-      w.bytes(bytes);
+      if (text === '') throw new RdataError('missing hex data');
+      w.bytes(hexBytes(text));
     },
     toText(r) {
-      const text = r.rest().toString('hex');
-      const cased = options.lower ? text : text.toUpperCase();
-      return options.wrap ? split(cased) : cased;
+      const text = r.rest().toString('hex').toUpperCase();
+      return options.wrap ? split(text) : text;
     },
     skip: (r) => void r.rest(),
   };
@@ -334,7 +332,7 @@ export const salt: Field = {
 
 const BASE32HEX = '0123456789ABCDEFGHIJKLMNOPQRSTUV';
 
-export function base32hexText(bytes: Uint8Array): string {
+function base32hexText(bytes: Uint8Array): string {
   let out = '';
   let bits = 0;
   let value = 0;

@@ -48,7 +48,7 @@ function labelBytes(label: string): number {
  * checked: labels of at most 63 bytes, the name at most 255 on the wire.
  */
 export function absolute(name: string, origin: string): string {
-  return canonicalName(absoluteAsWritten(name, origin), true);
+  return canonicalName(absoluteAsWritten(name, origin));
 }
 
 /**
@@ -70,10 +70,10 @@ export function absoluteAsWritten(name: string, origin: string): string {
   return all.length === 0 ? '.' : `${all.join('.')}.`;
 }
 
-/** One spelling per name: escapes as BIND writes them (so `\\065` and `A` are one name), lowercase when `lower`. */
-export function canonicalName(name: string, lower: boolean): string {
+/** One spelling per name, the key lookups use: lowercase, escapes as BIND writes them (so `\\065` and `a` are one name). */
+function canonicalName(name: string): string {
   if (!name.includes('\\') && !/[^\x21-\x7e]|[A-Z"$();@]/.test(name)) return name;
-  return wireToName(nameToWire(name), 0, lower);
+  return wireToName(nameToWire(name), 0, true);
 }
 
 /** True when `name` is `zone` or below it (both absolute, lowercase). */

@@ -30,17 +30,31 @@ function keyCode(text: string): number {
 
 const keyText = (code: number): string => PRINTED[code] ?? `key${code}`;
 
-/** A value list (RFC 9460 A.1): items split at commas that are not escaped, each item's escapes resolved. */
+/**
+ * A value list (RFC 9460 A.1): the value's character-string escapes resolved
+ * first, then items split at commas, `\\,` and `\\\\` standing for a comma and a
+ * backslash inside an item (as named reads it).
+ */
 function valueList(text: string): Buffer[] {
-  const items: string[] = [''];
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '\\' && i + 1 < text.length) {
-      items[items.length - 1] += c + text[++i]!;
-    } else if (c === ',') items.push('');
-    else items[items.length - 1] += c;
+  const bytes = unescape(text);
+  const items: number[][] = [[]];
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0x5c && i + 1 < bytes.length) items.at(-1)!.push(bytes[++i]!);
+    else if (b === 0x2c) items.push([]);
+    else items.at(-1)!.push(b);
   }
-  return items.map(unescape);
+  return items.map((item) => Buffer.from(item));
+}
+
+/** An item of a value list as named prints it: `,` and `\\` escaped for the list, then as a character-string. */
+function listItemText(item: Buffer): string {
+  const out: number[] = [];
+  for (const b of item) {
+    if (b === 0x2c || b === 0x5c) out.push(0x5c);
+    out.push(b);
+  }
+  return escapeBytes(Buffer.from(out));
 }
 
 function valueBytes(code: number, text: string | undefined): Buffer {
@@ -102,7 +116,7 @@ function valueText(code: number, v: Buffer): string | undefined {
       for (let i = 0; i < v.length; ) {
         const n = v[i]!;
         if (n === 0 || i + 1 + n > v.length) bad();
-        ids.push(escapeBytes(v.subarray(i + 1, i + 1 + n)).replace(/[,\\]/g, '\\$&'));
+        ids.push(listItemText(v.subarray(i + 1, i + 1 + n)));
         i += 1 + n;
       }
       if (ids.length === 0) bad();

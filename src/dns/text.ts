@@ -95,10 +95,10 @@ export function unescape(text: string): Buffer {
 }
 
 /** Bytes as BIND prints a character-string, without the quotes: `"` and `\` escaped, non-printables as \DDD. */
-export function escapeBytes(bytes: Uint8Array, extra = ''): string {
+export function escapeBytes(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) {
-    if (b === 0x22 || b === 0x5c || (extra !== '' && extra.includes(String.fromCharCode(b)))) s += `\\${String.fromCharCode(b)}`;
+    if (b === 0x22 || b === 0x5c) s += `\\${String.fromCharCode(b)}`;
     else if (b < 0x20 || b > 0x7e) s += `\\${String(b).padStart(3, '0')}`;
     else s += String.fromCharCode(b);
   }
