@@ -87,10 +87,11 @@ describe('b10-auth answers, checked with dig', () => {
     });
   }
 
-  it('truncation: a large RRset over plain UDP is sent with TC, and dig gets it whole over TCP', async () => {
+  it('truncation: a large RRset over plain UDP is sent with TC and the records that fit, as named does; dig gets it whole over TCP', async () => {
     const truncated = await dig('+noedns', '+ignore', 'big.auth.test', 'TXT');
     expect(truncated.flags).toContain('tc');
-    expect(truncated.answer).toEqual([]);
+    expect(truncated.answer.length).toBeGreaterThan(0);
+    expect(truncated.answer.length).toBeLessThan(40);
     const retried = await dig('+noedns', 'big.auth.test', 'TXT');
     expect(retried.raw).toContain('Truncated, retrying in TCP mode');
     expect(retried.answer.length).toBe(40);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import dnsPacket from 'dns-packet';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { axfrFrom } from '../src/dns/axfr-client.js';
-import type { ZoneRecord } from '../src/dns/master-file.js';
+import { rdataOfText, type ZoneRecord } from '../src/dns/master-file.js';
 import { RCODE } from '../src/dns/message.js';
 import { ZONE_DB, ZoneStore } from '../src/dns/zone-store.js';
 import { ROOT, type LogLine } from './helpers/processes.js';
@@ -26,11 +26,12 @@ async function stackWithBigZone(xfrout: object = {}): Promise<{ stack: Booted; p
   const stack = await boot(components, ['-p', '0'], { Xfrout: xfrout });
   const listening = await stack.boss.waitForLog(byComponent('auth', 'auth listening'), 'auth listening');
   const records: ZoneRecord[] = [
-    { name: BIG, ttl: 60, type: 6, rdata: `ns.${BIG} hostmaster.${BIG} 1 3600 900 604800 60` },
-    { name: BIG, ttl: 60, type: 2, rdata: `ns.${BIG}` },
-    { name: `ns.${BIG}`, ttl: 60, type: 1, rdata: '192.0.2.1' },
+    { name: BIG, ttl: 60, type: 6, rdata: rdataOfText(6, `ns.${BIG} hostmaster.${BIG} 1 3600 900 604800 60`) },
+    { name: BIG, ttl: 60, type: 2, rdata: rdataOfText(2, `ns.${BIG}`) },
+    { name: `ns.${BIG}`, ttl: 60, type: 1, rdata: rdataOfText(1, '192.0.2.1') },
   ];
-  for (let i = 0; i < BIG_RECORDS; i++) records.push({ name: `h${i}.${BIG}`, ttl: 60, type: 16, rdata: `"${'x'.repeat(100)}"` });
+  const txt = rdataOfText(16, `"${'x'.repeat(100)}"`);
+  for (let i = 0; i < BIG_RECORDS; i++) records.push({ name: `h${i}.${BIG}`, ttl: 60, type: 16, rdata: txt });
   const store = ZoneStore.open(stack.dir);
   store.replaceZone(BIG, records);
   store.close();

@@ -68,7 +68,7 @@ const program = daemonOptions(
     let store: ZoneStore;
     try {
       store = ZoneStore.open(resolveDataPath(opts.dataPath));
-      for (const { name } of store.zones()) server.setZone(new Zone(name, store.records(name)!));
+      for (const { name } of store.zones()) server.setZone(new Zone(name, store.iterate(name)!));
     } catch (err) {
       log.fatal(`cannot start: ${(err as Error).message}`);
       process.exit(EXIT_FAILURE);
@@ -97,7 +97,7 @@ const program = daemonOptions(
 
     const loadZone = (origin: string): unknown => {
       const name = absolute(origin, '.');
-      const records = store.records(name);
+      const records = store.iterate(name);
       if (!records) {
         if (!server.removeZone(name)) throw new AnswerError(1, `no zone ${name} in the store`);
         log.info({ zone: name }, 'zone dropped: no longer served');
@@ -105,10 +105,10 @@ const program = daemonOptions(
       }
       const zone = new Zone(name, records);
       server.setZone(zone);
-      log.info({ zone: name, serial: zone.serial, records: records.length }, 'zone loaded');
+      log.info({ zone: name, serial: zone.serial, records: zone.records }, 'zone loaded');
       // Served now: xfrout tells the secondaries.
       if (module?.session.isConnected) module.session.send('Xfrout', createCommand('zone_changed', { origin: name }));
-      return { origin: name, serial: zone.serial, records: records.length };
+      return { origin: name, serial: zone.serial, records: zone.records };
     };
 
     const stop = (reason: string): void => {

@@ -61,30 +61,26 @@ interface Reply {
 const ERROR: Counted = Object.freeze({ kind: 'error', name: '', qtype: 0 });
 const error = (bytes: Buffer): Reply => ({ bytes, counted: ERROR });
 
-/** A response prepared once, sent again with the id, RD bit and question of each query. */
-interface Template {
+/**
+ * A response prepared once, sent again with the id, RD bit and question of
+ * each query. The question is echoed byte for byte; names that differ only
+ * in case have one length, so the next query's question fits where the
+ * first one's was (and pointers to it stay right).
+ */
+interface Prepared {
   bytes: Buffer;
-  echoes: boolean;
-}
-
-interface Prepared extends Template {
   counted: Counted;
   rcode: number;
   aa: boolean;
   /** The same truncated (TC, question only), made when rate limiting first slips it. */
-  truncated?: Template;
+  truncated?: Buffer;
 }
 
-function template(bytes: Buffer, query: Query): Template {
-  // Names differing only in case have one length, so a question echoed once can be patched in for the next.
-  return { bytes, echoes: bytes.subarray(12, 12 + query.question.length).equals(query.question) };
-}
-
-function fill(prepared: Template, query: Query): Buffer {
-  const out = Buffer.from(prepared.bytes);
+function fill(prepared: Buffer, query: Query): Buffer {
+  const out = Buffer.from(prepared);
   out.writeUInt16BE(query.id, 0);
   out[2] = (out[2]! & ~0x01) | (query.rd ? 0x01 : 0);
-  if (prepared.echoes) query.question.copy(out, 12);
+  query.question.copy(out, 12);
   return out;
 }
 
@@ -124,8 +120,8 @@ function closeSockets({ udp, tcp }: Listener): void {
 /**
  * The DNS side of b10-auth: answers from the zones in memory, over UDP and
  * TCP, and never waits on anything else (the bus least of all). A response
- * to a (name, type) is prepared once and sent again with only the id, the
- * RD bit and the question's case patched.
+ * to a (name, type, DO bit, size limit) is prepared once and sent again
+ * with only the id, the RD bit and the question's case patched.
  */
 export class AuthServer {
   private zones = new Map<string, Zone>();
@@ -208,20 +204,21 @@ export class AuthServer {
   private answer(query: Query, transport: 'udp' | 'tcp'): Reply {
     // Over UDP the client's EDNS payload size, at least 512; over TCP a whole message.
     const maxSize = transport === 'tcp' ? 65_535 : query.edns ? Math.max(512, Math.min(query.edns.payload, 65_535)) : 512;
-    // RD decides whether a positive answer carries the zone's NS, as named's default minimal-responses does.
-    const key = `${query.qname}\u0000${query.qtype}\u0000${query.edns ? 1 : 0}\u0000${maxSize}\u0000${query.rd ? 1 : 0}`;
+    // The DO bit is echoed (RFC 3225), and RD decides whether a positive answer carries the zone's NS
+    // (named's default minimal-responses): each combination is a response of its own.
+    const key = `${query.qname}\u0000${query.qtype}\u0000${query.edns ? (query.edns.dnssecOk ? 2 : 1) : 0}\u0000${maxSize}\u0000${query.rd ? 1 : 0}`;
     let prepared = this.prepared.get(key);
     if (prepared === undefined) {
       const found = lookup(this.zones, query.qname, query.qtype, { minimal: query.rd });
-      prepared = { ...template(answerResponse(query, found, maxSize), query), counted: countedAs(query, found), rcode: RCODE[found.rcode], aa: found.aa };
+      prepared = { bytes: answerResponse(query, found, maxSize), counted: countedAs(query, found), rcode: RCODE[found.rcode], aa: found.aa };
       if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
       this.prepared.set(key, prepared);
     }
     const entry = prepared;
     return {
-      bytes: fill(entry, query),
+      bytes: fill(entry.bytes, query),
       counted: entry.counted,
-      slipped: () => fill((entry.truncated ??= template(bareResponse(query, entry.rcode, { aa: entry.aa, tc: true }), query)), query),
+      slipped: () => fill((entry.truncated ??= bareResponse(query, entry.rcode, { aa: entry.aa, tc: true })), query),
     };
   }
 

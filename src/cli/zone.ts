@@ -115,8 +115,8 @@ function loadCommand(): Command {
     ),
   ).action(async (zone: string, file: string, opts: ZoneOpts & { notify: boolean; ifMissing: boolean }) => {
     const origin = zoneName(zone);
-    // Parsed in full before the store is touched: a bad file loads nothing.
-    const records = parseMasterFile(file, origin);
+    // Parsed in full before the store is touched: a bad file loads nothing. What named loads past, b10 does too, saying so.
+    const records = parseMasterFile(file, origin, undefined, (w) => process.stderr.write(`b10: ${w.file}:${w.line}: ${w.message}\n`));
     const loaded = withStore(opts, (store) => {
       if (opts.ifMissing && store.zones().some((z) => z.name === origin)) return false;
       store.replaceZone(origin, records);

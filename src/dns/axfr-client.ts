@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import dnsPacket from 'dns-packet';
-import { recordFromWire } from './from-wire.js';
 import type { ZoneRecord } from './master-file.js';
+import { encodeQuery, lengthPrefixed } from './message.js';
+import { soaTimers } from './rdata.js';
+import { readResponse, type Response } from './response.js';
 
 /**
  * The client side of zone transfers, as xfrin uses it: an AXFR (RFC 5936)
@@ -21,7 +22,9 @@ export interface Primary {
   port: number;
 }
 
-const strip = (zone: string): string => (zone === '.' ? '.' : zone.slice(0, -1));
+const AXFR = 252;
+const SOA = 6;
+const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
 
 /** The whole zone from `primary` by AXFR; TransferError when refused, cut, malformed or silent for `idleMs`. */
 export function axfrFrom(primary: Primary, zone: string, idleMs = 10_000): Promise<ZoneRecord[]> {
@@ -42,29 +45,24 @@ export function axfrFrom(primary: Primary, zone: string, idleMs = 10_000): Promi
     socket.on('error', (err) => fail(err.message));
     socket.on('close', () => fail(`connection closed before the transfer ended (${records.length} records so far)`));
     socket.on('connect', () => {
-      socket.write(
-        dnsPacket.streamEncode({ id, type: 'query', flags: 0, questions: [{ name: strip(zone), type: 'AXFR', class: 'IN' }] }),
-      );
+      socket.write(lengthPrefixed(encodeQuery(id, 0, zone, AXFR)));
     });
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
       while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
         const message = pending.subarray(2, 2 + pending.readUInt16BE(0));
         pending = pending.subarray(2 + message.length);
-        let decoded: dnsPacket.Packet;
+        let decoded: Response;
         try {
-          decoded = dnsPacket.decode(message);
+          decoded = readResponse(message);
         } catch (err) {
           fail(`malformed message: ${(err as Error).message}`);
           return;
         }
         if (decoded.id !== id) return fail(`a message with id ${decoded.id}, not ${id}`);
-        const rcode = (decoded as { rcode?: string }).rcode ?? 'NOERROR';
-        if (rcode !== 'NOERROR') return fail(`the primary answered ${rcode}`);
-        for (const answer of decoded.answers ?? []) {
-          const record = recordFromWire(answer);
-          if (!record) continue;
-          const isSoa = record.type === 6 && record.name === zone;
+        if (decoded.rcode !== 0) return fail(`the primary answered ${RCODES[decoded.rcode] ?? `rcode ${decoded.rcode}`}`);
+        for (const record of decoded.answers) {
+          const isSoa = record.type === SOA && record.name === zone;
           if (records.length === 0 && !isSoa) return fail('the transfer does not begin with the zone\'s SOA');
           if (isSoa && ++soaSeen === 2) {
             settled = true;
@@ -93,16 +91,16 @@ export function soaSerial(primary: Primary, zone: string, timeoutMs = 3000): Pro
     };
     socket.on('message', (msg) => {
       try {
-        const decoded = dnsPacket.decode(msg);
+        const decoded = readResponse(msg);
         if (decoded.id !== id) return;
-        const soa = (decoded.answers ?? []).map(recordFromWire).find((r) => r?.type === 6 && r.name === zone);
+        const soa = decoded.answers.find((r) => r.type === SOA && r.name === zone);
         if (!soa) return done(new TransferError(`SOA of ${zone} from ${primary.address}#${primary.port}: not in the answer`));
-        done(Number(soa.rdata.split(' ')[2]));
+        done(soaTimers(soa.rdata).serial);
       } catch (err) {
         done(new TransferError(`SOA of ${zone}: malformed answer: ${(err as Error).message}`));
       }
     });
-    socket.send(dnsPacket.encode({ id, type: 'query', flags: 0, questions: [{ name: strip(zone), type: 'SOA', class: 'IN' }] }), primary.port, primary.address);
+    socket.send(encodeQuery(id, 0, zone, SOA), primary.port, primary.address);
   });
 }
 

@@ -1,44 +1,52 @@
-import dnsPacket from 'dns-packet';
 import type { ZoneRecord } from './master-file.js';
-import { packetRecords, type Query } from './message.js';
-import type { RRset } from './zone.js';
+import { MessageWriter } from './message-writer.js';
+import { nameToWire } from './name.js';
+import type { Query } from './message.js';
 
 const IXFR = 251;
+const AXFR = 252;
+const AA = 0x0400;
+const QR = 0x8000;
 
-/** Records per AXFR message: well under 64 KiB for ordinary records, few messages for large zones. */
+/** Records per AXFR message at most: few messages for large zones, each well under 64 KiB for ordinary records. */
 export const RECORDS_PER_MESSAGE = 100;
 
 /**
  * The messages of an AXFR (RFC 5936) of a zone: the SOA first, every other
- * record, the SOA again last, RECORDS_PER_MESSAGE to a message, the question
- * in the first only. Records are taken from `records` as they come, so a
- * large zone is never held whole.
+ * record, the SOA again last, up to RECORDS_PER_MESSAGE to a message (fewer
+ * when large records would pass 64 KiB), names compressed within each
+ * message, the question in the first only. Records are taken from
+ * `records` as they come, so a large zone is never held whole.
  */
 export function* axfrMessages(query: Query, soa: ZoneRecord, records: Iterable<ZoneRecord>): Generator<Buffer> {
-  let batch: RRset[] = [toRRset(soa)];
+  const flags = QR | (query.opcode << 11) | AA;
   let first = true;
-  const flush = (): Buffer => {
-    const out = dnsPacket.encode({
-      id: query.id,
-      type: 'response',
-      flags: dnsPacket.AUTHORITATIVE_ANSWER,
-      // An IXFR is answered with the whole zone, AXFR-style (RFC 1995 4), its question echoed as asked.
-      questions: first ? [{ name: query.qname === '.' ? '.' : query.qname.slice(0, -1), type: query.qtype === IXFR ? 'IXFR' : 'AXFR', class: 'IN' }] : [],
-      answers: packetRecords(batch),
-    });
+  let message = start();
+  let inMessage = 0;
+
+  function start(): MessageWriter {
+    const w = new MessageWriter(query.id, flags);
+    // An IXFR is answered with the whole zone, AXFR-style (RFC 1995 4), its question echoed as asked.
+    if (first) w.questionOf(nameToWire(query.qname), query.qtype === IXFR ? IXFR : AXFR);
     first = false;
-    batch = [];
-    return out;
-  };
+    return w;
+  }
+  function* add(r: ZoneRecord): Generator<Buffer> {
+    const owner = nameToWire(r.name);
+    if (inMessage >= RECORDS_PER_MESSAGE || !message.record('answer', owner, r.type, r.ttl, r.rdata)) {
+      yield message.finish();
+      message = start();
+      inMessage = 0;
+      message.record('answer', owner, r.type, r.ttl, r.rdata);
+    }
+    inMessage++;
+  }
+
+  yield* add(soa);
   for (const record of records) {
     if (record.type === 6 && record.name === soa.name) continue;
-    batch.push(toRRset(record));
-    if (batch.length >= RECORDS_PER_MESSAGE) yield flush();
+    yield* add(record);
   }
-  batch.push(toRRset(soa));
-  yield flush();
-}
-
-function toRRset(r: ZoneRecord): RRset {
-  return { name: r.name, type: r.type, ttl: r.ttl, rdatas: [r.rdata] };
+  yield* add(soa);
+  yield message.finish();
 }

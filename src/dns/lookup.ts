@@ -1,5 +1,5 @@
-import { isWithin, labels } from './name.js';
-import { A, AAAA, CNAME, DNAME, NS, type RRset, type Zone } from './zone.js';
+import { isWithin, labels, nameToWire } from './name.js';
+import { A, AAAA, CNAME, DNAME, makeRRset, NS, rdatasOf, soaMinimum, type RRset, type Zone } from './zone.js';
 
 /**
  * The answer to one question from the zones auth serves: RFC 1034 4.3.2 as
@@ -64,8 +64,7 @@ function pathBelow(origin: string, name: string): string[] {
 
 /** Negative answers carry the SOA, its TTL the lesser of its own and its minimum (RFC 2308). */
 function negativeSoa(zone: Zone): RRset {
-  const minimum = Number(zone.soa.rdatas[0]!.split(' ')[6]);
-  return { ...zone.soa, ttl: Math.min(zone.soa.ttl, minimum) };
+  return { ...zone.soa, ttl: Math.min(zone.soa.ttl, soaMinimum(zone.soa)) };
 }
 
 function owned(rrset: RRset, name: string): RRset {
@@ -79,43 +78,45 @@ function substitute(name: string, from: string, to: string): string | undefined 
   return result.length > MAX_NAME_TEXT ? undefined : result;
 }
 
-/** The fields of canonical RDATA: quoted strings kept whole. */
-function fields(rdata: string): string[] {
-  return rdata.match(/"(?:[^"\\]|\\.)*"|\S+/g) ?? [];
+/** NAPTR's flags: the first character-string, after order and preference. */
+function naptrFlags(rdata: Buffer): string {
+  return rdata.toString('latin1', 5, 5 + rdata[4]!);
 }
 
-/** What a record of `type` points at for the additional section, and which types of it to add, as named does. */
+/**
+ * What a record of `rrset` points at for the additional section, and which
+ * types of it to add, as named does. Each of these types has one target per
+ * record, so `targets` lines up with the RDATAs.
+ */
 function additionalTargets(rrset: RRset): { name: string; types: number[] }[] {
   const addresses = [A, AAAA];
-  const field = (rdata: string, i: number): string => fields(rdata)[i]!;
   switch (rrset.type) {
     case NS:
     case 3: // MD
     case 4: // MF
     case 7: // MB
-      return rrset.rdatas.map((r) => ({ name: field(r, 0), types: addresses }));
     case 15: // MX
     case 18: // AFSDB
     case 21: // RT
     case 36: // KX
-      return rrset.rdatas.map((r) => ({ name: field(r, 1), types: addresses }));
     case SRV:
-      return rrset.rdatas.map((r) => ({ name: field(r, 3), types: addresses }));
+      return rrset.targets.map((name) => ({ name, types: addresses }));
     case NAPTR:
       // The flags say what the replacement is: "S" an SRV name, "A" an address name; otherwise nothing to add.
-      return rrset.rdatas.flatMap((r) => {
-        const [, , flags = '', , , replacement = '.'] = fields(r);
+      return rdatasOf(rrset).flatMap((rdata, i) => {
+        const replacement = rrset.targets[i]!;
+        const flags = naptrFlags(rdata);
         if (replacement === '.') return [];
         if (/s/i.test(flags)) return [{ name: replacement, types: [SRV] }];
         return /a/i.test(flags) ? [{ name: replacement, types: addresses }] : [];
       });
     case SVCB:
     case HTTPS:
-      // A target of "." is the owner itself in ServiceMode, and no service at all in AliasMode.
-      return rrset.rdatas.flatMap((r) => {
-        const [priority, target] = fields(r);
-        if (target !== '.') return [{ name: target!, types: addresses }];
-        return priority === '0' ? [] : [{ name: rrset.name, types: addresses }];
+      // A target of "." is the owner itself in ServiceMode (priority > 0), and no service at all in AliasMode.
+      return rdatasOf(rrset).flatMap((rdata, i) => {
+        const target = rrset.targets[i]!;
+        if (target !== '.') return [{ name: target, types: addresses }];
+        return rdata.readUInt16BE(0) === 0 ? [] : [{ name: rrset.name, types: addresses }];
       });
     default:
       return [];
@@ -196,9 +197,9 @@ export function lookup(zones: ReadonlyMap<string, Zone>, qname: string, qtype: n
       const dname = node?.get(DNAME);
       if (dname && above !== name) {
         out.addAnswer(dname);
-        const target = substitute(name, above, dname.rdatas[0]!);
+        const target = substitute(name, above, dname.targets[0]!);
         if (target === undefined) return out.done('YXDOMAIN');
-        out.addAnswer({ name, type: CNAME, ttl: dname.ttl, rdatas: [target] });
+        out.addAnswer(makeRRset(name, CNAME, dname.ttl, [nameToWire(target)]));
         name = target;
         redirected = true;
         break;
@@ -241,7 +242,7 @@ export function lookup(zones: ReadonlyMap<string, Zone>, qname: string, qtype: n
     const cname = rrsets.get(CNAME);
     if (cname) {
       out.addAnswer(owned(cname, owner));
-      name = cname.rdatas[0]!;
+      name = cname.targets[0]!;
       continue;
     }
     out.authority.push(negativeSoa(zone));

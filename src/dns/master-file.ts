@@ -1,22 +1,32 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { absolute, isWithin, NameError } from './name.js';
-import { canonicalRdata, parseTtl, RdataError, typeCode, typeName, type Token } from './rdata.js';
+import { parseTtl, RdataError, rdataFromText, rdataToText, soaTimers, typeCode, typeName, type Token } from './rdata.js';
 
 /**
  * RFC 1035 master files: `$ORIGIN`, `$TTL`, `$INCLUDE`, `@`, relative and
  * absolute names, omitted owner, TTL and class, parentheses over lines,
  * comments, quoted strings and escapes. Records come out with absolute
- * lowercase names and canonical RDATA. Any problem throws ZoneFileError
- * naming file and line, and nothing is returned: a zone loads whole or not
- * at all.
+ * lowercase owner names and RDATA in wire form. Records outside the zone
+ * are left out with a warning naming file and line, as named leaves them
+ * out; any other problem throws ZoneFileError naming file and line, and
+ * nothing is returned: a zone loads whole or not at all.
  */
 
 export interface ZoneRecord {
+  /** Absolute, lowercase. */
   name: string;
   ttl: number;
   type: number;
-  rdata: string;
+  /** Uncompressed wire form; names inside keep the case they were written in. */
+  rdata: Buffer;
+}
+
+/** Something named loads past with a warning, as b10 does. */
+export interface ZoneFileWarning {
+  file: string;
+  line: number;
+  message: string;
 }
 
 export class ZoneFileError extends Error {
@@ -136,10 +146,12 @@ export function tokenize(text: string, file: string): Line[] {
 }
 
 interface State {
+  zone: string;
   origin: string;
   defaultTtl: number | undefined;
   lastTtl: number | undefined;
   lastOwner: string | undefined;
+  warn: (w: ZoneFileWarning) => void;
 }
 
 /** Reads a file's text; $INCLUDE goes through it too, so tests and tools can supply files. */
@@ -151,10 +163,10 @@ const readUtf8: ReadFile = (file) => readFileSync(file, 'utf8');
  * The records of a master file, for the zone `origin` (absolute). `$INCLUDE`
  * paths are relative to the including file.
  */
-export function parseMasterFile(file: string, origin: string, read: ReadFile = readUtf8): ZoneRecord[] {
+export function parseMasterFile(file: string, origin: string, read: ReadFile = readUtf8, warn: (w: ZoneFileWarning) => void = () => {}): ZoneRecord[] {
   const zone = absolute(origin, '.');
   const out: (ZoneRecord & { line: number; file: string })[] = [];
-  const state: State = { origin: zone, defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined };
+  const state: State = { zone, origin: zone, defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined, warn };
   parseInto(file, read, state, out, 0);
   return checkZone(out, zone);
 }
@@ -234,11 +246,15 @@ function parseInto(
       if (!typeToken) fail('no record type');
       const type = typeCode(typeToken!.text);
       if (type === undefined) fail(`unknown record type "${typeToken!.text}"`);
-      const rdata = canonicalRdata(type!, rest.slice(1), state.origin);
+      const rdata = rdataFromText(type!, rest.slice(1), state.origin);
       if (ttl !== undefined) state.lastTtl = ttl;
-      else ttl = state.defaultTtl ?? state.lastTtl ?? (type === 6 ? Number(rdata.split(' ')[6]) : undefined);
+      else ttl = state.defaultTtl ?? state.lastTtl ?? (type === 6 ? soaTimers(rdata).minimum : undefined);
       if (ttl === undefined) fail('no TTL: set $TTL or give one');
       state.lastOwner = owner;
+      if (!isWithin(owner, state.zone)) {
+        state.warn({ file, line, message: `ignoring out-of-zone data (${owner === '.' ? '.' : owner.slice(0, -1)})` });
+        continue;
+      }
       out.push({ name: owner, ttl: ttl!, type: type!, rdata, file, line });
     } catch (err) {
       if (err instanceof RdataError || err instanceof NameError) fail(err.message);
@@ -266,9 +282,10 @@ export function checkZone(records: (ZoneRecord & { line?: number; file?: string 
     const key = `${r.name}\u0000${r.type}`;
     let rrset = rrsets.get(key);
     if (!rrset) rrsets.set(key, (rrset = { ttl: r.ttl, seen: new Set() }));
-    if (rrset.seen.has(r.rdata)) continue;
+    const rdataKey = r.rdata.toString('latin1');
+    if (rrset.seen.has(rdataKey)) continue;
     if (r.type === 6 && rrset.seen.size > 0) at(`a second SOA for ${zone}`);
-    rrset.seen.add(r.rdata);
+    rrset.seen.add(rdataKey);
     let byType = types.get(r.name);
     if (!byType) types.set(r.name, (byType = new Set()));
     byType.add(r.type);
@@ -284,7 +301,12 @@ export function checkZone(records: (ZoneRecord & { line?: number; file?: string 
   return out;
 }
 
-/** A record as one master-file line: name, TTL, class, type, data. */
+/** A record as one master-file line: name, TTL, class, type, data in its canonical text. */
 export function formatRecord(r: ZoneRecord): string {
-  return `${r.name}\t${r.ttl}\tIN\t${typeName(r.type)}\t${r.rdata}`;
+  return `${r.name}\t${r.ttl}\tIN\t${typeName(r.type)}\t${rdataToText(r.type, r.rdata)}`;
+}
+
+/** RDATA of `type` from its presentation text (as a master file gives it), in wire form. */
+export function rdataOfText(type: number, text: string, origin = '.'): Buffer {
+  return rdataFromText(type, tokenize(text, '(rdata)').flatMap((l) => l.tokens), absolute(origin, '.'));
 }

@@ -1,13 +1,13 @@
-import dnsPacket from 'dns-packet';
 import type { Answer } from './lookup.js';
-import { knownTypeName, unescape } from './rdata.js';
-import type { RRset } from './zone.js';
+import { MessageWriter } from './message-writer.js';
+import { nameToWire, presentLabel } from './name.js';
 
 /**
  * DNS messages on the wire. Queries are read by hand, so every way a packet
  * can be malformed is found exactly (FORMERR for a truncated question,
  * trailing bytes, a second OPT; silence for a response or a runt). Responses
- * are encoded with dns-packet.
+ * are written by MessageWriter, names compressed, the question echoed byte
+ * for byte as it was sent.
  */
 
 export const OPCODE_QUERY = 0;
@@ -80,15 +80,7 @@ function readName(buf: Buffer, pos: number, pointers: boolean): { name: string; 
     if (pos + 1 + len > buf.length) throw new Malformed('label runs past the end');
     wire += len + 1;
     if (wire > 255) throw new Malformed('name longer than 255 bytes');
-    let label = '';
-    for (let i = pos + 1; i <= pos + len; i++) {
-      const b = buf[i]!;
-      if (b >= 0x41 && b <= 0x5a) label += String.fromCharCode(b + 32);
-      else if (b === 0x2e || b === 0x5c) label += `\\${String.fromCharCode(b)}`;
-      else if (b <= 0x20 || b >= 0x7f) label += `\\${String(b).padStart(3, '0')}`;
-      else label += String.fromCharCode(b);
-    }
-    parts.push(label);
+    parts.push(presentLabel(buf, pos + 1, pos + 1 + len, true));
     pos += 1 + len;
   }
 }
@@ -138,67 +130,19 @@ export function parseQuery(buf: Buffer): Parsed {
   }
 }
 
-/** dns-packet's shape of our presentation RDATA. */
-function packetData(type: number, rdata: string): unknown {
-  const f = rdata.split(' ');
-  const name = (n: string): string => (n === '.' ? '.' : n.slice(0, -1));
-  if (f[0] === '\\#') return Buffer.from(f.slice(2).join(''), 'hex');
-  switch (type) {
-    case 1:
-    case 28:
-      return rdata;
-    case 2:
-    case 5:
-    case 12:
-    case 39:
-      return name(rdata);
-    case 15:
-      return { preference: Number(f[0]), exchange: name(f[1]!) };
-    case 6:
-      return { mname: name(f[0]!), rname: name(f[1]!), serial: Number(f[2]), refresh: Number(f[3]), retry: Number(f[4]), expire: Number(f[5]), minimum: Number(f[6]) };
-    case 16:
-      return [...rdata.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => unescape(m[1]!));
-    case 33:
-      return { priority: Number(f[0]), weight: Number(f[1]), port: Number(f[2]), target: name(f[3]!) };
-    case 257: {
-      const value = /"((?:[^"\\]|\\.)*)"$/.exec(rdata)![1]!;
-      return { flags: Number(f[0]), tag: f[1], value: unescape(value).toString('latin1') };
-    }
-    default:
-      throw new Error(`no wire form for type ${type}`);
-  }
-}
-
-export function packetRecords(rrsets: RRset[]): dnsPacket.Answer[] {
-  const out: dnsPacket.Answer[] = [];
-  for (const rrset of rrsets) {
-    const type = knownTypeName(rrset.type) ?? `UNKNOWN_${rrset.type}`;
-    for (const rdata of rrset.rdatas) {
-      out.push({
-        name: rrset.name === '.' ? '.' : rrset.name.slice(0, -1),
-        type: type as 'A',
-        class: 'IN',
-        ttl: rrset.ttl,
-        data: packetData(rrset.type, rdata) as string,
-      });
-    }
-  }
-  return out;
-}
-
-function optRecord(rcode: number): dnsPacket.Answer {
-  return { name: '.', type: 'OPT', udpPayloadSize: EDNS_PAYLOAD, extendedRcode: rcode >> 4, ednsVersion: 0, flags: 0 } as unknown as dnsPacket.Answer;
-}
-
 function flags(query: { opcode: number; rd: boolean }, rcode: number, aa: boolean, tc: boolean): number {
-  return (query.opcode << 11) | (aa ? 0x0400 : 0) | (tc ? 0x0200 : 0) | (query.rd ? 0x0100 : 0) | (rcode & 0xf);
+  return 0x8000 | (query.opcode << 11) | (aa ? 0x0400 : 0) | (tc ? 0x0200 : 0) | (query.rd ? 0x0100 : 0) | (rcode & 0xf);
 }
 
-/** Puts the query's own question (its case, as sent) in place of the encoded one: same length, same offsets. */
-function echoQuestion(response: Buffer, query: Query): Buffer {
-  // Only where the encoded question has the very length of the sent one (names dns-packet cannot spell differ).
-  if (readName(response, HEADER, false).end + 4 - HEADER === query.question.length) query.question.copy(response, HEADER);
-  return response;
+const TC = 0x0200;
+/** What the OPT record takes: root name, type, class, TTL, length. */
+const OPT_SIZE = 11;
+
+/** A query of our own (NOTIFY, SOA, AXFR): one question, nothing else. */
+export function encodeQuery(id: number, flagBits: number, name: string, type: number): Buffer {
+  const w = new MessageWriter(id, flagBits);
+  w.questionOf(nameToWire(name), type);
+  return w.finish();
 }
 
 /** A message as DNS over TCP carries it: its length in two bytes, then the message. */
@@ -211,21 +155,17 @@ export function lengthPrefixed(message: Buffer): Buffer {
 
 /** A response with nothing but the question (and OPT): errors, and truncated answers. */
 export function bareResponse(query: Query, rcode: number, options: { aa?: boolean; tc?: boolean } = {}): Buffer {
-  const out = dnsPacket.encode({
-    id: query.id,
-    type: 'response',
-    flags: flags(query, rcode, options.aa ?? false, options.tc ?? false),
-    questions: [{ name: query.qname === '.' ? '.' : query.qname.slice(0, -1), type: `UNKNOWN_${query.qtype}` as 'A', class: 'IN' }],
-    additionals: query.edns ? [optRecord(rcode)] : [],
-  });
-  return echoQuestion(out, query);
+  const w = new MessageWriter(query.id, flags(query, rcode, options.aa ?? false, options.tc ?? false));
+  w.question(query.question);
+  if (query.edns) w.opt(EDNS_PAYLOAD, rcode >> 4, query.edns.dnssecOk);
+  return w.finish();
 }
 
 /** FORMERR for a query that could not be read: the header only, with its id, opcode and RD. */
 export function formerr(parsed: { id: number; opcode: number; rd: boolean }): Buffer {
   const out = Buffer.alloc(HEADER);
   out.writeUInt16BE(parsed.id, 0);
-  out.writeUInt16BE(0x8000 | flags(parsed, RCODE.FORMERR, false, false), 2);
+  out.writeUInt16BE(flags(parsed, RCODE.FORMERR, false, false), 2);
   return out;
 }
 
@@ -235,21 +175,37 @@ export function badvers(query: Query): Buffer {
 }
 
 /**
- * The full response to a query, from a lookup's answer. `maxSize` is what
- * the transport allows (UDP: 512, or the EDNS payload); past it the response
- * is sent truncated (TC, question only) so the client asks again over TCP.
+ * The full response to a query, from a lookup's answer, names compressed.
+ * `maxSize` is what the transport allows (UDP: 512, or the EDNS payload).
+ * As named does: the answer and authority sections take every record that
+ * fits, and when one does not the response is sent as far as it got with
+ * TC set, so the client asks again over TCP; additional data that does not
+ * fit is left out, whole RRsets at a time, without TC (RFC 2181 9). The OPT
+ * record always has its room, and echoes the query's DO bit (RFC 3225).
  */
 export function answerResponse(query: Query, answer: Answer, maxSize: number): Buffer {
   const rcode = RCODE[answer.rcode];
-  const out = dnsPacket.encode({
-    id: query.id,
-    type: 'response',
-    flags: flags(query, rcode, answer.aa, false),
-    questions: [{ name: query.qname === '.' ? '.' : query.qname.slice(0, -1), type: `UNKNOWN_${query.qtype}` as 'A', class: 'IN' }],
-    answers: packetRecords(answer.answer),
-    authorities: packetRecords(answer.authority),
-    additionals: [...packetRecords(answer.additional), ...(query.edns ? [optRecord(rcode)] : [])],
-  });
-  if (out.length > maxSize) return bareResponse(query, rcode, { aa: answer.aa, tc: true });
-  return echoQuestion(out, query);
+  const w = new MessageWriter(query.id, flags(query, rcode, answer.aa, false), maxSize);
+  w.question(query.question);
+  const reserve = query.edns ? OPT_SIZE : 0;
+  const truncated = ((): boolean => {
+    for (const [section, rrsets] of [['answer', answer.answer], ['authority', answer.authority]] as const) {
+      for (const rrset of rrsets) if (w.rrset(section, rrset, reserve) < rrset.count) return true;
+    }
+    return false;
+  })();
+  if (truncated) {
+    w.setFlags(TC);
+  } else {
+    for (const rrset of answer.additional) {
+      const size = w.size;
+      const written = w.rrset('additional', rrset, reserve);
+      if (written < rrset.count) {
+        w.rollback('additional', size, written);
+        break;
+      }
+    }
+  }
+  if (query.edns) w.opt(EDNS_PAYLOAD, rcode >> 4, query.edns.dnssecOk);
+  return w.finish();
 }

@@ -1,3 +1,5 @@
+import { WireError } from './wire.js';
+
 /**
  * Domain names in presentation form: absolute, lowercase (DNS names compare
  * without case), escapes kept as RFC 1035 writes them (`\.` inside a label,
@@ -41,18 +43,22 @@ function labelBytes(label: string): number {
   return n;
 }
 
-function lowerLabel(label: string): string {
-  return label.replace(/[A-Z]/g, (c) => c.toLowerCase());
-}
-
 /**
  * `name` made absolute against `origin` (itself absolute), lowercased and
  * checked: labels of at most 63 bytes, the name at most 255 on the wire.
  */
 export function absolute(name: string, origin: string): string {
+  return canonicalName(absoluteAsWritten(name, origin));
+}
+
+/**
+ * `name` made absolute against `origin`, its case kept (names in RDATA keep
+ * the case they were written in, as BIND keeps it), checked as absolute() does.
+ */
+export function absoluteAsWritten(name: string, origin: string): string {
   if (name === '@') return origin;
   const isAbsolute = name.endsWith('.') && !name.endsWith('\\.');
-  const own = labels(name).map(lowerLabel);
+  const own = labels(name);
   const all = isAbsolute ? own : [...own, ...labels(origin)];
   let wire = 1;
   for (const label of all) {
@@ -62,6 +68,12 @@ export function absolute(name: string, origin: string): string {
   }
   if (wire > 255) throw new NameError(`"${name}": longer than 255 bytes`);
   return all.length === 0 ? '.' : `${all.join('.')}.`;
+}
+
+/** One spelling per name, the key lookups use: lowercase, escapes as BIND writes them (so `\\065` and `a` are one name). */
+function canonicalName(name: string): string {
+  if (!name.includes('\\') && !/[^\x21-\x7e]|[A-Z"$();@]/.test(name)) return name;
+  return wireToName(nameToWire(name), 0, true);
 }
 
 /** True when `name` is `zone` or below it (both absolute, lowercase). */
@@ -76,4 +88,116 @@ export function isWithin(name: string, zone: string): boolean {
  */
 export function sortKey(name: string): string {
   return labels(name).reverse().join('\u0000');
+}
+
+/** Bytes BIND escapes with a backslash in a presentation label. */
+const SPECIAL = new Set([0x22, 0x24, 0x28, 0x29, 0x2e, 0x3b, 0x40, 0x5c]);
+
+/** One wire label in presentation form, as BIND writes it: specials after `\`, other non-printables as \DDD. */
+export function presentLabel(buf: Buffer, start: number, end: number, lower = false): string {
+  let label = '';
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (b >= 0x41 && b <= 0x5a) label += String.fromCharCode(lower ? b + 32 : b);
+    else if (SPECIAL.has(b)) label += `\\${String.fromCharCode(b)}`;
+    else if (b <= 0x20 || b >= 0x7f) label += `\\${String(b).padStart(3, '0')}`;
+    else label += String.fromCharCode(b);
+  }
+  return label;
+}
+
+/** The uncompressed wire form of an absolute presentation name, its case kept. */
+export function nameToWire(name: string): Buffer {
+  const parts: number[] = [];
+  for (const label of labels(name)) {
+    const bytes: number[] = [];
+    for (let i = 0; i < label.length; i++) {
+      const c = label.charCodeAt(i);
+      if (c !== 0x5c) {
+        if (c > 0x7f) bytes.push(...Buffer.from(label[i]!, 'utf8'));
+        else bytes.push(c);
+        continue;
+      }
+      const digits = /^\d{3}/.exec(label.slice(i + 1, i + 4));
+      if (digits) {
+        const v = Number(digits[0]);
+        if (v > 255) throw new NameError(`"${name}": escape \\${digits[0]} is not a byte`);
+        bytes.push(v);
+        i += 3;
+      } else {
+        bytes.push(label.charCodeAt(++i));
+      }
+    }
+    if (bytes.length > 63) throw new NameError(`"${name}": label "${label}" is longer than 63 bytes`);
+    parts.push(bytes.length, ...bytes);
+  }
+  parts.push(0);
+  if (parts.length > 255) throw new NameError(`"${name}": longer than 255 bytes`);
+  return Buffer.from(parts);
+}
+
+/** The length of the uncompressed name at `pos`, checked to lie within `end`; NameError when it does not. */
+export function wireNameEnd(buf: Buffer, pos: number, end: number): number {
+  const start = pos;
+  for (;;) {
+    if (pos >= end) throw new NameError('a name runs past the end of its data');
+    const len = buf[pos]!;
+    if (len === 0) return pos + 1;
+    if (len > 63) throw new NameError('a compressed or malformed name where an uncompressed one belongs');
+    pos += len + 1;
+    if (pos - start > 254) throw new NameError('a name longer than 255 bytes');
+  }
+}
+
+/** The uncompressed name at `pos` in presentation form (absolute, its case kept unless `lower`). */
+export function wireToName(buf: Buffer, pos: number, lower = false): string {
+  const parts: string[] = [];
+  for (;;) {
+    const len = buf[pos]!;
+    if (len === 0) return parts.length === 0 ? '.' : `${parts.join('.')}.`;
+    parts.push(presentLabel(buf, pos + 1, pos + 1 + len, lower));
+    pos += len + 1;
+  }
+}
+
+/**
+ * Compression pointers one name may follow. Labels need no count of their own:
+ * the 255-byte limit stops them at 127. A name may end in a pointer to a name
+ * that ends in a pointer, and so on, at most once per label; more is a loop.
+ */
+const MAX_POINTER_HOPS = 127;
+
+/**
+ * The name at `pos` in a message, compression pointers followed (each to an
+ * earlier place), as uncompressed wire form, and where it ends in the
+ * message; its own bytes must lie before `limit`. WireError when malformed.
+ */
+export function decompressName(msg: Buffer, pos: number, limit: number): { wire: Buffer; end: number } {
+  const out: number[] = [];
+  let end = -1;
+  let hops = 0;
+  let bound = limit;
+  for (;;) {
+    if (pos >= bound) throw new WireError('a name runs past the end');
+    const len = msg[pos]!;
+    if (len === 0) {
+      out.push(0);
+      return { wire: Buffer.from(out), end: end < 0 ? pos + 1 : end };
+    }
+    if ((len & 0xc0) === 0xc0) {
+      if (pos + 1 >= bound) throw new WireError('a pointer runs past the end');
+      if (++hops > MAX_POINTER_HOPS) throw new WireError('too many compression pointers');
+      if (end < 0) end = pos + 2;
+      const target = ((len & 0x3f) << 8) | msg[pos + 1]!;
+      if (target >= pos) throw new WireError('a compression pointer forward');
+      bound = pos;
+      pos = target;
+      continue;
+    }
+    if (len > 63) throw new WireError('a label longer than 63 bytes');
+    if (pos + 1 + len > bound) throw new WireError('a label runs past the end');
+    if (out.length + len + 2 > 255) throw new WireError('a name longer than 255 bytes');
+    for (let i = pos; i <= pos + len; i++) out.push(msg[i]!);
+    pos += 1 + len;
+  }
 }

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import dnsPacket from 'dns-packet';
+import { encodeQuery } from './message.js';
 
 /**
  * NOTIFY (RFC 1996) to one secondary: sent over UDP, again after 1 s, 2 s,
@@ -14,16 +14,13 @@ export interface Target {
 }
 
 const OPCODE_NOTIFY = 4;
+const AA = 0x0400;
+const SOA = 6;
 
 /** Resolves with the number of tries it took; rejects when no acknowledgement came. */
 export async function sendNotify(target: Target, zone: string, tries = 5, firstWaitMs = 1000): Promise<number> {
   const id = randomInt(65536);
-  const message = dnsPacket.encode({
-    id,
-    type: 'query',
-    flags: (OPCODE_NOTIFY << 11) | dnsPacket.AUTHORITATIVE_ANSWER,
-    questions: [{ name: zone === '.' ? '.' : zone.slice(0, -1), type: 'SOA', class: 'IN' }],
-  });
+  const message = encodeQuery(id, (OPCODE_NOTIFY << 11) | AA, zone, SOA);
   const socket = dgram.createSocket(net.isIPv6(target.address) ? 'udp6' : 'udp4');
   try {
     const acknowledged = new Promise<void>((resolve) => {

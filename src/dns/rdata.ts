@@ -1,247 +1,192 @@
-import { isIPv4, isIPv6 } from 'node:net';
-import { absolute } from './name.js';
+import { isWireProblem, type Field } from './fields.js';
+import { decompressName, wireToName } from './name.js';
+import { RdataError, split, TextIn, uint, type Token } from './text.js';
+import { rrType, typeName, type RRType } from './types.js';
+import { ByteReader, ByteWriter, WireError } from './wire.js';
 
 /**
- * RDATA in presentation form: tokens from a master file in, the canonical
- * text out (names absolute and lowercase, numbers plain, TXT strings quoted
- * with only what must be escaped escaped, IPv6 as RFC 5952 writes it), so two
- * spellings of one record compare equal. Pure functions; a problem throws
- * RdataError with what is wrong, and the caller adds file and line.
+ * RDATA, whatever its type: master-file text to wire form, wire form to
+ * the canonical text named-checkzone -D prints, and the names inside it
+ * (to compress, decompress, follow), all driven by the one table of types
+ * (types.ts). In memory, in the store and on the wire RDATA is its
+ * uncompressed wire form; text exists only at the edges. Pure.
  */
 
-export class RdataError extends Error {}
-
-/** A token of the master file: its text (escapes kept) and whether it was quoted. */
-export interface Token {
-  text: string;
-  quoted: boolean;
-}
-
-export const TYPE_CODES: Readonly<Record<string, number>> = Object.freeze({
-  A: 1,
-  NS: 2,
-  CNAME: 5,
-  SOA: 6,
-  PTR: 12,
-  MX: 15,
-  TXT: 16,
-  AAAA: 28,
-  SRV: 33,
-  DNAME: 39,
-  CAA: 257,
-});
-
-const TYPE_NAMES: Readonly<Record<number, string>> = Object.freeze(
-  Object.fromEntries(Object.entries(TYPE_CODES).map(([name, code]) => [code, name])),
-);
-
-/** The type's code from its mnemonic or RFC 3597 TYPEnnn; undefined when neither. */
-export function typeCode(token: string): number | undefined {
-  const upper = token.toUpperCase();
-  if (upper in TYPE_CODES) return TYPE_CODES[upper];
-  const m = /^TYPE(\d{1,5})$/.exec(upper);
-  if (!m) return undefined;
-  const code = Number(m[1]);
-  return code <= 65535 ? code : undefined;
-}
-
-/** The mnemonic of a type b10 spells out; undefined for any other (kept as RFC 3597 data). */
-export function knownTypeName(code: number): string | undefined {
-  return TYPE_NAMES[code];
-}
-
-/** The type as a master file names it: its mnemonic when b10 knows it, else TYPEnnn. */
-export function typeName(code: number): string {
-  return TYPE_NAMES[code] ?? `TYPE${code}`;
-}
-
-/** A TTL or SOA timer: seconds, or BIND's units (1w2d3h4m5s). */
-export function parseTtl(text: string): number {
-  let value: number;
-  if (/^\d+$/.test(text)) value = Number(text);
-  else {
-    const m = /^(?:(\d+)[wW])?(?:(\d+)[dD])?(?:(\d+)[hH])?(?:(\d+)[mM])?(?:(\d+)[sS])?$/.exec(text);
-    if (!m || text === '') throw new RdataError(`"${text}" is not a time value`);
-    const [w, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number, number];
-    value = (((w * 7 + d) * 24 + h) * 60 + mi) * 60 + s;
-  }
-  if (value > 0xffffffff) throw new RdataError(`"${text}" is larger than 2^32-1`);
-  return value;
-}
-
-function uint(token: string, bits: 8 | 16 | 32, what: string): number {
-  if (!/^\d+$/.test(token)) throw new RdataError(`${what} "${token}" is not a number`);
-  const n = Number(token);
-  if (n >= 2 ** bits) throw new RdataError(`${what} ${token} does not fit in ${bits} bits`);
-  return n;
-}
-
-/** The bytes a presentation string stands for (\X and \DDD escapes resolved). */
-export function unescape(text: string): Buffer {
-  const out: number[] = [];
-  const raw = Buffer.from(text, 'utf8');
-  for (let i = 0; i < raw.length; i++) {
-    const b = raw[i]!;
-    if (b !== 0x5c) {
-      out.push(b);
-      continue;
-    }
-    const digits = /^\d{3}/.exec(raw.subarray(i + 1, i + 4).toString('latin1'));
-    if (digits) {
-      const v = Number(digits[0]);
-      if (v > 255) throw new RdataError(`escape \\${digits[0]} is not a byte`);
-      out.push(v);
-      i += 3;
-    } else if (i + 1 < raw.length) {
-      out.push(raw[++i]!);
-    } else {
-      throw new RdataError('a lone backslash at the end');
-    }
-  }
-  return Buffer.from(out);
-}
-
-/** A character-string as BIND prints it: quoted; `"` and `\` escaped, bytes outside printable ASCII as \DDD. */
-export function quote(bytes: Buffer): string {
-  let s = '"';
-  for (const b of bytes) {
-    if (b === 0x22 || b === 0x5c) s += `\\${String.fromCharCode(b)}`;
-    else if (b < 0x20 || b > 0x7e) s += `\\${String(b).padStart(3, '0')}`;
-    else s += String.fromCharCode(b);
-  }
-  return `${s}"`;
-}
-
-function characterString(token: Token): string {
-  const bytes = unescape(token.text);
-  if (bytes.length > 255) throw new RdataError(`a character-string of ${bytes.length} bytes (at most 255)`);
-  return quote(bytes);
-}
-
-/** An IPv6 address as RFC 5952 (and BIND) write it: lowercase, no leading zeros, the longest run of 2+ zero groups as ::. */
-export function canonicalIpv6(text: string): string {
-  if (!isIPv6(text)) throw new RdataError(`"${text}" is not an IPv6 address`);
-  // An embedded IPv4 tail becomes the two groups it stands for.
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  const hexText = v4
-    ? `${text.slice(0, v4.index)}${((Number(v4[1]) << 8) | Number(v4[2])).toString(16)}:${((Number(v4[3]) << 8) | Number(v4[4])).toString(16)}`
-    : text;
-  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((h) => parseInt(h, 16)));
-  const [left, right] = hexText.split('::') as [string, string | undefined];
-  const l = parse(left);
-  const r = right === undefined ? [] : parse(right);
-  const groups = right === undefined ? l : [...l, ...new Array<number>(8 - l.length - r.length).fill(0), ...r];
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j === i ? i + 1 : j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  // As inet_ntop (and so BIND) writes them: IPv4-mapped and -compatible addresses end in dotted form.
-  if (best === 0 && (bestLen === 6 || (bestLen === 5 && groups[5] === 0xffff))) {
-    const [g6, g7] = [groups[6]!, groups[7]!];
-    return `::${bestLen === 5 ? 'ffff:' : ''}${g6 >> 8}.${g6 & 0xff}.${g7 >> 8}.${g7 & 0xff}`;
-  }
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
-}
-
-function expect(tokens: Token[], n: number, what: string): void {
-  if (tokens.length !== n) throw new RdataError(`${what} takes ${n} field${n === 1 ? '' : 's'}, got ${tokens.length}`);
-}
-
-function plain(tokens: Token[]): string[] {
-  return tokens.map((t) => t.text);
-}
+export { parseTtl, quote, RdataError, unescape, type Token } from './text.js';
+export { typeCode, typeName } from './types.js';
 
 /** RFC 3597's `\# len hex`: the bytes it gives. */
-function genericBytes(tokens: Token[]): Buffer {
-  const [, lengthText, ...hexParts] = plain(tokens);
-  const length = uint(lengthText ?? '', 16, 'length');
-  const hex = hexParts.join('');
+function genericBytes(tokens: readonly Token[]): Buffer {
+  const [, lengthToken, ...hexParts] = tokens;
+  const length = uint(lengthToken?.text ?? '', 16, 'length');
+  const hex = hexParts.map((t) => t.text).join('');
   if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw new RdataError('\\# data must be pairs of hex digits');
   const bytes = Buffer.from(hex, 'hex');
   if (bytes.length !== length) throw new RdataError(`\\# says ${length} bytes but gives ${bytes.length}`);
   return bytes;
 }
 
-/** Known types given in RFC 3597's generic form, as their own presentation tokens. */
-function fromGeneric(type: number, bytes: Buffer): string | undefined {
-  switch (type) {
-    case 1:
-      if (bytes.length !== 4) throw new RdataError(`an A record has 4 bytes, not ${bytes.length}`);
-      return [...bytes].join('.');
-    case 28: {
-      if (bytes.length !== 16) throw new RdataError(`an AAAA record has 16 bytes, not ${bytes.length}`);
-      const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2).toString(16));
-      return canonicalIpv6(groups.join(':'));
+function genericText(rdata: Buffer): string {
+  return rdata.length === 0 ? '\\# 0' : `\\# ${rdata.length} ${split(rdata.toString('hex').toUpperCase())}`;
+}
+
+/** Checks that `rdata` is well formed for a known type; RdataError saying what is wrong when not. */
+export function checkRdata(type: number, rdata: Buffer): void {
+  const known = rrType(type);
+  if (!known || known.opaque) return;
+  try {
+    const r = new ByteReader(rdata, 0, rdata.length);
+    for (const f of known.fields) f.skip(r);
+    if (r.left > 0) throw new WireError(`${r.left} bytes after the last field`);
+  } catch (err) {
+    if (isWireProblem(err)) throw new RdataError(`malformed ${known.name} data: ${err.message}`);
+    throw err;
+  }
+  const problem = known.check?.(rdata);
+  if (problem) throw new RdataError(`${known.name}: ${problem}`);
+}
+
+/** The wire form of `tokens` as RDATA of `type`, names made absolute against `origin` (their case kept). */
+export function rdataFromText(type: number, tokens: readonly Token[], origin: string): Buffer {
+  const known = rrType(type);
+  if (known?.refused) throw new RdataError(`type '${known.name}': ${known.refused}`);
+  if (tokens[0]?.text === '\\#' && !tokens[0].quoted) {
+    const bytes = genericBytes(tokens);
+    checkRdata(type, bytes);
+    return bytes;
+  }
+  if (!known) throw new RdataError(`type ${typeName(type)} is not known: give its data as \\# length hex (RFC 3597)`);
+  if (known.opaque) throw new RdataError(`${known.name} data is given only as \\# length hex (RFC 3597)`);
+  const t = new TextIn(tokens, origin);
+  const w = new ByteWriter(64);
+  for (const f of known.fields) f.fromText(t, w);
+  if (!t.done) throw new RdataError(`${known.name} takes ${known.fields.length} field${known.fields.length === 1 ? '' : 's'}: "${tokens[t.i]!.text}" is one too many`);
+  if (w.pos > 65535) throw new RdataError(`${known.name} data longer than 65535 bytes`);
+  const rdata = w.result();
+  const problem = known.check?.(rdata);
+  if (problem) throw new RdataError(`${known.name}: ${problem}`);
+  return rdata;
+}
+
+/** The canonical presentation of `rdata` (named-checkzone -D's); RFC 3597 form for types not known. */
+export function rdataToText(type: number, rdata: Buffer): string {
+  const known = rrType(type);
+  if (!known || known.opaque) return genericText(rdata);
+  try {
+    const r = new ByteReader(rdata, 0, rdata.length);
+    const parts: string[] = [];
+    for (const f of known.fields) {
+      const text = f.toText(r);
+      if (text !== '') parts.push(text);
     }
-    case 16: {
-      const strings: string[] = [];
-      for (let i = 0; i < bytes.length; ) {
-        const n = bytes[i]!;
-        if (i + 1 + n > bytes.length) throw new RdataError('TXT data runs past its end');
-        strings.push(quote(bytes.subarray(i + 1, i + 1 + n)));
-        i += 1 + n;
-      }
-      return strings.join(' ');
-    }
-    default:
-      return undefined;
+    if (r.left > 0) throw new WireError(`${r.left} bytes after the last field`);
+    return parts.join(' ');
+  } catch (err) {
+    if (isWireProblem(err)) throw new RdataError(`malformed ${known.name} data: ${err.message}`);
+    throw err;
   }
 }
 
-/** The canonical presentation of `tokens` as RDATA of `type`, names made absolute against `origin`. */
-export function canonicalRdata(type: number, tokens: Token[], origin: string): string {
-  if (tokens[0]?.text === '\\#' && !tokens[0].quoted) {
-    const bytes = genericBytes(tokens);
-    return fromGeneric(type, bytes) ?? `\\# ${bytes.length}${bytes.length > 0 ? ` ${bytes.toString('hex').toUpperCase()}` : ''}`;
+/** Per type: its fields up to the last name, or none when it has no name (computed once from the table). */
+const nameFieldsCache = new Map<number, readonly Field[]>();
+
+function nameFields(known: RRType): readonly Field[] {
+  let fields = nameFieldsCache.get(known.code);
+  if (!fields) {
+    let last = -1;
+    known.fields.forEach((f, i) => {
+      if (f.name) last = i;
+    });
+    fields = known.fields.slice(0, last + 1);
+    nameFieldsCache.set(known.code, fields);
   }
-  const t = plain(tokens);
-  const name = (text: string): string => absolute(text, origin);
-  switch (type) {
-    case 1:
-      expect(tokens, 1, 'A');
-      if (!isIPv4(t[0]!)) throw new RdataError(`"${t[0]}" is not an IPv4 address`);
-      return t[0]!;
-    case 28:
-      expect(tokens, 1, 'AAAA');
-      return canonicalIpv6(t[0]!);
-    case 2:
-    case 5:
-    case 12:
-    case 39:
-      expect(tokens, 1, typeName(type));
-      return name(t[0]!);
-    case 15:
-      expect(tokens, 2, 'MX');
-      return `${uint(t[0]!, 16, 'preference')} ${name(t[1]!)}`;
-    case 6: {
-      expect(tokens, 7, 'SOA');
-      const [mname, rname, serial, ...timers] = t as [string, string, string, string, string, string, string];
-      return [name(mname), name(rname), uint(serial, 32, 'serial'), ...timers.map((x) => parseTtl(x))].join(' ');
-    }
-    case 16:
-      if (tokens.length === 0) throw new RdataError('TXT needs at least one string');
-      return tokens.map(characterString).join(' ');
-    case 33: {
-      expect(tokens, 4, 'SRV');
-      const [priority, weight, port, target] = t as [string, string, string, string];
-      return `${uint(priority, 16, 'priority')} ${uint(weight, 16, 'weight')} ${uint(port, 16, 'port')} ${name(target)}`;
-    }
-    case 257: {
-      expect(tokens, 3, 'CAA');
-      const tag = t[1]!;
-      if (!/^[a-zA-Z0-9]{1,255}$/.test(tag)) throw new RdataError(`CAA tag "${tag}" must be letters and digits`);
-      return `${uint(t[0]!, 8, 'flags')} ${tag.toLowerCase()} ${quote(unescape(t[2]!))}`;
-    }
-    default:
-      throw new RdataError(`type ${typeName(type)} is not known: give its data as \\# length hex (RFC 3597)`);
+  return fields;
+}
+
+/** Where the names in `rdata` start, with whether each is a target lookups follow. */
+export function rdataNames(type: number, rdata: Buffer): { at: number; target: boolean }[] {
+  const known = rrType(type);
+  if (!known) return [];
+  const fields = nameFields(known);
+  if (fields.length === 0) return [];
+  const out: { at: number; target: boolean }[] = [];
+  const r = new ByteReader(rdata, 0, rdata.length);
+  for (const f of fields) {
+    if (f.name) out.push({ at: r.pos, target: f.name.target });
+    f.skip(r);
   }
+  return out;
+}
+
+/** Whether RDATA of this type holds names lookups follow. */
+export function hasTargets(type: number): boolean {
+  let has = targetTypes.get(type);
+  if (has === undefined) {
+    const known = rrType(type);
+    targetTypes.set(type, (has = known !== undefined && nameFields(known).some((f) => f.name?.target)));
+  }
+  return has;
+}
+const targetTypes = new Map<number, boolean>();
+
+/** The names lookups follow from this RDATA (NS, MX, SRV and CNAME targets...), lowercase; [] when none. */
+export function rdataTargets(type: number, rdata: Buffer): string[] {
+  const out: string[] = [];
+  for (const n of rdataNames(type, rdata)) if (n.target) out.push(wireToName(rdata, n.at, true));
+  return out;
+}
+
+/** Whether names in this type's RDATA are compressed in messages. */
+export function compressible(type: number): boolean {
+  return rrType(type)?.compress === true;
+}
+
+/**
+ * RDATA of `length` bytes at `pos` in a received message, as uncompressed
+ * wire form: names inside it decompressed (senders compress the RFC 1035
+ * types, RFC 3597 4), then checked. RdataError when malformed.
+ */
+export function rdataFromMessage(msg: Buffer, pos: number, length: number, type: number): Buffer {
+  const end = pos + length;
+  const known = rrType(type);
+  const fields = known ? nameFields(known) : [];
+  let rdata: Buffer;
+  if (fields.length === 0) {
+    rdata = Buffer.from(msg.subarray(pos, end));
+  } else {
+    const w = new ByteWriter(length + 64);
+    const r = new ByteReader(msg, pos, end);
+    try {
+      for (const f of fields) {
+        if (f.name) {
+          const { wire, end: after } = decompressName(msg, r.pos, end);
+          w.bytes(wire);
+          r.pos = after;
+        } else {
+          const start = r.pos;
+          f.skip(r);
+          w.bytes(msg.subarray(start, r.pos));
+        }
+      }
+    } catch (err) {
+      if (isWireProblem(err)) throw new RdataError(`malformed ${known!.name} data: ${err.message}`);
+      throw err;
+    }
+    w.bytes(msg.subarray(r.pos, end));
+    rdata = w.result();
+  }
+  checkRdata(type, rdata);
+  return rdata;
+}
+
+/** The SOA fields lookups and transfers need, from its RDATA. */
+export function soaTimers(rdata: Buffer): { serial: number; refresh: number; retry: number; expire: number; minimum: number } {
+  const end = rdata.length;
+  return {
+    serial: rdata.readUInt32BE(end - 20),
+    refresh: rdata.readUInt32BE(end - 16),
+    retry: rdata.readUInt32BE(end - 12),
+    expire: rdata.readUInt32BE(end - 8),
+    minimum: rdata.readUInt32BE(end - 4),
+  };
 }

@@ -3,6 +3,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ZoneRecord } from './master-file.js';
 import { sortKey } from './name.js';
+import { rdataOfText } from './master-file.js';
+import { soaTimers } from './rdata.js';
 
 /**
  * The zone store: one SQLite database (`zone.sqlite3` in the data path, as
@@ -12,10 +14,13 @@ import { sortKey } from './name.js';
  * committed state while a writer works).
  *
  * Schema: `zones` (name, serial, when loaded) and `records` (zone, owner,
- * owner with its labels reversed, TTL, type code, canonical RDATA text). The
- * reversed owner, as BIND 10 kept it, sorts a zone's names so that each
- * follows its parent: a listing in zone order, and the tree auth builds, come
- * straight from the index.
+ * owner with its labels reversed, TTL, type code, RDATA in uncompressed wire
+ * form). The reversed owner, as BIND 10 kept it, sorts a zone's names so
+ * that each follows its parent: a listing in zone order, and the tree auth
+ * builds, come straight from the index. RDATA is kept as wire form, not
+ * text: auth builds a zone from it with no parsing (every auth worker, at
+ * every start and reload), xfrout sends it as it is, and a transferred zone
+ * is stored as received; `b10 zone show` prints it as text.
  *
  * A zone's id is never used twice (`zone_ids` counts them): a reader that
  * goes through a zone in several short transactions knows, by its id still
@@ -23,7 +28,7 @@ import { sortKey } from './name.js';
  */
 
 export const ZONE_DB = 'zone.sqlite3';
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 /** Records a transfer reads from the zone at a time, each read a transaction of its own. */
 export const RECORDS_PER_READ = 1000;
 /** How long a checkpoint after a write waits for readers to leave the WAL, ms. */
@@ -107,15 +112,28 @@ export class ZoneStore {
         rname TEXT NOT NULL,
         ttl INTEGER NOT NULL,
         type INTEGER NOT NULL,
-        rdata TEXT NOT NULL
+        rdata BLOB NOT NULL
       );
       CREATE INDEX IF NOT EXISTS records_in_order ON records (zone_id, rname, type);
       CREATE TABLE IF NOT EXISTS zone_ids (last INTEGER NOT NULL);
       INSERT INTO zone_ids (last) SELECT COALESCE(MAX(id), 0) FROM zones WHERE NOT EXISTS (SELECT 1 FROM zone_ids);
     `);
-    const row = this.db.prepare('SELECT version FROM schema_version').get();
+    const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
     if (row === undefined) this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
+    else if (row.version === 1) this.fromTextRdata();
     else this.checkVersion();
+  }
+
+  /** Version 1 kept RDATA as canonical text: each is turned into wire form, in one transaction. */
+  private fromTextRdata(): void {
+    const rows = this.db.prepare('SELECT id, type, rdata FROM records');
+    const update = this.db.prepare('UPDATE records SET rdata = ? WHERE id = ?');
+    this.db.transaction(() => {
+      for (const { id, type, rdata } of rows.all() as { id: number; type: number; rdata: string }[]) {
+        update.run(rdataOfText(type, rdata), id);
+      }
+      this.db.prepare('UPDATE schema_version SET version = ?').run(SCHEMA_VERSION);
+    })();
   }
 
   /**
@@ -125,7 +143,7 @@ export class ZoneStore {
   replaceZone(name: string, records: readonly ZoneRecord[]): void {
     const soa = records.find((r) => r.type === 6 && r.name === name);
     if (!soa) throw new ZoneStoreError(`zone ${name} has no SOA at its apex`);
-    const serial = Number(soa.rdata.split(' ')[2]);
+    const serial = soaTimers(soa.rdata).serial;
     const replace = this.db.transaction(() => {
       this.db.prepare('DELETE FROM zones WHERE name = ?').run(name);
       const { last: zoneId } = this.db.prepare('UPDATE zone_ids SET last = last + 1 RETURNING last').get() as { last: number };
@@ -164,6 +182,12 @@ export class ZoneStore {
 
   /** The zone's records in zone order (SOA first), or undefined when there is no such zone. */
   records(name: string): ZoneRecord[] | undefined {
+    const rows = this.iterate(name);
+    return rows && [...rows];
+  }
+
+  /** The same, one row at a time: a zone is built from them without the whole list in memory at once. */
+  iterate(name: string): IterableIterator<ZoneRecord> | undefined {
     const zone = this.db.prepare('SELECT id FROM zones WHERE name = ?').get(name) as { id: number } | undefined;
     if (!zone) return undefined;
     return this.db
@@ -171,7 +195,7 @@ export class ZoneStore {
         `SELECT name, ttl, type, rdata FROM records WHERE zone_id = ?
          ORDER BY (type = 6 AND name = ?) DESC, rname, type, id`,
       )
-      .all(zone.id, name) as ZoneRecord[];
+      .iterate(zone.id, name) as IterableIterator<ZoneRecord>;
   }
 
   /**

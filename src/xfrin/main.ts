@@ -9,6 +9,7 @@ import { daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
 import { axfrFrom, serialNewer, soaSerial, type Primary } from '../dns/axfr-client.js';
 import { checkZone } from '../dns/master-file.js';
 import { absolute } from '../dns/name.js';
+import { soaTimers } from '../dns/rdata.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
@@ -61,17 +62,17 @@ const program = daemonOptions(
         store.close();
       }
     };
-    /** A field of the stored zone's SOA: 2 serial, 3 refresh, 4 retry. */
-    const soaField = (name: string, field: number): number | undefined => {
+    /** A timer of the stored zone's SOA. */
+    const soaField = (name: string, field: 'serial' | 'refresh' | 'retry'): number | undefined => {
       const soa = withStore((store) => store.soa(name));
-      return soa ? Number(soa.rdata.split(' ')[field]) : undefined;
+      return soa ? soaTimers(soa.rdata)[field] : undefined;
     };
 
     /** Transfers the zone and makes auth serve it; the old zone stays when anything goes wrong. */
     const transfer = async (name: string, primary: Primary): Promise<Refreshed> => {
       const records = checkZone(await axfrFrom(primary, name), name, `AXFR from ${primary.address}#${primary.port}`);
       withStore((store) => store.replaceZone(name, records));
-      const serial = Number(records.find((r) => r.type === 6)!.rdata.split(' ')[2]);
+      const serial = soaTimers(records.find((r) => r.type === 6)!.rdata).serial;
       log.info({ zone: name, serial, records: records.length, primary }, 'zone transferred');
       try {
         await module?.session.command('Auth', 'loadzone', { origin: name });
@@ -90,7 +91,7 @@ const program = daemonOptions(
       try {
         if (!job.force) {
           const theirs = await soaSerial(primary, name);
-          const ours = soaField(name, 2);
+          const ours = soaField(name, 'serial');
           if (ours !== undefined && !serialNewer(theirs, ours)) {
             schedule(name, 'refresh');
             return { zone: name, serial: ours, transferred: false };
@@ -120,7 +121,7 @@ const program = daemonOptions(
       clearTimeout(timers.get(name));
       timers.delete(name);
       if (!zones.get(name)?.primary) return;
-      const seconds = soaField(name, which === 'refresh' ? 3 : 4) ?? 300;
+      const seconds = soaField(name, which) ?? 300;
       const timer = setTimeout(() => refreshSoon(name), Math.min(seconds, MAX_TIMER_S) * 1000);
       timer.unref();
       timers.set(name, timer);

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { decide, DEFAULT_TRANSFER_ACL, type AclEntry } from '../dns/acl.js';
 import { axfrMessages } from '../dns/axfr.js';
 import { bareResponse, lengthPrefixed, parseQuery, RCODE } from '../dns/message.js';
+import { soaTimers } from '../dns/rdata.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import type { Logger } from '../log.js';
 
@@ -96,7 +97,7 @@ export class TransfersOut {
           await send(bareResponse(query, RCODE.NOTAUTH));
           return;
         }
-        this.log.info({ client, zone: query.qname, serial: Number(zone.soa.rdata.split(' ')[2]) }, 'transfer started');
+        this.log.info({ client, zone: query.qname, serial: soaTimers(zone.soa.rdata).serial }, 'transfer started');
         let messages = 0;
         for (const message of axfrMessages(query, zone.soa, zone.records)) {
           await send(message);

@@ -1,11 +1,11 @@
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import dnsPacket from 'dns-packet';
 import { onTestFinished } from 'vitest';
 import { axfrMessages } from '../../src/dns/axfr.js';
-import type { ZoneRecord } from '../../src/dns/master-file.js';
-import { lengthPrefixed, packetRecords, parseQuery } from '../../src/dns/message.js';
+import { rdataOfText, type ZoneRecord } from '../../src/dns/master-file.js';
+import { answerResponse, lengthPrefixed, parseQuery } from '../../src/dns/message.js';
+import { makeRRset } from '../../src/dns/zone.js';
 
 /**
  * A primary server for xfrin to pull from, on a loopback port (UDP for the
@@ -55,11 +55,11 @@ export class TestPrimary {
   /** Serves `name` (absolute) at `serial`, with `hosts` A records besides its SOA, NS and the NS's address. */
   setZone(name: string, serial: number, hosts = 10): void {
     const records: ZoneRecord[] = [
-      { name, ttl: 60, type: 6, rdata: `ns1.${name} hostmaster.${name} ${serial} 3600 900 604800 60` },
-      { name, ttl: 60, type: 2, rdata: `ns1.${name}` },
-      { name: `ns1.${name}`, ttl: 60, type: 1, rdata: '192.0.2.1' },
+      { name, ttl: 60, type: 6, rdata: rdataOfText(6, `ns1.${name} hostmaster.${name} ${serial} 3600 900 604800 60`) },
+      { name, ttl: 60, type: 2, rdata: rdataOfText(2, `ns1.${name}`) },
+      { name: `ns1.${name}`, ttl: 60, type: 1, rdata: rdataOfText(1, '192.0.2.1') },
     ];
-    for (let i = 0; i < hosts; i++) records.push({ name: `host${i}.${name}`, ttl: 60, type: 1, rdata: `10.0.${i >> 8}.${i & 255}` });
+    for (let i = 0; i < hosts; i++) records.push({ name: `host${i}.${name}`, ttl: 60, type: 1, rdata: rdataOfText(1, `10.0.${i >> 8}.${i & 255}`) });
     this.zones.set(name, records);
   }
 
@@ -97,13 +97,11 @@ export class TestPrimary {
     const parsed = parseQuery(msg);
     if (parsed.kind !== 'query') return;
     const soa = this.zones.get(parsed.query.qname)?.[0];
-    const answer = dnsPacket.encode({
-      id: parsed.query.id,
-      type: 'response',
-      flags: dnsPacket.AUTHORITATIVE_ANSWER | (soa ? 0 : 5),
-      questions: [{ name: parsed.query.qname.slice(0, -1), type: 'SOA', class: 'IN' }],
-      answers: soa ? packetRecords([{ name: soa.name, type: 6, ttl: soa.ttl, rdatas: [soa.rdata] }]) : [],
-    });
+    const answer = answerResponse(
+      parsed.query,
+      { rcode: soa ? 'NOERROR' : 'REFUSED', aa: true, answer: soa ? [makeRRset(soa.name, 6, soa.ttl, [soa.rdata])] : [], authority: [], additional: [] },
+      512,
+    );
     this.udp.send(answer, rinfo.port, rinfo.address);
   }
 

@@ -1,0 +1,48 @@
+import type { ZoneRecord } from './master-file.js';
+import { decompressName, wireToName } from './name.js';
+import { rdataFromMessage } from './rdata.js';
+import { WireError } from './wire.js';
+
+/**
+ * Responses b10 receives as a client (a transfer, an SOA query): the
+ * header, and the answer section's records with their RDATA decompressed
+ * and checked, every type alike. Pure; WireError (or RdataError) says what
+ * is malformed.
+ */
+
+export interface Response {
+  id: number;
+  flags: number;
+  rcode: number;
+  answers: ZoneRecord[];
+}
+
+const HEADER = 12;
+const OPT = 41;
+
+export function readResponse(msg: Buffer): Response {
+  if (msg.length < HEADER) throw new WireError('shorter than a DNS header');
+  const id = msg.readUInt16BE(0);
+  const flags = msg.readUInt16BE(2);
+  const qdcount = msg.readUInt16BE(4);
+  const ancount = msg.readUInt16BE(6);
+  let pos = HEADER;
+  for (let i = 0; i < qdcount; i++) {
+    pos = decompressName(msg, pos, msg.length).end + 4;
+    if (pos > msg.length) throw new WireError('the question runs past the end');
+  }
+  const answers: ZoneRecord[] = [];
+  for (let i = 0; i < ancount; i++) {
+    const owner = decompressName(msg, pos, msg.length);
+    pos = owner.end;
+    if (pos + 10 > msg.length) throw new WireError('a record runs past the end');
+    const type = msg.readUInt16BE(pos);
+    const ttl = msg.readUInt32BE(pos + 4);
+    const rdlength = msg.readUInt16BE(pos + 8);
+    pos += 10;
+    if (pos + rdlength > msg.length) throw new WireError('record data runs past the end');
+    if (type !== OPT) answers.push({ name: wireToName(owner.wire, 0, true), ttl, type, rdata: rdataFromMessage(msg, pos, rdlength, type) });
+    pos += rdlength;
+  }
+  return { id, flags, rcode: flags & 0xf, answers };
+}
