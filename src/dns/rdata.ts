@@ -71,7 +71,7 @@ export function rdataFromText(type: number, tokens: readonly Token[], origin: st
 /** The canonical presentation of `rdata` (named-checkzone -D's); RFC 3597 form for types not known. */
 export function rdataToText(type: number, rdata: Buffer): string {
   const known = rrType(type);
-  if (!known || known.opaque) return genericText(rdata);
+  if (!known || known.opaque || known.printCode) return genericText(rdata);
   try {
     const r = new ByteReader(rdata, 0, rdata.length);
     const parts: string[] = [];

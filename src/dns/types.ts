@@ -45,7 +45,7 @@ export interface RRType {
   compress?: boolean;
   /** Known, but named reads and prints it only as RFC 3597 data (`\# len hex`). */
   opaque?: boolean;
-  /** named prints it as TYPEnnn although it reads its mnemonic (KEYDATA, BIND's own). */
+  /** named reads its mnemonic and fields but prints it as TYPEnnn and RFC 3597 data (KEYDATA, BIND's own). */
   printCode?: boolean;
   /** Why a master file may not hold it: named refuses it. */
   refused?: string;
@@ -180,6 +180,8 @@ export const RR_TYPES: readonly RRType[] = Object.freeze([
   { code: 64, name: 'SVCB', fields: svcb },
   { code: 65, name: 'HTTPS', fields: svcb },
   { code: 66, name: 'DSYNC', fields: [rrtype('type'), u8('scheme', DSYNC_SCHEMES), u16('port'), name()] },
+  { code: 67, name: 'HHIT', fields: [base64({ wrap: true })] },
+  { code: 68, name: 'BRID', fields: [base64({ wrap: true })] },
   { code: 99, name: 'SPF', fields: [strings] },
   { code: 100, name: 'UINFO', fields: [], opaque: true },
   { code: 101, name: 'UID', fields: [], opaque: true },
@@ -207,7 +209,7 @@ export const RR_TYPES: readonly RRType[] = Object.freeze([
   { code: 262, name: 'WALLET', fields: [strings] },
   { code: 32768, name: 'TA', fields: ds, check: dsCheck },
   { code: 32769, name: 'DLV', fields: ds, check: dsCheck },
-  { code: 65533, name: 'KEYDATA', fields: [], opaque: true, printCode: true },
+  { code: 65533, name: 'KEYDATA', fields: [time('refresh'), time('add hold-down'), time('remove hold-down'), ...key], printCode: true },
 ] satisfies RRType[]);
 
 const BY_CODE = new Map<number, RRType>(RR_TYPES.map((t) => [t.code, t]));
