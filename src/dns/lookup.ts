@@ -17,6 +17,8 @@ export interface Answer {
   answer: RRset[];
   authority: RRset[];
   additional: RRset[];
+  /** An Extended DNS Error to add (RFC 8914), as named adds one. */
+  ede?: { code: number; text: string };
 }
 
 export interface LookupOptions {
@@ -33,8 +35,21 @@ export interface LookupOptions {
  * answered SERVFAIL with the chain so far, each RRset once.
  */
 const MAX_RESTARTS = 11;
+/** What named says (EDE 0, Other) when a chain is too long or loops. */
+const MAX_RESTARTS_REACHED = Object.freeze({ code: 0, text: 'max. restarts reached' });
+/** named adds no additional data for an RRset of more records than this (BIND 9.18, since CVE-2024-1737). */
+const MAX_ADDITIONAL_RECORDS = 13;
 const ANY = 255;
 const DS = 43;
+const DNSKEY = 48;
+const CDS = 59;
+const CDNSKEY = 60;
+const DSYNC = 66;
+const L32 = 105;
+const L64 = 106;
+const LP = 107;
+/** Key material: named answers these without the zone's NS even when RD is clear. */
+const KEY_TYPES: ReadonlySet<number> = new Set([DS, DNSKEY, CDS, CDNSKEY]);
 const SRV = 33;
 const NAPTR = 35;
 const SVCB = 64;
@@ -100,7 +115,11 @@ function additionalTargets(rrset: RRset): { name: string; types: number[] }[] {
     case 21: // RT
     case 36: // KX
     case SRV:
+    case DSYNC:
       return rrset.targets.map((name) => ({ name, types: addresses }));
+    case LP:
+      // An LP names the host whose locators (RFC 6742) the reader wants next.
+      return rrset.targets.map((name) => ({ name, types: [L32, L64] }));
     case NAPTR:
       // The flags say what the replacement is: "S" an SRV name, "A" an address name; otherwise nothing to add.
       return rdatasOf(rrset).flatMap((rdata, i) => {
@@ -145,24 +164,42 @@ class Sections {
     this.answer.push(rrset);
   }
 
-  /**
-   * The data the records of `rrset` point at, from `zone` (or, for a
-   * referral, only glue: names below the cut); an SRV found so brings its own addresses.
-   */
-  addAdditionalFor(zone: Zone, rrset: RRset, within = zone.origin): void {
+  /** The data the records of `rrset` point at, from `zone`; an SRV found so brings its own addresses. */
+  addAdditionalFor(zone: Zone, rrset: RRset): void {
+    if (rrset.count > MAX_ADDITIONAL_RECORDS) return;
     for (const { name, types } of additionalTargets(rrset)) {
-      if (!isWithin(name, within)) continue;
+      if (!isWithin(name, zone.origin)) continue;
       const node = zone.node(name);
       for (const type of types) {
         const found = node?.get(type);
-        if (!found) continue;
-        const key = Sections.key(found);
-        if (this.seen.has(key)) continue;
-        this.seen.add(key);
-        this.additional.push(found);
-        if (type === SRV) this.addAdditionalFor(zone, found);
+        if (this.addOnce(found) && type === SRV) this.addAdditionalFor(zone, found!);
       }
     }
+  }
+
+  /**
+   * A referral's glue, ordered as named orders it: the addresses of the
+   * name asked when it is a name server's, then the A records of every name
+   * server below the cut, then their AAAA records (last first), so that in
+   * a small response the IPv4 addresses fit first.
+   */
+  addGlue(zone: Zone, ns: RRset, cut: string, qname: string): void {
+    if (ns.count > MAX_ADDITIONAL_RECORDS) return;
+    const below = ns.targets.filter((target) => isWithin(target, cut));
+    // The glue of the name asked about (a resolver looking up a name server itself) comes first.
+    if (below.includes(qname)) for (const type of [A, AAAA]) this.addOnce(zone.node(qname)?.get(type));
+    for (const [type, names] of [[A, below], [AAAA, [...below].reverse()]] as const) {
+      for (const name of names) this.addOnce(zone.node(name)?.get(type));
+    }
+  }
+
+  private addOnce(rrset: RRset | undefined): boolean {
+    if (!rrset) return false;
+    const key = Sections.key(rrset);
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    this.additional.push(rrset);
+    return true;
   }
 
   done(rcode: Rcode, aa = true): Answer {
@@ -178,7 +215,7 @@ export function lookup(zones: ReadonlyMap<string, Zone>, qname: string, qtype: n
   const out = new Sections();
   let name = qname;
   for (let lookups = 0; ; lookups++) {
-    if (lookups > MAX_RESTARTS) return out.done('SERVFAIL');
+    if (lookups > MAX_RESTARTS) return { ...out.done('SERVFAIL'), ede: MAX_RESTARTS_REACHED };
     // A chain that leaves the zone ends here: the resolver follows it elsewhere.
     if (!isWithin(name, zone.origin)) return out.done('NOERROR');
     let redirected = false;
@@ -190,7 +227,7 @@ export function lookup(zones: ReadonlyMap<string, Zone>, qname: string, qtype: n
       // Not for DS at the cut: the parent is (RFC 4035 3.1.4.1).
       if (ns && !(qtype === DS && above === name)) {
         out.authority.push(ns);
-        out.addAdditionalFor(zone, ns, above);
+        out.addGlue(zone, ns, above, qname);
         // A chain that led into the delegation is our data: authoritative, with the referral to follow it.
         return out.done('NOERROR', out.answer.length > 0);
       }
@@ -222,9 +259,11 @@ export function lookup(zones: ReadonlyMap<string, Zone>, qname: string, qtype: n
       }
     }
     const rrsets = node ?? new Map<number, RRset>();
+    const apexNs = options.minimal || KEY_TYPES.has(qtype) ? undefined : zone.node(zone.origin)?.get(NS);
     if (qtype === ANY && rrsets.size > 0) {
-      // named answers ANY with the RRsets alone: nothing added.
+      // named answers ANY with the RRsets and, without RD, the zone's NS (unless the answer has them): no additional data.
       for (const rrset of rrsets.values()) out.addAnswer(owned(rrset, owner));
+      if (apexNs && owner !== zone.origin) out.authority.push(apexNs);
       return out.done('NOERROR');
     }
     const exact = rrsets.get(qtype);
@@ -232,8 +271,7 @@ export function lookup(zones: ReadonlyMap<string, Zone>, qname: string, qtype: n
       const found = owned(exact, owner);
       out.addAnswer(found);
       out.addAdditionalFor(zone, found);
-      const apexNs = zone.node(zone.origin)?.get(NS);
-      if (!options.minimal && apexNs && !(found.type === NS && found.name === zone.origin)) {
+      if (apexNs && !(found.type === NS && owner === zone.origin)) {
         out.authority.push(apexNs);
         out.addAdditionalFor(zone, apexNs);
       }

@@ -35,6 +35,8 @@ function suffixKey(src: Buffer, from: number, end: number): string {
   return lowered.toString('latin1', 0, end - from);
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class MessageWriter {
   private readonly buf: Buffer;
   private pos = HEADER;
@@ -160,14 +162,15 @@ export class MessageWriter {
     this.counts[SECTION[section] / 2 - 2]! -= records;
   }
 
-  /** The OPT pseudo-record (RFC 6891): payload size, extended rcode, version 0, the DO bit. */
-  opt(payload: number, extendedRcode: number, dnssecOk: boolean): void {
+  /** The OPT pseudo-record (RFC 6891): payload size, extended rcode, version 0, the DO bit, and its options' bytes. */
+  opt(payload: number, extendedRcode: number, dnssecOk: boolean, options: Buffer = EMPTY): void {
     this.buf[this.pos] = 0;
     this.buf.writeUInt16BE(41, this.pos + 1);
     this.buf.writeUInt16BE(payload, this.pos + 3);
     this.buf.writeUInt32BE(((extendedRcode & 0xff) << 24) | (dnssecOk ? 0x8000 : 0), this.pos + 5);
-    this.buf.writeUInt16BE(0, this.pos + 9);
-    this.pos += 11;
+    this.buf.writeUInt16BE(options.length, this.pos + 9);
+    options.copy(this.buf, this.pos + 11);
+    this.pos += 11 + options.length;
     this.counts[3]!++;
   }
 

@@ -137,6 +137,8 @@ function flags(query: { opcode: number; rd: boolean }, rcode: number, aa: boolea
 const TC = 0x0200;
 /** What the OPT record takes: root name, type, class, TTL, length. */
 const OPT_SIZE = 11;
+/** The EDNS option code of an Extended DNS Error (RFC 8914). */
+const EDE = 15;
 
 /** A query of our own (NOTIFY, SOA, AXFR): one question, nothing else. */
 export function encodeQuery(id: number, flagBits: number, name: string, type: number): Buffer {
@@ -187,7 +189,8 @@ export function answerResponse(query: Query, answer: Answer, maxSize: number): B
   const rcode = RCODE[answer.rcode];
   const w = new MessageWriter(query.id, flags(query, rcode, answer.aa, false), maxSize);
   w.question(query.question);
-  const reserve = query.edns ? OPT_SIZE : 0;
+  const options = query.edns && answer.ede ? edeOption(answer.ede.code, answer.ede.text) : undefined;
+  const reserve = query.edns ? OPT_SIZE + (options?.length ?? 0) : 0;
   const truncated = ((): boolean => {
     for (const [section, rrsets] of [['answer', answer.answer], ['authority', answer.authority]] as const) {
       for (const rrset of rrsets) if (w.rrset(section, rrset, reserve) < rrset.count) return true;
@@ -206,6 +209,17 @@ export function answerResponse(query: Query, answer: Answer, maxSize: number): B
       }
     }
   }
-  if (query.edns) w.opt(EDNS_PAYLOAD, rcode >> 4, query.edns.dnssecOk);
+  if (query.edns) w.opt(EDNS_PAYLOAD, rcode >> 4, query.edns.dnssecOk, options);
   return w.finish();
+}
+
+/** An Extended DNS Error option (RFC 8914): what went wrong, as a code and a text for people. */
+function edeOption(code: number, text: string): Buffer {
+  const extra = Buffer.from(text, 'utf8');
+  const out = Buffer.allocUnsafe(6 + extra.length);
+  out.writeUInt16BE(EDE, 0);
+  out.writeUInt16BE(2 + extra.length, 2);
+  out.writeUInt16BE(code, 4);
+  extra.copy(out, 6);
+  return out;
 }

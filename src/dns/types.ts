@@ -179,7 +179,7 @@ export const RR_TYPES: readonly RRType[] = Object.freeze([
   { code: 63, name: 'ZONEMD', fields: [u32('serial'), u8('scheme'), u8('hash algorithm'), hex({ wrap: true })], check: zonemdCheck },
   { code: 64, name: 'SVCB', fields: svcb },
   { code: 65, name: 'HTTPS', fields: svcb },
-  { code: 66, name: 'DSYNC', fields: [rrtype('type'), u8('scheme', DSYNC_SCHEMES), u16('port'), name()] },
+  { code: 66, name: 'DSYNC', fields: [rrtype('type'), u8('scheme', DSYNC_SCHEMES), u16('port'), name(true)] },
   { code: 67, name: 'HHIT', fields: [base64({ wrap: true })] },
   { code: 68, name: 'BRID', fields: [base64({ wrap: true })] },
   { code: 99, name: 'SPF', fields: [strings] },
