@@ -30,6 +30,9 @@ import { requireTool } from './debian.js';
  *   so none should come; should one come, it is dropped;
  * - the free text of an Extended DNS Error (RFC 8914 leaves it to each
  *   implementation): only its info-code is compared ("EDE: 0");
+ * - the AD flag of a reply both servers truncated: named echoes the query's
+ *   AD there, b10 never sets AD (it is an authoritative server, it
+ *   validates nothing);
  * - in a reply to a question without EDNS (512 bytes at most) that neither
  *   server truncated, additional records one server fitted beyond all that
  *   the other sent: named writes a referral's first name server name
@@ -334,11 +337,12 @@ export function replyDifferences(a: Reply, b: Reply, names: [string, string] = [
     for (const line of minus(x, y)) out.push(`${what} only from ${na}: ${line}`);
     for (const line of minus(y, x)) out.push(`${what} only from ${nb}: ${line}`);
   };
-  setDiff('flag', a.flags, b.flags);
+  // Both truncated: the records are not compared, nor AD (see the top of this file).
+  const truncated = a.flags.includes('tc') && b.flags.includes('tc');
+  const flags = (r: Reply): string[] => (truncated ? r.flags.filter((f) => f !== 'ad') : r.flags);
+  setDiff('flag', flags(a), flags(b));
   if (optText(a.opt) !== optText(b.opt)) out.push(`OPT: ${na} ${optText(a.opt)}; ${nb} ${optText(b.opt)}`);
   setDiff('EDNS option', a.opt?.options ?? [], b.opt?.options ?? []);
-  // Both truncated: the records are not compared (see the top of this file).
-  const truncated = a.flags.includes('tc') && b.flags.includes('tc');
   // Without EDNS, additional data cut at 512 bytes: the larger cut only adds to the smaller one.
   const cutShort = smallReply && !truncated && (minus(a.additional, b.additional).length === 0 || minus(b.additional, a.additional).length === 0);
   for (const s of SECTIONS) if ((!truncated || s === 'question') && !(cutShort && s === 'additional')) setDiff(s, a[s], b[s]);
