@@ -67,17 +67,22 @@ export async function trickle(port: number, message: Buffer, everyMs: number): P
 }
 
 /** A query by hand: header fields and a question, for the malformed cases dig will not send. */
-export function query(options: { id?: number; flags?: number; qdcount?: number; name?: string; type?: number; trailing?: Buffer } = {}): Buffer {
+export function query(
+  options: { id?: number; flags?: number; qdcount?: number; name?: string; type?: number; trailing?: Buffer; edns?: { dnssecOk: boolean } } = {},
+): Buffer {
   const header = Buffer.alloc(12);
   header.writeUInt16BE(options.id ?? 0x1234, 0);
   // RD by default, as a stub resolver and dig send it.
   header.writeUInt16BE(options.flags ?? 0x0100, 2);
   header.writeUInt16BE(options.qdcount ?? 1, 4);
+  header.writeUInt16BE(options.edns ? 1 : 0, 10);
   const labels = (options.name ?? 'www.auth.test').split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
   const tail = Buffer.alloc(4);
   tail.writeUInt16BE(options.type ?? 1, 0);
   tail.writeUInt16BE(1, 2);
-  return Buffer.concat([header, ...labels, Buffer.from([0]), tail, options.trailing ?? Buffer.alloc(0)]);
+  // An OPT record offering 1232 bytes, with the DO bit as asked (RFC 6891, RFC 3225).
+  const opt = options.edns ? Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, options.edns.dnssecOk ? 0x80 : 0, 0, 0, 0]) : Buffer.alloc(0);
+  return Buffer.concat([header, ...labels, Buffer.from([0]), tail, opt, options.trailing ?? Buffer.alloc(0)]);
 }
 
 export const rcodeOf = (msg: Buffer): number => msg.readUInt16BE(2) & 0xf;
