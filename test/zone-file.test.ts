@@ -120,6 +120,15 @@ in A 192.0.2.4
   }
 });
 
+it('cname_beside_dnssec: a CNAME may stand with its RRSIG, NSEC, SIG and KEY, as named lets it (a signed zone has them)', async () => {
+  const file = await zoneFile(
+    `${HEAD}x CNAME ns\nx RRSIG CNAME 8 3 300 20300101000000 20240101000000 12345 example.org. AwEAAcOm\n` +
+      'x NSEC ns CNAME RRSIG NSEC\nx KEY 256 3 8 AwEAAcOm\nx SIG A 8 3 300 20300101000000 20240101000000 12345 example.org. AwEAAcOm\n',
+  );
+  expect(() => bindRecords('example.org', file)).not.toThrow();
+  expect(parseMasterFile(file, 'example.org').filter((r) => r.name === 'x.example.org.').map((r) => r.type).sort((a, b) => a - b)).toEqual([5, 24, 25, 46, 47]);
+});
+
 describe('master file errors name file and line, and load nothing', () => {
   const cases: [string, string, number, RegExp][] = [
     ['bad_ipv4', `${HEAD}bad A 300.1.1.1\n`, 5, /"300\.1\.1\.1" is not an IPv4 address/],
@@ -128,6 +137,7 @@ describe('master file errors name file and line, and load nothing', () => {
     ['unclosed_paren', `${HEAD}m MX ( 10\n  mail\n`, 5, /"\(" is never closed/],
     ['stray_paren', `${HEAD}a A 192.0.2.2 )\n`, 5, /"\)" without "\("/],
     ['cname_and_other_data', `${HEAD}c A 192.0.2.4\nc CNAME ns\n`, 6, /has a CNAME and other data/],
+    ['cname_beside_nxt', `${HEAD}c NXT ns A\nc CNAME ns\n`, 6, /has a CNAME and other data/],
     ['long_label', `${HEAD}${'l'.repeat(64)} A 192.0.2.5\n`, 5, /longer than 63 bytes/],
     ['long_txt', `${HEAD}t TXT "${'x'.repeat(256)}"\n`, 5, /256 bytes \(at most 255\)/],
     ['bad_generic', `${HEAD}g TYPE65000 \\# 3 0102\n`, 5, /says 3 bytes but gives 2/],
