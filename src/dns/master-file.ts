@@ -48,6 +48,9 @@ interface Line {
   indented: boolean;
 }
 
+/** Types a CNAME may share its name with: itself, and what signs it or proves its types (RFC 4035 2.5) and KEY (RFC 3007), as BIND allows. */
+const BESIDE_CNAME: ReadonlySet<number> = new Set([5, 46, 47, 25]);
+
 /** How deep $INCLUDE may nest before it is taken for a loop. */
 const MAX_INCLUDE_DEPTH = 16;
 
@@ -265,8 +268,9 @@ function parseInto(
 
 /**
  * Zone-level rules, for a zone from a file or from a transfer: inside the
- * zone, one SOA at the apex, NS there, CNAME alone; duplicates merged, an
- * RRset's TTL its first. Errors name the record's file and line (a transfer
+ * zone, one SOA at the apex, NS there, CNAME alone (but for its RRSIG, NSEC
+ * and KEY); duplicates merged, an RRset's TTL its first (the RRSIGs
+ * covering one type are an RRset). Errors name the record's file and line (a transfer
  * names its source instead).
  */
 export function checkZone(records: (ZoneRecord & { line?: number; file?: string })[], zone: string, source = '(transfer)'): ZoneRecord[] {
@@ -279,7 +283,8 @@ export function checkZone(records: (ZoneRecord & { line?: number; file?: string 
     };
     if (!isWithin(r.name, zone)) at(`${r.name} is outside the zone ${zone}`);
     if (r.type === 6 && r.name !== zone) at(`SOA for ${r.name}: only the zone apex ${zone} has one`);
-    const key = `${r.name}\u0000${r.type}`;
+    // RRSIGs form one RRset per type they cover, each with its own TTL, as BIND keeps them.
+    const key = r.type === 46 && r.rdata.length >= 2 ? `${r.name}\u0000${r.type}\u0000${r.rdata.readUInt16BE(0)}` : `${r.name}\u0000${r.type}`;
     let rrset = rrsets.get(key);
     if (!rrset) rrsets.set(key, (rrset = { ttl: r.ttl, seen: new Set() }));
     const rdataKey = r.rdata.toString('latin1');
@@ -289,8 +294,7 @@ export function checkZone(records: (ZoneRecord & { line?: number; file?: string 
     let byType = types.get(r.name);
     if (!byType) types.set(r.name, (byType = new Set()));
     byType.add(r.type);
-    const cname = byType.has(5);
-    if (cname && byType.size > 1) at(`${r.name} has a CNAME and other data`);
+    if (byType.has(5) && [...byType].some((type) => !BESIDE_CNAME.has(type))) at(`${r.name} has a CNAME and other data`);
     out.push({ name: r.name, ttl: rrset.ttl, type: r.type, rdata: r.rdata });
   }
   const apex = types.get(zone);
