@@ -23,19 +23,32 @@ export const NSEC3PARAM = 51;
  * a name before the names below it.
  */
 export function canonicalKey(name: string): string {
-  const wire = nameToWire(name);
-  const starts: number[] = [];
-  for (let p = 0; wire[p] !== 0; p += wire[p]! + 1) starts.push(p);
-  let key = '';
-  for (let i = starts.length - 1; i >= 0; i--) {
-    const at = starts[i]!;
-    for (let j = at + 1; j <= at + wire[at]!; j++) {
-      const b = wire[j]!;
-      key += String.fromCharCode((b >= 0x41 && b <= 0x5a ? b + 32 : b) + 1);
+  const codes: number[] = [];
+  if (!name.includes('\\')) {
+    // No escapes: each character is its byte (printable ASCII), labels between the dots.
+    let end = name.length - (name.endsWith('.') ? 1 : 0);
+    while (end > 0) {
+      const start = name.lastIndexOf('.', end - 1) + 1;
+      for (let i = start; i < end; i++) codes.push(lowerByte(name.charCodeAt(i)) + 1);
+      codes.push(0);
+      end = start - 1;
     }
-    key += '\u0000';
+  } else {
+    const wire = nameToWire(name);
+    const starts: number[] = [];
+    for (let p = 0; wire[p] !== 0; p += wire[p]! + 1) starts.push(p);
+    for (let i = starts.length - 1; i >= 0; i--) {
+      const at = starts[i]!;
+      for (let j = at + 1; j <= at + wire[at]!; j++) codes.push(lowerByte(wire[j]!) + 1);
+      codes.push(0);
+    }
   }
-  return key;
+  return String.fromCharCode(...codes);
+}
+
+/** An ASCII letter in lowercase, any other byte as it is (DNS names compare so, RFC 4343). */
+function lowerByte(b: number): number {
+  return b >= 0x41 && b <= 0x5a ? b + 32 : b;
 }
 
 /** Negative, zero or positive as `a` sorts before, with or after `b` in canonical order. */
@@ -183,10 +196,8 @@ export function isZoneKey(dnskey: Buffer): boolean {
   return (flags & 0x8000) === 0 && (flags & 0x0300) === 0x0100 && (protocol === 3 || protocol === 255);
 }
 
-/** How a signature stands at `now` (seconds since the epoch), by RFC 4034 3.1.5's serial arithmetic on its expiration. */
-export function signatureExpiry(rrsig: Buffer, now: number): { expiration: number; secondsLeft: number } {
-  const expiration = rrsig.readUInt32BE(8);
-  // The difference modulo 2^32, read as signed: negative once the expiration has passed.
-  const secondsLeft = (expiration - (now >>> 0)) | 0;
-  return { expiration, secondsLeft };
+/** The seconds a signature has left at `now` (seconds since the epoch), negative once expired: RFC 4034 3.1.5's serial arithmetic on its expiration. */
+export function signatureSecondsLeft(rrsig: Buffer, now: number): number {
+  // The difference modulo 2^32, read as signed.
+  return (rrsig.readUInt32BE(8) - (now >>> 0)) | 0;
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { RRSIG, sigCovers, signatureSecondsLeft } from './dnssec.js';
 import { absolute, isWithin, NameError } from './name.js';
 import { parseTtl, RdataError, rdataFromText, rdataToText, soaTimers, typeCode, typeName, type Token } from './rdata.js';
 
@@ -24,10 +25,15 @@ export interface ZoneRecord {
 
 /** Something named loads past with a warning, as b10 does. */
 export interface ZoneFileWarning {
+  /** Data outside the zone (left out), or a signature expired or about to (loaded). */
+  kind: 'out-of-zone' | 'signature';
   file: string;
   line: number;
   message: string;
 }
+
+/** A signature that expires within this long is warned of: a week to sign the zone again, s. */
+export const SIGNATURE_WARNING_S = 7 * 24 * 3600;
 
 export class ZoneFileError extends Error {
   readonly code = 'ERR_ZONE_FILE';
@@ -155,6 +161,8 @@ interface State {
   lastTtl: number | undefined;
   lastOwner: string | undefined;
   warn: (w: ZoneFileWarning) => void;
+  /** When to check signatures' expiry against, seconds since the epoch; undefined: not checked. */
+  now: number | undefined;
 }
 
 /** Reads a file's text; $INCLUDE goes through it too, so tests and tools can supply files. */
@@ -164,12 +172,21 @@ const readUtf8: ReadFile = (file) => readFileSync(file, 'utf8');
 
 /**
  * The records of a master file, for the zone `origin` (absolute). `$INCLUDE`
- * paths are relative to the including file.
+ * paths are relative to the including file. Given `checkSignaturesAt`, each
+ * RRSIG expired by then, or expiring within SIGNATURE_WARNING_S of it, is
+ * warned of (and loaded, as named loads it).
  */
-export function parseMasterFile(file: string, origin: string, read: ReadFile = readUtf8, warn: (w: ZoneFileWarning) => void = () => {}): ZoneRecord[] {
+export function parseMasterFile(
+  file: string,
+  origin: string,
+  read: ReadFile = readUtf8,
+  warn: (w: ZoneFileWarning) => void = () => {},
+  checkSignaturesAt?: Date,
+): ZoneRecord[] {
   const zone = absolute(origin, '.');
   const out: (ZoneRecord & { line: number; file: string })[] = [];
-  const state: State = { zone, origin: zone, defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined, warn };
+  const now = checkSignaturesAt && Math.floor(checkSignaturesAt.getTime() / 1000);
+  const state: State = { zone, origin: zone, defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined, warn, now };
   parseInto(file, read, state, out, 0);
   return checkZone(out, zone);
 }
@@ -255,8 +272,12 @@ function parseInto(
       if (ttl === undefined) fail('no TTL: set $TTL or give one');
       state.lastOwner = owner;
       if (!isWithin(owner, state.zone)) {
-        state.warn({ file, line, message: `ignoring out-of-zone data (${owner === '.' ? '.' : owner.slice(0, -1)})` });
+        state.warn({ kind: 'out-of-zone', file, line, message: `ignoring out-of-zone data (${owner === '.' ? '.' : owner.slice(0, -1)})` });
         continue;
+      }
+      if (type === RRSIG && state.now !== undefined) {
+        const problem = expiryProblem(rdata, state.now);
+        if (problem) state.warn({ kind: 'signature', file, line, message: `RRSIG ${typeName(sigCovers(rdata))} of ${owner}: ${problem}` });
       }
       out.push({ name: owner, ttl: ttl!, type: type!, rdata, file, line });
     } catch (err) {
@@ -264,6 +285,14 @@ function parseInto(
       throw err;
     }
   }
+}
+
+/** What is wrong with a signature's expiry at `now` (seconds since the epoch), if anything. */
+function expiryProblem(rrsig: Buffer, now: number): string | undefined {
+  const secondsLeft = signatureSecondsLeft(rrsig, now);
+  if (secondsLeft >= SIGNATURE_WARNING_S) return undefined;
+  const when = new Date((now + secondsLeft) * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return secondsLeft < 0 ? `the signature expired ${when}` : `the signature expires ${when}, in less than ${SIGNATURE_WARNING_S / 86400} days`;
 }
 
 /**
