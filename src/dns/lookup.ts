@@ -151,10 +151,10 @@ function additionalTargets(rrset: RRset): { name: string; types: number[] }[] {
   }
 }
 
-/** Which of named's passes over the additional section writes an RRset: addresses, then signatures and keys, then the rest. */
+/** Which of named's passes over the additional section writes an RRset: addresses, then signatures, then the rest. */
 function additionalPass(rrset: RRset): number {
   if (rrset.type === A || rrset.type === AAAA) return 0;
-  return rrset.type === RRSIG || rrset.type === DNSKEY ? 1 : 2;
+  return rrset.type === RRSIG ? 1 : 2;
 }
 
 /** What tells RRsets apart in a section: owner and type, and for RRSIGs the type they cover. */
@@ -184,21 +184,21 @@ class Sections {
     private readonly additionalData = true,
   ) {}
 
-  /** `rrset` of `node` (owned by `owner`) and, with DNSSEC, its RRSIGs; false when the answer has it already. */
-  addAnswer(rrset: RRset, node?: ReadonlyMap<number, RRset>, owner = rrset.name): boolean {
+  /** `rrset` of `node` (owned by `owner`) and, with DNSSEC, its RRSIGs; nothing when the answer has it already. */
+  addAnswer(rrset: RRset, node?: ReadonlyMap<number, RRset>, owner = rrset.name): void {
     const found = owned(rrset, owner);
     const key = keyOf(found);
-    if (this.seen.has(key)) return false;
+    if (this.seen.has(key)) return;
     this.seen.add(key);
     this.answer.push(found);
     const sigs = this.dnssec ? sigsOf(node, rrset.type) : undefined;
     if (sigs) this.answer.push(owned(sigs, owner));
-    return true;
   }
 
   /** `rrset` of `node` and, with DNSSEC, its RRSIGs, into the authority section. */
   addAuthority(rrset: RRset, node?: ReadonlyMap<number, RRset>): void {
-    this.addProof([rrset, ...(this.dnssec && sigsOf(node, rrset.type) ? [sigsOf(node, rrset.type)!] : [])]);
+    const sigs = this.dnssec ? sigsOf(node, rrset.type) : undefined;
+    this.addProof(sigs ? [rrset, sigs] : [rrset]);
   }
 
   /** Records for the authority section as they are (a proof's NSECs and their RRSIGs), each once. */
