@@ -45,6 +45,12 @@ const VALIDATED = [
   'insecure DS', // no DS at an unsigned delegation (with opt-out: no NSEC3 of its own)
 ];
 
+/**
+ * Names with a dot inside a label: one label below the name after it (the wildcard matches, and the proofs
+ * order the dot as the byte it is), not two.
+ */
+const ESCAPED_DOTS = ['a\\.real.wild A', 'a\\.real.wild AAAA', 'a\\.b.ent A', 'x\\.nonexistent A', 'dot\\.inlabel TXT', 'dot\\.inlabel A'];
+
 /** Wildcard answers, which a validator takes for unsigned when the zone opts out (see the test). */
 const INSECURE_WITH_OPT_OUT = ['match.wild A', 'towild A'];
 
@@ -60,6 +66,7 @@ describe('b10-auth serves signed zones as BIND 9 does', () => {
       const base = await queriesForZone(signed.signedFile, ORIGIN);
       const asked: DiffQuery[] = [
         ...variants(base, { dnssec: [true] }),
+        ...questions(ORIGIN, ESCAPED_DOTS, [{ dnssec: true }, {}]),
         ...base.map((q) => ({ ...q, dnssec: true, rd: true })),
         ...base.map((q) => ({ ...q, dnssec: false })),
       ];

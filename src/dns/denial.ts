@@ -12,7 +12,6 @@ import { rdatasOf, sigsOf, type Nsec3Entry, type RRset, type Zone } from './zone
  * RRsets out, in the order they go into the authority section.
  */
 
-
 /** `name` with only its last `count` labels. */
 function suffix(name: string, count: number): string {
   const own = labels(name);
@@ -70,13 +69,6 @@ function nextCloser(name: string, encloser: string): string {
   return suffix(name, labels(encloser).length + 1);
 }
 
-/** The closest existing ancestor of a name that does not exist (an empty non-terminal counts). */
-function closestEncloser(zone: Zone, name: string): string {
-  let at = name;
-  do at = suffix(at, labels(at).length - 1);
-  while (!zone.exists(at) && at !== zone.origin);
-  return at;
-}
 
 /**
  * RFC 5155 7.2.1 and 7.2.2, as named adds them: the closest provable
@@ -86,7 +78,7 @@ function closestEncloser(zone: Zone, name: string): string {
  * for a wildcard NODATA, matching it, its bitmap without the type).
  */
 function nsec3WildcardProof(zone: Zone, name: string, positive: boolean): RRset[] {
-  const encloser = nsec3Closest(zone, closestEncloser(zone, name), true);
+  const encloser = nsec3Closest(zone, zone.closestEncloser(name), true);
   if (!encloser) return [];
   const out = positive ? [] : [...encloser.records];
   out.push(...(nsec3Closest(zone, nextCloser(name, encloser.found), false)?.records ?? []));

@@ -342,9 +342,7 @@ export function lookup(zones: ReadonlyMap<string, Zone>, qname: string, qtype: n
     let wildcard: string | undefined;
     if (!node && !zone.exists(name)) {
       // No such name: a wildcard at the closest encloser stands in for it (RFC 4592).
-      let encloser = name;
-      do encloser = encloser.slice(encloser.indexOf('.') + 1) || '.';
-      while (!zone.exists(encloser) && encloser !== zone.origin);
+      const encloser = zone.closestEncloser(name);
       wildcard = encloser === '.' ? '*.' : `*.${encloser}`;
       node = zone.node(wildcard);
       if (!node) {

@@ -223,6 +223,17 @@ export class Zone {
     return this.names.has(name);
   }
 
+  /** The closest existing ancestor of `name` (an empty non-terminal counts): the origin at the furthest. */
+  closestEncloser(name: string): string {
+    const own = labels(name);
+    const depth = labels(this.origin).length;
+    for (let i = 1; own.length - i > depth; i++) {
+      const above = `${own.slice(i).join('.')}.`;
+      if (this.names.has(above)) return above;
+    }
+    return this.origin;
+  }
+
   /** The owner of the NSEC that `name` owns, or else covers (security 'nsec'). */
   nsecAtOrBefore(name: string): string {
     return this.nsecChain!.atOrBefore(name);
