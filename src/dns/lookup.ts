@@ -159,7 +159,8 @@ function additionalPass(rrset: RRset): number {
 
 /** What tells RRsets apart in a section: owner and type, and for RRSIGs the type they cover. */
 function keyOf(rrset: RRset): string {
-  return rrset.type === RRSIG ? `${rrset.name}\u0000${RRSIG}\u0000${sigCovers(rdatasOf(rrset)[0]!)}` : `${rrset.name}\u0000${rrset.type}`;
+  // An RRSIG RRset's first RDATA starts after its 2-byte length, with the type covered.
+  return rrset.type === RRSIG ? `${rrset.name}\u0000${RRSIG}\u0000${sigCovers(rrset.wire.subarray(2))}` : `${rrset.name}\u0000${rrset.type}`;
 }
 
 /**
