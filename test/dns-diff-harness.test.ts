@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { ask, compare, differences, parseDig, variants, type DiffQuery, type Reply } from './helpers/dns-diff.js';
+import { ask, compare, differences, parseDig, queryLine, variants, type DiffQuery, type Reply } from './helpers/dns-diff.js';
 import { startNamed, type Named } from './helpers/named.js';
 import { freePort, ROOT } from './helpers/processes.js';
 import { delvValidates, signZone } from './helpers/sign.js';
@@ -148,10 +148,37 @@ describe('differential harness', () => {
       );
     const a = reply('qr aa tc', ['big.example. 60 IN TXT "a"', 'big.example. 60 IN TXT "b"']);
     expect(compare(q, a, reply('qr aa tc', ['big.example. 60 IN TXT "c"']))).toEqual([]);
-    // AD is left out there too (named echoes the query's); any other flag counts.
+    expect(compare(q, a, reply('qr aa tc rd', []))).toEqual(['big.example. TXT +noedns\n  flag only from second: rd']);
+    // AD is not compared between two truncated replies (named echoes the query's there): see dns-diff.ts.
     expect(compare(q, a, reply('qr aa tc ad', []))).toEqual([]);
     expect(compare(q, a, reply('qr tc', []))).toEqual(['big.example. TXT +noedns\n  flag only from first: aa']);
     expect(compare(q, a, reply('qr aa', ['big.example. 60 IN TXT "a"']))).toHaveLength(1);
+  });
+
+  it('additional_cut_for_room: one server fitting more glue than the other is not compared in a UDP referral or a reply without EDNS; in an authoritative answer, over TCP, or a different record, it is', () => {
+    const reply = (q: DiffQuery, flags: string, additional: string[]): Reply[] =>
+      parseDig(
+        [
+          `; <<>> DiG 9.18.49 <<>> ${queryLine(q)}`,
+          ';; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 1',
+          `;; flags: ${flags}; QUERY: 1, ANSWER: 0, AUTHORITY: 1, ADDITIONAL: ${additional.length}`,
+          ';; QUESTION SECTION:',
+          ';www.sub.example.\t\tIN\tA',
+          ';; AUTHORITY SECTION:',
+          'sub.example. 60 IN NS ns.sub.example.',
+          ';; ADDITIONAL SECTION:',
+          ...additional,
+        ].join('\n'),
+        [q],
+      );
+    const glue = ['ns.sub.example. 60 IN A 192.0.2.1', 'ns.sub.example. 60 IN AAAA 2001:db8::1'];
+    const differ = (q: DiffQuery, flags: string, more: string[]): number => compare([q], reply(q, flags, glue.slice(0, 1)), reply(q, flags, more)).length;
+    const udp: DiffQuery = { name: 'www.sub.example.', type: 'A' };
+    expect(differ(udp, 'qr', glue)).toBe(0);
+    expect(differ({ ...udp, edns: false }, 'qr aa', glue)).toBe(0);
+    expect(differ(udp, 'qr aa', glue)).toBe(1);
+    expect(differ({ ...udp, tcp: true }, 'qr', glue)).toBe(1);
+    expect(differ(udp, 'qr', ['ns.sub.example. 60 IN A 192.0.2.2', glue[1]!])).toBe(1);
   });
 
   it('said_before_attributed: what dig prints before a question\'s block is that question\'s, and a question it printed nothing for has no response', () => {

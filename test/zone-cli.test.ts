@@ -42,6 +42,25 @@ describe('b10 zone', () => {
     expect((await zone('show', 'example.com')).stdout).toBe(before);
   });
 
+  it('expiring_signatures_warned: signatures expired or expiring within 7 days are named on stderr by file and line, past ten counted; the zone loads all the same', async () => {
+    const zone = await zoneCli();
+    // RRSIG times as a master file writes them (YYYYMMDDHHmmSS, UTC), `days` from now.
+    const at = (days: number): string => new Date(Date.now() + days * 86400_000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+    const sig = (owner: string, type: string, expires: number): string =>
+      `${owner} RRSIG ${type} 13 3 60 ${at(expires)} ${at(-30)} 12345 example.com. QXIQbKkI51VVG3S7Ge8WPXtpyYZ3GAr9jT+xZzs6fKvkJ7N45DYJYSitdjT8E9DDkDWLLVAfX49P/BO4avRfMQ==`;
+    const file = path.join(await tempDir(), 'signed.zone');
+    const expired = Array.from({ length: 11 }, (_, i) => [`h${i} A 192.0.2.${i}`, sig(`h${i}`, 'A', -1)]).flat();
+    writeFileSync(file, ['$TTL 60', '@ SOA ns hostmaster 7 2 3 4 5', '@ NS ns', 'ns A 192.0.2.7', sig('ns', 'A', 3), 'www A 192.0.2.8', sig('www', 'A', 30), ...expired, ''].join('\n'));
+    const loaded = await zone('load', 'example.com', file);
+    expect(loaded).toMatchObject({ code: 0, stdout: 'example.com.: 28 records loaded\n' });
+    const lines = loaded.stderr.split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^b10: ${file}:5: RRSIG A of ns\\.example\\.com\\.: the signature expires \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC, in less than 7 days$`));
+    expect(lines[1]).toMatch(new RegExp(`^b10: ${file}:9: RRSIG A of h0\\.example\\.com\\.: the signature expired \\d{4}-`));
+    expect(lines.slice(1, 10)).toHaveLength(9);
+    expect(lines[10]).toBe(`b10: ${file}: 2 more signatures expired or expire within 7 days: sign the zone again`);
+    expect(loaded.stderr).not.toMatch(/www\.example/);
+  });
+
   it('if_missing_keeps_the_operators_zone: npm start\'s example load leaves a zone already there as it is', async () => {
     const zone = await zoneCli();
     const own = path.join(await tempDir(), 'own.zone');

@@ -5,6 +5,7 @@ import {
   answerResponse,
   badvers,
   bareResponse,
+  CD,
   formerr,
   OPCODE_NOTIFY,
   OPCODE_QUERY,
@@ -62,7 +63,7 @@ const ERROR: Counted = Object.freeze({ kind: 'error', name: '', qtype: 0 });
 const error = (bytes: Buffer): Reply => ({ bytes, counted: ERROR });
 
 /**
- * A response prepared once, sent again with the id, RD bit and question of
+ * A response prepared once, sent again with the id, RD and CD bits and question of
  * each query. The question is echoed byte for byte; names that differ only
  * in case have one length, so the next query's question fits where the
  * first one's was (and pointers to it stay right).
@@ -80,6 +81,7 @@ function fill(prepared: Buffer, query: Query): Buffer {
   const out = Buffer.from(prepared);
   out.writeUInt16BE(query.id, 0);
   out[2] = (out[2]! & ~0x01) | (query.rd ? 0x01 : 0);
+  out[3] = (out[3]! & ~CD) | (query.cd ? CD : 0);
   query.question.copy(out, 12);
   return out;
 }
@@ -121,7 +123,7 @@ function closeSockets({ udp, tcp }: Listener): void {
  * The DNS side of b10-auth: answers from the zones in memory, over UDP and
  * TCP, and never waits on anything else (the bus least of all). A response
  * to a (name, type, DO bit, size limit) is prepared once and sent again
- * with only the id, the RD bit and the question's case patched.
+ * with only the id, the RD and CD bits and the question's case patched.
  */
 export class AuthServer {
   private zones = new Map<string, Zone>();
@@ -209,7 +211,9 @@ export class AuthServer {
     const key = `${query.qname}\u0000${query.qtype}\u0000${query.edns ? (query.edns.dnssecOk ? 2 : 1) : 0}\u0000${maxSize}\u0000${query.rd ? 1 : 0}`;
     let prepared = this.prepared.get(key);
     if (prepared === undefined) {
-      const found = lookup(this.zones, query.qname, query.qtype, { minimal: query.rd });
+      // named answers a UDP query that offers at most 512 bytes of EDNS minimally: no NS in authority, no additional data.
+      const small = transport === 'udp' && query.edns !== undefined && query.edns.payload <= 512;
+      const found = lookup(this.zones, query.qname, query.qtype, { minimal: query.rd || small, noAdditional: small, dnssec: query.edns?.dnssecOk === true });
       prepared = { bytes: answerResponse(query, found, maxSize), counted: countedAs(query, found), rcode: RCODE[found.rcode], aa: found.aa };
       if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
       this.prepared.set(key, prepared);

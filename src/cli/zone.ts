@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { AnswerError, AuthError, ConnectionError, NoRecipientError, TimeoutError } from '../../protocol/errors.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
-import { formatRecord, parseMasterFile } from '../dns/master-file.js';
+import { formatRecord, parseMasterFile, SIGNATURE_WARNING_S } from '../dns/master-file.js';
 import { absolute, NameError } from '../dns/name.js';
 import { ZONE_DB, ZoneStore } from '../dns/zone-store.js';
 import { connect, withBusOptions, type BusOptions } from './common.js';
@@ -11,6 +11,8 @@ import { connect, withBusOptions, type BusOptions } from './common.js';
 /** The group auth answers on, and the command that has it take a zone from the store again. */
 const AUTH = 'Auth';
 const LOADZONE = 'loadzone';
+/** Signatures expired or expiring `zone load` names one by one; past these it counts them. */
+const SIGNATURE_WARNINGS = 10;
 /** How long `zone load` and `zone drop` wait for auth to say it has taken the change. */
 const TELL_AUTH_MS = 2000;
 
@@ -115,8 +117,22 @@ function loadCommand(): Command {
     ),
   ).action(async (zone: string, file: string, opts: ZoneOpts & { notify: boolean; ifMissing: boolean }) => {
     const origin = zoneName(zone);
-    // Parsed in full before the store is touched: a bad file loads nothing. What named loads past, b10 does too, saying so.
-    const records = parseMasterFile(file, origin, undefined, (w) => process.stderr.write(`b10: ${w.file}:${w.line}: ${w.message}\n`));
+    // Parsed in full before the store is touched: a bad file loads nothing. What named loads past, b10 does too, saying
+    // so; signatures expired or about to are loaded with a warning, the first few by name, the rest counted.
+    let signatures = 0;
+    const records = parseMasterFile(
+      file,
+      origin,
+      undefined,
+      (w) => {
+        if (w.kind === 'signature' && ++signatures > SIGNATURE_WARNINGS) return;
+        process.stderr.write(`b10: ${w.file}:${w.line}: ${w.message}\n`);
+      },
+      new Date(),
+    );
+    if (signatures > SIGNATURE_WARNINGS) {
+      process.stderr.write(`b10: ${file}: ${signatures - SIGNATURE_WARNINGS} more signatures expired or expire within ${SIGNATURE_WARNING_S / 86400} days: sign the zone again\n`);
+    }
     const loaded = withStore(opts, (store) => {
       if (opts.ifMissing && store.zones().some((z) => z.name === origin)) return false;
       store.replaceZone(origin, records);

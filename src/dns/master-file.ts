@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { RRSIG, sigCovers, signatureSecondsLeft } from './dnssec.js';
 import { absolute, isWithin, NameError } from './name.js';
 import { parseTtl, RdataError, rdataFromText, rdataToText, soaTimers, typeCode, typeName, type Token } from './rdata.js';
 
@@ -24,10 +25,15 @@ export interface ZoneRecord {
 
 /** Something named loads past with a warning, as b10 does. */
 export interface ZoneFileWarning {
+  /** Data outside the zone (left out), or a signature expired or about to (loaded). */
+  kind: 'out-of-zone' | 'signature';
   file: string;
   line: number;
   message: string;
 }
+
+/** A signature that expires within this long is warned of: a week to sign the zone again, s. */
+export const SIGNATURE_WARNING_S = 7 * 24 * 3600;
 
 export class ZoneFileError extends Error {
   readonly code = 'ERR_ZONE_FILE';
@@ -48,8 +54,8 @@ interface Line {
   indented: boolean;
 }
 
-/** Types a name with a CNAME may hold too, as named lets it: SIG, KEY, RRSIG, NSEC (not NXT). */
-const BESIDE_CNAME: ReadonlySet<number> = new Set([24, 25, 46, 47]);
+/** Types a CNAME may share its name with, as named lets it: itself, what signs it or proves its types (SIG, RRSIG, NSEC; RFC 4035 2.5) and KEY (RFC 3007); not NXT. */
+const BESIDE_CNAME: ReadonlySet<number> = new Set([5, 24, 25, 46, 47]);
 
 /** How deep $INCLUDE may nest before it is taken for a loop. */
 const MAX_INCLUDE_DEPTH = 16;
@@ -155,6 +161,8 @@ interface State {
   lastTtl: number | undefined;
   lastOwner: string | undefined;
   warn: (w: ZoneFileWarning) => void;
+  /** When to check signatures' expiry against, seconds since the epoch; undefined: not checked. */
+  now: number | undefined;
 }
 
 /** Reads a file's text; $INCLUDE goes through it too, so tests and tools can supply files. */
@@ -164,12 +172,21 @@ const readUtf8: ReadFile = (file) => readFileSync(file, 'utf8');
 
 /**
  * The records of a master file, for the zone `origin` (absolute). `$INCLUDE`
- * paths are relative to the including file.
+ * paths are relative to the including file. Given `checkSignaturesAt`, each
+ * RRSIG expired by then, or expiring within SIGNATURE_WARNING_S of it, is
+ * warned of (and loaded, as named loads it).
  */
-export function parseMasterFile(file: string, origin: string, read: ReadFile = readUtf8, warn: (w: ZoneFileWarning) => void = () => {}): ZoneRecord[] {
+export function parseMasterFile(
+  file: string,
+  origin: string,
+  read: ReadFile = readUtf8,
+  warn: (w: ZoneFileWarning) => void = () => {},
+  checkSignaturesAt?: Date,
+): ZoneRecord[] {
   const zone = absolute(origin, '.');
   const out: (ZoneRecord & { line: number; file: string })[] = [];
-  const state: State = { zone, origin: zone, defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined, warn };
+  const now = checkSignaturesAt && Math.floor(checkSignaturesAt.getTime() / 1000);
+  const state: State = { zone, origin: zone, defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined, warn, now };
   parseInto(file, read, state, out, 0);
   return checkZone(out, zone);
 }
@@ -255,8 +272,12 @@ function parseInto(
       if (ttl === undefined) fail('no TTL: set $TTL or give one');
       state.lastOwner = owner;
       if (!isWithin(owner, state.zone)) {
-        state.warn({ file, line, message: `ignoring out-of-zone data (${owner === '.' ? '.' : owner.slice(0, -1)})` });
+        state.warn({ kind: 'out-of-zone', file, line, message: `ignoring out-of-zone data (${owner === '.' ? '.' : owner.slice(0, -1)})` });
         continue;
+      }
+      if (type === RRSIG && state.now !== undefined) {
+        const problem = expiryProblem(rdata, state.now);
+        if (problem) state.warn({ kind: 'signature', file, line, message: `RRSIG ${typeName(sigCovers(rdata))} of ${owner}: ${problem}` });
       }
       out.push({ name: owner, ttl: ttl!, type: type!, rdata, file, line });
     } catch (err) {
@@ -266,10 +287,19 @@ function parseInto(
   }
 }
 
+/** What is wrong with a signature's expiry at `now` (seconds since the epoch), if anything. */
+function expiryProblem(rrsig: Buffer, now: number): string | undefined {
+  const secondsLeft = signatureSecondsLeft(rrsig, now);
+  if (secondsLeft >= SIGNATURE_WARNING_S) return undefined;
+  const when = new Date((now + secondsLeft) * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return secondsLeft < 0 ? `the signature expired ${when}` : `the signature expires ${when}, in less than ${SIGNATURE_WARNING_S / 86400} days`;
+}
+
 /**
  * Zone-level rules, for a zone from a file or from a transfer: inside the
- * zone, one SOA at the apex, NS there, CNAME alone; duplicates merged, an
- * RRset's TTL its first. Errors name the record's file and line (a transfer
+ * zone, one SOA at the apex, NS there, CNAME alone (but for its RRSIG, NSEC
+ * and KEY); duplicates merged, an RRset's TTL its first (the RRSIGs
+ * covering one type are an RRset). Errors name the record's file and line (a transfer
  * names its source instead).
  */
 export function checkZone(records: (ZoneRecord & { line?: number; file?: string })[], zone: string, source = '(transfer)'): ZoneRecord[] {
@@ -282,7 +312,8 @@ export function checkZone(records: (ZoneRecord & { line?: number; file?: string 
     };
     if (!isWithin(r.name, zone)) at(`${r.name} is outside the zone ${zone}`);
     if (r.type === 6 && r.name !== zone) at(`SOA for ${r.name}: only the zone apex ${zone} has one`);
-    const key = `${r.name}\u0000${r.type}`;
+    // RRSIGs form one RRset per type they cover, each with its own TTL, as BIND keeps them.
+    const key = r.type === 46 && r.rdata.length >= 2 ? `${r.name}\u0000${r.type}\u0000${r.rdata.readUInt16BE(0)}` : `${r.name}\u0000${r.type}`;
     let rrset = rrsets.get(key);
     if (!rrset) rrsets.set(key, (rrset = { ttl: r.ttl, seen: new Set() }));
     const rdataKey = r.rdata.toString('latin1');
@@ -291,10 +322,8 @@ export function checkZone(records: (ZoneRecord & { line?: number; file?: string 
     rrset.seen.add(rdataKey);
     let byType = types.get(r.name);
     if (!byType) types.set(r.name, (byType = new Set()));
-    // DNSSEC's records stand beside a CNAME (RFC 4035 2.5): its signatures and the NSEC that proves it alone.
-    if (!BESIDE_CNAME.has(r.type)) byType.add(r.type);
-    const cname = byType.has(5);
-    if (cname && byType.size > 1) at(`${r.name} has a CNAME and other data`);
+    byType.add(r.type);
+    if (byType.has(5) && [...byType].some((type) => !BESIDE_CNAME.has(type))) at(`${r.name} has a CNAME and other data`);
     out.push({ name: r.name, ttl: rrset.ttl, type: r.type, rdata: r.rdata });
   }
   const apex = types.get(zone);

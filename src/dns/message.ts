@@ -19,6 +19,8 @@ const OPT = 41;
 /** What auth offers EDNS clients: the size BIND 9.18 and the DNS flag day settled on. */
 export const EDNS_PAYLOAD = 1232;
 const HEADER = 12;
+/** The Checking Disabled bit of the header's flags. */
+export const CD = 0x0010;
 
 export interface Edns {
   payload: number;
@@ -30,6 +32,8 @@ export interface Query {
   id: number;
   opcode: number;
   rd: boolean;
+  /** Checking Disabled (RFC 4035 3.2.2): echoed, as named echoes it; auth validates nothing either way. */
+  cd: boolean;
   /** Absolute, lowercase, for lookups. */
   qname: string;
   qtype: number;
@@ -123,15 +127,17 @@ export function parseQuery(buf: Buffer): Parsed {
       pos += 10 + rdlength;
     }
     if (pos !== buf.length) throw new Malformed(`${buf.length - pos} bytes after the last record`);
-    return { kind: 'query', query: { id, opcode, rd, qname, qtype, qclass, question, edns, ancount } };
+    const cd = (flags & CD) !== 0;
+    return { kind: 'query', query: { id, opcode, rd, cd, qname, qtype, qclass, question, edns, ancount } };
   } catch (err) {
     if (err instanceof Malformed) return formerr(err.message);
     throw err;
   }
 }
 
-function flags(query: { opcode: number; rd: boolean }, rcode: number, aa: boolean, tc: boolean): number {
-  return 0x8000 | (query.opcode << 11) | (aa ? 0x0400 : 0) | (tc ? 0x0200 : 0) | (query.rd ? 0x0100 : 0) | (rcode & 0xf);
+/** The header bits of a response: QR, the query's opcode, AA and TC as given, RD and CD echoed (as named's replies keep them), the rcode. */
+function flags(query: { opcode: number; rd: boolean; cd?: boolean }, rcode: number, aa: boolean, tc: boolean): number {
+  return 0x8000 | (query.opcode << 11) | (aa ? 0x0400 : 0) | (tc ? 0x0200 : 0) | (query.rd ? 0x0100 : 0) | (query.cd ? CD : 0) | (rcode & 0xf);
 }
 
 const TC = 0x0200;

@@ -1,3 +1,4 @@
+import { DNSKEY, isZoneKey, NSEC, NSEC3, NSEC3PARAM, Nsec3Chain, nsec3Hash, nsec3Matches, nsec3ParamsOf, NsecChain, RRSIG, sigCovers, type Nsec3Params } from './dnssec.js';
 import type { ZoneRecord } from './master-file.js';
 import { labels } from './name.js';
 import { hasTargets, rdataTargets, soaTimers } from './rdata.js';
@@ -67,6 +68,37 @@ export function soaMinimum(soa: RRset): number {
 const CHUNK = 1 << 20;
 
 /**
+ * The key a node holds its RRSIGs covering `type` under, apart from every
+ * type's own key (types are 16 bits): each signed RRset's signatures are
+ * an RRset of their own, with their own TTL, as BIND keeps them.
+ */
+export function sigKey(covered: number): number {
+  return 0x10000 + covered;
+}
+
+/** The RRSIGs at `node` covering `type`; undefined when there are none. */
+export function sigsOf(node: ReadonlyMap<number, RRset> | undefined, type: number): RRset | undefined {
+  return node?.get(sigKey(type));
+}
+
+/**
+ * How a zone proves what it does not hold, as BIND decides it: signed with
+ * NSEC when the apex has a zone key and a signed NSEC, with NSEC3 when it
+ * has a zone key and an NSEC3PARAM BIND can use; otherwise unsigned, and
+ * answers carry no signatures nor proofs whatever the DO bit says.
+ */
+export type Security = 'unsigned' | 'nsec' | 'nsec3';
+
+/** An NSEC3 record of the zone's chain, with its owner and signatures. */
+export interface Nsec3Entry {
+  owner: string;
+  nsec3: RRset;
+  sigs: RRset | undefined;
+}
+
+type Node = Map<number, RRset>;
+
+/**
  * A zone in memory, as auth answers from it: RRsets by owner name and type,
  * and every name that exists, empty non-terminals included (a name with
  * nothing of its own but names below it exists: NODATA, not NXDOMAIN).
@@ -74,12 +106,24 @@ const CHUNK = 1 << 20;
  * Records are taken one at a time (the store gives them in order, each
  * RRset's together), their RDATA copied into large chunks that the RRsets
  * are views of: no object per record is kept.
+ *
+ * NSEC3 records and the RRSIGs covering them are kept apart, as named keeps
+ * them: their owners are no names of the zone (asked for, they do not
+ * exist), and they serve only as proofs. A signed zone also holds its
+ * NSEC owners in canonical order, or its NSEC3 chain in hash order, for
+ * the proofs (src/dns/denial.ts).
  */
 export class Zone {
-  private readonly nodes = new Map<string, Map<number, RRset>>();
+  private readonly nodes = new Map<string, Node>();
   private readonly names = new Set<string>();
+  private readonly nsec3Nodes = new Map<string, Node>();
   readonly soa: RRset;
   readonly records: number;
+  readonly security: Security;
+  /** The hashing of the NSEC3 chain (security 'nsec3'). */
+  readonly nsec3Params: Nsec3Params | undefined;
+  private readonly nsecChain: NsecChain | undefined;
+  private readonly nsec3Chain: Nsec3Chain<Nsec3Entry> | undefined;
 
   constructor(
     readonly origin: string,
@@ -89,30 +133,32 @@ export class Zone {
     let chunk = Buffer.allocUnsafe(CHUNK);
     let used = 0;
     let count = 0;
-    let open: { name: string; type: number; ttl: number; start: number; count: number; targets: string[] } | undefined;
+    let open: { nodes: Map<string, Node>; name: string; key: number; type: number; ttl: number; start: number; count: number; targets: string[] } | undefined;
     const close = (): void => {
       if (!open) return;
-      const { name, type, ttl, start } = open;
-      let node = this.nodes.get(name);
-      if (!node) this.nodes.set(name, (node = new Map()));
+      const { nodes, name, key, type, ttl, start } = open;
+      let node = nodes.get(name);
+      if (!node) nodes.set(name, (node = new Map()));
       const wire = chunk.subarray(start, used);
-      const earlier = node.get(type);
+      const earlier = node.get(key);
       // Records of one RRset apart from each other (not the store's order): joined, with the first TTL.
       const rrset: RRset = earlier
         ? { ...earlier, count: earlier.count + open.count, wire: Buffer.concat([earlier.wire, wire]), targets: [...earlier.targets, ...open.targets] }
         : { name, type, ttl, count: open.count, wire, targets: open.targets.length === 0 ? NO_TARGETS : open.targets };
-      node.set(type, rrset);
+      node.set(key, rrset);
       open = undefined;
     };
     for (const r of records) {
-      if (open?.name !== r.name || open.type !== r.type) {
+      const key = r.type === RRSIG ? sigKey(sigCovers(r.rdata)) : r.type;
+      const apart = r.type === NSEC3 || key === sigKey(NSEC3);
+      if (open?.name !== r.name || open.key !== key) {
         close();
-        if (!this.nodes.has(r.name)) {
+        if (!apart && !this.nodes.has(r.name)) {
           // The name and each of its ancestors down to the origin exist.
           const own = labels(r.name);
           for (let i = 0; i + originDepth <= own.length; i++) this.names.add(own.length - i === 0 ? '.' : `${own.slice(i).join('.')}.`);
         }
-        open = { name: r.name, type: r.type, ttl: r.ttl, start: used, count: 0, targets: [] };
+        open = { nodes: apart ? this.nsec3Nodes : this.nodes, name: r.name, key, type: r.type, ttl: r.ttl, start: used, count: 0, targets: [] };
       }
       const size = 2 + r.rdata.length;
       if (used + size > chunk.length) {
@@ -132,18 +178,70 @@ export class Zone {
     }
     close();
     this.records = count;
-    const soa = this.nodes.get(origin)?.get(SOA);
+    const apex = this.nodes.get(origin);
+    const soa = apex?.get(SOA);
     if (!soa) throw new Error(`zone ${origin} has no SOA`);
     this.soa = soa;
+    const keys = apex!.get(DNSKEY);
+    const signed = keys !== undefined && rdatasOf(keys).some(isZoneKey);
+    const nsec3param = apex!.get(NSEC3PARAM);
+    this.nsec3Params = signed && nsec3param ? rdatasOf(nsec3param).map(nsec3ParamsOf).find((p) => p !== undefined) : undefined;
+    if (this.nsec3Params) {
+      this.security = 'nsec3';
+      this.nsec3Chain = new Nsec3Chain(this.nsec3Entries(this.nsec3Params));
+    } else if (signed && apex!.has(NSEC) && sigsOf(apex, NSEC)) {
+      this.security = 'nsec';
+      this.nsecChain = new NsecChain(this.nsecOwners());
+    } else {
+      this.security = 'unsigned';
+    }
+  }
+
+  /** The owners of signed NSEC records: the NSEC chain's links. */
+  private *nsecOwners(): Generator<string> {
+    for (const [name, node] of this.nodes) if (node.has(NSEC) && node.has(sigKey(NSEC))) yield name;
+  }
+
+  /** The signed NSEC3 records of the chain `params` makes, owned right below the apex: the others are never used. */
+  private *nsec3Entries(params: Nsec3Params): Generator<{ hash: string; entry: Nsec3Entry }> {
+    const suffix = this.origin === '.' ? '' : this.origin;
+    for (const [owner, node] of this.nsec3Nodes) {
+      const hash = owner.slice(0, owner.length - suffix.length - 1);
+      const nsec3 = node.get(NSEC3);
+      const sigs = sigsOf(node, NSEC3);
+      if (!nsec3 || !sigs || hash.includes('.') || !owner.endsWith(`.${suffix}`) || !nsec3Matches(rdatasOf(nsec3)[0]!, params)) continue;
+      yield { hash, entry: { owner, nsec3, sigs } };
+    }
   }
 
   /** The RRsets at a name, undefined when the name has none (it may still exist as an empty non-terminal). */
-  node(name: string): Map<number, RRset> | undefined {
+  node(name: string): ReadonlyMap<number, RRset> | undefined {
     return this.nodes.get(name);
   }
 
   exists(name: string): boolean {
     return this.names.has(name);
+  }
+
+  /** The closest existing ancestor of `name` (an empty non-terminal counts): the origin at the furthest. */
+  closestEncloser(name: string): string {
+    const own = labels(name);
+    const depth = labels(this.origin).length;
+    for (let i = 1; own.length - i > depth; i++) {
+      const above = `${own.slice(i).join('.')}.`;
+      if (this.names.has(above)) return above;
+    }
+    return this.origin;
+  }
+
+  /** The owner of the NSEC that `name` owns, or else covers (security 'nsec'). */
+  nsecAtOrBefore(name: string): string {
+    return this.nsecChain!.atOrBefore(name);
+  }
+
+  /** The NSEC3 whose hash is `name`'s (matches), or else the one covering it (security 'nsec3'). */
+  nsec3For(name: string): { entry: Nsec3Entry; matches: boolean } | undefined {
+    return this.nsec3Chain!.find(nsec3Hash(name, this.nsec3Params!));
   }
 
   get serial(): number {

@@ -33,12 +33,23 @@ import { requireTool } from './debian.js';
  * - the AD flag of a reply both servers truncated: named echoes the query's
  *   AD there, b10 never sets AD (it is an authoritative server, it
  *   validates nothing);
- * - in a reply to a question without EDNS (512 bytes at most) that neither
- *   server truncated, additional records one server fitted beyond all that
- *   the other sent: named writes a referral's first name server name
- *   uncompressed, 19 bytes that b10 spends on one more glue record. What
- *   both sent, and everything else, is compared.
+ * - in a reply over UDP that neither server truncated, either to a
+ *   question without EDNS (512 bytes at most) or a referral (no AA; with
+ *   DO, its NSEC3 proofs can bring it to the 1232 bytes of EDNS),
+ *   additional records one server fitted beyond all that the other sent:
+ *   named writes a referral's first name server name uncompressed, 19
+ *   bytes that b10 spends on one more glue record (additional data left
+ *   out for room is optional, RFC 2181 9). What both sent, and everything
+ *   else, is compared.
  * The OPT's UDP payload size is compared: named 9.18 and b10 both offer 1232.
+ *
+ * One thing is made alike before the comparison rather than in it: the
+ * zones test/helpers/sign.ts signs have their owner names written in
+ * lowercase before both servers load them. dnssec-signzone writes NSEC3
+ * owner names in uppercase, which named serves as written and b10 in
+ * lowercase (it keeps owner names so, a difference of case documented in
+ * docs/dns.md that no other fixture shows either, being written in
+ * lowercase); the signatures hold either way (RFC 4034 6.2).
  */
 
 export interface DiffQuery {
@@ -56,6 +67,8 @@ export interface DiffQuery {
   edns?: boolean;
   /** RD set (dig's +rec); the default is clear, as a resolver asks an authoritative server. */
   rd?: boolean;
+  /** CD set (dig's +cdflag). */
+  cd?: boolean;
 }
 
 export interface Opt {
@@ -106,6 +119,7 @@ export function queryLine(q: DiffQuery): string {
     q.bufsize !== undefined ? `+bufsize=${q.bufsize}` : '',
     q.edns === false ? '+noedns' : '',
     q.rd ? '+rec' : '',
+    q.cd ? '+cdflag' : '',
   ].filter((o) => o !== '');
   return [q.name, q.type, ...options].join(' ');
 }
@@ -324,7 +338,7 @@ const optText = (opt: Opt | null): string =>
  * saying which server has what; empty when they do not. `names` labels the
  * servers (first, second) in the text.
  */
-export function replyDifferences(a: Reply, b: Reply, names: [string, string] = ['first', 'second'], smallReply = false): string[] {
+export function replyDifferences(a: Reply, b: Reply, names: [string, string] = ['first', 'second'], cutForRoom = false): string[] {
   const [na, nb] = names;
   const out: string[] = [];
   if (a.error !== undefined || b.error !== undefined) {
@@ -343,8 +357,8 @@ export function replyDifferences(a: Reply, b: Reply, names: [string, string] = [
   setDiff('flag', flags(a), flags(b));
   if (optText(a.opt) !== optText(b.opt)) out.push(`OPT: ${na} ${optText(a.opt)}; ${nb} ${optText(b.opt)}`);
   setDiff('EDNS option', a.opt?.options ?? [], b.opt?.options ?? []);
-  // Without EDNS, additional data cut at 512 bytes: the larger cut only adds to the smaller one.
-  const cutShort = smallReply && !truncated && (minus(a.additional, b.additional).length === 0 || minus(b.additional, a.additional).length === 0);
+  // Additional data cut for room (see the top of this file): the larger cut only adds to the smaller one.
+  const cutShort = cutForRoom && !truncated && (minus(a.additional, b.additional).length === 0 || minus(b.additional, a.additional).length === 0);
   for (const s of SECTIONS) if ((!truncated || s === 'question') && !(cutShort && s === 'additional')) setDiff(s, a[s], b[s]);
   setDiff('dig says', a.notes, b.notes);
   return out;
@@ -358,7 +372,8 @@ export function replyDifferences(a: Reply, b: Reply, names: [string, string] = [
 export function compare(queries: DiffQuery[], a: Reply[], b: Reply[], names: [string, string] = ['first', 'second']): string[] {
   const out: string[] = [];
   queries.forEach((q, i) => {
-    const diffs = replyDifferences(a[i]!, b[i]!, names, q.edns === false);
+    const referral = !a[i]!.flags.includes('aa') && !b[i]!.flags.includes('aa');
+    const diffs = replyDifferences(a[i]!, b[i]!, names, !q.tcp && (q.edns === false || referral));
     if (diffs.length > 0) out.push(`${queryLine(q)}\n${diffs.map((d) => `  ${d}`).join('\n')}`);
   });
   return out;
