@@ -87,10 +87,12 @@ describe('NOTIFY sources and refused-NOTIFY logging', () => {
       zones: [
         { name: 'Sec.Test', master_addr: '192.0.2.1', master_port: 53 },
         { name: 'v6.test', master_addr: '2001:db8::1', master_port: 5353 },
-        { name: 'free.test', master_port: 53 },
+        { name: 'free.test', master_port: 53, request_ixfr: 'only' },
       ],
     });
-    expect(zones.get('sec.test.')).toEqual({ name: 'sec.test.', primary: { address: '192.0.2.1', port: 53 } });
+    expect(zones.get('sec.test.')).toEqual({ name: 'sec.test.', primary: { address: '192.0.2.1', port: 53 }, requestIxfr: 'yes' });
+    expect(zones.get('free.test.')?.requestIxfr).toBe('only');
+    expect(() => secondaryZones({ zones: [{ name: 'a.test', master_port: 53, request_ixfr: 'maybe' }] })).toThrow('zones[0]: request_ixfr must be "yes", "no" or "only", not "maybe"');
     expect(notifyVerdict(zones, 'sec.test.', '192.0.2.1')).toBe('accept');
     expect(notifyVerdict(zones, 'sec.test.', '::ffff:192.0.2.1')).toBe('accept');
     expect(notifyVerdict(zones, 'sec.test.', '192.0.2.2')).toBe('refuse');

@@ -39,6 +39,7 @@ const MAX_PREPARED = 20_000;
 const CLASS_IN = 1;
 const AXFR = 252;
 const IXFR = 251;
+const SOA = 6;
 
 /** A QUERY for AXFR or IXFR: xfrout's to answer, on the client's own connection. */
 function isTransferQuery(parsed: Parsed): boolean {
@@ -199,8 +200,21 @@ export class AuthServer {
     }
     if (query.opcode !== OPCODE_QUERY) return error(bareResponse(query, RCODE.NOTIMP));
     if (query.qclass !== CLASS_IN) return error(bareResponse(query, RCODE.REFUSED));
+    if (query.qtype === IXFR && transport === 'udp') return this.ixfrOverUdp(query);
     if (query.qtype === AXFR || query.qtype === IXFR) return error(bareResponse(query, transport === 'udp' ? RCODE.FORMERR : RCODE.REFUSED));
     return this.answer(query, transport);
+  }
+
+  /**
+   * An IXFR over UDP gets the zone's SOA alone, as named answers it (RFC 1995
+   * 2 allows it): the client is current, or it asks again over TCP. A zone
+   * not served here is NOTAUTH, as xfrout answers a transfer of one.
+   */
+  private ixfrOverUdp(query: Query): Reply {
+    if (!this.zones.has(query.qname)) return error(bareResponse(query, RCODE.NOTAUTH));
+    const maxSize = query.edns ? Math.max(512, Math.min(query.edns.payload, 65_535)) : 512;
+    const found = lookup(this.zones, query.qname, SOA, { minimal: true, noAdditional: true, dnssec: query.edns?.dnssecOk === true });
+    return { bytes: answerResponse(query, found, maxSize), counted: countedAs(query, found) };
   }
 
   private answer(query: Query, transport: 'udp' | 'tcp'): Reply {

@@ -1,11 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { AnswerError, AuthError, ConnectionError, NoRecipientError, TimeoutError } from '../../protocol/errors.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { formatRecord, parseMasterFile, SIGNATURE_WARNING_S } from '../dns/master-file.js';
 import { absolute, NameError } from '../dns/name.js';
-import { ZONE_DB, ZoneStore } from '../dns/zone-store.js';
+import { DEFAULT_MAX_JOURNAL_RECORDS, ZONE_DB, ZoneStore } from '../dns/zone-store.js';
 import { connect, withBusOptions, type BusOptions } from './common.js';
 
 /** The group auth answers on, and the command that has it take a zone from the store again. */
@@ -18,6 +18,7 @@ const TELL_AUTH_MS = 2000;
 
 interface ZoneOpts extends BusOptions {
   dataPath?: string;
+  maxJournalRecords?: number;
 }
 
 function zoneName(text: string): string {
@@ -30,7 +31,13 @@ function zoneName(text: string): string {
 }
 
 function withStore<T>(opts: ZoneOpts, body: (store: ZoneStore) => T): T {
-  return using(ZoneStore.open(resolveDataPath(opts.dataPath)), body);
+  return using(ZoneStore.open(resolveDataPath(opts.dataPath), { maxJournalRecords: opts.maxJournalRecords }), body);
+}
+
+function journalBound(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('a whole number of records, 0 or more');
+  return n;
 }
 
 /**
@@ -113,7 +120,8 @@ function loadCommand(): Command {
         .argument('<zone>', 'the zone\'s origin, e.g. example.org')
         .argument('<file>', 'the master file')
         .option('--no-notify', 'do not tell a running auth (it reads the store when it starts)')
-        .option('--if-missing', 'load only when the store has no such zone yet (keeps one loaded or transferred since)', false),
+        .option('--if-missing', 'load only when the store has no such zone yet (keeps one loaded or transferred since)', false)
+        .option('--max-journal-records <n>', `records the zone's journal keeps at most, oldest changes dropped first (default ${DEFAULT_MAX_JOURNAL_RECORDS})`, journalBound),
     ),
   ).action(async (zone: string, file: string, opts: ZoneOpts & { notify: boolean; ifMissing: boolean }) => {
     const origin = zoneName(zone);
@@ -168,6 +176,22 @@ function showCommand(): Command {
   });
 }
 
+function journalCommand(): Command {
+  return dataPathOption(
+    new Command('journal')
+      .description('list the changes in a zone\'s journal, oldest first: from serial -> to serial, records removed and added, when (what IXFR can send)')
+      .argument('<zone>', 'the zone\'s origin'),
+  )
+    .option('--json', 'print the changes as JSON', false)
+    .action((zone: string, opts: ZoneOpts & { json: boolean }) => {
+      const origin = zoneName(zone);
+      const changes = withExistingStore(opts, { readonly: true }, (store) => store.journal(origin), undefined);
+      if (!changes) throw new AnswerError(1, `no zone ${origin} in the store`);
+      if (opts.json) process.stdout.write(`${JSON.stringify(changes)}\n`);
+      else for (const c of changes) process.stdout.write(`${c.from} -> ${c.to}\t-${c.removed} +${c.added}\t${c.at}\n`);
+    });
+}
+
 function dropCommand(): Command {
   return withBusOptions(
     dataPathOption(
@@ -186,9 +210,10 @@ function dropCommand(): Command {
 
 export function zoneCommand(): Command {
   return new Command('zone')
-    .description('manage the zone store that auth serves from: load master files, list, show, drop')
+    .description('manage the zone store that auth serves from: load master files, list, show, journal, drop')
     .addCommand(loadCommand())
     .addCommand(listCommand())
     .addCommand(showCommand())
+    .addCommand(journalCommand())
     .addCommand(dropCommand());
 }

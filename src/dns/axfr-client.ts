@@ -1,14 +1,17 @@
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { IxfrFormatError, IxfrReader, serialOf, type IxfrResult } from './ixfr.js';
 import type { ZoneRecord } from './master-file.js';
 import { encodeQuery, lengthPrefixed } from './message.js';
+import { MessageWriter } from './message-writer.js';
+import { nameToWire } from './name.js';
 import { soaTimers } from './rdata.js';
-import { readResponse, type Response } from './response.js';
+import { readResponse } from './response.js';
 
 /**
  * The client side of zone transfers, as xfrin uses it: an AXFR (RFC 5936)
- * over TCP, and the SOA serial a primary has now (RFC 1996's check before a
+ * or an IXFR (RFC 1995) over TCP, and the SOA serial a primary has now (RFC 1996's check before a
  * transfer). Each fails with TransferError saying why; nothing half-received
  * is ever returned.
  */
@@ -23,15 +26,25 @@ export interface Primary {
 }
 
 const AXFR = 252;
+const IXFR = 251;
 const SOA = 6;
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
 
-/** The whole zone from `primary` by AXFR; TransferError when refused, cut, malformed or silent for `idleMs`. */
-export function axfrFrom(primary: Primary, zone: string, idleMs = 10_000): Promise<ZoneRecord[]> {
+/**
+ * One transfer over TCP: `query` sent, then each message's answer records
+ * handed to `take` in order, and `messageEnd` after each message, until
+ * `done` says the transfer is complete. TransferError (named `what`) when
+ * refused, cut, malformed or silent for `idleMs`.
+ */
+function receive(
+  primary: Primary,
+  what: string,
+  query: Buffer,
+  id: number,
+  idleMs: number,
+  handler: { take(record: ZoneRecord): void; messageEnd(): void; done(): boolean; received(): number },
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const id = randomInt(65536);
-    const records: ZoneRecord[] = [];
-    let soaSeen = 0;
     let pending = Buffer.alloc(0);
     let settled = false;
     const socket = net.connect({ host: primary.address, port: primary.port });
@@ -39,42 +52,84 @@ export function axfrFrom(primary: Primary, zone: string, idleMs = 10_000): Promi
       if (settled) return;
       settled = true;
       socket.destroy();
-      reject(new TransferError(`AXFR of ${zone} from ${primary.address}#${primary.port}: ${why}`));
+      reject(new TransferError(`${what} from ${primary.address}#${primary.port}: ${why}`));
     };
     socket.setTimeout(idleMs, () => fail(`nothing received for ${idleMs} ms`));
     socket.on('error', (err) => fail(err.message));
-    socket.on('close', () => fail(`connection closed before the transfer ended (${records.length} records so far)`));
+    socket.on('close', () => fail(`connection closed before the transfer ended (${handler.received()} records so far)`));
     socket.on('connect', () => {
-      socket.write(lengthPrefixed(encodeQuery(id, 0, zone, AXFR)));
+      socket.write(lengthPrefixed(query));
     });
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+      while (!settled && pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
         const message = pending.subarray(2, 2 + pending.readUInt16BE(0));
         pending = pending.subarray(2 + message.length);
-        let decoded: Response;
         try {
-          decoded = readResponse(message);
-        } catch (err) {
-          fail(`malformed message: ${(err as Error).message}`);
-          return;
-        }
-        if (decoded.id !== id) return fail(`a message with id ${decoded.id}, not ${id}`);
-        if (decoded.rcode !== 0) return fail(`the primary answered ${RCODES[decoded.rcode] ?? `rcode ${decoded.rcode}`}`);
-        for (const record of decoded.answers) {
-          const isSoa = record.type === SOA && record.name === zone;
-          if (records.length === 0 && !isSoa) return fail('the transfer does not begin with the zone\'s SOA');
-          if (isSoa && ++soaSeen === 2) {
-            settled = true;
-            socket.destroy();
-            resolve(records);
-            return;
+          const decoded = readResponse(message);
+          if (decoded.id !== id) return fail(`a message with id ${decoded.id}, not ${id}`);
+          if (decoded.rcode !== 0) return fail(`the primary answered ${RCODES[decoded.rcode] ?? `rcode ${decoded.rcode}`}`);
+          for (const record of decoded.answers) {
+            handler.take(record);
+            if (handler.done()) break;
           }
-          records.push(record);
+          handler.messageEnd();
+        } catch (err) {
+          return fail(err instanceof IxfrFormatError || err instanceof TransferError ? err.message : `malformed message: ${(err as Error).message}`);
+        }
+        if (handler.done()) {
+          settled = true;
+          socket.destroy();
+          resolve();
+          return;
         }
       }
     });
   });
+}
+
+/** The whole zone from `primary` by AXFR; TransferError when refused, cut, malformed or silent for `idleMs`. */
+export async function axfrFrom(primary: Primary, zone: string, idleMs = 10_000): Promise<ZoneRecord[]> {
+  const id = randomInt(65536);
+  const records: ZoneRecord[] = [];
+  let soaSeen = 0;
+  await receive(primary, `AXFR of ${zone}`, encodeQuery(id, 0, zone, AXFR), id, idleMs, {
+    take(record) {
+      const isSoa = record.type === SOA && record.name === zone;
+      if (records.length === 0 && !isSoa) throw new TransferError('the transfer does not begin with the zone\'s SOA');
+      if (isSoa && ++soaSeen === 2) return;
+      records.push(record);
+    },
+    messageEnd() {},
+    done: () => soaSeen === 2,
+    received: () => records.length,
+  });
+  return records;
+}
+
+/**
+ * An IXFR (RFC 1995) of `zone` from `primary`, telling it our SOA `ours`:
+ * the differences since, the whole zone when the primary answers so, or
+ * that we are current. TransferError as for AXFR, and when the answer is
+ * neither form.
+ */
+export async function ixfrFrom(primary: Primary, zone: string, ours: ZoneRecord, idleMs = 10_000): Promise<IxfrResult> {
+  const id = randomInt(65536);
+  const w = new MessageWriter(id, 0);
+  w.questionOf(nameToWire(zone), IXFR);
+  w.record('authority', nameToWire(zone), SOA, ours.ttl, ours.rdata);
+  const reader = new IxfrReader(zone, serialOf(ours));
+  let received = 0;
+  await receive(primary, `IXFR of ${zone}`, w.finish(), id, idleMs, {
+    take(record) {
+      received++;
+      reader.push(record);
+    },
+    messageEnd: () => reader.messageEnd(),
+    done: () => reader.result !== undefined,
+    received: () => received,
+  });
+  return reader.result!;
 }
 
 /** The serial of the zone's SOA at `primary` now, over UDP; TransferError when it does not say. */
@@ -104,8 +159,3 @@ export function soaSerial(primary: Primary, zone: string, timeoutMs = 3000): Pro
   });
 }
 
-/** RFC 1982 serial arithmetic: whether serial `a` is newer than `b`. */
-export function serialNewer(a: number, b: number): boolean {
-  const diff = (a - b) >>> 0;
-  return diff !== 0 && diff < 0x80000000;
-}

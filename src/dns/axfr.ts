@@ -13,12 +13,30 @@ export const RECORDS_PER_MESSAGE = 100;
 
 /**
  * The messages of an AXFR (RFC 5936) of a zone: the SOA first, every other
- * record, the SOA again last, up to RECORDS_PER_MESSAGE to a message (fewer
- * when large records would pass 64 KiB), names compressed within each
- * message, the question in the first only. Records are taken from
- * `records` as they come, so a large zone is never held whole.
+ * record, the SOA again last. Records are taken from `records` as they
+ * come, so a large zone is never held whole.
  */
-export function* axfrMessages(query: Query, soa: ZoneRecord, records: Iterable<ZoneRecord>): Generator<Buffer> {
+export function axfrMessages(query: Query, soa: ZoneRecord, records: Iterable<ZoneRecord>): Generator<Buffer> {
+  return transferMessages(query, axfrSequence(soa, records));
+}
+
+function* axfrSequence(soa: ZoneRecord, records: Iterable<ZoneRecord>): Generator<ZoneRecord> {
+  yield soa;
+  for (const record of records) {
+    if (record.type === 6 && record.name === soa.name) continue;
+    yield record;
+  }
+  yield soa;
+}
+
+/**
+ * A transfer's records (AXFR's, or IXFR's: RFC 1995 4) in messages, up to
+ * RECORDS_PER_MESSAGE to a message (fewer when large records would pass 64
+ * KiB), names compressed within each message, the question in the first
+ * only, echoed as asked (an IXFR answered with the whole zone is still an
+ * IXFR's answer, RFC 1995 4).
+ */
+export function* transferMessages(query: Query, sequence: Iterable<ZoneRecord>): Generator<Buffer> {
   const flags = QR | (query.opcode << 11) | AA;
   let first = true;
   let message = start();
@@ -26,12 +44,12 @@ export function* axfrMessages(query: Query, soa: ZoneRecord, records: Iterable<Z
 
   function start(): MessageWriter {
     const w = new MessageWriter(query.id, flags);
-    // An IXFR is answered with the whole zone, AXFR-style (RFC 1995 4), its question echoed as asked.
     if (first) w.questionOf(nameToWire(query.qname), query.qtype === IXFR ? IXFR : AXFR);
     first = false;
     return w;
   }
-  function* add(r: ZoneRecord): Generator<Buffer> {
+
+  for (const r of sequence) {
     const owner = nameToWire(r.name);
     if (inMessage >= RECORDS_PER_MESSAGE || !message.record('answer', owner, r.type, r.ttl, r.rdata)) {
       yield message.finish();
@@ -41,12 +59,5 @@ export function* axfrMessages(query: Query, soa: ZoneRecord, records: Iterable<Z
     }
     inMessage++;
   }
-
-  yield* add(soa);
-  for (const record of records) {
-    if (record.type === 6 && record.name === soa.name) continue;
-    yield* add(record);
-  }
-  yield* add(soa);
   yield message.finish();
 }

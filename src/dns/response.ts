@@ -15,6 +15,8 @@ export interface Response {
   flags: number;
   rcode: number;
   answers: ZoneRecord[];
+  /** The authority section's records (an IXFR query carries the client's SOA there, RFC 1995 3). */
+  authority: ZoneRecord[];
 }
 
 const HEADER = 12;
@@ -26,13 +28,15 @@ export function readResponse(msg: Buffer): Response {
   const flags = msg.readUInt16BE(2);
   const qdcount = msg.readUInt16BE(4);
   const ancount = msg.readUInt16BE(6);
+  const nscount = msg.readUInt16BE(8);
   let pos = HEADER;
   for (let i = 0; i < qdcount; i++) {
     pos = decompressName(msg, pos, msg.length).end + 4;
     if (pos > msg.length) throw new WireError('the question runs past the end');
   }
   const answers: ZoneRecord[] = [];
-  for (let i = 0; i < ancount; i++) {
+  const authority: ZoneRecord[] = [];
+  for (let i = 0; i < ancount + nscount; i++) {
     const owner = decompressName(msg, pos, msg.length);
     pos = owner.end;
     if (pos + 10 > msg.length) throw new WireError('a record runs past the end');
@@ -41,8 +45,8 @@ export function readResponse(msg: Buffer): Response {
     const rdlength = msg.readUInt16BE(pos + 8);
     pos += 10;
     if (pos + rdlength > msg.length) throw new WireError('record data runs past the end');
-    if (type !== OPT) answers.push({ name: wireToName(owner.wire, 0, true), ttl, type, rdata: rdataFromMessage(msg, pos, rdlength, type) });
+    if (type !== OPT) (i < ancount ? answers : authority).push({ name: wireToName(owner.wire, 0, true), ttl, type, rdata: rdataFromMessage(msg, pos, rdlength, type) });
     pos += rdlength;
   }
-  return { id, flags, rcode: flags & 0xf, answers };
+  return { id, flags, rcode: flags & 0xf, answers, authority };
 }

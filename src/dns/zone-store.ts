@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { ZoneRecord } from './master-file.js';
+import { serialNewer, serialOf, zoneDifference, type Difference } from './ixfr.js';
+import { formatRecord, type ZoneRecord } from './master-file.js';
 import { sortKey } from './name.js';
 import { rdataOfText } from './master-file.js';
-import { soaTimers } from './rdata.js';
 
 /**
  * The zone store: one SQLite database (`zone.sqlite3` in the data path, as
@@ -23,12 +23,27 @@ import { soaTimers } from './rdata.js';
  * is stored as received; `b10 zone show` prints it as text.
  *
  * A zone's id is never used twice (`zone_ids` counts them): a reader that
- * goes through a zone in several short transactions knows, by its id still
- * being there, that it is still reading the version it began with.
+ * goes through a zone in several short transactions knows, by its id and
+ * serial still being there, that it is still reading the version it began
+ * with.
+ *
+ * The journal (BIND 10's `diffs`): every change of a zone writes, in the
+ * same transaction, the records it removed and added between its old and
+ * new serial. `journal` has one row per change (zone by name, from and to
+ * serial, counts, when), `diffs` its records (operation 0 removed, 1 added,
+ * in RFC 1995 order: the old SOA first of the removed, the new SOA first of
+ * the added). The changes of a zone always chain, each from the serial the
+ * one before ended at: a change that does not (a serial that did not move
+ * forward, a new zone) starts the journal afresh. It is bounded per zone
+ * (`maxJournalRecords`, records in diffs): the oldest whole changes go first.
  */
 
 export const ZONE_DB = 'zone.sqlite3';
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
+/** Records in a zone's journal at most, when the writer does not say: the oldest changes are dropped past it. */
+export const DEFAULT_MAX_JOURNAL_RECORDS = 100_000;
+const REMOVED = 0;
+const ADDED = 1;
 /** Records a transfer reads from the zone at a time, each read a transaction of its own. */
 export const RECORDS_PER_READ = 1000;
 /** How long a checkpoint after a write waits for readers to leave the WAL, ms. */
@@ -50,6 +65,25 @@ export interface ZoneReading {
   records: Iterable<ZoneRecord>;
 }
 
+/** One change in a zone's journal. */
+export interface JournalEntry {
+  from: number;
+  to: number;
+  removed: number;
+  added: number;
+  /** When it was made, ISO 8601. */
+  at: string;
+}
+
+/** The differences from a serial to the zone as it is, read in one transaction. */
+export interface JournalChain {
+  /** The zone's SOA now, which the chain ends at. */
+  soa: ZoneRecord;
+  chain: Difference[];
+  /** Records in the zone now, to weigh the chain against. */
+  zoneRecords: number;
+}
+
 export interface ZoneInfo {
   name: string;
   serial: number;
@@ -63,6 +97,8 @@ export class ZoneStore {
   private constructor(
     readonly file: string,
     db: Database.Database,
+    /** Records a zone's journal keeps at most after a change this store writes. */
+    readonly maxJournalRecords: number,
   ) {
     this.db = db;
   }
@@ -71,14 +107,16 @@ export class ZoneStore {
    * Opens the store in `dataPath`, creating it (and the directory) if need
    * be unless `create` is false; a store opened read-only is never created.
    */
-  static open(dataPath: string, options: { readonly?: boolean; create?: boolean } = {}): ZoneStore {
+  static open(dataPath: string, options: { readonly?: boolean; create?: boolean; maxJournalRecords?: number } = {}): ZoneStore {
     const readonly = options.readonly ?? false;
     const create = !readonly && (options.create ?? true);
     const file = path.join(dataPath, ZONE_DB);
+    const maxJournalRecords = options.maxJournalRecords ?? DEFAULT_MAX_JOURNAL_RECORDS;
+    if (!Number.isInteger(maxJournalRecords) || maxJournalRecords < 0) throw new ZoneStoreError(`max journal records must be a whole number, at least 0, not ${maxJournalRecords}`);
     try {
       if (create) mkdirSync(dataPath, { recursive: true, mode: 0o700 });
       const db = new Database(file, { readonly, fileMustExist: !create });
-      const store = new ZoneStore(file, db);
+      const store = new ZoneStore(file, db, maxJournalRecords);
       if (readonly) store.checkVersion();
       else store.migrate();
       return store;
@@ -117,10 +155,32 @@ export class ZoneStore {
       CREATE INDEX IF NOT EXISTS records_in_order ON records (zone_id, rname, type);
       CREATE TABLE IF NOT EXISTS zone_ids (last INTEGER NOT NULL);
       INSERT INTO zone_ids (last) SELECT COALESCE(MAX(id), 0) FROM zones WHERE NOT EXISTS (SELECT 1 FROM zone_ids);
+      CREATE TABLE IF NOT EXISTS journal (
+        id INTEGER PRIMARY KEY,
+        zone TEXT NOT NULL,
+        from_serial INTEGER NOT NULL,
+        to_serial INTEGER NOT NULL,
+        removed INTEGER NOT NULL,
+        added INTEGER NOT NULL,
+        made_at TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS journal_of_zone ON journal (zone, id);
+      CREATE TABLE IF NOT EXISTS diffs (
+        id INTEGER PRIMARY KEY,
+        change_id INTEGER NOT NULL REFERENCES journal(id) ON DELETE CASCADE,
+        operation INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        ttl INTEGER NOT NULL,
+        type INTEGER NOT NULL,
+        rdata BLOB NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS diffs_of_change ON diffs (change_id, id);
     `);
     const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
     if (row === undefined) this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
     else if (row.version === 1) this.fromTextRdata();
+    // Version 2 had no journal: its tables were just made, empty; the zones stay as they are.
+    else if (row.version === 2) this.db.prepare('UPDATE schema_version SET version = ?').run(SCHEMA_VERSION);
     else this.checkVersion();
   }
 
@@ -138,21 +198,127 @@ export class ZoneStore {
 
   /**
    * Replaces the zone `name` (absolute, lowercase) with `records`, in one
-   * transaction, under a new id; then checkpoints the WAL.
+   * transaction, under a new id; then checkpoints the WAL. When the zone
+   * was there and its serial moved forward (RFC 1982), the difference is
+   * journaled in the same transaction; otherwise its journal starts afresh.
    */
   replaceZone(name: string, records: readonly ZoneRecord[]): void {
     const soa = records.find((r) => r.type === 6 && r.name === name);
     if (!soa) throw new ZoneStoreError(`zone ${name} has no SOA at its apex`);
-    const serial = soaTimers(soa.rdata).serial;
+    const serial = serialOf(soa);
     const replace = this.db.transaction(() => {
+      const old = this.db.prepare('SELECT serial FROM zones WHERE name = ?').get(name) as { serial: number } | undefined;
+      const difference = old && serialNewer(serial, old.serial) ? zoneDifference(name, this.iterate(name)!, records) : undefined;
       this.db.prepare('DELETE FROM zones WHERE name = ?').run(name);
       const { last: zoneId } = this.db.prepare('UPDATE zone_ids SET last = last + 1 RETURNING last').get() as { last: number };
       this.db.prepare('INSERT INTO zones (id, name, serial, loaded_at) VALUES (?, ?, ?, ?)').run(zoneId, name, serial, new Date().toISOString());
       const insert = this.db.prepare('INSERT INTO records (zone_id, name, rname, ttl, type, rdata) VALUES (?, ?, ?, ?, ?, ?)');
       for (const r of records) insert.run(zoneId, r.name, sortKey(r.name), r.ttl, r.type, r.rdata);
+      if (difference) this.journalChange(name, difference);
+      else this.db.prepare('DELETE FROM journal WHERE zone = ?').run(name);
     });
     replace.immediate();
     this.checkpoint();
+  }
+
+  /**
+   * Applies differences to the zone in order (RFC 1995's: each removes the
+   * zone's SOA as it is, first of its removed, and adds the new one, first
+   * of its added), all in one transaction with their journal: every record
+   * removed must be in the zone (its TTL aside) and every record added must
+   * not, else ZoneStoreError naming it and nothing changes. The zone's serial
+   * afterwards.
+   */
+  applyDifference(zone: string, diff: Difference | readonly Difference[]): { serial: number } {
+    const chain: readonly Difference[] = Array.isArray(diff) ? diff : [diff as Difference];
+    if (chain.length === 0) throw new ZoneStoreError(`zone ${zone}: no difference to apply`);
+    const find = this.db.prepare('SELECT id, ttl FROM records WHERE zone_id = ? AND rname = ? AND type = ? AND rdata = ? LIMIT 1');
+    const remove = this.db.prepare('DELETE FROM records WHERE id = ?');
+    const insert = this.db.prepare('INSERT INTO records (zone_id, name, rname, ttl, type, rdata) VALUES (?, ?, ?, ?, ?, ?)');
+    const apply = this.db.transaction((): number => {
+      const row = this.db.prepare('SELECT id, serial FROM zones WHERE name = ?').get(zone) as { id: number; serial: number } | undefined;
+      if (!row) throw new ZoneStoreError(`no zone ${zone} in the store`);
+      let serial = row.serial;
+      for (const d of chain) {
+        const from = soleSoa(zone, d.removed, 'removed');
+        const to = soleSoa(zone, d.added, 'added');
+        if (serialOf(from) !== serial) throw new ZoneStoreError(`zone ${zone}: a difference from serial ${serialOf(from)} does not apply to serial ${serial}`);
+        const removed: ZoneRecord[] = [];
+        for (const r of d.removed) {
+          const found = find.get(row.id, sortKey(r.name), r.type, r.rdata) as { id: number; ttl: number } | undefined;
+          if (!found) throw new ZoneStoreError(`zone ${zone}: cannot remove ${formatRecord(r)}: not in the zone`);
+          remove.run(found.id);
+          removed.push({ ...r, ttl: found.ttl });
+        }
+        for (const r of d.added) {
+          if (find.get(row.id, sortKey(r.name), r.type, r.rdata)) throw new ZoneStoreError(`zone ${zone}: cannot add ${formatRecord(r)}: already in the zone`);
+          insert.run(row.id, r.name, sortKey(r.name), r.ttl, r.type, r.rdata);
+        }
+        serial = serialOf(to);
+        this.journalChange(zone, { removed, added: d.added });
+      }
+      this.db.prepare('UPDATE zones SET serial = ?, loaded_at = ? WHERE id = ?').run(serial, new Date().toISOString(), row.id);
+      return serial;
+    });
+    const serial = apply.immediate();
+    this.checkpoint();
+    return { serial };
+  }
+
+  /** Writes one change into the zone's journal, then drops its oldest changes past the bound. Inside a transaction. */
+  private journalChange(zone: string, d: Difference): void {
+    const from = soleSoa(zone, d.removed, 'removed');
+    const to = soleSoa(zone, d.added, 'added');
+    const { id } = this.db
+      .prepare('INSERT INTO journal (zone, from_serial, to_serial, removed, added, made_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id')
+      .get(zone, serialOf(from), serialOf(to), d.removed.length, d.added.length, new Date().toISOString()) as { id: number };
+    const insert = this.db.prepare('INSERT INTO diffs (change_id, operation, name, ttl, type, rdata) VALUES (?, ?, ?, ?, ?, ?)');
+    // The SOAs first, as IXFR sends them.
+    for (const r of [from, ...d.removed.filter((x) => x !== from)]) insert.run(id, REMOVED, r.name, r.ttl, r.type, r.rdata);
+    for (const r of [to, ...d.added.filter((x) => x !== to)]) insert.run(id, ADDED, r.name, r.ttl, r.type, r.rdata);
+    const changes = this.db.prepare('SELECT id, removed + added AS size FROM journal WHERE zone = ? ORDER BY id DESC').all(zone) as { id: number; size: number }[];
+    let kept = 0;
+    const drop = this.db.prepare('DELETE FROM journal WHERE id = ?');
+    for (const change of changes) {
+      kept += change.size;
+      if (kept > this.maxJournalRecords) drop.run(change.id);
+    }
+  }
+
+  /** The zone's journal, oldest change first; undefined when there is no such zone. */
+  journal(zone: string): JournalEntry[] | undefined {
+    return this.db.transaction(() => {
+      if (!this.db.prepare('SELECT 1 FROM zones WHERE name = ?').get(zone)) return undefined;
+      return this.db
+        .prepare('SELECT from_serial AS "from", to_serial AS "to", removed, added, made_at AS at FROM journal WHERE zone = ? ORDER BY id')
+        .all(zone) as JournalEntry[];
+    })();
+  }
+
+  /**
+   * The differences from serial `from` to the zone as it is now, from the
+   * journal, read in one transaction (bounded by the journal's bound);
+   * undefined when there is no such zone or the journal does not reach back
+   * to `from`. An empty chain when `from` is the zone's serial.
+   */
+  differences(zone: string, from: number): JournalChain | undefined {
+    return this.db.transaction((): JournalChain | undefined => {
+      const row = this.db.prepare('SELECT id, serial FROM zones WHERE name = ?').get(zone) as { id: number; serial: number } | undefined;
+      if (!row) return undefined;
+      const soa = this.soa(zone)!;
+      const zoneRecords = (this.db.prepare('SELECT COUNT(*) AS n FROM records WHERE zone_id = ?').get(row.id) as { n: number }).n;
+      if (from === row.serial) return { soa, chain: [], zoneRecords };
+      const changes = this.db.prepare('SELECT id, from_serial AS "from", to_serial AS "to" FROM journal WHERE zone = ? ORDER BY id').all(zone) as { id: number; from: number; to: number }[];
+      const start = changes.findLastIndex((c) => c.from === from);
+      if (start < 0 || changes.at(-1)!.to !== row.serial) return undefined;
+      const read = this.db.prepare('SELECT operation, name, ttl, type, rdata FROM diffs WHERE change_id = ? ORDER BY id');
+      const chain = changes.slice(start).map((c): Difference => {
+        const d: Difference = { removed: [], added: [] };
+        for (const { operation, ...r } of read.all(c.id) as (ZoneRecord & { operation: number })[]) (operation === REMOVED ? d.removed : d.added).push(r);
+        return d;
+      });
+      return { soa, chain, zoneRecords };
+    })();
   }
 
   /**
@@ -213,14 +379,14 @@ export class ZoneStore {
       return zone && { id: zone.id, soa: this.soa(name)! };
     })();
     if (!head) return undefined;
-    const stillThere = this.db.prepare('SELECT 1 FROM zones WHERE id = ?').pluck();
+    const stillThere = this.db.prepare('SELECT 1 FROM zones WHERE id = ? AND serial = ?').pluck();
     const page = this.db.prepare(
       `SELECT name, ttl, type, rdata, rname, id FROM records
        WHERE zone_id = ? AND (rname, type, id) > (?, ?, ?) ORDER BY rname, type, id LIMIT ${RECORDS_PER_READ}`,
     );
     type Row = ZoneRecord & { rname: string; id: number };
     const read = this.db.transaction((after: [string, number, number]): Row[] => {
-      if (stillThere.get(head.id) === undefined) throw new ZoneChangedError(`zone ${name} changed while it was being read`);
+      if (stillThere.get(head.id, serialOf(head.soa)) === undefined) throw new ZoneChangedError(`zone ${name} changed while it was being read`);
       return page.all(head.id, ...after) as Row[];
     });
     function* records(): Generator<ZoneRecord> {
@@ -243,9 +409,12 @@ export class ZoneStore {
       .get(name, name) as ZoneRecord | undefined;
   }
 
-  /** Removes a zone; false when there was none. */
+  /** Removes a zone and its journal; false when there was none. */
   dropZone(name: string): boolean {
-    const dropped = this.db.prepare('DELETE FROM zones WHERE name = ?').run(name).changes > 0;
+    const dropped = this.db.transaction(() => {
+      this.db.prepare('DELETE FROM journal WHERE zone = ?').run(name);
+      return this.db.prepare('DELETE FROM zones WHERE name = ?').run(name).changes > 0;
+    })();
     if (dropped) this.checkpoint();
     return dropped;
   }
@@ -253,4 +422,11 @@ export class ZoneStore {
   close(): void {
     this.db.close();
   }
+}
+
+/** The one SOA of the zone among a difference's records, RFC 1995's first; ZoneStoreError when there is not exactly one. */
+function soleSoa(zone: string, records: readonly ZoneRecord[], which: string): ZoneRecord {
+  const soas = records.filter((r) => r.type === 6 && r.name === zone);
+  if (soas.length !== 1) throw new ZoneStoreError(`zone ${zone}: a difference has ${soas.length} SOA records ${which}, not 1`);
+  return soas[0]!;
 }

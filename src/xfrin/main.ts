@@ -6,11 +6,12 @@ import { AnswerError } from '../../protocol/errors.js';
 import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
-import { axfrFrom, serialNewer, soaSerial, type Primary } from '../dns/axfr-client.js';
-import { checkZone } from '../dns/master-file.js';
+import { axfrFrom, ixfrFrom, soaSerial, type Primary } from '../dns/axfr-client.js';
+import { differenceSize, serialNewer, type IxfrResult } from '../dns/ixfr.js';
+import { checkZone, type ZoneRecord } from '../dns/master-file.js';
 import { absolute } from '../dns/name.js';
 import { soaTimers } from '../dns/rdata.js';
-import { ZoneStore } from '../dns/zone-store.js';
+import { DEFAULT_MAX_JOURNAL_RECORDS, ZoneStore, ZoneStoreError } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
 import { parseArgs, VERSION } from '../options.js';
@@ -38,6 +39,8 @@ interface Refreshed {
   zone: string;
   serial: number;
   transferred: boolean;
+  /** How: IXFR (records: those removed and added) or AXFR (records: the zone's). */
+  transfer?: 'IXFR' | 'AXFR';
   records?: number;
 }
 
@@ -52,10 +55,11 @@ const program = daemonOptions(
     const timers = new Map<string, NodeJS.Timeout>();
     const transfers = new Limiter(DEFAULT_TRANSFERS_IN);
     const refusedNotifies = new LogThrottle();
+    let maxJournalRecords = DEFAULT_MAX_JOURNAL_RECORDS;
     let module: ModuleSession | undefined;
 
     const withStore = <T>(body: (store: ZoneStore) => T): T => {
-      const store = ZoneStore.open(dataPath);
+      const store = ZoneStore.open(dataPath, { maxJournalRecords });
       try {
         return body(store);
       } finally {
@@ -68,18 +72,75 @@ const program = daemonOptions(
       return soa ? soaTimers(soa.rdata)[field] : undefined;
     };
 
-    /** Transfers the zone and makes auth serve it; the old zone stays when anything goes wrong. */
-    const transfer = async (name: string, primary: Primary): Promise<Refreshed> => {
-      const records = checkZone(await axfrFrom(primary, name), name, `AXFR from ${primary.address}#${primary.port}`);
-      withStore((store) => store.replaceZone(name, records));
-      const serial = soaTimers(records.find((r) => r.type === 6)!.rdata).serial;
-      log.info({ zone: name, serial, records: records.length, primary }, 'zone transferred');
+    /** Has auth serve the zone as now stored. */
+    const tellAuth = async (name: string): Promise<void> => {
       try {
         await module?.session.command('Auth', 'loadzone', { origin: name });
       } catch (err) {
         log.warn({ zone: name, err: (err as Error).message }, 'auth was not told of the new zone: it reads it when it starts');
       }
-      return { zone: name, serial, transferred: true, records: records.length };
+    };
+
+    /** Stores a whole zone received (by AXFR, or as an IXFR's answer), checked first. */
+    const storeWhole = (name: string, received: ZoneRecord[], source: string): { serial: number; records: number } => {
+      const records = checkZone(received, name, source);
+      withStore((store) => store.replaceZone(name, records));
+      return { serial: soaTimers(records.find((r) => r.type === 6)!.rdata).serial, records: records.length };
+    };
+
+    /**
+     * IXFR as the zone's request_ixfr says, when there is a zone here to
+     * start from: the differences applied in one transaction, or the whole
+     * zone when the primary sends it. Undefined when AXFR is to be asked
+     * instead (IXFR failed or did not apply, and the zone allows AXFR).
+     */
+    const tryIxfr = async (zone: SecondaryZone, primary: Primary): Promise<Refreshed | undefined> => {
+      const { name } = zone;
+      const ours = withStore((store) => store.soa(name));
+      if (zone.requestIxfr === 'no' || !ours) return undefined;
+      const from = `${primary.address}#${primary.port}`;
+      const giveUp = (why: string): undefined => {
+        if (zone.requestIxfr === 'only') throw new Error(`IXFR of ${name} from ${from}: ${why} (request_ixfr is "only": no AXFR)`);
+        log.info({ zone: name, primary, why }, 'IXFR not done: asking AXFR');
+        return undefined;
+      };
+      let answer: IxfrResult;
+      try {
+        answer = await ixfrFrom(primary, name, ours);
+      } catch (err) {
+        return giveUp((err as Error).message);
+      }
+      if (answer.kind === 'current') return { zone: name, serial: answer.serial, transferred: false };
+      if (answer.kind === 'whole') {
+        const stored = storeWhole(name, answer.records, `IXFR from ${from}`);
+        log.info({ zone: name, serial: stored.serial, transfer: 'AXFR', asked: 'IXFR', records: stored.records, primary }, 'zone transferred');
+        return { zone: name, ...stored, transferred: true, transfer: 'AXFR' };
+      }
+      try {
+        withStore((store) => store.applyDifference(name, answer.chain));
+      } catch (err) {
+        if (!(err instanceof ZoneStoreError)) throw err;
+        return giveUp(`the differences do not apply: ${err.message}`);
+      }
+      const records = differenceSize(answer.chain);
+      log.info({ zone: name, serial: answer.serial, transfer: 'IXFR', changes: answer.chain.length, records, primary }, 'zone transferred');
+      return { zone: name, serial: answer.serial, transferred: true, transfer: 'IXFR', records };
+    };
+
+    /**
+     * Transfers the zone (IXFR unless forced or configured otherwise, else
+     * AXFR) and makes auth serve it; the old zone stays when anything goes wrong.
+     */
+    const transfer = async (zone: SecondaryZone, primary: Primary, force: boolean): Promise<Refreshed> => {
+      const { name } = zone;
+      let done = force ? undefined : await tryIxfr(zone, primary);
+      if (!done) {
+        const stored = storeWhole(name, await axfrFrom(primary, name), `AXFR from ${primary.address}#${primary.port}`);
+        log.info({ zone: name, serial: stored.serial, transfer: 'AXFR', records: stored.records, primary }, 'zone transferred');
+        done = { zone: name, ...stored, transferred: true, transfer: 'AXFR' };
+      }
+      if (done.transferred) await tellAuth(name);
+      return done;
     };
 
     /** RFC 1996: the serial first, unless forced; transfer only when the primary's is newer (or there is none here). */
@@ -99,7 +160,7 @@ const program = daemonOptions(
         }
         // The whole transfer holds its place, the store write included: that is when the zone is in memory.
         const done = await transfers.run(
-          () => transfer(name, primary),
+          () => transfer(zone, primary, job.force),
           () => log.info({ zone: name, running: transfers.running, queued: transfers.queued + 1 }, 'transfer queued: transfers_in reached'),
         );
         schedule(name, 'refresh');
@@ -130,6 +191,8 @@ const program = daemonOptions(
     const configure = (config: Config): void => {
       const transfersIn = config.transfers_in as number;
       if (!Number.isInteger(transfersIn) || transfersIn < 1) throw new AnswerError(1, `transfers_in must be at least 1, not ${transfersIn}`);
+      const journalBound = config.max_journal_records as number;
+      if (!Number.isInteger(journalBound) || journalBound < 0) throw new AnswerError(1, `max_journal_records must be at least 0, not ${journalBound}`);
       let next: Map<string, SecondaryZone>;
       try {
         next = secondaryZones(config);
@@ -139,6 +202,7 @@ const program = daemonOptions(
       }
       const before = zones;
       zones = next;
+      maxJournalRecords = journalBound;
       transfers.setMax(transfersIn);
       // A zone gone, or left without a primary, has no refresh of its own any more.
       for (const name of before.keys()) {

@@ -12,10 +12,15 @@ import { PROJECT_ROOT } from '../paths.js';
 
 export const XFRIN_SPEC = path.join(PROJECT_ROOT, 'src/xfrin/xfrin.spec');
 
+/** Whether a refresh asks IXFR: yes (AXFR when IXFR cannot be had), no (AXFR always), only (never AXFR). */
+export type RequestIxfr = 'yes' | 'no' | 'only';
+const REQUEST_IXFR: readonly string[] = ['yes', 'no', 'only'];
+
 export interface SecondaryZone {
   name: string;
   /** Undefined when `master_addr` is unset: the zone is transferred by hand only (retransfer with a master). */
   primary?: Primary;
+  requestIxfr: RequestIxfr;
 }
 
 export class SecondaryConfigError extends Error {}
@@ -25,6 +30,7 @@ interface ZoneItem {
   name: string;
   master_addr?: string;
   master_port: number;
+  request_ixfr: string;
 }
 
 /** The zones of Xfrin's configuration (defaults filled in), by absolute name; SecondaryConfigError naming a bad entry. */
@@ -38,7 +44,9 @@ export function secondaryZones(config: Config): Map<string, SecondaryZone> {
       throw new SecondaryConfigError(`zones[${i}]: bad name ${JSON.stringify(z.name)}: ${(err as Error).message}`);
     }
     if (zones.has(name)) throw new SecondaryConfigError(`zones[${i}]: ${name} is listed twice`);
-    zones.set(name, { name, primary: z.master_addr === undefined ? undefined : { address: z.master_addr, port: z.master_port } });
+    const requestIxfr = z.request_ixfr ?? 'yes';
+    if (!REQUEST_IXFR.includes(requestIxfr)) throw new SecondaryConfigError(`zones[${i}]: request_ixfr must be "yes", "no" or "only", not ${JSON.stringify(requestIxfr)}`);
+    zones.set(name, { name, primary: z.master_addr === undefined ? undefined : { address: z.master_addr, port: z.master_port }, requestIxfr: requestIxfr as RequestIxfr });
   });
   return zones;
 }

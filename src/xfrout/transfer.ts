@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
 import { decide, DEFAULT_TRANSFER_ACL, type AclEntry } from '../dns/acl.js';
-import { axfrMessages } from '../dns/axfr.js';
-import { bareResponse, lengthPrefixed, parseQuery, RCODE } from '../dns/message.js';
-import { soaTimers } from '../dns/rdata.js';
+import { axfrMessages, transferMessages } from '../dns/axfr.js';
+import { differenceSize, ixfrSequence, serialNewer, serialOf } from '../dns/ixfr.js';
+import { bareResponse, lengthPrefixed, parseQuery, RCODE, type Query } from '../dns/message.js';
+import { readResponse } from '../dns/response.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import type { Logger } from '../log.js';
 
@@ -14,6 +15,14 @@ export interface TransferLimits {
 }
 
 export const DEFAULT_TRANSFER_LIMITS: TransferLimits = Object.freeze({ maxTransfers: 10, idleMs: 30_000 });
+
+const IXFR = 251;
+
+/** The serial an IXFR asks from: its authority section's SOA of the zone (RFC 1995 3); undefined when it has none. */
+export function ixfrClientSerial(packet: Buffer, zone: string): number | undefined {
+  const soa = readResponse(packet).authority.find((r) => r.type === 6 && r.name === zone);
+  return soa && serialOf(soa);
+}
 
 /** The client took nothing for the idle timeout, or went away, in the middle of a transfer. */
 export class TransferCutError extends Error {}
@@ -45,7 +54,10 @@ export async function sendMessage(socket: Socket, message: Buffer, idleMs: numbe
 /**
  * xfrout's side of a connection auth handed over: the cap on transfers at
  * once, the ACL, then the zone streamed from the store at the client's
- * pace. The store is read a bounded number of records at a time, each
+ * pace: AXFR, or IXFR (RFC 1995) from the journal: the SOA alone for a
+ * client that is current, the differences since its serial, or the whole
+ * zone AXFR-style when the journal does not reach back to that serial or
+ * the differences are larger than the zone (as named's max-ixfr-ratio). The store is read a bounded number of records at a time, each
  * read a short transaction, so a slow or stalled client holds no
  * transaction open; one that reads nothing for the idle timeout is cut.
  */
@@ -90,25 +102,72 @@ export class TransfersOut {
         await send(bareResponse(query, RCODE.REFUSED));
         return;
       }
+      let since: number | undefined;
+      if (query.qtype === IXFR) {
+        try {
+          since = ixfrClientSerial(packet, query.qname);
+        } catch {
+          since = undefined;
+        }
+        if (since === undefined) {
+          this.log.info({ client, zone: query.qname }, 'IXFR refused: no SOA of the zone in its authority section');
+          await send(bareResponse(query, RCODE.FORMERR));
+          return;
+        }
+      }
       const store = ZoneStore.open(this.dataPath, { readonly: true });
       try {
+        if (since !== undefined && (await this.incremental(store, query, since, client, send))) return;
         const zone = store.readZone(query.qname);
         if (!zone) {
           await send(bareResponse(query, RCODE.NOTAUTH));
           return;
         }
-        this.log.info({ client, zone: query.qname, serial: soaTimers(zone.soa.rdata).serial }, 'transfer started');
+        this.log.info({ client, zone: query.qname, serial: serialOf(zone.soa), transfer: 'AXFR', asked: since === undefined ? 'AXFR' : 'IXFR' }, 'transfer started');
         let messages = 0;
         for (const message of axfrMessages(query, zone.soa, zone.records)) {
           await send(message);
           messages++;
         }
-        this.log.info({ client, zone: query.qname, messages }, 'transfer done');
+        this.log.info({ client, zone: query.qname, transfer: 'AXFR', messages }, 'transfer done');
       } finally {
         store.close();
       }
     } finally {
       this.active--;
     }
+  }
+
+  /**
+   * Answers an IXFR from the journal when it can: true when answered (the
+   * SOA alone, or the differences), false when the whole zone is to go.
+   */
+  private async incremental(store: ZoneStore, query: Query, since: number, client: string, send: (m: Buffer) => Promise<void>): Promise<boolean> {
+    const soa = store.soa(query.qname);
+    if (!soa) return false;
+    if (!serialNewer(serialOf(soa), since)) {
+      this.log.info({ client, zone: query.qname, serial: serialOf(soa), since }, 'IXFR: the client is current, the SOA alone sent');
+      for (const message of transferMessages(query, [soa])) await send(message);
+      return true;
+    }
+    const found = store.differences(query.qname, since);
+    if (!found) {
+      this.log.info({ client, zone: query.qname, since }, 'IXFR: the journal does not reach back to the client\'s serial: the whole zone sent');
+      return false;
+    }
+    const records = differenceSize(found.chain);
+    if (records > found.zoneRecords) {
+      this.log.info({ client, zone: query.qname, since, records, zoneRecords: found.zoneRecords }, 'IXFR: the differences are larger than the zone: the whole zone sent');
+      return false;
+    }
+    const serial = serialOf(found.soa);
+    this.log.info({ client, zone: query.qname, serial, since, transfer: 'IXFR', changes: found.chain.length, records }, 'transfer started');
+    let messages = 0;
+    for (const message of transferMessages(query, ixfrSequence(found.soa, found.chain))) {
+      await send(message);
+      messages++;
+    }
+    this.log.info({ client, zone: query.qname, transfer: 'IXFR', messages, records }, 'transfer done');
+    return true;
   }
 }
