@@ -40,6 +40,8 @@ export interface NamedOptions {
   port?: number;
   /** More statements for the options block, each ending in ";". */
   options?: string;
+  /** named's debug level (-d): what it logs at that level comes on stderr too (e.g. 3: which transfer, IXFR or AXFR, it asked). */
+  debug?: number;
   /**
    * Called with stop() once named runs, so that it ends with the test:
    * pass vitest's onTestFinished. Without it the caller stops named.
@@ -130,7 +132,8 @@ export async function startNamed(options: NamedOptions): Promise<Named> {
     const port = options.port ?? (await freePort());
     await writeFile(path.join(dir, 'named.conf'), config(dir, port, options));
     // -g: foreground, the log on stderr; -n 1: one worker, the machine is shared.
-    const proc = new Proc(spawn(binary, ['-g', '-n', '1', '-c', path.join(dir, 'named.conf')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const debug = options.debug === undefined ? [] : ['-d', String(options.debug)];
+    const proc = new Proc(spawn(binary, ['-g', '-n', '1', ...debug, '-c', path.join(dir, 'named.conf')], { stdio: ['ignore', 'pipe', 'pipe'] }));
     const stop = async (): Promise<void> => {
       await proc.stop(5000);
       await rm(dir, { recursive: true, force: true });
