@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
+import net from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -6,7 +8,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { requireTool } from './helpers/debian.js';
 import { query, rcodeOf, udpExchange } from './helpers/dns.js';
 import { startNamed } from './helpers/named.js';
-import { freePort, run } from './helpers/processes.js';
+import { freePort, run, type LogLine } from './helpers/processes.js';
 import { boot, byComponent, type Booted } from './helpers/stack.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -128,60 +130,138 @@ describe('IXFR out of b10', () => {
   });
 });
 
-describe('IXFR into b10', () => {
-  it('b10_secondary_by_ixfr: a change on named arrives by NOTIFY and IXFR; request_ixfr "no" makes it AXFR; a difference that does not apply falls back to AXFR', { timeout: 90_000 }, async () => {
-    const dir = await tempDir();
-    const namedPort = await freePort();
-    const authPort = await freePort();
-    const file = path.join(dir, 'in.zone');
-    await writeFile(file, zoneText('in.test', 1));
-    const named = await startNamed({
-      port: namedPort,
-      options: 'notify-delay 0;',
-      zones: [{ name: 'in.test', file, statements: `ixfr-from-differences yes; notify explicit; also-notify { 127.0.0.1 port ${authPort}; };` }],
-      stopWith: onTestFinished,
-    });
-    const xfrinZone = (requestIxfr: string): string => JSON.stringify([{ name: 'in.test', master_addr: '127.0.0.1', master_port: namedPort, request_ixfr: requestIxfr }]);
-    const b10 = await boot(components, ['-p', String(authPort)], { Xfrin: { zones: JSON.parse(xfrinZone('yes')) } });
-    const transferred = (serial: number, since: number) =>
-      b10.boss.waitForLog((l) => l.component === 'xfrin' && l.msg === 'zone transferred' && l.serial === serial, `serial ${serial} transferred`, since);
-    const first = await transferred(1, 0);
-    expect(first).toMatchObject({ transfer: 'AXFR', records: HOSTS + 4 });
-
+/** named as primary of in.test (ixfr-from-differences, NOTIFY to b10), b10 its secondary by Xfrin; after the first transfer. */
+async function secondaryWorld(): Promise<{
+  b10: Booted;
+  authPort: number;
+  namedPort: number;
+  dir: string;
+  xfrinZone: (requestIxfr: string, port?: number) => string;
+  transferred: (serial: number, since: number) => Promise<LogLine>;
+  change: (serial: number, www: string, extra?: string) => Promise<number>;
+  same: () => Promise<void>;
+}> {
+  const dir = await tempDir();
+  const namedPort = await freePort();
+  const authPort = await freePort();
+  const file = path.join(dir, 'in.zone');
+  await writeFile(file, zoneText('in.test', 1));
+  const named = await startNamed({
+    port: namedPort,
+    options: 'notify-delay 0;',
+    zones: [{ name: 'in.test', file, statements: `ixfr-from-differences yes; notify explicit; also-notify { 127.0.0.1 port ${authPort}; };` }],
+    stopWith: onTestFinished,
+  });
+  const xfrinZone = (requestIxfr: string, port = namedPort): string =>
+    JSON.stringify([{ name: 'in.test', master_addr: '127.0.0.1', master_port: port, request_ixfr: requestIxfr }]);
+  const b10 = await boot(components, ['-p', String(authPort)], { Xfrin: { zones: JSON.parse(xfrinZone('yes')) } });
+  const transferred = (serial: number, since: number) =>
+    b10.boss.waitForLog((l) => l.component === 'xfrin' && l.msg === 'zone transferred' && l.serial === serial, `serial ${serial} transferred`, since);
+  const first = await transferred(1, 0);
+  expect(first).toMatchObject({ transfer: 'AXFR', records: HOSTS + 4 });
+  return {
+    b10,
+    authPort,
+    namedPort,
+    dir,
+    xfrinZone,
+    transferred,
     /** The zone file on named changed and reloaded (SIGHUP): named writes the difference to its journal and NOTIFYs b10. */
-    const change = async (serial: number, www: string, extra = ''): Promise<number> => {
+    change: async (serial, www, extra = '') => {
       const mark = b10.boss.logs.length;
       await writeFile(file, zoneText('in.test', serial, www, extra));
       named.proc.child.kill('SIGHUP');
       return mark;
-    };
-    const same = async (): Promise<void> => {
+    },
+    same: async () => {
       const ours = records(await dig(authPort, 'in.test', 'AXFR')).sort();
       expect(ours).toEqual(records(await dig(namedPort, 'in.test', 'AXFR')).sort());
-    };
+    },
+  };
+}
 
-    let mark = await change(2, '192.0.2.82', 'new A 192.0.2.99\n');
-    const ixfr = await transferred(2, mark);
+/** A relay to named on a port of its own: UDP passed through, every TCP connection cut after `cutAfter` bytes of answer. */
+async function cuttingRelay(namedPort: number, cutAfter: number): Promise<number> {
+  const tcp = net.createServer((client) => {
+    const upstream = net.connect({ port: namedPort, host: '127.0.0.1' });
+    let passed = 0;
+    upstream.on('data', (chunk: Buffer) => {
+      client.write(chunk.subarray(0, Math.max(0, cutAfter - passed)));
+      passed += chunk.length;
+      if (passed >= cutAfter) {
+        client.destroy();
+        upstream.destroy();
+      }
+    });
+    client.on('data', (chunk) => upstream.write(chunk));
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+  const port = (tcp.address() as net.AddressInfo).port;
+  const udp = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => udp.bind(port, '127.0.0.1', resolve));
+  udp.on('message', (msg, from) => {
+    const out = dgram.createSocket('udp4');
+    out.on('message', (reply) => {
+      udp.send(reply, from.port, from.address);
+      out.close();
+    });
+    out.send(msg, namedPort, '127.0.0.1');
+  });
+  onTestFinished(() => {
+    tcp.close();
+    udp.close();
+  });
+  return port;
+}
+
+describe('IXFR into b10', () => {
+  it('b10_secondary_by_ixfr: a change on named arrives by NOTIFY and IXFR; request_ixfr "no" makes it AXFR; a difference that does not apply falls back to AXFR', { timeout: 90_000 }, async () => {
+    const w = await secondaryWorld();
+    let mark = await w.change(2, '192.0.2.82', 'new A 192.0.2.99\n');
+    const ixfr = await w.transferred(2, mark);
     expect(ixfr).toMatchObject({ transfer: 'IXFR', changes: 1, records: 5 });
-    expect((await dig(authPort, 'new.in.test', 'A', '+short')).trim()).toBe('192.0.2.99');
-    await same();
+    expect((await dig(w.authPort, 'new.in.test', 'A', '+short')).trim()).toBe('192.0.2.99');
+    await w.same();
 
     // request_ixfr "no": the next change comes by AXFR.
-    expect((await b10.b10('config', 'set', 'Xfrin/zones', xfrinZone('no'))).code).toBe(0);
-    mark = await change(3, '192.0.2.83');
-    expect(await transferred(3, mark)).toMatchObject({ transfer: 'AXFR', records: HOSTS + 4 });
-    await same();
+    expect((await w.b10.b10('config', 'set', 'Xfrin/zones', w.xfrinZone('no'))).code).toBe(0);
+    mark = await w.change(3, '192.0.2.83');
+    expect(await w.transferred(3, mark)).toMatchObject({ transfer: 'AXFR', records: HOSTS + 4 });
+    await w.same();
 
     // b10's copy loses a record the next difference removes: the difference does not apply, AXFR sets it right.
-    expect((await b10.b10('config', 'set', 'Xfrin/zones', xfrinZone('yes'))).code).toBe(0);
-    const broken = path.join(dir, 'broken.zone');
+    expect((await w.b10.b10('config', 'set', 'Xfrin/zones', w.xfrinZone('yes'))).code).toBe(0);
+    const broken = path.join(w.dir, 'broken.zone');
     await writeFile(broken, zoneText('in.test', 3, '192.0.2.83').replace('www A 192.0.2.83\n', ''));
-    expect((await run('src/cli/main.js', ['zone', 'load', 'in.test', broken, '-d', b10.dir], { env: b10.env })).code).toBe(0);
-    mark = await change(4, '192.0.2.84');
-    expect(await transferred(4, mark)).toMatchObject({ transfer: 'AXFR', records: HOSTS + 4 });
-    const fellBack = b10.boss.logs.slice(mark).find(byComponent('xfrin', 'IXFR not done: asking AXFR'));
+    expect((await run('src/cli/main.js', ['zone', 'load', 'in.test', broken, '-d', w.b10.dir], { env: w.b10.env })).code).toBe(0);
+    mark = await w.change(4, '192.0.2.84');
+    expect(await w.transferred(4, mark)).toMatchObject({ transfer: 'AXFR', records: HOSTS + 4 });
+    const fellBack = w.b10.boss.logs.slice(mark).find(byComponent('xfrin', 'IXFR not done: asking AXFR'));
     expect(String(fellBack?.why)).toMatch(/cannot remove www\.in\.test\..*192\.0\.2\.83: not in the zone/);
-    expect((await dig(authPort, 'www.in.test', 'A', '+short')).trim()).toBe('192.0.2.84');
-    await same();
+    expect((await dig(w.authPort, 'www.in.test', 'A', '+short')).trim()).toBe('192.0.2.84');
+    await w.same();
+  });
+
+  it('cut_ixfr_keeps_the_zone: an IXFR cut partway changes nothing (nor the AXFR after it); request_ixfr "only" asks no AXFR', { timeout: 60_000 }, async () => {
+    const w = await secondaryWorld();
+    const relay = await cuttingRelay(w.namedPort, 100);
+    expect((await w.b10.b10('config', 'set', 'Xfrin/zones', w.xfrinZone('yes', relay))).code).toBe(0);
+    await w.change(2, '192.0.2.82');
+    const mark = w.b10.boss.logs.length;
+    const refresh = await w.b10.b10('send', 'Xfrin', 'refresh', '{"zone_name":"in.test"}', '--wait', '10000');
+    expect(refresh.code).toBe(1);
+    expect(refresh.stderr).toMatch(/AXFR of in\.test\. from .*connection closed before the transfer ended/);
+    const said = w.b10.boss.logs.slice(mark);
+    expect(String(said.find(byComponent('xfrin', 'IXFR not done: asking AXFR'))?.why)).toMatch(/IXFR of in\.test\. .*connection closed before the transfer ended/);
+    expect(serialOf(records(await dig(w.authPort, 'in.test', 'SOA'))[0]!)).toBe(1);
+    expect(records(await dig(w.authPort, 'in.test', 'AXFR')).length).toBe(HOSTS + 4 + 1);
+
+    expect((await w.b10.b10('config', 'set', 'Xfrin/zones', w.xfrinZone('only', relay))).code).toBe(0);
+    const only = await w.b10.b10('send', 'Xfrin', 'refresh', '{"zone_name":"in.test"}', '--wait', '10000');
+    expect(only.code).toBe(1);
+    expect(only.stderr).toMatch(/IXFR of in\.test\. .*request_ixfr is "only": no AXFR/);
+    expect(serialOf(records(await dig(w.authPort, 'in.test', 'SOA'))[0]!)).toBe(1);
   });
 });
