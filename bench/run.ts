@@ -4,6 +4,7 @@ import { benchRecovery, RECOVERY_PERIOD_MS } from './recovery.js';
 import { benchClients } from './session.js';
 import { benchDns } from './dns.js';
 import { benchAxfr } from './axfr.js';
+import { benchIxfr } from './ixfr.js';
 import { useOwnToken } from '../test/helpers/token.js';
 
 /** `npm run bench`: prints every figure, then the ratios the issues set targets for. */
@@ -73,3 +74,9 @@ if (typeof axfr === 'string') {
   out(`  out of xfrout        b10 ${ms(axfr.outB10Ms)}, named ${ms(axfr.outNamedMs)} = ${(axfr.outNamedMs / axfr.outB10Ms).toFixed(2)}x named's speed`);
   out(`  into xfrin           b10 ${ms(axfr.inB10Ms)} (stored and served), named ${ms(axfr.inNamedMs)} = ${(axfr.inNamedMs / axfr.inB10Ms).toFixed(2)}x named's speed`);
 }
+
+const ixfr = await benchIxfr();
+out('IXFR vs AXFR out of xfrout, 100,000-record zone, one record changed (same run, b10\'s client, medians of 5)');
+out(`  IXFR from serial 1   ${ixfr.ixfrMs.toFixed(1)} ms, ${ixfr.ixfrRecords} records`);
+out(`  AXFR                 ${ixfr.axfrMs.toFixed(1)} ms, ${ixfr.axfrRecords.toLocaleString('en-US')} records`);
+out(`  AXFR/IXFR            ${(ixfr.axfrMs / ixfr.ixfrMs).toFixed(0)}x`);
