@@ -128,6 +128,7 @@ describe('zone store journal', () => {
       expect(store.zones()[0]!.serial).toBe(1);
       expect(text(store.records(Z)!)).toEqual(text(zone(1, a('www', '192.0.2.10'))));
       expect(() => store.applyDifference(Z, { removed: [soa(4)], added: [soa(5)] })).toThrow(/from serial 4 does not apply to serial 1/);
+      expect(() => store.applyDifference(Z, { removed: [soa(1)], added: [soa(1)] })).toThrow(/to serial 1 does not move the serial 1 forward/);
       expect(() => store.applyDifference('none.test.', { removed: [], added: [] })).toThrow(/no zone none\.test\./);
 
       // A TTL the primary does not repeat: removed all the same, journaled with the TTL it had.

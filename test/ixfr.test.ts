@@ -103,7 +103,7 @@ describe('IXFR out of b10', () => {
     expect(elsewhere && rcodeOf(elsewhere)).toBe(9);
   });
 
-  it('journal_bounded: past max_journal_records the oldest changes go, and IXFR from one of them gets the whole zone', { timeout: 60_000 }, async () => {
+  it('journal_bounded: past max_journal_records the oldest changes go, and IXFR from one of them (or through changes larger than the zone) gets the whole zone', { timeout: 60_000 }, async () => {
     const dir = await tempDir();
     const { authPort, zone } = await stack();
     const file = path.join(dir, 'j.zone');
@@ -118,6 +118,15 @@ describe('IXFR out of b10', () => {
     expect(records(await dig(authPort, 'j.test', 'IXFR=2')).map(brief)).toEqual(['soa 4', 'soa 2', 'a 192.0.2.2', 'soa 3', 'a 192.0.2.3', 'soa 3', 'a 192.0.2.3', 'soa 4', 'a 192.0.2.4', 'soa 4']);
     const dropped = records(await dig(authPort, 'j.test', 'IXFR=1'));
     expect(dropped.length).toBe(HOSTS + 4 + 1);
+
+    // A small zone whose changes since serial 1 hold more records than it does: the whole zone instead, as named does.
+    const small = path.join(dir, 'small.zone');
+    for (let serial = 1; serial <= 3; serial++) {
+      await writeFile(small, `$ORIGIN small.test.\n$TTL 60\n@ SOA ns1 h ${serial} 1 1 1 1\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.${serial}\n`);
+      expect((await zone('load', 'small.test', small)).code).toBe(0);
+    }
+    expect(records(await dig(authPort, 'small.test', 'IXFR=2')).length).toBe(6);
+    expect(records(await dig(authPort, 'small.test', 'IXFR=1')).map(brief)).toEqual(['soa 3', 'ns ns1.small.test.', 'a 192.0.2.1', 'a 192.0.2.3', 'soa 3']);
 
     const unknown = await zone('journal', 'none.test');
     expect(unknown).toMatchObject({ code: 1 });

@@ -224,9 +224,10 @@ export class ZoneStore {
   /**
    * Applies differences to the zone in order (RFC 1995's: each removes the
    * zone's SOA as it is, first of its removed, and adds the new one, first
-   * of its added), all in one transaction with their journal: every record
-   * removed must be in the zone (its TTL aside) and every record added must
-   * not, else ZoneStoreError naming it and nothing changes. The zone's serial
+   * of its added, and its new serial is newer, RFC 1982), all in one
+   * transaction with their journal: every record removed must be in the
+   * zone (its TTL aside) and every record added must not, else
+   * ZoneStoreError naming it and nothing changes. The zone's serial
    * afterwards.
    */
   applyDifference(zone: string, diff: Difference | readonly Difference[]): { serial: number } {
@@ -243,6 +244,8 @@ export class ZoneStore {
         const from = soleSoa(zone, d.removed, 'removed');
         const to = soleSoa(zone, d.added, 'added');
         if (serialOf(from) !== serial) throw new ZoneStoreError(`zone ${zone}: a difference from serial ${serialOf(from)} does not apply to serial ${serial}`);
+        // The journal's changes chain by serial: one that does not move it forward would make that ambiguous.
+        if (!serialNewer(serialOf(to), serial)) throw new ZoneStoreError(`zone ${zone}: a difference to serial ${serialOf(to)} does not move the serial ${serial} forward`);
         const removed: ZoneRecord[] = [];
         for (const r of d.removed) {
           const found = find.get(row.id, sortKey(r.name), r.type, r.rdata) as { id: number; ttl: number } | undefined;

@@ -26,7 +26,7 @@ interface Opts {
 
 const program = daemonOptions(
   new Command('b10-xfrout')
-    .description('The b10 zone transfer server: serves AXFR of the stored zones to the clients its ACL accepts.')
+    .description('The b10 zone transfer server: serves AXFR and IXFR of the stored zones to the clients its ACL accepts.')
     .version(VERSION),
 ).action(async (opts: Opts) => {
     const log = createLogger('xfrout', { verbose: opts.verbose });
