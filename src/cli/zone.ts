@@ -116,7 +116,7 @@ function loadCommand(): Command {
   return withBusOptions(
     dataPathOption(
       new Command('load')
-        .description('load a zone from an RFC 1035 master file into the zone store, replacing it whole, and tell auth')
+        .description('load a zone from an RFC 1035 master file into the zone store, replacing it whole (the change journaled when the serial went up), and tell auth')
         .argument('<zone>', 'the zone\'s origin, e.g. example.org')
         .argument('<file>', 'the master file')
         .option('--no-notify', 'do not tell a running auth (it reads the store when it starts)')
