@@ -163,11 +163,15 @@ async function secondaryWorld(): Promise<{
   });
   const xfrinZone = (requestIxfr: string, port = namedPort): string =>
     JSON.stringify([{ name: 'in.test', master_addr: '127.0.0.1', master_port: port, request_ixfr: requestIxfr }]);
-  const b10 = await boot(components, ['-p', String(authPort)], { Xfrin: { zones: JSON.parse(xfrinZone('yes')) } });
+  // Xfrin's zone is set once every component is on the bus: a first transfer before auth is there would be
+  // stored but not served (auth read the store at its start, and missed the loadzone).
+  const b10 = await boot(components, ['-p', String(authPort)]);
+  expect((await b10.b10('config', 'set', 'Xfrin/zones', xfrinZone('yes'))).code).toBe(0);
   const transferred = (serial: number, since: number) =>
     b10.boss.waitForLog((l) => l.component === 'xfrin' && l.msg === 'zone transferred' && l.serial === serial, `serial ${serial} transferred`, since);
   const first = await transferred(1, 0);
   expect(first).toMatchObject({ transfer: 'AXFR', records: HOSTS + 4 });
+  await b10.boss.waitForLog((l) => l.component === 'auth' && l.msg === 'zone loaded' && l.zone === 'in.test.', 'auth serves in.test');
   return {
     b10,
     authPort,
@@ -264,13 +268,13 @@ describe('IXFR into b10', () => {
     expect(refresh.stderr).toMatch(/AXFR of in\.test\. from .*connection closed before the transfer ended/);
     const said = w.b10.boss.logs.slice(mark);
     expect(String(said.find(byComponent('xfrin', 'IXFR not done: asking AXFR'))?.why)).toMatch(/IXFR of in\.test\. .*connection closed before the transfer ended/);
-    expect(serialOf(records(await dig(w.authPort, 'in.test', 'SOA'))[0]!)).toBe(1);
+    expect((await dig(w.authPort, 'in.test', 'SOA', '+short')).trim().split(' ')[2]).toBe('1');
     expect(records(await dig(w.authPort, 'in.test', 'AXFR')).length).toBe(HOSTS + 4 + 1);
 
     expect((await w.b10.b10('config', 'set', 'Xfrin/zones', w.xfrinZone('only', relay))).code).toBe(0);
     const only = await w.b10.b10('send', 'Xfrin', 'refresh', '{"zone_name":"in.test"}', '--wait', '10000');
     expect(only.code).toBe(1);
     expect(only.stderr).toMatch(/IXFR of in\.test\. .*request_ixfr is "only": no AXFR/);
-    expect(serialOf(records(await dig(w.authPort, 'in.test', 'SOA'))[0]!)).toBe(1);
+    expect((await dig(w.authPort, 'in.test', 'SOA', '+short')).trim().split(' ')[2]).toBe('1');
   });
 });
