@@ -210,6 +210,7 @@ describe('IXFR query', () => {
     w.record('authority', nameToWire(Z), 6, 60, soa(42).rdata);
     expect(ixfrClientSerial(w.finish(), Z)).toBe(42);
     expect(ixfrClientSerial(encodeQuery(7, 0, Z, 251), Z)).toBeUndefined();
+    expect(ixfrClientSerial(Buffer.from([1, 2, 3]), Z)).toBeUndefined();
     // Another zone's SOA is not the client's serial.
     const other = new MessageWriter(7, 0);
     other.questionOf(nameToWire(Z), 251);

@@ -99,8 +99,11 @@ describe('IXFR out of b10', () => {
     // The current serial: the SOA alone; and over UDP, whatever the serial, the SOA alone (named's way).
     expect(records(await dig(authPort, 'out.test', 'IXFR=2')).map(serialOf)).toEqual([2]);
     expect(records(await dig(authPort, 'out.test', 'IXFR=1', '+notcp')).map(serialOf)).toEqual([2]);
+    // As named answers them: a zone not served is NOTAUTH, an IXFR without the client's SOA FORMERR.
     const elsewhere = await udpExchange(authPort, query({ name: 'none.test', type: 251 }), 2000);
     expect(elsewhere && rcodeOf(elsewhere)).toBe(9);
+    const noSoa = await udpExchange(authPort, query({ name: 'out.test', type: 251 }), 2000);
+    expect(noSoa && rcodeOf(noSoa)).toBe(1);
   });
 
   it('journal_bounded: past max_journal_records the oldest changes go, and IXFR from one of them (or through changes larger than the zone) gets the whole zone', { timeout: 60_000 }, async () => {

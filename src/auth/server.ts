@@ -208,10 +208,12 @@ export class AuthServer {
   /**
    * An IXFR over UDP gets the zone's SOA alone, as named answers it (RFC 1995
    * 2 allows it): the client is current, or it asks again over TCP. A zone
-   * not served here is NOTAUTH, as xfrout answers a transfer of one.
+   * not served here is NOTAUTH, an IXFR without the client's SOA in its
+   * authority section FORMERR, as named answers them.
    */
   private ixfrOverUdp(query: Query): Reply {
     if (!this.zones.has(query.qname)) return error(bareResponse(query, RCODE.NOTAUTH));
+    if (query.nscount === 0) return error(bareResponse(query, RCODE.FORMERR));
     const maxSize = query.edns ? Math.max(512, Math.min(query.edns.payload, 65_535)) : 512;
     const found = lookup(this.zones, query.qname, SOA, { minimal: true, noAdditional: true, dnssec: query.edns?.dnssecOk === true });
     return { bytes: answerResponse(query, found, maxSize), counted: countedAs(query, found) };

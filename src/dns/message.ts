@@ -43,6 +43,8 @@ export interface Query {
   edns: Edns | undefined;
   /** Count of the query's answer section (a NOTIFY may carry the new SOA there). */
   ancount: number;
+  /** Count of its authority section (an IXFR carries the client's SOA there, RFC 1995 3). */
+  nscount: number;
 }
 
 export type Parsed =
@@ -128,7 +130,7 @@ export function parseQuery(buf: Buffer): Parsed {
     }
     if (pos !== buf.length) throw new Malformed(`${buf.length - pos} bytes after the last record`);
     const cd = (flags & CD) !== 0;
-    return { kind: 'query', query: { id, opcode, rd, cd, qname, qtype, qclass, question, edns, ancount } };
+    return { kind: 'query', query: { id, opcode, rd, cd, qname, qtype, qclass, question, edns, ancount, nscount } };
   } catch (err) {
     if (err instanceof Malformed) return formerr(err.message);
     throw err;

@@ -18,10 +18,14 @@ export const DEFAULT_TRANSFER_LIMITS: TransferLimits = Object.freeze({ maxTransf
 
 const IXFR = 251;
 
-/** The serial an IXFR asks from: its authority section's SOA of the zone (RFC 1995 3); undefined when it has none. */
+/** The serial an IXFR asks from: its authority section's SOA of the zone (RFC 1995 3); undefined when it has none or it cannot be read. */
 export function ixfrClientSerial(packet: Buffer, zone: string): number | undefined {
-  const soa = readResponse(packet).authority.find((r) => r.type === 6 && r.name === zone);
-  return soa && serialOf(soa);
+  try {
+    const soa = readResponse(packet).authority.find((r) => r.type === 6 && r.name === zone);
+    return soa && serialOf(soa);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The client took nothing for the idle timeout, or went away, in the middle of a transfer. */
@@ -102,22 +106,22 @@ export class TransfersOut {
         await send(bareResponse(query, RCODE.REFUSED));
         return;
       }
-      let since: number | undefined;
-      if (query.qtype === IXFR) {
-        try {
-          since = ixfrClientSerial(packet, query.qname);
-        } catch {
-          since = undefined;
-        }
-        if (since === undefined) {
-          this.log.info({ client, zone: query.qname }, 'IXFR refused: no SOA of the zone in its authority section');
-          await send(bareResponse(query, RCODE.FORMERR));
-          return;
-        }
-      }
       const store = ZoneStore.open(this.dataPath, { readonly: true });
       try {
-        if (since !== undefined && (await this.incremental(store, query, since, client, send))) return;
+        if (!store.soa(query.qname)) {
+          await send(bareResponse(query, RCODE.NOTAUTH));
+          return;
+        }
+        let since: number | undefined;
+        if (query.qtype === IXFR) {
+          since = ixfrClientSerial(packet, query.qname);
+          if (since === undefined) {
+            this.log.info({ client, zone: query.qname }, 'IXFR refused: no SOA of the zone in its authority section');
+            await send(bareResponse(query, RCODE.FORMERR));
+            return;
+          }
+          if (await this.incremental(store, query, since, client, send)) return;
+        }
         const zone = store.readZone(query.qname);
         if (!zone) {
           await send(bareResponse(query, RCODE.NOTAUTH));
