@@ -7,7 +7,7 @@ import { AnswerError } from '../../protocol/errors.js';
 import { createCommand } from '../../protocol/message.js';
 import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
-import { AXFR_HANDOFF, daemonOptions, onStopRequest, startDaemonModule, SUPERVISED_ENV } from '../daemon.js';
+import { AXFR_HANDOFF, daemonOptions, onStopRequest, startDaemonModule, SUPERVISED_ENV, UPDATE_ANSWER, type UpdateAnswer } from '../daemon.js';
 import { absolute } from '../dns/name.js';
 import { Zone } from '../dns/zone.js';
 import { ZoneStore } from '../dns/zone-store.js';
@@ -18,6 +18,7 @@ import { XfrinZones } from '../xfrin/follow.js';
 import { formatEndpoint, ListenError } from './endpoints.js';
 import { rateLimitFrom, type RateLimitItems } from './rrl.js';
 import { AuthServer, DEFAULT_AUTH_LIMITS, type Endpoint } from './server.js';
+import { UpdateRelay } from './update-relay.js';
 
 const AUTH_SPEC = path.join(PROJECT_ROOT, 'src/auth/auth.spec');
 
@@ -64,7 +65,26 @@ const program = daemonOptions(
         log.info({ zone, from }, 'NOTIFY received: passed to Xfrin');
         if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
       });
-    const server = new AuthServer(log, { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections }, handOff, onNotify);
+    // Under the boss, updates go to ddns and its answers come back the same way.
+    const updates = new UpdateRelay((handoff) => {
+      if (process.env[SUPERVISED_ENV] !== '1' || !process.connected || !process.send) return false;
+      process.send(handoff, (err: Error | null) => {
+        if (err) log.warn({ err }, 'cannot hand an update to the boss');
+      });
+      return true;
+    }, log);
+    process.on('message', (message: unknown) => {
+      if ((message as UpdateAnswer | null)?.type === UPDATE_ANSWER) updates.settle(message as UpdateAnswer);
+    });
+    // The IPC listener must not keep auth alive by itself.
+    process.channel?.unref();
+    const server = new AuthServer(
+      log,
+      { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections },
+      handOff,
+      onNotify,
+      (packet, query, client) => updates.forward(packet, query, client),
+    );
     let store: ZoneStore;
     try {
       store = ZoneStore.open(resolveDataPath(opts.dataPath));
@@ -113,6 +133,7 @@ const program = daemonOptions(
 
     const stop = (reason: string): void => {
       log.info({ reason }, 'auth stopping');
+      updates.close();
       void server.close().then(async () => {
         await module?.close();
         store.close();

@@ -156,6 +156,30 @@ export class ZoneStore {
   }
 
   /**
+   * Changes the zone `zone` by a difference, in one transaction: each
+   * removed record must be there (ZoneStoreError, and nothing changes, when
+   * one is not), `removed` holds the old SOA and `added` the new one.
+   */
+  applyDifference(zone: string, diff: { removed: ZoneRecord[]; added: ZoneRecord[] }): { serial: number } {
+    const soa = diff.added.find((r) => r.type === 6 && r.name === zone);
+    if (!soa) throw new ZoneStoreError(`a difference to ${zone} without its new SOA`);
+    const serial = soaTimers(soa.rdata).serial;
+    const apply = this.db.transaction(() => {
+      const row = this.db.prepare('SELECT id FROM zones WHERE name = ?').get(zone) as { id: number } | undefined;
+      if (!row) throw new ZoneStoreError(`no zone ${zone} in the store`);
+      const remove = this.db.prepare('DELETE FROM records WHERE id = (SELECT id FROM records WHERE zone_id = ? AND rname = ? AND type = ? AND rdata = ? LIMIT 1)');
+      for (const r of diff.removed) {
+        if (remove.run(row.id, sortKey(r.name), r.type, r.rdata).changes === 0) throw new ZoneStoreError(`${r.name} type ${r.type}: a record to remove is not in ${zone}`);
+      }
+      const insert = this.db.prepare('INSERT INTO records (zone_id, name, rname, ttl, type, rdata) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const r of diff.added) insert.run(row.id, r.name, sortKey(r.name), r.ttl, r.type, r.rdata);
+      this.db.prepare('UPDATE zones SET serial = ? WHERE id = ?').run(serial, row.id);
+    });
+    apply.immediate();
+    return { serial };
+  }
+
+  /**
    * Copies the WAL into the database and truncates it to nothing. Without
    * this the WAL keeps the size of the largest zone ever written, and grows
    * past it while a reader stays in an old snapshot. It waits a short while
