@@ -1,55 +1,11 @@
-import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { requireTool } from './helpers/debian.js';
+import { authPort, DDNS_COMPONENTS, DDNS_CONFIG, dynamicStack, nsupdate, zoneText } from './helpers/ddns.js';
 import { digAt, rcodeOf, udpExchange } from './helpers/dns.js';
-import { run } from './helpers/processes.js';
-import { boot, byComponent, type Booted } from './helpers/stack.js';
-import { tempDir } from './helpers/tmp.js';
+import { boot, byComponent } from './helpers/stack.js';
 import { ANY, encodeUpdate } from './helpers/update-client.js';
 
-const components = {
-  ddns: { process: 'b10-ddns', kind: 'dispensable', address: 'DDNS', priority: 15 },
-  auth: { process: 'b10-auth', kind: 'needed', address: 'Auth', priority: 10 },
-};
-const DDNS_CONFIG = { DDNS: { zones: [{ origin: 'dyn.test', update_acl: [{ action: 'ACCEPT', from: '127.0.0.1' }] }] } };
 const DNSKEY = 'IzASFiudMt5m0Ia3nUTCr7J/ncfn1Uw44or7NVR1NVa2QT5evDNNEJw8JWdOLymLfvSWc4PXjY6gKeXTH6zaDw==';
-
-const zoneText = (origin: string, extra: string[] = []): string =>
-  [`$ORIGIN ${origin}.`, '$TTL 300', '@ SOA ns admin 1 3600 900 604800 300', '@ NS ns', 'ns A 192.0.2.1', 'www A 192.0.2.2', ...extra, ''].join('\n');
-
-interface Dynamic {
-  stack: Booted;
-  port: number;
-}
-
-/** The stack (auth and ddns, DNS on a free port) with the zones given loaded; `dir` boots again on an old data path. */
-async function dynamicStack(zones: Record<string, string> = { 'dyn.test': zoneText('dyn.test') }, dir?: string): Promise<Dynamic> {
-  const stack = await boot(components, ['-p', '0', ...(dir ? ['-d', dir] : [])], DDNS_CONFIG);
-  const listening = await stack.boss.waitForLog(byComponent('auth', 'auth listening'), 'auth listening');
-  const files = await tempDir();
-  for (const [origin, text] of Object.entries(zones)) {
-    const file = path.join(files, `${origin}.zone`);
-    await writeFile(file, text);
-    const loaded = await run('src/cli/main.js', ['zone', 'load', origin, file, '-d', stack.dir], { env: stack.env });
-    expect(loaded.code).toBe(0);
-  }
-  return { stack, port: (listening.endpoints as { port: number }[])[0]!.port };
-}
-
-/** Real nsupdate with `lines` on its stdin (server and `send` added); its exit code and what it printed. */
-function nsupdate(port: number, lines: string[], args: string[] = []): Promise<{ code: number | null; out: string }> {
-  const bin = requireTool('nsupdate', 'bind9-dnsutils');
-  return new Promise((resolve) => {
-    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('close', (code) => resolve({ code, out }));
-    child.stdin.end([`server 127.0.0.1 ${port}`, ...lines, 'send', ''].join('\n'));
-  });
-}
 
 async function dig(port: number, ...args: string[]): Promise<Awaited<ReturnType<typeof digAt>>> {
   return digAt(requireTool('dig', 'dnsutils'), port, ...args);
@@ -111,9 +67,8 @@ describe('b10-ddns applies nsupdate\'s updates', () => {
     const first = await dynamicStack();
     expect(await nsupdate(first.port, ['update add kept.dyn.test. 300 AAAA 2001:db8::1'])).toMatchObject({ code: 0 });
     await first.stack.boss.stop();
-    const stack = await boot(components, ['-p', '0', '-d', first.stack.dir]);
-    const listening = await stack.boss.waitForLog(byComponent('auth', 'auth listening'), 'auth listening');
-    const port = (listening.endpoints as { port: number }[])[0]!.port;
+    const stack = await boot(DDNS_COMPONENTS, ['-p', '0', '-d', first.stack.dir]);
+    const port = await authPort(stack);
     expect((await dig(port, 'kept.dyn.test', 'AAAA')).answer).toEqual(['kept.dyn.test. 300 IN AAAA 2001:db8::1']);
     expect(await serialOf(port)).toBe(2);
     expect(await nsupdate(port, ['update delete kept.dyn.test.'])).toMatchObject({ code: 0 });
@@ -146,9 +101,8 @@ describe('b10-ddns applies nsupdate\'s updates', () => {
   });
 
   it('ddns_not_running: auth answers NOTIMP, as BIND 10\'s auth did without b10-ddns', async () => {
-    const stack = await boot({ auth: components.auth }, ['-p', '0'], DDNS_CONFIG);
-    const listening = await stack.boss.waitForLog(byComponent('auth', 'auth listening'), 'auth listening');
-    const port = (listening.endpoints as { port: number }[])[0]!.port;
+    const stack = await boot({ auth: DDNS_COMPONENTS.auth }, ['-p', '0'], DDNS_CONFIG);
+    const port = await authPort(stack);
     const answer = await udpExchange(port, encodeUpdate(7, 'dyn.test', [], []), 3000);
     expect(answer && rcodeOf(answer)).toBe(4);
     await stack.boss.waitForLog(byComponent('auth', 'update answered NOTIMP: ddns is not running'), 'NOTIMP logged');
