@@ -9,6 +9,7 @@ import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { AXFR_HANDOFF, daemonOptions, onStopRequest, startDaemonModule, SUPERVISED_ENV, UPDATE_ANSWER, type UpdateAnswer } from '../daemon.js';
 import { absolute } from '../dns/name.js';
+import { changesFromBus, type ZoneChange } from '../dns/zone-changes.js';
 import { Zone } from '../dns/zone.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
@@ -115,17 +116,32 @@ const program = daemonOptions(
       process.exit(EXIT_FAILURE);
     }
 
-    const loadZone = (origin: string): unknown => {
-      const name = absolute(origin, '.');
-      const records = store.iterate(name);
-      if (!records) {
-        if (!server.removeZone(name)) throw new AnswerError(1, `no zone ${name} in the store`);
-        log.info({ zone: name }, 'zone dropped: no longer served');
-        return { origin: name, served: false };
+    /** The zone as it is after `changes`, built from the one served when they start from its serial; else undefined. */
+    const changed = (name: string, changes: ZoneChange[] | undefined): Zone | undefined => {
+      let zone = server.zone(name);
+      for (const change of changes ?? []) {
+        if (zone?.serial !== change.from) return undefined;
+        zone = zone.withChanges(change.removed, change.added);
       }
-      const zone = new Zone(name, records);
+      return changes && zone;
+    };
+
+    const loadZone = (origin: string, changes: ZoneChange[] | undefined): unknown => {
+      const name = absolute(origin, '.');
+      let zone = changed(name, changes);
+      if (zone) {
+        log.debug({ zone: name, serial: zone.serial, changes: changes!.length }, 'zone changed in memory');
+      } else {
+        const records = store.iterate(name);
+        if (!records) {
+          if (!server.removeZone(name)) throw new AnswerError(1, `no zone ${name} in the store`);
+          log.info({ zone: name }, 'zone dropped: no longer served');
+          return { origin: name, served: false };
+        }
+        zone = new Zone(name, records);
+        log.info({ zone: name, serial: zone.serial, records: zone.records }, 'zone loaded');
+      }
       server.setZone(zone);
-      log.info({ zone: name, serial: zone.serial, records: zone.records }, 'zone loaded');
       // Served now: xfrout tells the secondaries.
       if (module?.session.isConnected) module.session.send('Xfrout', createCommand('zone_changed', { origin: name }));
       return { origin: name, serial: zone.serial, records: zone.records };
@@ -168,7 +184,7 @@ const program = daemonOptions(
       onCommand: (name, args) => {
         switch (name) {
           case 'loadzone':
-            return loadZone(String(args.origin));
+            return loadZone(String(args.origin), changesFromBus(args.changes));
           case 'zones':
             return server.zoneList();
           default:

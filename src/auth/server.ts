@@ -160,6 +160,11 @@ export class AuthServer {
     this.prepared.clear();
   }
 
+  /** The zone served as `origin`, if any. */
+  zone(origin: string): Zone | undefined {
+    return this.zones.get(origin);
+  }
+
   removeZone(origin: string): boolean {
     if (!this.zones.has(origin)) return false;
     const next = new Map(this.zones);

@@ -50,7 +50,7 @@ const program = daemonOptions(
       log.error({ err, client: handoff.client.address }, 'update failed: SERVFAIL');
       handled = { response: servfail(packet) };
     }
-    if (handled.changed) await reloads.reload(handled.changed.zone);
+    if (handled.changed) await reloads.reload(handled.changed.zone, handled.changed.change);
     const answer: UpdateAnswer = { type: UPDATE_ANSWER, id: handoff.id, to: handoff.from, response: handled.response?.toString('base64') };
     process.send?.(answer, (err: Error | null) => {
       if (err) log.warn({ err: err.message }, 'an update\'s answer could not be sent back to auth');

@@ -1,6 +1,8 @@
 import { aclProblems, decide, type AclEntry } from '../dns/acl.js';
 import { bareResponse, formerr, RCODE } from '../dns/message.js';
 import { absolute } from '../dns/name.js';
+import { soaTimers } from '../dns/rdata.js';
+import type { ZoneChange } from '../dns/zone-changes.js';
 import { ZoneStore, ZoneStoreError } from '../dns/zone-store.js';
 import type { Logger } from '../log.js';
 import { CLASS_IN, parseUpdate } from './update-message.js';
@@ -19,11 +21,11 @@ export interface Client {
   keyName?: string;
 }
 
-/** What became of one UPDATE: the response to send (none for a packet dropped), and the zone it changed. */
+/** What became of one UPDATE: the response to send (none for a packet dropped), and the zone it changed and how. */
 export interface Handled {
   response: Buffer | undefined;
   rcode?: number;
-  changed?: { zone: string; serial: number };
+  changed?: { zone: string; change: ZoneChange };
 }
 
 const SOA = 6;
@@ -107,9 +109,10 @@ export class UpdateService {
       this.log.error({ client: client.address, zone, err: err.message }, 'update not written: SERVFAIL');
       return answer(RCODE.SERVFAIL);
     }
+    const from = soaTimers(data.soa.rdata).serial;
     data.apply(outcome.diff);
     this.log.info({ client: client.address, zone, serial: outcome.serial, removed: outcome.diff.removed.length, added: outcome.diff.added.length }, 'update applied');
-    return answer(RCODE.NOERROR, undefined, { zone, serial: outcome.serial! });
+    return answer(RCODE.NOERROR, undefined, { zone, change: { from, ...outcome.diff } });
   }
 
   close(): void {
