@@ -3,6 +3,7 @@ import { parseMasterFile, rdataOfText, type ZoneRecord } from '../src/dns/master
 import { RCODE } from '../src/dns/message.js';
 import { soaTimers } from '../src/dns/rdata.js';
 import { typeCode } from '../src/dns/types.js';
+import { rdatasOf, Zone } from '../src/dns/zone.js';
 import { parseUpdate, type UpdateRR } from '../src/ddns/update-message.js';
 import { nextSerial, processUpdate, ZoneData, type Outcome } from '../src/ddns/update.js';
 import { ANY, encodeUpdate, IN, NONE } from './helpers/update-client.js';
@@ -206,5 +207,37 @@ describe('UPDATE messages off the wire', () => {
     expect(parsed.message.updates).toEqual([{ name: `x.${ORIGIN}`, type: 1, klass: IN, ttl: 60, rdata: Buffer.from([192, 0, 2, 1]) }]);
     expect(parseUpdate(packet.subarray(0, -1)).kind).toBe('formerr');
     expect(parseUpdate(encodeUpdate(9, 'dyn.test', [], [{ name: 'x.dyn.test', type: 1, ttl: 60, rdata: Buffer.from([1, 2]) }])).kind).toBe('formerr');
+  });
+});
+
+describe('auth\'s zone changed in memory by a difference', () => {
+  const build = (lines: string[]): Zone => new Zone(ORIGIN, parseMasterFile('dyn.test.zone', ORIGIN, () => `${lines.join('\n')}\n`));
+  const rrsetsOf = (z: Zone, name: string): string[] =>
+    [...(z.node(name)?.values() ?? [])].map((r) => `${r.type} ${r.ttl} ${rdatasOf(r).map((d) => d.toString('hex')).sort().join(',')}`).sort();
+
+  it('withChanges: the same RRsets and names as the zone built whole from the changed records; empty non-terminals come and go', () => {
+    const before = build(ZONE);
+    const data = zone();
+    const outcome = processUpdate(data, [], [add('a.b.new', 'A', '192.0.2.9'), delRRset('deep.below.ent', 'ANY'), add('www', 'A', '192.0.2.8', 60)]);
+    const patched = before.withChanges(outcome.diff!.removed, outcome.diff!.added)!;
+    data.apply(outcome.diff!);
+    const whole = new Zone(ORIGIN, [...['@', 'ns', 'ns2', 'www', 'alias', 'solo', 'a.b.new'].flatMap((n) => {
+      const name = n === '@' ? ORIGIN : `${n}.${ORIGIN}`;
+      return [...(data.node(name) ?? [])].flatMap(([type, rrset]) => [...rrset.rdatas.values()].map((rdata) => ({ name, ttl: rrset.ttl, type, rdata })));
+    })]);
+    for (const name of [ORIGIN, `www.${ORIGIN}`, `a.b.new.${ORIGIN}`, `deep.below.ent.${ORIGIN}`, `alias.${ORIGIN}`]) expect(rrsetsOf(patched, name)).toEqual(rrsetsOf(whole, name));
+    for (const name of [`b.new.${ORIGIN}`, `new.${ORIGIN}`, `below.ent.${ORIGIN}`, `ent.${ORIGIN}`, `deep.below.ent.${ORIGIN}`]) expect(patched.exists(name)).toBe(whole.exists(name));
+    expect(patched.exists(`b.new.${ORIGIN}`)).toBe(true);
+    expect(patched.exists(`ent.${ORIGIN}`)).toBe(false);
+    expect(patched.serial).toBe(11);
+    expect(patched.records).toBe(whole.records);
+    expect(before.exists(`ent.${ORIGIN}`)).toBe(true);
+  });
+
+  it('withChanges: undefined (load the zone whole) for a record to remove that the zone lacks, or DNSSEC records', () => {
+    const before = build(ZONE);
+    const soa = zone().soa;
+    expect(before.withChanges([soa, { name: `x.${ORIGIN}`, ttl: 300, type: 1, rdata: Buffer.from([1, 2, 3, 4]) }], [soa])).toBeUndefined();
+    expect(before.withChanges([soa], [soa, { name: ORIGIN, ttl: 300, type: 48, rdata: Buffer.from([1, 1, 3, 13]) }])).toBeUndefined();
   });
 });
