@@ -4,6 +4,7 @@ import { benchRecovery, RECOVERY_PERIOD_MS } from './recovery.js';
 import { benchClients } from './session.js';
 import { benchDns } from './dns.js';
 import { benchAxfr } from './axfr.js';
+import { benchDdns } from './ddns.js';
 import { useOwnToken } from '../test/helpers/token.js';
 
 /** `npm run bench`: prints every figure, then the ratios the issues set targets for. */
@@ -44,7 +45,7 @@ if (typeof clients === 'string') {
 
 const boss = await benchBoss();
 const ms = (values: number[]): string => values.map((v) => v.toFixed(0)).join(', ');
-out('boss (default stack: msgq, cfgmgr, Boss, xfrout, auth, xfrin, cmdctl)');
+out('boss (default stack: msgq, cfgmgr, Boss, xfrout, ddns, auth, xfrin, cmdctl)');
 out(`  cold start median    ${median(boss.startMs).toFixed(0)} ms  (target < 1000 ms; runs: ${ms(boss.startMs)})`);
 out(`  shutdown median      ${median(boss.shutdownMs).toFixed(0)} ms  (target < 500 ms; runs: ${ms(boss.shutdownMs)})`);
 
@@ -72,4 +73,14 @@ if (typeof axfr === 'string') {
   out('zone transfers of a 100,000-record zone vs BIND 9 (same run)');
   out(`  out of xfrout        b10 ${ms(axfr.outB10Ms)}, named ${ms(axfr.outNamedMs)} = ${(axfr.outNamedMs / axfr.outB10Ms).toFixed(2)}x named's speed`);
   out(`  into xfrin           b10 ${ms(axfr.inB10Ms)} (stored and served), named ${ms(axfr.inNamedMs)} = ${(axfr.inNamedMs / axfr.inB10Ms).toFixed(2)}x named's speed`);
+}
+
+const ddns = await benchDdns();
+if (typeof ddns === 'string') {
+  out(`dynamic updates vs BIND 9: skipped: ${ddns}`);
+} else {
+  out('dynamic updates vs BIND 9 (one client, one single-record update at a time, same zone, same run)');
+  for (const [what, figures] of [['UDP', ddns.udp], ['TCP', ddns.tcp]] as const) {
+    out(`  ${what.padEnd(20)} b10 ${rate(figures.b10)}, named ${rate(figures.named)} updates = ${(figures.b10 / figures.named).toFixed(2)}x`);
+  }
 }
