@@ -52,14 +52,9 @@ export interface UpdateSender {
   close(): void;
 }
 
-/** Sends over UDP from one socket, waiting `timeoutMs` at most for each answer (matched by id). */
-export async function udpSender(port: number, timeoutMs = 5000, host = '127.0.0.1'): Promise<UpdateSender> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+/** One update at a time: `write` sends it, `answer` takes every message received (matched by id). */
+function oneAtATime(write: (packet: Buffer) => void, timeoutMs: number): { send: UpdateSender['send']; answer: (msg: Buffer | undefined) => void } {
   let waiting: { id: number; done: (rcode: number | undefined) => void } | undefined;
-  socket.on('message', (msg) => {
-    if (msg.length >= 12 && waiting && msg.readUInt16BE(0) === waiting.id) waiting.done(msg.readUInt16BE(2) & 0xf);
-  });
   return {
     send: (packet) =>
       new Promise((resolve) => {
@@ -70,10 +65,22 @@ export async function udpSender(port: number, timeoutMs = 5000, host = '127.0.0.
           resolve(rcode);
         };
         waiting = { id: packet.readUInt16BE(0), done: finish };
-        socket.send(packet, port, host);
+        write(packet);
       }),
-    close: () => socket.close(),
+    answer: (msg) => {
+      if (msg === undefined) waiting?.done(undefined);
+      else if (msg.length >= 12 && waiting && msg.readUInt16BE(0) === waiting.id) waiting.done(msg.readUInt16BE(2) & 0xf);
+    },
   };
+}
+
+/** Sends over UDP from one socket, waiting `timeoutMs` at most for each answer. */
+export async function udpSender(port: number, timeoutMs = 5000, host = '127.0.0.1'): Promise<UpdateSender> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { send, answer } = oneAtATime((packet) => socket.send(packet, port, host), timeoutMs);
+  socket.on('message', answer);
+  return { send, close: () => socket.close() };
 }
 
 /** Sends over one TCP connection, waiting `timeoutMs` at most for each answer. */
@@ -84,29 +91,16 @@ export async function tcpSender(port: number, timeoutMs = 5000, host = '127.0.0.
   });
   socket.setNoDelay(true);
   socket.on('error', () => {});
+  const { send, answer } = oneAtATime((packet) => socket.write(lengthPrefixed(packet)), timeoutMs);
   let input = Buffer.alloc(0);
-  let waiting: { id: number; done: (rcode: number | undefined) => void } | undefined;
   socket.on('data', (chunk: Buffer) => {
     input = Buffer.concat([input, chunk]);
     while (input.length >= 2 && input.length >= 2 + input.readUInt16BE(0)) {
       const msg = input.subarray(2, 2 + input.readUInt16BE(0));
       input = input.subarray(2 + msg.length);
-      if (msg.length >= 12 && waiting && msg.readUInt16BE(0) === waiting.id) waiting.done(msg.readUInt16BE(2) & 0xf);
+      answer(msg);
     }
   });
-  socket.on('close', () => waiting?.done(undefined));
-  return {
-    send: (packet) =>
-      new Promise((resolve) => {
-        const timer = setTimeout(() => finish(undefined), timeoutMs);
-        const finish = (rcode: number | undefined): void => {
-          clearTimeout(timer);
-          waiting = undefined;
-          resolve(rcode);
-        };
-        waiting = { id: packet.readUInt16BE(0), done: finish };
-        socket.write(lengthPrefixed(packet));
-      }),
-    close: () => socket.destroy(),
-  };
+  socket.on('close', () => answer(undefined));
+  return { send, close: () => socket.destroy() };
 }
