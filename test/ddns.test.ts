@@ -63,6 +63,18 @@ describe('b10-ddns applies nsupdate\'s updates', () => {
     expect(stack.boss.logs.some((l) => l.component === 'ddns' && l.why === 'refused by the zone\'s update_acl')).toBe(true);
   });
 
+  it('secondary_zone_notauth: a zone of Xfrin\'s (b10 is its secondary) is answered NOTAUTH, even listed in DDNS/zones', async () => {
+    const acl = [{ action: 'ACCEPT', from: '127.0.0.1' }];
+    const { stack, port } = await dynamicStack({ 'sec.test': zoneText('sec.test') }, [], {
+      components: { ...DDNS_COMPONENTS, xfrin: { process: 'b10-xfrin', kind: 'dispensable', address: 'Xfrin', priority: 5 } },
+      config: { DDNS: { zones: [{ origin: 'sec.test', update_acl: acl }] }, Xfrin: { zones: [{ name: 'sec.test' }] } },
+    });
+    await stack.boss.waitForLog((l) => l.component === 'ddns' && l.msg === 'Xfrin\'s zones known: updates for them answered NOTAUTH' && JSON.stringify(l.zones) === '["sec.test."]', 'ddns knows Xfrin\'s zones');
+    const r = await nsupdate(port, ['zone sec.test.', 'update add x.sec.test. 300 A 192.0.2.3']);
+    expect(r.out).toContain('update failed: NOTAUTH');
+    expect((await dig(port, 'x.sec.test', 'A')).status).toBe('NXDOMAIN');
+  });
+
   it('survives_restart: an acknowledged update is in the zone when the stack boots again on the same data path', async () => {
     const first = await dynamicStack();
     expect(await nsupdate(first.port, ['update add kept.dyn.test. 300 AAAA 2001:db8::1'])).toMatchObject({ code: 0 });

@@ -24,7 +24,6 @@ export interface Client {
 /** What became of one UPDATE: the response to send (none for a packet dropped), and the zone it changed and how. */
 export interface Handled {
   response: Buffer | undefined;
-  rcode?: number;
   changed?: { zone: string; change: ZoneChange };
 }
 
@@ -78,12 +77,12 @@ export class UpdateService {
     if (parsed.kind === 'drop') return { response: undefined };
     if (parsed.kind === 'formerr') {
       this.log.info({ client: client.address, why: parsed.why }, 'update malformed: FORMERR');
-      return { response: formerr(parsed), rcode: RCODE.FORMERR };
+      return { response: formerr(parsed) };
     }
     const { query, prerequisites, updates } = parsed.message;
     const answer = (rcode: number, why?: string, changed?: Handled['changed']): Handled => {
       if (why !== undefined) this.log.info({ client: client.address, zone: query.qname, rcode, why }, 'update not applied');
-      return { response: bareResponse(query, rcode), rcode, changed };
+      return { response: bareResponse(query, rcode), changed };
     };
     if (query.qtype !== SOA) return answer(RCODE.FORMERR, `the zone section asks for type ${query.qtype}, not SOA`);
     const zone = query.qname;

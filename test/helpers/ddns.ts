@@ -31,9 +31,13 @@ export async function authPort(stack: Booted): Promise<number> {
   return (listening.endpoints as { port: number }[])[0]!.port;
 }
 
-/** The stack (auth and ddns, DNS on a free port, `args` for the boss) with `zones` loaded. */
-export async function dynamicStack(zones: Record<string, string> = { 'dyn.test': zoneText('dyn.test') }, args: string[] = []): Promise<Dynamic> {
-  const stack = await boot(DDNS_COMPONENTS, ['-p', '0', ...args], DDNS_CONFIG);
+/** The stack (auth and ddns unless `components` says, DNS on a free port, `args` for the boss) with `zones` loaded. */
+export async function dynamicStack(
+  zones: Record<string, string> = { 'dyn.test': zoneText('dyn.test') },
+  args: string[] = [],
+  { components = DDNS_COMPONENTS, config = DDNS_CONFIG }: { components?: Record<string, object>; config?: Record<string, object> } = {},
+): Promise<Dynamic> {
+  const stack = await boot(components, ['-p', '0', ...args], config);
   const port = await authPort(stack);
   const files = await tempDir();
   for (const [origin, text] of Object.entries(zones)) {
