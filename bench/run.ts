@@ -5,6 +5,7 @@ import { benchClients } from './session.js';
 import { benchDns } from './dns.js';
 import { benchAxfr } from './axfr.js';
 import { benchIxfr } from './ixfr.js';
+import { benchDdns } from './ddns.js';
 import { useOwnToken } from '../test/helpers/token.js';
 
 /** `npm run bench`: prints every figure, then the ratios the issues set targets for. */
@@ -45,7 +46,7 @@ if (typeof clients === 'string') {
 
 const boss = await benchBoss();
 const ms = (values: number[]): string => values.map((v) => v.toFixed(0)).join(', ');
-out('boss (default stack: msgq, cfgmgr, Boss, xfrout, auth, xfrin, cmdctl)');
+out('boss (default stack: msgq, cfgmgr, Boss, xfrout, ddns, auth, xfrin, cmdctl)');
 out(`  cold start median    ${median(boss.startMs).toFixed(0)} ms  (target < 1000 ms; runs: ${ms(boss.startMs)})`);
 out(`  shutdown median      ${median(boss.shutdownMs).toFixed(0)} ms  (target < 500 ms; runs: ${ms(boss.shutdownMs)})`);
 
@@ -80,3 +81,13 @@ out('IXFR vs AXFR out of xfrout, 100,000-record zone, one record changed (same r
 out(`  IXFR from serial 1   ${ixfr.ixfrMs.toFixed(1)} ms, ${ixfr.ixfrRecords} records`);
 out(`  AXFR                 ${ixfr.axfrMs.toFixed(1)} ms, ${ixfr.axfrRecords.toLocaleString('en-US')} records`);
 out(`  AXFR/IXFR            ${(ixfr.axfrMs / ixfr.ixfrMs).toFixed(0)}x`);
+
+const ddns = await benchDdns();
+if (typeof ddns === 'string') {
+  out(`dynamic updates vs BIND 9: skipped: ${ddns}`);
+} else {
+  out('dynamic updates vs BIND 9 (one client, one single-record update at a time, same zone, same run)');
+  for (const [what, figures] of [['UDP', ddns.udp], ['TCP', ddns.tcp]] as const) {
+    out(`  ${what.padEnd(20)} b10 ${rate(figures.b10)}, named ${rate(figures.named)} updates = ${(figures.b10 / figures.named).toFixed(2)}x`);
+  }
+}

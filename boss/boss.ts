@@ -17,7 +17,7 @@ import { DEFAULT_MSGQ_HOST } from '../protocol/limits.js';
 import { TOKEN_FILE_NAME } from '../protocol/token.js';
 import { connectOnce } from '../protocol/transport.js';
 import { writeTokenFile } from '../msgq/token-file.js';
-import { AXFR_HANDOFF, MSGQ_UP, READY } from '../src/daemon.js';
+import { AXFR_HANDOFF, MSGQ_UP, READY, UPDATE_ANSWER, UPDATE_HANDOFF, type UpdateAnswer, type UpdateHandoff } from '../src/daemon.js';
 import type { Logger } from '../src/log.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { COMPONENT_PID, describeExit, spawnChild, type ChildHandle, type Exit } from './child.js';
@@ -28,6 +28,8 @@ import { restartDecision, type RestartPolicy } from './restart.js';
 export const BOSS_SPEC = path.join(PROJECT_ROOT, 'boss/bob.spec');
 /** The module that serves zone transfers: auth hands it transfer connections through the boss. */
 const XFROUT = 'Xfrout';
+/** The module that applies dynamic updates: auth hands it UPDATE messages through the boss. */
+const DDNS = 'DDNS';
 /** How long the boss waits for msgq to answer, as the seed did. */
 const MSGQ_CONNECT_MS = 5000;
 /** msgq is given up on after this many failed starts within MSGQ_FAILURE_WINDOW_MS. */
@@ -482,14 +484,25 @@ export class Boss {
   }
 
   /**
-   * Messages from a component over IPC: that it is up, or a transfer's
-   * connection to pass from auth to xfrout.
+   * Messages from a component over IPC: that it is up, a transfer's
+   * connection to pass from auth to xfrout, an UPDATE from auth to ddns or
+   * ddns's answer back to the process that sent it.
    */
   private onChildMessage(component: Component, child: ChildHandle, message: unknown, handle: unknown): void {
     if (message === READY) {
       if (component.child !== child) return;
       component.saidReady = true;
       this.checkReady(component);
+      return;
+    }
+    const type = (message as { type?: unknown } | null)?.type;
+    if (type === UPDATE_HANDOFF) {
+      this.passUpdate(component, message as UpdateHandoff);
+      return;
+    }
+    if (type === UPDATE_ANSWER) {
+      const answer = message as UpdateAnswer;
+      this.components.get(String(answer.to))?.child?.notify({ ...answer, to: undefined });
       return;
     }
     if ((message as { type?: unknown } | null)?.type !== AXFR_HANDOFF || !(handle instanceof net.Socket)) return;
@@ -499,6 +512,14 @@ export class Boss {
     if (xfrout?.child?.pass(message, handle)) return;
     this.log.warn({ from: component.name }, 'a zone transfer was asked for, but xfrout is not running: connection closed');
     handle.destroy();
+  }
+
+  /** An UPDATE to ddns, marked with who sent it; when ddns is not running, the sender is told at once. */
+  private passUpdate(component: Component, handoff: UpdateHandoff): void {
+    const ddns = [...this.components.values()].find((c) => c.config.address === DDNS && c.state === 'running');
+    if (ddns?.child?.notify({ ...handoff, from: component.name })) return;
+    const answer: UpdateAnswer = { type: UPDATE_ANSWER, id: handoff.id, unavailable: 'ddns is not running' };
+    component.child?.notify(answer);
   }
 
   private childEnv(): NodeJS.ProcessEnv {

@@ -18,8 +18,8 @@ export interface ChildHandle {
   /** The last error the process reported: an error or fatal log line, or a JavaScript error on stderr. */
   readonly lastError: string | undefined;
   kill(signal: NodeJS.Signals): void;
-  /** Sends a message over the IPC channel, if it is still open; never throws. */
-  notify(message: string): void;
+  /** Sends a message over the IPC channel, if it is still open; never throws. False when the channel is gone. */
+  notify(message: string | object): boolean;
   /** Passes a message with a socket (the handle travels); false when the channel is gone. */
   pass(message: unknown, handle: import('node:net').Socket): boolean;
 }
@@ -146,7 +146,9 @@ export function spawnChild(
     },
     notify(message) {
       // The callback takes a send error (the child just exited) instead of an 'error' event.
-      if (running && child.connected) child.send(message, () => {});
+      if (!running || !child.connected) return false;
+      child.send(message as Parameters<typeof child.send>[0], () => {});
+      return true;
     },
   };
 }

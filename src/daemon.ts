@@ -80,6 +80,37 @@ export function onMsgqUp(reconnect: () => void): void {
  */
 export const AXFR_HANDOFF = 'b10:axfr';
 
+/**
+ * An UPDATE message on its way from auth to ddns through the boss, over
+ * UDP or TCP alike: the packet (base64) and the client. The boss adds
+ * `from`, the component it came from, so the answer finds its way back to
+ * that process (auth may run as several).
+ */
+export interface UpdateHandoff {
+  type: typeof UPDATE_HANDOFF;
+  /** Unique within the sending process: the answer carries it back. */
+  id: number;
+  packet: string;
+  client: { address: string; port: number; transport: 'udp' | 'tcp' };
+  from?: string;
+}
+export const UPDATE_HANDOFF = 'b10:update';
+
+/**
+ * ddns's answer to an UpdateHandoff, routed by the boss to the component
+ * `to`: the response (base64) for auth to send from the socket the update
+ * came in on, none for a packet dropped; or `unavailable`, the boss's own
+ * answer when ddns is not running.
+ */
+export interface UpdateAnswer {
+  type: typeof UPDATE_ANSWER;
+  id: number;
+  to?: string;
+  response?: string;
+  unavailable?: string;
+}
+export const UPDATE_ANSWER = 'b10:update-answer';
+
 /** The options every b10 daemon on the bus takes: its data path, msgq's port, verbose logging. */
 export function daemonOptions(command: Command): Command {
   return command

@@ -7,8 +7,9 @@ import { AnswerError } from '../../protocol/errors.js';
 import { createCommand } from '../../protocol/message.js';
 import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
-import { AXFR_HANDOFF, daemonOptions, onStopRequest, startDaemonModule, SUPERVISED_ENV } from '../daemon.js';
+import { AXFR_HANDOFF, daemonOptions, onStopRequest, startDaemonModule, SUPERVISED_ENV, UPDATE_ANSWER, type UpdateAnswer } from '../daemon.js';
 import { absolute } from '../dns/name.js';
+import { changesFromBus, type ZoneChange } from '../dns/zone-changes.js';
 import { Zone } from '../dns/zone.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
@@ -18,6 +19,7 @@ import { XfrinZones } from '../xfrin/follow.js';
 import { formatEndpoint, ListenError } from './endpoints.js';
 import { rateLimitFrom, type RateLimitItems } from './rrl.js';
 import { AuthServer, DEFAULT_AUTH_LIMITS, type Endpoint } from './server.js';
+import { UpdateRelay } from './update-relay.js';
 
 const AUTH_SPEC = path.join(PROJECT_ROOT, 'src/auth/auth.spec');
 
@@ -64,7 +66,26 @@ const program = daemonOptions(
         log.info({ zone, from }, 'NOTIFY received: passed to Xfrin');
         if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
       });
-    const server = new AuthServer(log, { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections }, handOff, onNotify);
+    // Under the boss, updates go to ddns and its answers come back the same way.
+    const updates = new UpdateRelay((handoff) => {
+      if (process.env[SUPERVISED_ENV] !== '1' || !process.connected || !process.send) return false;
+      process.send(handoff, (err: Error | null) => {
+        if (err) log.warn({ err }, 'cannot hand an update to the boss');
+      });
+      return true;
+    }, log);
+    process.on('message', (message: unknown) => {
+      if ((message as UpdateAnswer | null)?.type === UPDATE_ANSWER) updates.settle(message as UpdateAnswer);
+    });
+    // The IPC listener must not keep auth alive by itself.
+    process.channel?.unref();
+    const server = new AuthServer(
+      log,
+      { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections },
+      handOff,
+      onNotify,
+      (packet, query, client) => updates.forward(packet, query, client),
+    );
     let store: ZoneStore;
     try {
       store = ZoneStore.open(resolveDataPath(opts.dataPath));
@@ -95,17 +116,32 @@ const program = daemonOptions(
       process.exit(EXIT_FAILURE);
     }
 
-    const loadZone = (origin: string): unknown => {
-      const name = absolute(origin, '.');
-      const records = store.iterate(name);
-      if (!records) {
-        if (!server.removeZone(name)) throw new AnswerError(1, `no zone ${name} in the store`);
-        log.info({ zone: name }, 'zone dropped: no longer served');
-        return { origin: name, served: false };
+    /** The zone as it is after `changes`, built from the one served when they start from its serial; else undefined. */
+    const changed = (name: string, changes: ZoneChange[] | undefined): Zone | undefined => {
+      let zone = server.zone(name);
+      for (const change of changes ?? []) {
+        if (zone?.serial !== change.from) return undefined;
+        zone = zone.withChanges(change.removed, change.added);
       }
-      const zone = new Zone(name, records);
+      return changes && zone;
+    };
+
+    const loadZone = (origin: string, changes: ZoneChange[] | undefined): unknown => {
+      const name = absolute(origin, '.');
+      let zone = changed(name, changes);
+      if (zone) {
+        log.debug({ zone: name, serial: zone.serial, changes: changes!.length }, 'zone changed in memory');
+      } else {
+        const records = store.iterate(name);
+        if (!records) {
+          if (!server.removeZone(name)) throw new AnswerError(1, `no zone ${name} in the store`);
+          log.info({ zone: name }, 'zone dropped: no longer served');
+          return { origin: name, served: false };
+        }
+        zone = new Zone(name, records);
+        log.info({ zone: name, serial: zone.serial, records: zone.records }, 'zone loaded');
+      }
       server.setZone(zone);
-      log.info({ zone: name, serial: zone.serial, records: zone.records }, 'zone loaded');
       // Served now: xfrout tells the secondaries.
       if (module?.session.isConnected) module.session.send('Xfrout', createCommand('zone_changed', { origin: name }));
       return { origin: name, serial: zone.serial, records: zone.records };
@@ -113,6 +149,7 @@ const program = daemonOptions(
 
     const stop = (reason: string): void => {
       log.info({ reason }, 'auth stopping');
+      updates.close();
       void server.close().then(async () => {
         await module?.close();
         store.close();
@@ -147,7 +184,7 @@ const program = daemonOptions(
       onCommand: (name, args) => {
         switch (name) {
           case 'loadzone':
-            return loadZone(String(args.origin));
+            return loadZone(String(args.origin), changesFromBus(args.changes));
           case 'zones':
             return server.zoneList();
           default:

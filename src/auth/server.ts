@@ -9,6 +9,7 @@ import {
   formerr,
   OPCODE_NOTIFY,
   OPCODE_QUERY,
+  OPCODE_UPDATE,
   parseQuery,
   RCODE,
   type Parsed,
@@ -19,7 +20,8 @@ import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
 import { bindFailure, blockedByOwn, checkEndpoints, formatEndpoint, ListenError, planMove, type Bound, type Endpoint } from './endpoints.js';
 import { limitsAnything, ResponseRateLimiter, type RateLimit, type ResponseKind } from './rrl.js';
-import { serveTcpConnection } from './tcp-connection.js';
+import { serveTcpConnection, type TcpOutcome } from './tcp-connection.js';
+import type { UpdateClient } from './update-relay.js';
 
 export type { Endpoint } from './endpoints.js';
 
@@ -140,7 +142,16 @@ export class AuthServer {
     private readonly handOff?: (socket: net.Socket, query: Buffer) => boolean,
     /** Told of each NOTIFY: the zone, and who sent it; says the rcode to answer, undefined for the default. */
     private readonly onNotify?: (zone: string, from: string) => number | undefined,
+    /** Takes each UPDATE (ddns's to answer); resolves with the response to send. Without it UPDATE is NOTIMP. */
+    private readonly onUpdate?: (packet: Buffer, query: Query, client: UpdateClient) => Promise<Buffer | undefined>,
   ) {}
+
+  /** The query, when it is an UPDATE for onUpdate to take. */
+  private updateOf(parsed: Parsed): Query | undefined {
+    if (!this.onUpdate || parsed.kind !== 'query' || parsed.query.opcode !== OPCODE_UPDATE) return undefined;
+    // An EDNS version auth does not speak is answered BADVERS here, as any other message.
+    return (parsed.query.edns?.version ?? 0) === 0 ? parsed.query : undefined;
+  }
 
   /** Serves `zone` from now on, in place of any zone of that name: queries see the old one or the new one, whole. */
   setZone(zone: Zone): void {
@@ -148,6 +159,11 @@ export class AuthServer {
     next.set(zone.origin, zone);
     this.zones = next;
     this.prepared.clear();
+  }
+
+  /** The zone served as `origin`, if any. */
+  zone(origin: string): Zone | undefined {
+    return this.zones.get(origin);
   }
 
   removeZone(origin: string): boolean {
@@ -169,9 +185,27 @@ export class AuthServer {
     this.rateLimiter = limitsAnything(limit) ? new ResponseRateLimiter(limit) : undefined;
   }
 
-  /** The answer to one UDP message, as rate limiting lets it go (TCP is never limited: its clients cannot be spoofed). */
-  private respondUdp(packet: Buffer, from: string): Buffer | undefined {
-    const reply = this.respondTo(parseQuery(packet), 'udp', from);
+  /**
+   * The answer to one UDP message, as rate limiting lets it go (TCP is never limited: its clients cannot be spoofed).
+   * An update's answer comes later, from ddns, and is sent from this socket then.
+   */
+  private respondUdp(packet: Buffer, rinfo: dgram.RemoteInfo, udp: dgram.Socket): Buffer | undefined {
+    const from = rinfo.address;
+    const parsed = parseQuery(packet);
+    const update = this.updateOf(parsed);
+    if (update) {
+      void this.onUpdate!(Buffer.from(packet), update, { address: from, port: rinfo.port, transport: 'udp' }).then((response) => {
+        if (!response) return;
+        try {
+          udp.send(response, rinfo.port, rinfo.address);
+        } catch (err) {
+          // The socket was closed meanwhile (auth moved or stopped): the client asks again.
+          this.log.debug({ err }, 'update answer not sent: its socket is closed');
+        }
+      });
+      return undefined;
+    }
+    const reply = this.respondTo(parsed, 'udp', from);
     if (!reply?.counted || !this.rateLimiter) return reply?.bytes;
     const { kind, name, qtype } = reply.counted;
     switch (this.rateLimiter.decide(from, kind, name, qtype, performance.now())) {
@@ -308,7 +342,7 @@ export class AuthServer {
   private async openOnce(asked: Endpoint, connections: Set<net.Socket>): Promise<Listener> {
     const udp = dgram.createSocket({ type: net.isIPv6(asked.address) ? 'udp6' : 'udp4' });
     udp.on('message', (msg, rinfo) => {
-      const response = this.safely(() => this.respondUdp(msg, rinfo.address));
+      const response = this.safely(() => this.respondUdp(msg, rinfo, udp));
       if (response) udp.send(response, rinfo.port, rinfo.address);
     });
     try {
@@ -366,7 +400,7 @@ export class AuthServer {
   }
 
   /** A packet that breaks something unforeseen costs that packet, never the server. */
-  private safely(work: () => Buffer | undefined): Buffer | undefined {
+  private safely<T>(work: () => T): T | undefined {
     try {
       return work();
     } catch (err) {
@@ -389,16 +423,23 @@ export class AuthServer {
       connections.delete(socket);
     });
     serveTcpConnection(socket, this.limits.tcpIdleMs, (packet) => {
-      let handedOff = false;
-      const response = this.safely(() => {
-        const parsed = parseQuery(packet);
-        handedOff = this.handOff !== undefined && isTransferQuery(parsed) && this.handOff(socket, Buffer.from(packet));
-        return handedOff ? undefined : this.respondTo(parsed, 'tcp', socket.remoteAddress ?? '')?.bytes;
-      });
-      if (!handedOff) return response;
+      const outcome = this.respondTcp(socket, packet);
+      if (outcome !== 'handed-off') return outcome;
       this.tcpSockets.delete(socket);
       connections.delete(socket);
-      return 'handed-off';
+      return outcome;
+    });
+  }
+
+  /** One message on a TCP connection: answered, handed to xfrout (a transfer), or to ddns (an update, answered later). */
+  private respondTcp(socket: net.Socket, packet: Buffer): TcpOutcome {
+    return this.safely((): TcpOutcome => {
+      const parsed = parseQuery(packet);
+      if (this.handOff !== undefined && isTransferQuery(parsed) && this.handOff(socket, Buffer.from(packet))) return 'handed-off';
+      const update = this.updateOf(parsed);
+      const client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, transport: 'tcp' as const };
+      if (update) return this.onUpdate!(Buffer.from(packet), update, client);
+      return this.respondTo(parsed, 'tcp', client.address)?.bytes;
     });
   }
 }

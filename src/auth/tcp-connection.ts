@@ -17,8 +17,12 @@ import { lengthPrefixed } from '../dns/message.js';
  */
 export const MAX_UNSENT_ANSWERS = 64 * 1024;
 
-/** What becomes of one query: its answer, none, or the connection is someone else's from here (a transfer). */
-export type TcpOutcome = Buffer | undefined | 'handed-off';
+/**
+ * What becomes of one query: its answer, none, its answer later (an update
+ * ddns answers: the connection reads nothing more until it comes), or the
+ * connection is someone else's from here (a transfer).
+ */
+export type TcpOutcome = Buffer | undefined | Promise<Buffer | undefined> | 'handed-off';
 
 /**
  * Serves `socket` until it closes or `answer` hands it off; `idleMs` as
@@ -29,9 +33,10 @@ export type TcpOutcome = Buffer | undefined | 'handed-off';
 export function serveTcpConnection(socket: net.Socket, idleMs: number, answer: (packet: Buffer) => TcpOutcome): void {
   const idle = setTimeout(() => socket.destroy(), idleMs);
   let input: Buffer = Buffer.alloc(0);
+  let waiting = false;
 
   const work = (): void => {
-    while (input.length >= 2 && socket.writableLength < MAX_UNSENT_ANSWERS) {
+    while (!waiting && input.length >= 2 && socket.writableLength < MAX_UNSENT_ANSWERS) {
       const length = input.readUInt16BE(0);
       if (input.length < 2 + length) break;
       const packet = input.subarray(2, 2 + length);
@@ -46,6 +51,20 @@ export function serveTcpConnection(socket: net.Socket, idleMs: number, answer: (
         socket.pause();
         return;
       }
+      if (outcome instanceof Promise) {
+        // Answers go out in the order asked: nothing more is read until this one is written.
+        waiting = true;
+        socket.pause();
+        void outcome.then((response) => {
+          waiting = false;
+          if (socket.destroyed) return;
+          if (response) socket.write(lengthPrefixed(response));
+          idle.refresh();
+          socket.resume();
+          work();
+        });
+        return;
+      }
       if (outcome) socket.write(lengthPrefixed(outcome));
     }
     if (socket.writableLength >= MAX_UNSENT_ANSWERS) socket.pause();
@@ -55,6 +74,7 @@ export function serveTcpConnection(socket: net.Socket, idleMs: number, answer: (
     work();
   };
   const onDrain = (): void => {
+    if (waiting) return;
     socket.resume();
     work();
   };

@@ -55,7 +55,7 @@ interface Line {
 }
 
 /** Types a CNAME may share its name with, as named lets it: itself, what signs it or proves its types (SIG, RRSIG, NSEC; RFC 4035 2.5) and KEY (RFC 3007); not NXT. */
-const BESIDE_CNAME: ReadonlySet<number> = new Set([5, 24, 25, 46, 47]);
+export const BESIDE_CNAME: ReadonlySet<number> = new Set([5, 24, 25, 46, 47]);
 
 /** How deep $INCLUDE may nest before it is taken for a loop. */
 const MAX_INCLUDE_DEPTH = 16;

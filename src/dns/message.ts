@@ -12,7 +12,8 @@ import { nameToWire, presentLabel } from './name.js';
 
 export const OPCODE_QUERY = 0;
 export const OPCODE_NOTIFY = 4;
-export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, YXDOMAIN: 6, NOTAUTH: 9 } as const;
+export const OPCODE_UPDATE = 5;
+export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, YXDOMAIN: 6, YXRRSET: 7, NXRRSET: 8, NOTAUTH: 9, NOTZONE: 10 } as const;
 /** RFC 6891: version not understood (the extended rcode 16: 1 in the OPT, 0 in the header). */
 const BADVERS = 16;
 const OPT = 41;

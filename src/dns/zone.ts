@@ -247,4 +247,82 @@ export class Zone {
   get serial(): number {
     return soaTimers(rdatasOf(this.soa)[0]!).serial;
   }
+
+  /**
+   * This zone with `removed` taken out and `added` put in (a dynamic
+   * update's difference, the SOA's old and new versions among them), built
+   * from the RRsets it shares with this one: only the names changed get new
+   * RRsets, so the cost follows the change more than the zone. Undefined
+   * when it cannot be made so and the zone is to be loaded whole: a signed
+   * zone (its proofs' chains would change too), DNSSEC records, or a
+   * record to remove that this zone does not hold.
+   */
+  withChanges(removed: readonly ZoneRecord[], added: readonly ZoneRecord[]): Zone | undefined {
+    const dnssec = (r: ZoneRecord): boolean => r.type === RRSIG || r.type === NSEC || r.type === NSEC3 || r.type === DNSKEY || r.type === NSEC3PARAM;
+    if (this.security !== 'unsigned' || removed.some(dnssec) || added.some(dnssec)) return undefined;
+    // By the node's keys (the RRSIGs of one type apart from those of another), each with its record type.
+    const changed = new Map<string, Map<number, { type: number; ttl: number; rdatas: Buffer[] }>>();
+    const draft = (name: string): Map<number, { type: number; ttl: number; rdatas: Buffer[] }> => {
+      let node = changed.get(name);
+      if (!node) {
+        node = new Map();
+        for (const [key, rrset] of this.nodes.get(name) ?? []) node.set(key, { type: rrset.type, ttl: rrset.ttl, rdatas: rdatasOf(rrset) });
+        changed.set(name, node);
+      }
+      return node;
+    };
+    for (const r of removed) {
+      const node = draft(r.name);
+      const rrset = node.get(r.type);
+      const at = rrset?.rdatas.findIndex((rdata) => rdata.equals(r.rdata)) ?? -1;
+      if (at < 0) return undefined;
+      rrset!.rdatas.splice(at, 1);
+      if (rrset!.rdatas.length === 0) node.delete(r.type);
+    }
+    for (const r of added) {
+      const node = draft(r.name);
+      const rrset = node.get(r.type);
+      if (rrset) {
+        rrset.ttl = r.ttl;
+        rrset.rdatas.push(r.rdata);
+      } else {
+        node.set(r.type, { type: r.type, ttl: r.ttl, rdatas: [r.rdata] });
+      }
+    }
+    const nodes = new Map(this.nodes);
+    const names = new Set(this.names);
+    const originDepth = labels(this.origin).length;
+    const gone: string[] = [];
+    for (const [name, node] of changed) {
+      if (node.size === 0) {
+        nodes.delete(name);
+        gone.push(name);
+        continue;
+      }
+      nodes.set(name, new Map([...node].map(([key, { type, ttl, rdatas }]) => [key, makeRRset(name, type, ttl, rdatas)])));
+      const own = labels(name);
+      for (let i = 0; i + originDepth <= own.length; i++) names.add(own.length - i === 0 ? '.' : `${own.slice(i).join('.')}.`);
+    }
+    // A name left with nothing exists still while a name below it does (an empty non-terminal); so do its ancestors.
+    for (const name of gone) {
+      const own = labels(name);
+      for (let i = 0; i + originDepth < own.length; i++) {
+        const above = `${own.slice(i).join('.')}.`;
+        if (nodes.has(above) || [...nodes.keys()].some((n) => n.endsWith(`.${above}`))) break;
+        names.delete(above);
+      }
+    }
+    const soa = nodes.get(this.origin)?.get(SOA);
+    if (!soa) return undefined;
+    // The same class, its fields those of the changed zone; everything a signed zone adds stays unset.
+    return Object.assign(Object.create(Zone.prototype) as Zone, {
+      origin: this.origin,
+      nodes,
+      names,
+      nsec3Nodes: this.nsec3Nodes,
+      soa,
+      records: this.records - removed.length + added.length,
+      security: 'unsigned',
+    });
+  }
 }

@@ -30,10 +30,17 @@ export class XfrinZones {
   private constructor(
     private readonly spec: ModuleSpec,
     private readonly log: Logger,
+    private readonly known: string,
   ) {}
 
-  static async load(log: Logger): Promise<XfrinZones> {
-    return new XfrinZones(await loadSpecFile(XFRIN_SPEC), log);
+  /** `known`: what the daemon logs once it knows Xfrin's zones (what it does with them). */
+  static async load(log: Logger, known = 'Xfrin\'s zones known: NOTIFY for them answered here'): Promise<XfrinZones> {
+    return new XfrinZones(await loadSpecFile(XFRIN_SPEC), log, known);
+  }
+
+  /** Whether `zone` is one of Xfrin's (a secondary here); false while Xfrin's configuration is not known. */
+  isSecondary(zone: string): boolean {
+    return this.zones?.has(zone) === true;
   }
 
   /** Starts following Xfrin's configuration on `module`'s session; its onMessage must call onMessage here. */
@@ -96,7 +103,7 @@ export class XfrinZones {
   private apply(config: Config): void {
     try {
       this.zones = secondaryZones(withDefaults(this.spec.config_data, config));
-      this.log.info({ zones: [...this.zones.keys()] }, 'Xfrin\'s zones known: NOTIFY for them answered here');
+      this.log.info({ zones: [...this.zones.keys()] }, this.known);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'Xfrin\'s configuration not understood: NOTIFY goes to Xfrin to decide');
       this.zones = undefined;

@@ -1,0 +1,107 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseMasterFile } from '../src/dns/master-file.js';
+import { ZoneStore } from '../src/dns/zone-store.js';
+import { startNamed } from '../test/helpers/named.js';
+import { start } from '../test/helpers/processes.js';
+import { encodeUpdate, tcpSender, udpSender, type UpdateSender } from '../test/helpers/update-client.js';
+import { median } from './boss.js';
+import { freePort } from './ports.js';
+
+/**
+ * Dynamic updates per second, b10 (auth handing each UPDATE to ddns) against
+ * named (`allow-update { 127.0.0.1; }`) on the same zone, same run: one
+ * client sends single-record updates (a distinct A record each) one at a
+ * time, each waiting for its NOERROR. Rounds alternate between the two.
+ */
+const ZONE = 'dyn.bench';
+const HOSTS = 1000;
+const WARMUP = 200;
+const PER_ROUND = 1000;
+const ROUNDS = 3;
+const NAMED = '/usr/sbin/named';
+
+export interface DdnsFigures {
+  udp: { b10: number; named: number };
+  tcp: { b10: number; named: number };
+}
+
+function zoneText(): string {
+  const lines = [`$ORIGIN ${ZONE}.`, '$TTL 3600', '@ SOA ns1 hostmaster 1 3600 900 604800 300', '@ NS ns1', 'ns1 A 192.0.2.1'];
+  for (let i = 0; i < HOSTS; i++) lines.push(`h${i} A 10.0.${(i >> 8) & 255}.${i & 255}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Sends `count` updates from number `first` on; updates per second. Throws on any answer but NOERROR. */
+async function round(sender: UpdateSender, first: number, count: number): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  for (let i = first; i < first + count; i++) {
+    const rdata = Buffer.from([10, 1 + (i >> 16), (i >> 8) & 255, i & 255]);
+    const rcode = await sender.send(encodeUpdate(i & 0xffff, ZONE, [], [{ name: `u${i}.${ZONE}`, type: 1, ttl: 300, rdata }]));
+    if (rcode !== 0) throw new Error(`update ${i} answered ${rcode === undefined ? 'nothing' : `rcode ${rcode}`}`);
+  }
+  return count / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+export async function benchDdns(): Promise<DdnsFigures | string> {
+  if (!existsSync(NAMED)) return 'named is not installed: apt-get install bind9 (npm run bench installs it with the DNS bench when run as root)';
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'b10-ddnsbench-'));
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const zoneFile = path.join(dir, `${ZONE}.zone`);
+    await writeFile(zoneFile, zoneText());
+    const store = ZoneStore.open(dir);
+    store.replaceZone(`${ZONE}.`, parseMasterFile(zoneFile, ZONE));
+    store.close();
+    const named = await startNamed({ zones: [{ name: ZONE, file: zoneFile, statements: 'allow-update { 127.0.0.1; };' }] });
+    stops.push(named.stop);
+
+    const [authPort, msgqPort] = await Promise.all([freePort(), freePort()]);
+    await writeFile(
+      path.join(dir, 'b10-config.db'),
+      JSON.stringify({
+        version: 2,
+        Boss: {
+          components: {
+            ddns: { process: 'b10-ddns', kind: 'needed', address: 'DDNS', priority: 15 },
+            auth: { process: 'b10-auth', kind: 'needed', address: 'Auth', priority: 10 },
+          },
+        },
+        DDNS: { zones: [{ origin: ZONE, update_acl: [{ action: 'ACCEPT', from: '127.0.0.1' }] }] },
+      }),
+    );
+    const boss = start('boss/main.js', ['-m', String(msgqPort), '-p', String(authPort), '-d', dir]);
+    stops.push(() => boss.stop(5000));
+    await boss.waitForLog((l) => l.msg === 'b10 started', 'b10 started');
+
+    const figures: DdnsFigures = { udp: { b10: 0, named: 0 }, tcp: { b10: 0, named: 0 } };
+    let next = 0;
+    for (const transport of ['udp', 'tcp'] as const) {
+      const open = transport === 'udp' ? udpSender : tcpSender;
+      const b10 = await open(authPort);
+      const theirs = await open(named.port);
+      try {
+        await round(b10, next, WARMUP);
+        await round(theirs, next, WARMUP);
+        next += WARMUP;
+        const rates = { b10: [] as number[], named: [] as number[] };
+        for (let r = 0; r < ROUNDS; r++) {
+          rates.b10.push(await round(b10, next, PER_ROUND));
+          rates.named.push(await round(theirs, next, PER_ROUND));
+          next += PER_ROUND;
+          if (process.env.B10_BENCH_DEBUG) process.stderr.write(`ddns ${transport} round ${r}: b10 ${rates.b10.at(-1)!.toFixed(0)}/s, named ${rates.named.at(-1)!.toFixed(0)}/s\n`);
+        }
+        figures[transport] = { b10: median(rates.b10), named: median(rates.named) };
+      } finally {
+        b10.close();
+        theirs.close();
+      }
+    }
+    return figures;
+  } finally {
+    for (const stop of stops.reverse()) await stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
