@@ -13,6 +13,7 @@ import { daemonReconnectWindow, onMsgqUp, onStopRequest } from '../daemon.js';
 import { createLogger } from '../log.js';
 import { EXIT_FAILURE, parseArgs, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { ConfigManager } from './manager.js';
+import { loadPlugins, type ConfigPlugin } from './plugins.js';
 import {
   backUpFile,
   CONFIG_FILE,
@@ -54,6 +55,7 @@ const program = new Command('b10-cfgmgr')
 
     let config: StoredConfig;
     let specs: Map<string, ModuleSpec>;
+    let plugins: Map<string, ConfigPlugin>;
     try {
       await ensureDir(path.dirname(configFile));
       if (opts.clearConfig) {
@@ -67,6 +69,8 @@ const program = new Command('b10-cfgmgr')
       });
       if (migrated) await writeFileAtomic(configFile, configFileText(config));
       specs = await readSpecsFile(specsFile, (why) => log.warn({ file: specsFile, why }, 'registered specs dropped: modules register again'));
+      plugins = await loadPlugins();
+      for (const [name, plugin] of plugins) specs.set(name, plugin.spec);
     } catch (err) {
       log.fatal({ code: (err as B10Error).code }, `cannot start: ${(err as Error).message}`);
       process.exit(EXIT_FAILURE);
@@ -108,6 +112,7 @@ const program = new Command('b10-cfgmgr')
         saveSpecs: (all) => writeFileAtomic(specsFile, specsFileText(new Map(all))),
       },
       log,
+      plugins,
     );
 
     let stopping = false;
