@@ -8,6 +8,7 @@ import { createCommand } from '../../protocol/message.js';
 import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { AXFR_HANDOFF, daemonOptions, onStopRequest, startDaemonModule, SUPERVISED_ENV } from '../daemon.js';
+import { KeyringFollower } from '../dns/keyring.js';
 import { absolute } from '../dns/name.js';
 import { Zone } from '../dns/zone.js';
 import { ZoneStore } from '../dns/zone-store.js';
@@ -155,6 +156,7 @@ const program = daemonOptions(
         }
       },
     });
+    KeyringFollower.follow(module, log, (keyring) => (server.keyring = keyring));
     await xfrinZones.follow(module);
   });
 

@@ -14,7 +14,9 @@ import {
   type Parsed,
   type Query,
 } from '../dns/message.js';
+import { checkRequest, Keyring, tsigErrorName, tsigSize } from '../dns/tsig.js';
 import { NS, type Zone } from '../dns/zone.js';
+import { LogThrottle } from '../log-throttle.js';
 import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
 import { bindFailure, blockedByOwn, checkEndpoints, formatEndpoint, ListenError, planMove, type Bound, type Endpoint } from './endpoints.js';
@@ -131,6 +133,9 @@ export class AuthServer {
   private rateLimiter: ResponseRateLimiter | undefined;
   private listeners: Listener[] = [];
   private readonly tcpSockets = new Set<net.Socket>();
+  /** The TSIG keys signed queries and NOTIFYs are checked with, and their answers signed. */
+  keyring = new Keyring();
+  private readonly tsigFailures = new LogThrottle();
 
   constructor(
     private readonly log: Logger,
@@ -170,7 +175,7 @@ export class AuthServer {
 
   /** The answer to one UDP message, as rate limiting lets it go (TCP is never limited: its clients cannot be spoofed). */
   private respondUdp(packet: Buffer, from: string): Buffer | undefined {
-    const reply = this.respondTo(parseQuery(packet), 'udp', from);
+    const reply = this.respondTo(packet, parseQuery(packet), 'udp', from);
     if (!reply?.counted || !this.rateLimiter) return reply?.bytes;
     const { kind, name, qtype } = reply.counted;
     switch (this.rateLimiter.decide(from, kind, name, qtype, performance.now())) {
@@ -184,7 +189,31 @@ export class AuthServer {
     }
   }
 
-  private respondTo(parsed: Parsed, transport: 'udp' | 'tcp', from: string): Reply | undefined {
+  /**
+   * A signed message (RFC 8945 5.2) is checked first: a bad one is answered
+   * NOTAUTH with the TSIG error (FORMERR when the TSIG is malformed), a good
+   * one as it would be unsigned, in room left for the TSIG, then signed.
+   */
+  private respondTo(packet: Buffer, parsed: Parsed, transport: 'udp' | 'tcp', from: string): Reply | undefined {
+    if (parsed.kind !== 'query' || !parsed.query.signed) return this.respondPlain(parsed, transport, from);
+    const query = parsed.query;
+    const check = checkRequest(packet, this.keyring);
+    if (check.status === 'bad') {
+      const held = this.tsigFailures.take(`${from} ${check.keyName ?? ''} ${check.error}`);
+      if (held !== undefined) {
+        this.log.warn({ client: from, key: check.keyName, tsigError: tsigErrorName(check.error), why: check.why, heldBack: held }, 'signed message refused');
+      }
+      return error(check.finish(bareResponse(query, check.rcode)));
+    }
+    if (check.status === 'unsigned') return this.respondPlain(parsed, transport, from);
+    const reply = this.respondPlain(parsed, transport, from, tsigSize(check.key));
+    if (!reply) return undefined;
+    const slipped = reply.slipped;
+    return { bytes: check.signer.sign(reply.bytes), counted: reply.counted, slipped: slipped && (() => check.signer.sign(slipped())) };
+  }
+
+  /** The answer as if unsigned; `room`: bytes to leave free for a TSIG. */
+  private respondPlain(parsed: Parsed, transport: 'udp' | 'tcp', from: string, room = 0): Reply | undefined {
     if (parsed.kind === 'drop') return undefined;
     if (parsed.kind === 'formerr') return error(formerr(parsed));
     const query = parsed.query;
@@ -200,12 +229,12 @@ export class AuthServer {
     if (query.opcode !== OPCODE_QUERY) return error(bareResponse(query, RCODE.NOTIMP));
     if (query.qclass !== CLASS_IN) return error(bareResponse(query, RCODE.REFUSED));
     if (query.qtype === AXFR || query.qtype === IXFR) return error(bareResponse(query, transport === 'udp' ? RCODE.FORMERR : RCODE.REFUSED));
-    return this.answer(query, transport);
+    return this.answer(query, transport, room);
   }
 
-  private answer(query: Query, transport: 'udp' | 'tcp'): Reply {
+  private answer(query: Query, transport: 'udp' | 'tcp', room: number): Reply {
     // Over UDP the client's EDNS payload size, at least 512; over TCP a whole message.
-    const maxSize = transport === 'tcp' ? 65_535 : query.edns ? Math.max(512, Math.min(query.edns.payload, 65_535)) : 512;
+    const maxSize = (transport === 'tcp' ? 65_535 : query.edns ? Math.max(512, Math.min(query.edns.payload, 65_535)) : 512) - room;
     // The DO bit is echoed (RFC 3225), and RD decides whether a positive answer carries the zone's NS
     // (named's default minimal-responses): each combination is a response of its own.
     const key = `${query.qname}\u0000${query.qtype}\u0000${query.edns ? (query.edns.dnssecOk ? 2 : 1) : 0}\u0000${maxSize}\u0000${query.rd ? 1 : 0}`;
@@ -377,7 +406,7 @@ export class AuthServer {
       const response = this.safely(() => {
         const parsed = parseQuery(packet);
         handedOff = this.handOff !== undefined && isTransferQuery(parsed) && this.handOff(socket, Buffer.from(packet));
-        return handedOff ? undefined : this.respondTo(parsed, 'tcp', socket.remoteAddress ?? '')?.bytes;
+        return handedOff ? undefined : this.respondTo(packet, parsed, 'tcp', socket.remoteAddress ?? '')?.bytes;
       });
       if (!handedOff) return response;
       this.tcpSockets.delete(socket);

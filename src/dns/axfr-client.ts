@@ -5,12 +5,14 @@ import type { ZoneRecord } from './master-file.js';
 import { encodeQuery, lengthPrefixed } from './message.js';
 import { soaTimers } from './rdata.js';
 import { readResponse, type Response } from './response.js';
+import { TsigClient, TsigVerifyError, type TsigKey } from './tsig.js';
 
 /**
  * The client side of zone transfers, as xfrin uses it: an AXFR (RFC 5936)
  * over TCP, and the SOA serial a primary has now (RFC 1996's check before a
  * transfer). Each fails with TransferError saying why; nothing half-received
- * is ever returned.
+ * is ever returned. With a TSIG key the request is signed and every
+ * message of the answer must verify, the last one signed.
  */
 
 export class TransferError extends Error {
@@ -26,10 +28,11 @@ const AXFR = 252;
 const SOA = 6;
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
 
-/** The whole zone from `primary` by AXFR; TransferError when refused, cut, malformed or silent for `idleMs`. */
-export function axfrFrom(primary: Primary, zone: string, idleMs = 10_000): Promise<ZoneRecord[]> {
+/** The whole zone from `primary` by AXFR; TransferError when refused, cut, malformed, badly signed or silent for `idleMs`. */
+export function axfrFrom(primary: Primary, zone: string, idleMs = 10_000, key?: TsigKey): Promise<ZoneRecord[]> {
   return new Promise((resolve, reject) => {
     const id = randomInt(65536);
+    const tsig = key && new TsigClient(key);
     const records: ZoneRecord[] = [];
     let soaSeen = 0;
     let pending = Buffer.alloc(0);
@@ -45,7 +48,8 @@ export function axfrFrom(primary: Primary, zone: string, idleMs = 10_000): Promi
     socket.on('error', (err) => fail(err.message));
     socket.on('close', () => fail(`connection closed before the transfer ended (${records.length} records so far)`));
     socket.on('connect', () => {
-      socket.write(lengthPrefixed(encodeQuery(id, 0, zone, AXFR)));
+      const request = encodeQuery(id, 0, zone, AXFR);
+      socket.write(lengthPrefixed(tsig ? tsig.sign(request) : request));
     });
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
@@ -60,11 +64,17 @@ export function axfrFrom(primary: Primary, zone: string, idleMs = 10_000): Promi
           return;
         }
         if (decoded.id !== id) return fail(`a message with id ${decoded.id}, not ${id}`);
+        try {
+          tsig?.verify(message);
+        } catch (err) {
+          return fail(`TSIG: ${(err as Error).message}`);
+        }
         if (decoded.rcode !== 0) return fail(`the primary answered ${RCODES[decoded.rcode] ?? `rcode ${decoded.rcode}`}`);
         for (const record of decoded.answers) {
           const isSoa = record.type === SOA && record.name === zone;
           if (records.length === 0 && !isSoa) return fail('the transfer does not begin with the zone\'s SOA');
           if (isSoa && ++soaSeen === 2) {
+            if (tsig && !tsig.complete) return fail('TSIG: the last message is not signed');
             settled = true;
             socket.destroy();
             resolve(records);
@@ -77,11 +87,12 @@ export function axfrFrom(primary: Primary, zone: string, idleMs = 10_000): Promi
   });
 }
 
-/** The serial of the zone's SOA at `primary` now, over UDP; TransferError when it does not say. */
-export function soaSerial(primary: Primary, zone: string, timeoutMs = 3000): Promise<number> {
+/** The serial of the zone's SOA at `primary` now, over UDP; TransferError when it does not say, or its answer is badly signed. */
+export function soaSerial(primary: Primary, zone: string, timeoutMs = 3000, key?: TsigKey): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIPv6(primary.address) ? 'udp6' : 'udp4');
     const id = randomInt(65536);
+    const tsig = key && new TsigClient(key);
     const timer = setTimeout(() => done(new TransferError(`SOA of ${zone} from ${primary.address}#${primary.port}: no answer in ${timeoutMs} ms`)), timeoutMs);
     const done = (result: number | Error): void => {
       clearTimeout(timer);
@@ -93,14 +104,16 @@ export function soaSerial(primary: Primary, zone: string, timeoutMs = 3000): Pro
       try {
         const decoded = readResponse(msg);
         if (decoded.id !== id) return;
+        tsig?.verify(msg);
         const soa = decoded.answers.find((r) => r.type === SOA && r.name === zone);
         if (!soa) return done(new TransferError(`SOA of ${zone} from ${primary.address}#${primary.port}: not in the answer`));
         done(soaTimers(soa.rdata).serial);
       } catch (err) {
-        done(new TransferError(`SOA of ${zone}: malformed answer: ${(err as Error).message}`));
+        done(new TransferError(`SOA of ${zone}: ${err instanceof TsigVerifyError ? 'TSIG' : 'malformed answer'}: ${(err as Error).message}`));
       }
     });
-    socket.send(encodeQuery(id, 0, zone, SOA), primary.port, primary.address);
+    const request = encodeQuery(id, 0, zone, SOA);
+    socket.send(tsig ? tsig.sign(request) : request, primary.port, primary.address);
   });
 }
 

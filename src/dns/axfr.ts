@@ -16,16 +16,17 @@ export const RECORDS_PER_MESSAGE = 100;
  * record, the SOA again last, up to RECORDS_PER_MESSAGE to a message (fewer
  * when large records would pass 64 KiB), names compressed within each
  * message, the question in the first only. Records are taken from
- * `records` as they come, so a large zone is never held whole.
+ * `records` as they come, so a large zone is never held whole. `room`:
+ * bytes each message leaves free below 64 KiB (for a TSIG).
  */
-export function* axfrMessages(query: Query, soa: ZoneRecord, records: Iterable<ZoneRecord>): Generator<Buffer> {
+export function* axfrMessages(query: Query, soa: ZoneRecord, records: Iterable<ZoneRecord>, room = 0): Generator<Buffer> {
   const flags = QR | (query.opcode << 11) | AA;
   let first = true;
   let message = start();
   let inMessage = 0;
 
   function start(): MessageWriter {
-    const w = new MessageWriter(query.id, flags);
+    const w = new MessageWriter(query.id, flags, 65_535 - room);
     // An IXFR is answered with the whole zone, AXFR-style (RFC 1995 4), its question echoed as asked.
     if (first) w.questionOf(nameToWire(query.qname), query.qtype === IXFR ? IXFR : AXFR);
     first = false;

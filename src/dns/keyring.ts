@@ -17,16 +17,26 @@ const RETRY_MS = [1000, 2000, 4000, 8000, 16_000, 30_000];
 
 export class KeyringFollower {
   current: Keyring = new Keyring();
+  /** Resolves once the first try to read the keyring is over, whether it was read or not. */
+  readonly loaded: Promise<void>;
+  private firstTried!: () => void;
   private stopped = false;
 
   private constructor(
     private readonly module: ModuleSession,
     private readonly log: Logger,
-  ) {}
+    private readonly onChange?: (keyring: Keyring) => void,
+  ) {
+    this.loaded = new Promise((resolve) => (this.firstTried = resolve));
+  }
 
-  /** Starts following tsig_keys on `module`; resolves at once, the first keyring coming when the config manager answers. */
-  static follow(module: ModuleSession, log: Logger): KeyringFollower {
-    const follower = new KeyringFollower(module, log);
+  /**
+   * Starts following tsig_keys on `module`; returns at once, the first
+   * keyring coming when the config manager answers. `onChange` is given
+   * each keyring taken.
+   */
+  static follow(module: ModuleSession, log: Logger, onChange?: (keyring: Keyring) => void): KeyringFollower {
+    const follower = new KeyringFollower(module, log, onChange);
     void follower.start(0);
     return follower;
   }
@@ -44,6 +54,8 @@ export class KeyringFollower {
       const wait = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]!;
       this.log.warn({ err: (err as Error).message, retryMs: wait }, 'TSIG keyring not read: signed messages are refused until it is');
       setTimeout(() => void this.start(attempt + 1), wait).unref();
+    } finally {
+      this.firstTried();
     }
   }
 
@@ -51,6 +63,7 @@ export class KeyringFollower {
   private apply(config: Config): void {
     try {
       this.current = Keyring.fromEntries((config.keys as string[] | undefined) ?? []);
+      this.onChange?.(this.current);
       this.log.info({ keys: this.current.list().map((k) => `${k.name} (${k.algorithm})`) }, 'TSIG keyring loaded');
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'TSIG keyring refused: the previous one stays');

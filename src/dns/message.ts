@@ -16,6 +16,7 @@ export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP:
 /** RFC 6891: version not understood (the extended rcode 16: 1 in the OPT, 0 in the header). */
 const BADVERS = 16;
 const OPT = 41;
+const TSIG = 250;
 /** What auth offers EDNS clients: the size BIND 9.18 and the DNS flag day settled on. */
 export const EDNS_PAYLOAD = 1232;
 const HEADER = 12;
@@ -43,6 +44,8 @@ export interface Query {
   edns: Edns | undefined;
   /** Count of the query's answer section (a NOTIFY may carry the new SOA there). */
   ancount: number;
+  /** It carries a TSIG record (RFC 8945): tsig.ts checks it, and signs the answer. */
+  signed: boolean;
 }
 
 export type Parsed =
@@ -111,6 +114,7 @@ export function parseQuery(buf: Buffer): Parsed {
     const question = buf.subarray(HEADER, end + 4);
     let pos = end + 4;
     let edns: Edns | undefined;
+    let signed = false;
     for (let i = 0; i < ancount + nscount + arcount; i++) {
       const rrName = readName(buf, pos, true);
       pos = rrName.end;
@@ -124,11 +128,12 @@ export function parseQuery(buf: Buffer): Parsed {
         const ttl = buf.readUInt32BE(pos + 4);
         edns = { payload: buf.readUInt16BE(pos + 2), version: (ttl >>> 16) & 0xff, dnssecOk: (ttl & 0x8000) !== 0 };
       }
+      if (type === TSIG) signed = true;
       pos += 10 + rdlength;
     }
     if (pos !== buf.length) throw new Malformed(`${buf.length - pos} bytes after the last record`);
     const cd = (flags & CD) !== 0;
-    return { kind: 'query', query: { id, opcode, rd, cd, qname, qtype, qclass, question, edns, ancount } };
+    return { kind: 'query', query: { id, opcode, rd, cd, qname, qtype, qclass, question, edns, ancount, signed } };
   } catch (err) {
     if (err instanceof Malformed) return formerr(err.message);
     throw err;

@@ -6,10 +6,12 @@ import { AnswerError } from '../../protocol/errors.js';
 import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
-import { axfrFrom, serialNewer, soaSerial, type Primary } from '../dns/axfr-client.js';
+import { axfrFrom, serialNewer, soaSerial, TransferError, type Primary } from '../dns/axfr-client.js';
+import { KeyringFollower } from '../dns/keyring.js';
 import { checkZone } from '../dns/master-file.js';
 import { absolute } from '../dns/name.js';
 import { soaTimers } from '../dns/rdata.js';
+import type { TsigKey } from '../dns/tsig.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
@@ -53,6 +55,23 @@ const program = daemonOptions(
     const transfers = new Limiter(DEFAULT_TRANSFERS_IN);
     const refusedNotifies = new LogThrottle();
     let module: ModuleSession | undefined;
+    let startKeyring!: (follower: KeyringFollower) => void;
+    const keyring = new Promise<KeyringFollower>((resolve) => (startKeyring = resolve));
+
+    /**
+     * The key a zone's exchanges are signed with, once the keyring was read
+     * (the first refresh comes as the module starts); TransferError when the
+     * zone names a key the keyring lacks.
+     */
+    const keyOf = async (name: string): Promise<TsigKey | undefined> => {
+      const keyName = zones.get(name)?.tsigKey;
+      if (keyName === undefined) return undefined;
+      const follower = await keyring;
+      await follower.loaded;
+      const key = follower.current.get(keyName);
+      if (!key) throw new TransferError(`${name}: its tsig_key ${keyName} is not in tsig_keys`);
+      return key;
+    };
 
     const withStore = <T>(body: (store: ZoneStore) => T): T => {
       const store = ZoneStore.open(dataPath);
@@ -70,7 +89,7 @@ const program = daemonOptions(
 
     /** Transfers the zone and makes auth serve it; the old zone stays when anything goes wrong. */
     const transfer = async (name: string, primary: Primary): Promise<Refreshed> => {
-      const records = checkZone(await axfrFrom(primary, name), name, `AXFR from ${primary.address}#${primary.port}`);
+      const records = checkZone(await axfrFrom(primary, name, undefined, await keyOf(name)), name, `AXFR from ${primary.address}#${primary.port}`);
       withStore((store) => store.replaceZone(name, records));
       const serial = soaTimers(records.find((r) => r.type === 6)!.rdata).serial;
       log.info({ zone: name, serial, records: records.length, primary }, 'zone transferred');
@@ -90,7 +109,7 @@ const program = daemonOptions(
       if (!primary) throw new AnswerError(1, `${name} has no primary configured: retransfer it with a master`);
       try {
         if (!job.force) {
-          const theirs = await soaSerial(primary, name);
+          const theirs = await soaSerial(primary, name, undefined, await keyOf(name));
           const ours = soaField(name, 'serial');
           if (ours !== undefined && !serialNewer(theirs, ours)) {
             schedule(name, 'refresh');
@@ -221,6 +240,7 @@ const program = daemonOptions(
         }
       },
     });
+    startKeyring(KeyringFollower.follow(module, log));
     log.info('xfrin ready');
   });
 

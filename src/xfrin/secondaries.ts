@@ -16,6 +16,8 @@ export interface SecondaryZone {
   name: string;
   /** Undefined when `master_addr` is unset: the zone is transferred by hand only (retransfer with a master). */
   primary?: Primary;
+  /** The tsig_keys key its SOA queries and transfers are signed with, and their answers verified. */
+  tsigKey?: string;
 }
 
 export class SecondaryConfigError extends Error {}
@@ -25,6 +27,7 @@ interface ZoneItem {
   name: string;
   master_addr?: string;
   master_port: number;
+  tsig_key?: string;
 }
 
 /** The zones of Xfrin's configuration (defaults filled in), by absolute name; SecondaryConfigError naming a bad entry. */
@@ -38,7 +41,9 @@ export function secondaryZones(config: Config): Map<string, SecondaryZone> {
       throw new SecondaryConfigError(`zones[${i}]: bad name ${JSON.stringify(z.name)}: ${(err as Error).message}`);
     }
     if (zones.has(name)) throw new SecondaryConfigError(`zones[${i}]: ${name} is listed twice`);
-    zones.set(name, { name, primary: z.master_addr === undefined ? undefined : { address: z.master_addr, port: z.master_port } });
+    if (z.tsig_key !== undefined && z.tsig_key === '') throw new SecondaryConfigError(`zones[${i}]: tsig_key is empty: name a key of tsig_keys, or leave it out`);
+    const primary = z.master_addr === undefined ? undefined : { address: z.master_addr, port: z.master_port };
+    zones.set(name, { name, primary, ...(z.tsig_key === undefined ? {} : { tsigKey: z.tsig_key }) });
   });
   return zones;
 }

@@ -3,6 +3,7 @@ import { decide, DEFAULT_TRANSFER_ACL, type AclEntry } from '../dns/acl.js';
 import { axfrMessages } from '../dns/axfr.js';
 import { bareResponse, lengthPrefixed, parseQuery, RCODE } from '../dns/message.js';
 import { soaTimers } from '../dns/rdata.js';
+import { checkRequest, Keyring, tsigErrorName, tsigSize, type ResponseSigner } from '../dns/tsig.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import type { Logger } from '../log.js';
 
@@ -51,6 +52,8 @@ export async function sendMessage(socket: Socket, message: Buffer, idleMs: numbe
  */
 export class TransfersOut {
   acl: readonly AclEntry[] = DEFAULT_TRANSFER_ACL;
+  /** The keys a signed request is checked with; its every answer message is then signed (RFC 8945 5.3.1). */
+  keyring = new Keyring();
   limits: TransferLimits = DEFAULT_TRANSFER_LIMITS;
   private active = 0;
 
@@ -77,7 +80,17 @@ export class TransfersOut {
     if (parsed.kind !== 'query') return;
     const { query } = parsed;
     const client = socket.remoteAddress ?? '';
-    const send = (message: Buffer): Promise<void> => sendMessage(socket, message, this.limits.idleMs);
+    let signer: ResponseSigner | undefined;
+    if (query.signed) {
+      const check = checkRequest(packet, this.keyring);
+      if (check.status === 'bad') {
+        this.log.warn({ client, zone: query.qname, key: check.keyName, tsigError: tsigErrorName(check.error), why: check.why }, 'transfer refused: its TSIG does not verify');
+        await sendMessage(socket, check.finish(bareResponse(query, check.rcode)), this.limits.idleMs);
+        return;
+      }
+      if (check.status === 'signed') signer = check.signer;
+    }
+    const send = (message: Buffer): Promise<void> => sendMessage(socket, signer ? signer.sign(message) : message, this.limits.idleMs);
     if (this.active >= this.limits.maxTransfers) {
       this.log.warn({ client, zone: query.qname, running: this.active }, 'transfer denied: max_transfers_out reached');
       await send(bareResponse(query, RCODE.SERVFAIL));
@@ -85,8 +98,8 @@ export class TransfersOut {
     }
     this.active++;
     try {
-      if (decide(this.acl, client) !== 'ACCEPT') {
-        this.log.info({ client, zone: query.qname }, 'transfer refused by the ACL');
+      if (decide(this.acl, client, signer?.key.name) !== 'ACCEPT') {
+        this.log.info({ client, zone: query.qname, key: signer?.key.name }, 'transfer refused by the ACL');
         await send(bareResponse(query, RCODE.REFUSED));
         return;
       }
@@ -97,9 +110,9 @@ export class TransfersOut {
           await send(bareResponse(query, RCODE.NOTAUTH));
           return;
         }
-        this.log.info({ client, zone: query.qname, serial: soaTimers(zone.soa.rdata).serial }, 'transfer started');
+        this.log.info({ client, zone: query.qname, serial: soaTimers(zone.soa.rdata).serial, key: signer?.key.name }, 'transfer started');
         let messages = 0;
-        for (const message of axfrMessages(query, zone.soa, zone.records)) {
+        for (const message of axfrMessages(query, zone.soa, zone.records, signer ? tsigSize(signer.key) : 0)) {
           await send(message);
           messages++;
         }
