@@ -40,6 +40,8 @@ export interface NamedOptions {
   port?: number;
   /** More statements for the options block, each ending in ";". */
   options?: string;
+  /** Statements at the top level of named.conf, before the zones (TSIG key clauses). */
+  statements?: string;
   /**
    * Called with stop() once named runs, so that it ends with the test:
    * pass vitest's onTestFinished. Without it the caller stops named.
@@ -79,6 +81,7 @@ function config(dir: string, port: number, options: NamedOptions): string {
   ${options.options ?? ''}
 };
 controls { };
+${options.statements ?? ''}
 ${zones.join('\n')}
 `;
 }
