@@ -51,7 +51,7 @@ async function b10Primary(file: string, more: Record<string, object> = {}): Prom
 const secretOf = (clause: string): string => /secret "([^"]+)"/.exec(clause)![1]!;
 
 describe('TSIG: b10 as primary of named', () => {
-  it('a key from b10 tsig add lets named transfer; without it the transfer is refused, a wrong secret gets BADSIG', { timeout: 60_000 }, async () => {
+  it('a key from b10 tsig add lets named transfer and takes signed NOTIFYs; without it the transfer is refused, a wrong secret gets BADSIG', { timeout: 60_000 }, async () => {
     const { stack, port } = await b10Primary(await zoneFile(20));
     const added = await stack.b10('tsig', 'add', 'xfr-key');
     expect(added.code, added.stderr).toBe(0);
@@ -90,6 +90,15 @@ describe('TSIG: b10 as primary of named', () => {
     expect(await dig(port, '-y', wrong, ZONE, 'AXFR')).not.toMatch(/XFR size/);
     // An unknown key: BADKEY.
     expect(await dig(port, '-y', `hmac-sha256:nokey:${secret}`, ZONE, 'SOA')).toMatch(/BADKEY/);
+
+    // A new serial: xfrout's NOTIFY is signed with the also_notify entry's key, named takes it and transfers again.
+    const notify = await stack.b10('config', 'set', 'Xfrout/also_notify', JSON.stringify([{ address: '127.0.0.1', port: named.port, tsig_key: 'xfr-key' }]));
+    expect(notify.code, notify.stderr).toBe(0);
+    const reloaded = await run('src/cli/main.js', ['zone', 'load', ZONE, await zoneFile(21, 2), '-d', stack.dir], { env: stack.env });
+    expect(reloaded.code, reloaded.stderr).toBe(0);
+    await named.proc.waitForLog((l) => /received notify for zone 'signed\.test'.*TSIG 'xfr-key'/.test(String(l.msg)), 'named took the signed NOTIFY');
+    await stack.boss.waitForLog(byComponent('xfrout', 'NOTIFY acknowledged'), 'xfrout verified named\'s signed answer');
+    await named.proc.waitForLog((l) => /transfer of 'signed\.test\/IN' from 127\.0\.0\.1#\d+: Transfer completed: .*\(serial 2\)/.test(String(l.msg)), 'named transferred serial 2');
   });
 
   it('dig -y verifies every message of a signed 5,000-record AXFR', { timeout: 60_000 }, async () => {
@@ -104,22 +113,28 @@ describe('TSIG: b10 as primary of named', () => {
 });
 
 describe('TSIG: b10 as secondary of named', () => {
-  it('xfrin transfers with the key named asks for; with a wrong secret the transfer fails and the old zone stays', { timeout: 60_000 }, async () => {
+  it('xfrin transfers with the key named asks for and auth takes its signed NOTIFY; with a wrong secret the transfer fails and the old zone stays', { timeout: 60_000 }, async () => {
     const keygen = requireTool('tsig-keygen', 'bind9');
     const clause = (await exec(keygen, ['-a', 'hmac-sha512', 'pull-key'])).stdout;
     const secret = secretOf(clause);
     const dir = await tempDir();
     await copyFile(await zoneFile(30), path.join(dir, 'signed.db'));
-    const named = await startNamed({
-      zones: [{ name: ZONE, file: path.join(dir, 'signed.db'), statements: 'allow-transfer { key "pull-key"; };' }],
-      statements: clause,
-      stopWith: onTestFinished,
-    });
+    const namedPort = await freePort();
     const authPort = await freePort();
     const stack = await boot(secondaryComponents, ['-p', String(authPort)], {
       tsig_keys: { keys: [`pull-key:${secret}:hmac-sha512`] },
-      Xfrin: { zones: [{ name: ZONE, master_addr: '127.0.0.1', master_port: named.port, tsig_key: 'pull-key' }] },
+      Xfrin: { zones: [{ name: ZONE, master_addr: '127.0.0.1', master_port: namedPort, tsig_key: 'pull-key' }] },
     });
+    await stack.boss.waitForLog((l) => l.component === 'auth' && l.msg === 'TSIG keyring loaded', 'auth read the keyring');
+    // named NOTIFYs b10 when it loads the zone, signed: auth verifies it and passes it on.
+    await startNamed({
+      port: namedPort,
+      zones: [{ name: ZONE, file: path.join(dir, 'signed.db'), statements: `allow-transfer { key "pull-key"; }; notify explicit; also-notify { 127.0.0.1 port ${authPort} key "pull-key"; };` }],
+      statements: clause,
+      stopWith: onTestFinished,
+    });
+    const notified = await stack.boss.waitForLog(byComponent('auth', 'NOTIFY received: passed to Xfrin'), 'auth took named\'s signed NOTIFY');
+    expect(notified).toMatchObject({ zone: `${ZONE}.`, key: 'pull-key.' });
     const pulled = await stack.b10('send', 'Xfrin', 'retransfer', JSON.stringify({ zone_name: ZONE }));
     expect(pulled.code, pulled.stderr).toBe(0);
     const stored = (): number => {

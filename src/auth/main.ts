@@ -60,9 +60,9 @@ const program = daemonOptions(
     // A NOTIFY for one of Xfrin's zones is answered here, REFUSED unless it comes from the zone's primary,
     // and passed to Xfrin when it does.
     const xfrinZones = await XfrinZones.load(log);
-    const onNotify = (zone: string, from: string): number | undefined =>
+    const onNotify = (zone: string, from: string, key?: string): number | undefined =>
       xfrinZones.answerNotify(zone, from, () => {
-        log.info({ zone, from }, 'NOTIFY received: passed to Xfrin');
+        log.info({ zone, from, key }, 'NOTIFY received: passed to Xfrin');
         if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
       });
     const server = new AuthServer(log, { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections }, handOff, onNotify);

@@ -142,8 +142,8 @@ export class AuthServer {
     private readonly limits: AuthLimits = DEFAULT_AUTH_LIMITS,
     /** Takes over a TCP connection whose query asks for a transfer; false when nobody can, and auth refuses it. */
     private readonly handOff?: (socket: net.Socket, query: Buffer) => boolean,
-    /** Told of each NOTIFY: the zone, and who sent it; says the rcode to answer, undefined for the default. */
-    private readonly onNotify?: (zone: string, from: string) => number | undefined,
+    /** Told of each NOTIFY: the zone, who sent it, the TSIG key it was verified with; says the rcode to answer, undefined for the default. */
+    private readonly onNotify?: (zone: string, from: string, key?: string) => number | undefined,
   ) {}
 
   /** Serves `zone` from now on, in place of any zone of that name: queries see the old one or the new one, whole. */
@@ -206,14 +206,14 @@ export class AuthServer {
       return error(check.finish(bareResponse(query, check.rcode)));
     }
     if (check.status === 'unsigned') return this.respondPlain(parsed, transport, from);
-    const reply = this.respondPlain(parsed, transport, from, tsigSize(check.key));
+    const reply = this.respondPlain(parsed, transport, from, tsigSize(check.key), check.key.name);
     if (!reply) return undefined;
     const slipped = reply.slipped;
     return { bytes: check.signer.sign(reply.bytes), counted: reply.counted, slipped: slipped && (() => check.signer.sign(slipped())) };
   }
 
-  /** The answer as if unsigned; `room`: bytes to leave free for a TSIG. */
-  private respondPlain(parsed: Parsed, transport: 'udp' | 'tcp', from: string, room = 0): Reply | undefined {
+  /** The answer as if unsigned; `room`: bytes to leave free for a TSIG; `key`: the one a signed message was verified with. */
+  private respondPlain(parsed: Parsed, transport: 'udp' | 'tcp', from: string, room = 0, key?: string): Reply | undefined {
     if (parsed.kind === 'drop') return undefined;
     if (parsed.kind === 'formerr') return error(formerr(parsed));
     const query = parsed.query;
@@ -221,7 +221,7 @@ export class AuthServer {
     if (query.opcode === OPCODE_NOTIFY) {
       // One of Xfrin's zones: REFUSED unless from its primary, acknowledged when it is (a secondary zone not served
       // yet may be waiting for its first transfer). Any other name as named: acknowledged with AA when served, else NOTAUTH.
-      const rcode = this.onNotify?.(query.qname, from);
+      const rcode = this.onNotify?.(query.qname, from, key);
       if (rcode === RCODE.REFUSED) return error(bareResponse(query, RCODE.REFUSED));
       const acknowledged = rcode === RCODE.NOERROR || this.zones.has(query.qname);
       return acknowledged ? { bytes: bareResponse(query, RCODE.NOERROR, { aa: true }) } : error(bareResponse(query, RCODE.NOTAUTH));
