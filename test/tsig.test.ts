@@ -22,6 +22,8 @@ import {
   TsigVerifyError,
   type TsigAlgorithm,
 } from '../src/dns/tsig.js';
+import { CONFIG_NOTIFICATIONS } from '../protocol/groups.js';
+import { eventFrom } from '../src/cmdctl/events.js';
 import { requireTool } from './helpers/debian.js';
 
 const exec = promisify(execFile);
@@ -84,6 +86,11 @@ describe('TSIG keys', () => {
   it('a masked entry keeps the name and algorithm and hides the secret', () => {
     expect(maskKeyEntry(`k:${SECRET}:hmac-sha256`)).toBe('k:****:hmac-sha256');
     expect(maskKeyEntry(`k:${SECRET}`)).toBe('k:****');
+  });
+
+  it('the web console\'s config_update event for tsig_keys carries no secret', () => {
+    const body = { notification: ['config_update', { module_name: 'tsig_keys', config: { keys: [`k:${SECRET}:hmac-sha256`] } }] };
+    expect(eventFrom(CONFIG_NOTIFICATIONS, body)).toEqual({ event: 'config_update', module: 'tsig_keys', config: { keys: ['k:****:hmac-sha256'] } });
   });
 });
 
