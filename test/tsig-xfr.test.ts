@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -189,6 +189,8 @@ describe('TSIG keys in the configuration', () => {
     const removed = await stack.b10('tsig', 'remove', 'shown-key');
     expect(removed.code, removed.stderr).toBe(0);
     expect((await stack.b10('tsig', 'list')).stdout).toBe('');
+    // The file that holds the secrets is the owner's alone once the config manager writes it.
+    expect((await stat(path.join(stack.dir, 'b10-config.db'))).mode & 0o077).toBe(0);
     for (const sub of ['add', 'list', 'remove']) expect((await stack.b10('tsig', sub, '--help')).stdout).toMatch(/^Usage: b10 tsig /);
   });
 });

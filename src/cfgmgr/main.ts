@@ -27,6 +27,9 @@ import {
   type StoredConfig,
 } from './store.js';
 
+/** The configuration holds the TSIG secrets (tsig_keys): readable by its owner only. */
+const CONFIG_FILE_MODE = 0o600;
+
 interface Opts {
   dataPath?: string;
   configFile: string;
@@ -67,7 +70,7 @@ const program = new Command('b10-cfgmgr')
         migrated = true;
         log.info({ file: configFile, from }, 'configuration file migrated to the current version');
       });
-      if (migrated) await writeFileAtomic(configFile, configFileText(config));
+      if (migrated) await writeFileAtomic(configFile, configFileText(config), CONFIG_FILE_MODE);
       specs = await readSpecsFile(specsFile, (why) => log.warn({ file: specsFile, why }, 'registered specs dropped: modules register again'));
       plugins = await loadPlugins();
       for (const [name, plugin] of plugins) specs.set(name, plugin.spec);
@@ -108,7 +111,7 @@ const program = new Command('b10-cfgmgr')
         announceSpec(module) {
           session.send(CONFIG_NOTIFICATIONS, createNotification(MODULE_SPEC, { module_name: module }));
         },
-        saveConfig: (all) => writeFileAtomic(configFile, configFileText(all)),
+        saveConfig: (all) => writeFileAtomic(configFile, configFileText(all), CONFIG_FILE_MODE),
         saveSpecs: (all) => writeFileAtomic(specsFile, specsFileText(new Map(all))),
       },
       log,
