@@ -99,17 +99,13 @@ export class Keyring {
 
   /** From tsig_keys/keys; TsigKeyError naming the first bad entry (by index, never with its secret). */
   static fromEntries(entries: readonly string[]): Keyring {
+    const [problem] = keyEntriesProblems(entries);
+    if (problem !== undefined) throw new TsigKeyError(problem);
     const ring = new Keyring();
-    entries.forEach((entry, i) => {
-      let key: TsigKey;
-      try {
-        key = parseKeyEntry(entry);
-      } catch (err) {
-        throw new TsigKeyError(`keys[${i}]: ${(err as Error).message}`);
-      }
-      if (ring.keys.has(key.name)) throw new TsigKeyError(`keys[${i}]: a second key named ${key.name}`);
+    for (const entry of entries) {
+      const key = parseKeyEntry(entry);
       ring.keys.set(key.name, key);
-    });
+    }
     return ring;
   }
 
