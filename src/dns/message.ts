@@ -1,6 +1,7 @@
 import type { Answer } from './lookup.js';
 import { MessageWriter } from './message-writer.js';
 import { nameToWire, presentLabel } from './name.js';
+import { TSIG } from './tsig.js';
 
 /**
  * DNS messages on the wire. Queries are read by hand, so every way a packet
@@ -16,7 +17,6 @@ export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP:
 /** RFC 6891: version not understood (the extended rcode 16: 1 in the OPT, 0 in the header). */
 const BADVERS = 16;
 const OPT = 41;
-const TSIG = 250;
 /** What auth offers EDNS clients: the size BIND 9.18 and the DNS flag day settled on. */
 export const EDNS_PAYLOAD = 1232;
 const HEADER = 12;

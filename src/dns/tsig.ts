@@ -309,8 +309,8 @@ function withRecord(message: Buffer, record: TsigRecord): Buffer {
 }
 
 /** Bytes a TSIG with `key` adds to a message: what a response must leave room for. */
-export function tsigSize(key: TsigKey, otherData = 0): number {
-  return nameToWire(key.name).length + 10 + nameToWire(TSIG_ALGORITHMS[key.algorithm].wire).length + 16 + TSIG_ALGORITHMS[key.algorithm].size + otherData;
+export function tsigSize(key: TsigKey): number {
+  return nameToWire(key.name).length + 10 + nameToWire(TSIG_ALGORITHMS[key.algorithm].wire).length + 16 + TSIG_ALGORITHMS[key.algorithm].size;
 }
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
