@@ -36,4 +36,25 @@ describe('transfer ACL', () => {
       'transfer_acl[2]: "nonsense" is not an IP address',
     ]);
   });
+
+  it('key entries: a request matches only when verified with that key; from and key together both must match', () => {
+    const acl = [
+      { action: 'ACCEPT' as const, from: '127.0.0.1', key: 'both.key' },
+      { action: 'ACCEPT' as const, key: 'Xfr.Key.' },
+      { action: 'REJECT' as const, from: '127.0.0.0/8' },
+    ];
+    expect(decide(acl, '192.0.2.1', 'xfr.key.')).toBe('ACCEPT');
+    expect(decide(acl, '192.0.2.1')).toBe('REJECT');
+    expect(decide(acl, '127.0.0.1', 'both.key.')).toBe('ACCEPT');
+    expect(decide(acl, '127.0.0.2', 'both.key.')).toBe('REJECT');
+    expect(decide(acl, '127.0.0.1')).toBe('REJECT');
+    expect(decide(acl, '127.0.0.1', 'other.')).toBe('REJECT');
+  });
+
+  it('an entry with neither from nor key, or a key that is not a name, is refused', () => {
+    expect(aclProblems([{ action: 'ACCEPT' }, { action: 'ACCEPT', key: 42 as unknown as string }, { action: 'ACCEPT', key: 'k' }], 'update_acl')).toEqual([
+      'update_acl[0]: give from, key or both',
+      'update_acl[1]: key must be the name of a TSIG key',
+    ]);
+  });
 });

@@ -8,6 +8,7 @@ import { createCommand } from '../../protocol/message.js';
 import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { AXFR_HANDOFF, daemonOptions, onStopRequest, startDaemonModule, SUPERVISED_ENV, UPDATE_ANSWER, type UpdateAnswer } from '../daemon.js';
+import { KeyringFollower } from '../dns/keyring.js';
 import { absolute } from '../dns/name.js';
 import { changesFromBus, type ZoneChange } from '../dns/zone-changes.js';
 import { Zone } from '../dns/zone.js';
@@ -61,9 +62,9 @@ const program = daemonOptions(
     // A NOTIFY for one of Xfrin's zones is answered here, REFUSED unless it comes from the zone's primary,
     // and passed to Xfrin when it does.
     const xfrinZones = await XfrinZones.load(log);
-    const onNotify = (zone: string, from: string): number | undefined =>
+    const onNotify = (zone: string, from: string, key?: string): number | undefined =>
       xfrinZones.answerNotify(zone, from, () => {
-        log.info({ zone, from }, 'NOTIFY received: passed to Xfrin');
+        log.info({ zone, from, key }, 'NOTIFY received: passed to Xfrin');
         if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
       });
     // Under the boss, updates go to ddns and its answers come back the same way.
@@ -192,6 +193,7 @@ const program = daemonOptions(
         }
       },
     });
+    KeyringFollower.follow(module, log, (keyring) => (server.keyring = keyring));
     await xfrinZones.follow(module);
   });
 

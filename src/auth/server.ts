@@ -15,7 +15,9 @@ import {
   type Parsed,
   type Query,
 } from '../dns/message.js';
+import { checkRequest, Keyring, tsigErrorName, tsigSize } from '../dns/tsig.js';
 import { NS, type Zone } from '../dns/zone.js';
+import { LogThrottle } from '../log-throttle.js';
 import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
 import { bindFailure, blockedByOwn, checkEndpoints, formatEndpoint, ListenError, planMove, type Bound, type Endpoint } from './endpoints.js';
@@ -134,14 +136,17 @@ export class AuthServer {
   private rateLimiter: ResponseRateLimiter | undefined;
   private listeners: Listener[] = [];
   private readonly tcpSockets = new Set<net.Socket>();
+  /** The TSIG keys signed queries and NOTIFYs are checked with, and their answers signed. */
+  keyring = new Keyring();
+  private readonly tsigFailures = new LogThrottle();
 
   constructor(
     private readonly log: Logger,
     private readonly limits: AuthLimits = DEFAULT_AUTH_LIMITS,
     /** Takes over a TCP connection whose query asks for a transfer; false when nobody can, and auth refuses it. */
     private readonly handOff?: (socket: net.Socket, query: Buffer) => boolean,
-    /** Told of each NOTIFY: the zone, and who sent it; says the rcode to answer, undefined for the default. */
-    private readonly onNotify?: (zone: string, from: string) => number | undefined,
+    /** Told of each NOTIFY: the zone, who sent it, the TSIG key it was verified with; says the rcode to answer, undefined for the default. */
+    private readonly onNotify?: (zone: string, from: string, key?: string) => number | undefined,
     /** Takes each UPDATE (ddns's to answer); resolves with the response to send. Without it UPDATE is NOTIMP. */
     private readonly onUpdate?: (packet: Buffer, query: Query, client: UpdateClient) => Promise<Buffer | undefined>,
   ) {}
@@ -205,7 +210,7 @@ export class AuthServer {
       });
       return undefined;
     }
-    const reply = this.respondTo(parsed, 'udp', from);
+    const reply = this.respondTo(packet, parsed, 'udp', from);
     if (!reply?.counted || !this.rateLimiter) return reply?.bytes;
     const { kind, name, qtype } = reply.counted;
     switch (this.rateLimiter.decide(from, kind, name, qtype, performance.now())) {
@@ -219,7 +224,31 @@ export class AuthServer {
     }
   }
 
-  private respondTo(parsed: Parsed, transport: 'udp' | 'tcp', from: string): Reply | undefined {
+  /**
+   * A signed message (RFC 8945 5.2) is checked first: a bad one is answered
+   * NOTAUTH with the TSIG error (FORMERR when the TSIG is malformed), a good
+   * one as it would be unsigned, in room left for the TSIG, then signed.
+   */
+  private respondTo(packet: Buffer, parsed: Parsed, transport: 'udp' | 'tcp', from: string): Reply | undefined {
+    if (parsed.kind !== 'query' || !parsed.query.signed) return this.respondPlain(parsed, transport, from);
+    const query = parsed.query;
+    const check = checkRequest(packet, this.keyring);
+    if (check.status === 'bad') {
+      const held = this.tsigFailures.take(`${from} ${check.keyName ?? ''} ${check.error}`);
+      if (held !== undefined) {
+        this.log.warn({ client: from, key: check.keyName, tsigError: tsigErrorName(check.error), why: check.why, heldBack: held }, 'signed message refused');
+      }
+      return error(check.finish(bareResponse(query, check.rcode)));
+    }
+    if (check.status === 'unsigned') return this.respondPlain(parsed, transport, from);
+    const reply = this.respondPlain(parsed, transport, from, tsigSize(check.key), check.key.name);
+    if (!reply) return undefined;
+    const slipped = reply.slipped;
+    return { bytes: check.signer.sign(reply.bytes), counted: reply.counted, slipped: slipped && (() => check.signer.sign(slipped())) };
+  }
+
+  /** The answer as if unsigned; `room`: bytes to leave free for a TSIG; `key`: the one a signed message was verified with. */
+  private respondPlain(parsed: Parsed, transport: 'udp' | 'tcp', from: string, room = 0, key?: string): Reply | undefined {
     if (parsed.kind === 'drop') return undefined;
     if (parsed.kind === 'formerr') return error(formerr(parsed));
     const query = parsed.query;
@@ -227,35 +256,35 @@ export class AuthServer {
     if (query.opcode === OPCODE_NOTIFY) {
       // One of Xfrin's zones: REFUSED unless from its primary, acknowledged when it is (a secondary zone not served
       // yet may be waiting for its first transfer). Any other name as named: acknowledged with AA when served, else NOTAUTH.
-      const rcode = this.onNotify?.(query.qname, from);
+      const rcode = this.onNotify?.(query.qname, from, key);
       if (rcode === RCODE.REFUSED) return error(bareResponse(query, RCODE.REFUSED));
       const acknowledged = rcode === RCODE.NOERROR || this.zones.has(query.qname);
       return acknowledged ? { bytes: bareResponse(query, RCODE.NOERROR, { aa: true }) } : error(bareResponse(query, RCODE.NOTAUTH));
     }
     if (query.opcode !== OPCODE_QUERY) return error(bareResponse(query, RCODE.NOTIMP));
     if (query.qclass !== CLASS_IN) return error(bareResponse(query, RCODE.REFUSED));
-    if (query.qtype === IXFR && transport === 'udp') return this.ixfrOverUdp(query);
+    if (query.qtype === IXFR && transport === 'udp') return this.ixfrOverUdp(query, room);
     if (query.qtype === AXFR || query.qtype === IXFR) return error(bareResponse(query, transport === 'udp' ? RCODE.FORMERR : RCODE.REFUSED));
-    return this.answer(query, transport);
+    return this.answer(query, transport, room);
   }
 
   /**
    * An IXFR over UDP gets the zone's SOA alone, as named answers it (RFC 1995
    * 2 allows it): the client is current, or it asks again over TCP. A zone
    * not served here is NOTAUTH, an IXFR without the client's SOA in its
-   * authority section FORMERR, as named answers them.
+   * authority section FORMERR, as named answers them. `room` as for answer().
    */
-  private ixfrOverUdp(query: Query): Reply {
+  private ixfrOverUdp(query: Query, room: number): Reply {
     if (!this.zones.has(query.qname)) return error(bareResponse(query, RCODE.NOTAUTH));
     if (query.nscount === 0) return error(bareResponse(query, RCODE.FORMERR));
-    const maxSize = query.edns ? Math.max(512, Math.min(query.edns.payload, 65_535)) : 512;
+    const maxSize = (query.edns ? Math.max(512, Math.min(query.edns.payload, 65_535)) : 512) - room;
     const found = lookup(this.zones, query.qname, SOA, { minimal: true, noAdditional: true, dnssec: query.edns?.dnssecOk === true });
     return { bytes: answerResponse(query, found, maxSize), counted: countedAs(query, found) };
   }
 
-  private answer(query: Query, transport: 'udp' | 'tcp'): Reply {
+  private answer(query: Query, transport: 'udp' | 'tcp', room: number): Reply {
     // Over UDP the client's EDNS payload size, at least 512; over TCP a whole message.
-    const maxSize = transport === 'tcp' ? 65_535 : query.edns ? Math.max(512, Math.min(query.edns.payload, 65_535)) : 512;
+    const maxSize = (transport === 'tcp' ? 65_535 : query.edns ? Math.max(512, Math.min(query.edns.payload, 65_535)) : 512) - room;
     // The DO bit is echoed (RFC 3225), and RD decides whether a positive answer carries the zone's NS
     // (named's default minimal-responses): each combination is a response of its own.
     const key = `${query.qname}\u0000${query.qtype}\u0000${query.edns ? (query.edns.dnssecOk ? 2 : 1) : 0}\u0000${maxSize}\u0000${query.rd ? 1 : 0}`;
@@ -439,7 +468,7 @@ export class AuthServer {
       const update = this.updateOf(parsed);
       const client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, transport: 'tcp' as const };
       if (update) return this.onUpdate!(Buffer.from(packet), update, client);
-      return this.respondTo(parsed, 'tcp', client.address)?.bytes;
+      return this.respondTo(packet, parsed, 'tcp', client.address)?.bytes;
     });
   }
 }

@@ -3,6 +3,7 @@ import { AnswerError, UsageError } from '../../protocol/errors.js';
 import { CONFIG_MANAGER } from '../../protocol/groups.js';
 import type { Session } from '../../protocol/session.js';
 import { parseModuleSpec, type ItemSpec, type ModuleSpec } from '../../protocol/spec.js';
+import { maskSecrets } from './plugins.js';
 
 /**
  * What operators do with configuration, as `b10 config` and cmdctl both do
@@ -60,24 +61,25 @@ export class ConfigClient {
     return Object.fromEntries(Object.entries(raw).map(([m, s]) => [m, parseModuleSpec(s, m)]));
   }
 
-  private async stored(module: string): Promise<Config> {
+  /** A module's stored configuration as it is, secrets included: for changes, never for display. */
+  async stored(module: string): Promise<Config> {
     return ((await this.ask('get_config', { module_name: module })) ?? {}) as Config;
   }
 
-  /** Every module's configuration, defaults filled in; or one module's, or one item's. */
+  /** Every module's configuration, defaults filled in; or one module's, or one item's; TSIG secrets masked. */
   async show(target?: string): Promise<unknown> {
     if (target === undefined) {
       const specs = await this.specs();
       const { version: _version, ...stored } = (await this.ask('get_config')) as Config;
       const modules = [...new Set([...Object.keys(specs), ...Object.keys(stored)])].sort();
-      return Object.fromEntries(modules.map((m) => [m, effective(specs[m], (stored[m] ?? {}) as Config)]));
+      return Object.fromEntries(modules.map((m) => [m, maskSecrets(m, effective(specs[m], (stored[m] ?? {}) as Config))]));
     }
     const { module, path } = splitTarget(target);
     const spec = await this.spec(module);
     const stored = await this.stored(module);
     if (!spec && Object.keys(stored).length === 0) throw new AnswerError(1, `unknown module ${module}`);
     mustBeInSpec(module, spec, path, stored);
-    const value = valueAt(effective(spec, stored), path);
+    const value = valueAt(maskSecrets(module, effective(spec, stored)), path);
     if (value === undefined) throw new AnswerError(1, `${module}/${formatPath(path)}: not set and no default`);
     return value;
   }

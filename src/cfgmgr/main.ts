@@ -13,6 +13,7 @@ import { daemonReconnectWindow, onMsgqUp, onStopRequest } from '../daemon.js';
 import { createLogger } from '../log.js';
 import { EXIT_FAILURE, parseArgs, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { ConfigManager } from './manager.js';
+import { loadPlugins, type ConfigPlugin } from './plugins.js';
 import {
   backUpFile,
   CONFIG_FILE,
@@ -25,6 +26,9 @@ import {
   specsFileText,
   type StoredConfig,
 } from './store.js';
+
+/** The configuration holds the TSIG secrets (tsig_keys): readable by its owner only. */
+const CONFIG_FILE_MODE = 0o600;
 
 interface Opts {
   dataPath?: string;
@@ -54,6 +58,7 @@ const program = new Command('b10-cfgmgr')
 
     let config: StoredConfig;
     let specs: Map<string, ModuleSpec>;
+    let plugins: Map<string, ConfigPlugin>;
     try {
       await ensureDir(path.dirname(configFile));
       if (opts.clearConfig) {
@@ -65,8 +70,10 @@ const program = new Command('b10-cfgmgr')
         migrated = true;
         log.info({ file: configFile, from }, 'configuration file migrated to the current version');
       });
-      if (migrated) await writeFileAtomic(configFile, configFileText(config));
+      if (migrated) await writeFileAtomic(configFile, configFileText(config), CONFIG_FILE_MODE);
       specs = await readSpecsFile(specsFile, (why) => log.warn({ file: specsFile, why }, 'registered specs dropped: modules register again'));
+      plugins = await loadPlugins();
+      for (const [name, plugin] of plugins) specs.set(name, plugin.spec);
     } catch (err) {
       log.fatal({ code: (err as B10Error).code }, `cannot start: ${(err as Error).message}`);
       process.exit(EXIT_FAILURE);
@@ -104,10 +111,11 @@ const program = new Command('b10-cfgmgr')
         announceSpec(module) {
           session.send(CONFIG_NOTIFICATIONS, createNotification(MODULE_SPEC, { module_name: module }));
         },
-        saveConfig: (all) => writeFileAtomic(configFile, configFileText(all)),
+        saveConfig: (all) => writeFileAtomic(configFile, configFileText(all), CONFIG_FILE_MODE),
         saveSpecs: (all) => writeFileAtomic(specsFile, specsFileText(new Map(all))),
       },
       log,
+      plugins,
     );
 
     let stopping = false;

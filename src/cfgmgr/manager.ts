@@ -3,6 +3,7 @@ import { B10Error, SpecError, TimeoutError } from '../../protocol/errors.js';
 import { createAnswer, parseCommand, RCODE_ERROR, RCODE_OK, type Answer } from '../../protocol/message.js';
 import { parseModuleSpec, type ModuleSpec } from '../../protocol/spec.js';
 import type { Logger } from '../log.js';
+import type { ConfigPlugin } from './plugins.js';
 import { CONFIG_VERSION, type StoredConfig } from './store.js';
 
 /** What the config manager needs from the outside world; the bus and the disk in b10-cfgmgr, fakes nowhere. */
@@ -49,6 +50,8 @@ export class ConfigManager {
     private readonly specs: Map<string, ModuleSpec>,
     private readonly io: ManagerIO,
     private readonly log: Logger,
+    /** Modules no process hosts: their spec is in `specs` from the start, and their check stands in for the module's. */
+    private readonly plugins: ReadonlyMap<string, ConfigPlugin> = new Map(),
   ) {}
 
   async handle(body: unknown): Promise<Handled> {
@@ -161,7 +164,13 @@ export class ConfigManager {
     const spec = this.specs.get(module);
     const stored = this.config[module];
     if (!spec) return stored ? [`${module}: no spec registered, so its configuration cannot be checked`] : [];
-    return configIssues(spec.config_data, stored ?? {}).map((issue) => `${module}/${describeIssue(issue)}`);
+    const issues = configIssues(spec.config_data, stored ?? {}).map((issue) => `${module}/${describeIssue(issue)}`);
+    return issues.length > 0 ? issues : this.pluginProblems(module, stored ?? {});
+  }
+
+  /** A plugin's own check of a configuration the spec accepts, each problem under the module's name. */
+  private pluginProblems(module: string, config: Config): string[] {
+    return (this.plugins.get(module)?.check(config) ?? []).map((problem) => `${module}/${problem}`);
   }
 
   /** check_config: {module_name} or none; the problems of each module's stored configuration, by module. */
@@ -201,6 +210,7 @@ export class ConfigManager {
       const merged = mergeConfig(this.config[module] ?? {}, change);
       const touched = configIssues(spec.config_data, merged).filter(({ path }) => path.length === 0 || path[0]! in change);
       problems.push(...touched.map((issue) => `${module}/${describeIssue(issue)}`));
+      if (touched.length === 0) problems.push(...this.pluginProblems(module, merged));
       next[module] = merged;
     }
     if (problems.length > 0) return createAnswer(RCODE_ERROR, problems.join('; '));

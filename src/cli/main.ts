@@ -10,6 +10,7 @@ import { membersCommand } from './members.js';
 import { pingCommand } from './ping.js';
 import { rawCommand } from './raw.js';
 import { sendCommand } from './send.js';
+import { tsigCommand } from './tsig.js';
 import { userCommand } from './user.js';
 import { zoneCommand } from './zone.js';
 
@@ -24,6 +25,7 @@ const program = new Command('b10')
   .addCommand(rawCommand())
   .addCommand(configCommand())
   .addCommand(zoneCommand())
+  .addCommand(tsigCommand())
   .addCommand(userCommand())
   .addCommand(ctlCommand());
 for (const command of bossCommands()) program.addCommand(command);

@@ -1,12 +1,13 @@
 import { COMPONENT_EVENTS, COMPONENT_STATE, CONFIG_NOTIFICATIONS } from '../../protocol/groups.js';
 import { isNotification } from '../../protocol/message.js';
 import { CONFIG_UPDATE, MODULE_SPEC } from '../../protocol/module-session.js';
+import { maskSecrets } from '../cfgmgr/plugins.js';
 
 /**
  * The live events cmdctl pushes to the sockets that asked for them, made
  * from the bus's announcements:
  *   {event: "component", name, state, pid, restarts}   the boss, on every state change
- *   {event: "config_update", module, config}           the config manager, on a committed change
+ *   {event: "config_update", module, config}           the config manager, on a committed change (TSIG secrets masked)
  *   {event: "module_spec", module}                     a module registered (again)
  */
 export type OperatorEvent =
@@ -27,7 +28,7 @@ export function eventFrom(group: string, body: unknown): OperatorEvent | undefin
     return { event: 'component', name: p.name, state: p.state, pid, restarts: typeof p.restarts === 'number' ? p.restarts : 0 };
   }
   if (group !== CONFIG_NOTIFICATIONS || typeof p.module_name !== 'string') return undefined;
-  if (name === CONFIG_UPDATE) return { event: 'config_update', module: p.module_name, config: p.config ?? {} };
+  if (name === CONFIG_UPDATE) return { event: 'config_update', module: p.module_name, config: maskSecrets(p.module_name, p.config ?? {}) };
   if (name === MODULE_SPEC) return { event: 'module_spec', module: p.module_name };
   return undefined;
 }

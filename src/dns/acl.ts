@@ -1,16 +1,19 @@
 import { isIP } from 'node:net';
 
 /**
- * Transfer ACLs as BIND 10's xfrout had them: an ordered list of
- * {action: ACCEPT | REJECT, from: address or CIDR}, first match wins,
- * nothing matched is REJECT. Pure.
+ * ACLs as BIND 10 had them: an ordered list of {action: ACCEPT | REJECT,
+ * from: address or CIDR, key: TSIG key name}, an entry matching when all
+ * it gives match (the address, and the key the request was signed and
+ * verified with); first match wins, nothing matched is REJECT. Pure.
  */
 
 export type Action = 'ACCEPT' | 'REJECT';
 
 export interface AclEntry {
   action: Action;
-  from: string;
+  from?: string;
+  /** A key of the keyring: the request must be signed with it. */
+  key?: string;
 }
 
 /** The default: transfers to this machine's own loopback addresses only. */
@@ -49,21 +52,36 @@ export function matches(from: string, address: string): boolean {
   return true;
 }
 
-/** The action for `address`: the first entry that matches, else REJECT. */
-export function decide(acl: readonly AclEntry[], address: string): Action {
-  for (const entry of acl) if (matches(entry.from, address)) return entry.action;
+/** A key name as keyrings hold it: absolute, lowercase. */
+function keyName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.endsWith('.') ? lower : `${lower}.`;
+}
+
+/** Whether one entry matches: every condition it gives. */
+function entryMatches(entry: AclEntry, address: string, key: string | undefined): boolean {
+  if (entry.from !== undefined && !matches(entry.from, address)) return false;
+  return entry.key === undefined || (key !== undefined && keyName(entry.key) === keyName(key));
+}
+
+/** The action for `address`, whose request was verified with key `key` (none: unsigned): the first entry that matches, else REJECT. */
+export function decide(acl: readonly AclEntry[], address: string, key?: string): Action {
+  for (const entry of acl) if (entryMatches(entry, address, key)) return entry.action;
   return 'REJECT';
 }
 
-/** Checks an ACL from configuration; the problems, one per bad entry. */
-export function aclProblems(acl: readonly AclEntry[]): string[] {
+/** Checks an ACL from configuration (`name` is its item, for the messages); the problems, one per bad entry. */
+export function aclProblems(acl: readonly AclEntry[], name = 'transfer_acl'): string[] {
   const out: string[] = [];
   acl.forEach((entry, i) => {
-    if (entry.action !== 'ACCEPT' && entry.action !== 'REJECT') out.push(`transfer_acl[${i}]: action must be ACCEPT or REJECT`);
+    if (entry.action !== 'ACCEPT' && entry.action !== 'REJECT') out.push(`${name}[${i}]: action must be ACCEPT or REJECT`);
+    if (entry.from === undefined && entry.key === undefined) out.push(`${name}[${i}]: give from, key or both`);
+    if (entry.key !== undefined && (typeof entry.key !== 'string' || entry.key === '')) out.push(`${name}[${i}]: key must be the name of a TSIG key`);
+    if (entry.from === undefined) return;
     try {
       matches(entry.from, '127.0.0.1');
     } catch (err) {
-      out.push(`transfer_acl[${i}]: ${(err as Error).message}`);
+      out.push(`${name}[${i}]: ${(err as Error).message}`);
     }
   });
   return out;

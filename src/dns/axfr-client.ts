@@ -8,12 +8,14 @@ import { MessageWriter } from './message-writer.js';
 import { nameToWire } from './name.js';
 import { soaTimers } from './rdata.js';
 import { readResponse } from './response.js';
+import { TsigClient, TsigVerifyError, type TsigKey } from './tsig.js';
 
 /**
  * The client side of zone transfers, as xfrin uses it: an AXFR (RFC 5936)
  * or an IXFR (RFC 1995) over TCP, and the SOA serial a primary has now (RFC 1996's check before a
  * transfer). Each fails with TransferError saying why; nothing half-received
- * is ever returned.
+ * is ever returned. With a TSIG key the request is signed and every
+ * message of the answer must verify, the last one signed.
  */
 
 export class TransferError extends Error {
@@ -33,8 +35,9 @@ const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED
 /**
  * One transfer over TCP: `query` sent, then each message's answer records
  * handed to `take` in order, and `messageEnd` after each message, until
- * `done` says the transfer is complete. TransferError (named `what`) when
- * refused, cut, malformed or silent for `idleMs`.
+ * `done` says the transfer is complete. With `tsig` the query is signed
+ * and every message must verify, the last one signed. TransferError (named
+ * `what`) when refused, cut, malformed, badly signed or silent for `idleMs`.
  */
 function receive(
   primary: Primary,
@@ -43,6 +46,7 @@ function receive(
   id: number,
   idleMs: number,
   handler: { take(record: ZoneRecord): void; messageEnd(): void; done(): boolean; received(): number },
+  tsig?: TsigClient,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let pending = Buffer.alloc(0);
@@ -58,7 +62,7 @@ function receive(
     socket.on('error', (err) => fail(err.message));
     socket.on('close', () => fail(`connection closed before the transfer ended (${handler.received()} records so far)`));
     socket.on('connect', () => {
-      socket.write(lengthPrefixed(query));
+      socket.write(lengthPrefixed(tsig ? tsig.sign(query) : query));
     });
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
@@ -68,6 +72,7 @@ function receive(
         try {
           const decoded = readResponse(message);
           if (decoded.id !== id) return fail(`a message with id ${decoded.id}, not ${id}`);
+          tsig?.verify(message);
           if (decoded.rcode !== 0) return fail(`the primary answered ${RCODES[decoded.rcode] ?? `rcode ${decoded.rcode}`}`);
           for (const record of decoded.answers) {
             handler.take(record);
@@ -75,9 +80,11 @@ function receive(
           }
           handler.messageEnd();
         } catch (err) {
+          if (err instanceof TsigVerifyError) return fail(`TSIG: ${err.message}`);
           return fail(err instanceof IxfrFormatError || err instanceof TransferError ? err.message : `malformed message: ${(err as Error).message}`);
         }
         if (handler.done()) {
+          if (tsig && !tsig.complete) return fail('TSIG: the last message is not signed');
           settled = true;
           socket.destroy();
           resolve();
@@ -88,8 +95,8 @@ function receive(
   });
 }
 
-/** The whole zone from `primary` by AXFR; TransferError when refused, cut, malformed or silent for `idleMs`. */
-export async function axfrFrom(primary: Primary, zone: string, idleMs = 10_000): Promise<ZoneRecord[]> {
+/** The whole zone from `primary` by AXFR, signed with `key` if given; TransferError as receive() says. */
+export async function axfrFrom(primary: Primary, zone: string, idleMs = 10_000, key?: TsigKey): Promise<ZoneRecord[]> {
   const id = randomInt(65536);
   const records: ZoneRecord[] = [];
   let soaSeen = 0;
@@ -103,7 +110,7 @@ export async function axfrFrom(primary: Primary, zone: string, idleMs = 10_000):
     messageEnd() {},
     done: () => soaSeen === 2,
     received: () => records.length,
-  });
+  }, key && new TsigClient(key));
   return records;
 }
 
@@ -111,9 +118,9 @@ export async function axfrFrom(primary: Primary, zone: string, idleMs = 10_000):
  * An IXFR (RFC 1995) of `zone` from `primary`, telling it our SOA `ours`:
  * the differences since, the whole zone when the primary answers so, or
  * that we are current. TransferError as for AXFR, and when the answer is
- * neither form.
+ * neither form. Signed with `key` if given.
  */
-export async function ixfrFrom(primary: Primary, zone: string, ours: ZoneRecord, idleMs = 10_000): Promise<IxfrResult> {
+export async function ixfrFrom(primary: Primary, zone: string, ours: ZoneRecord, idleMs = 10_000, key?: TsigKey): Promise<IxfrResult> {
   const id = randomInt(65536);
   const w = new MessageWriter(id, 0);
   w.questionOf(nameToWire(zone), IXFR);
@@ -128,15 +135,16 @@ export async function ixfrFrom(primary: Primary, zone: string, ours: ZoneRecord,
     messageEnd: () => reader.messageEnd(),
     done: () => reader.result !== undefined,
     received: () => received,
-  });
+  }, key && new TsigClient(key));
   return reader.result!;
 }
 
-/** The serial of the zone's SOA at `primary` now, over UDP; TransferError when it does not say. */
-export function soaSerial(primary: Primary, zone: string, timeoutMs = 3000): Promise<number> {
+/** The serial of the zone's SOA at `primary` now, over UDP; TransferError when it does not say, or its answer is badly signed. */
+export function soaSerial(primary: Primary, zone: string, timeoutMs = 3000, key?: TsigKey): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIPv6(primary.address) ? 'udp6' : 'udp4');
     const id = randomInt(65536);
+    const tsig = key && new TsigClient(key);
     const timer = setTimeout(() => done(new TransferError(`SOA of ${zone} from ${primary.address}#${primary.port}: no answer in ${timeoutMs} ms`)), timeoutMs);
     const done = (result: number | Error): void => {
       clearTimeout(timer);
@@ -148,14 +156,16 @@ export function soaSerial(primary: Primary, zone: string, timeoutMs = 3000): Pro
       try {
         const decoded = readResponse(msg);
         if (decoded.id !== id) return;
+        tsig?.verify(msg);
         const soa = decoded.answers.find((r) => r.type === SOA && r.name === zone);
         if (!soa) return done(new TransferError(`SOA of ${zone} from ${primary.address}#${primary.port}: not in the answer`));
         done(soaTimers(soa.rdata).serial);
       } catch (err) {
-        done(new TransferError(`SOA of ${zone}: malformed answer: ${(err as Error).message}`));
+        done(new TransferError(`SOA of ${zone}: ${err instanceof TsigVerifyError ? 'TSIG' : 'malformed answer'}: ${(err as Error).message}`));
       }
     });
-    socket.send(encodeQuery(id, 0, zone, SOA), primary.port, primary.address);
+    const request = encodeQuery(id, 0, zone, SOA);
+    socket.send(tsig ? tsig.sign(request) : request, primary.port, primary.address);
   });
 }
 

@@ -14,10 +14,11 @@ export const RECORDS_PER_MESSAGE = 100;
 /**
  * The messages of an AXFR (RFC 5936) of a zone: the SOA first, every other
  * record, the SOA again last. Records are taken from `records` as they
- * come, so a large zone is never held whole.
+ * come, so a large zone is never held whole. `room`: bytes each message
+ * leaves free below 64 KiB (for a TSIG).
  */
-export function axfrMessages(query: Query, soa: ZoneRecord, records: Iterable<ZoneRecord>): Generator<Buffer> {
-  return transferMessages(query, axfrSequence(soa, records));
+export function axfrMessages(query: Query, soa: ZoneRecord, records: Iterable<ZoneRecord>, room = 0): Generator<Buffer> {
+  return transferMessages(query, axfrSequence(soa, records), room);
 }
 
 function* axfrSequence(soa: ZoneRecord, records: Iterable<ZoneRecord>): Generator<ZoneRecord> {
@@ -34,16 +35,16 @@ function* axfrSequence(soa: ZoneRecord, records: Iterable<ZoneRecord>): Generato
  * RECORDS_PER_MESSAGE to a message (fewer when large records would pass 64
  * KiB), names compressed within each message, the question in the first
  * only, echoed as asked (an IXFR answered with the whole zone is still an
- * IXFR's answer, RFC 1995 4).
+ * IXFR's answer, RFC 1995 4). `room` as for axfrMessages.
  */
-export function* transferMessages(query: Query, sequence: Iterable<ZoneRecord>): Generator<Buffer> {
+export function* transferMessages(query: Query, sequence: Iterable<ZoneRecord>, room = 0): Generator<Buffer> {
   const flags = QR | (query.opcode << 11) | AA;
   let first = true;
   let message = start();
   let inMessage = 0;
 
   function start(): MessageWriter {
-    const w = new MessageWriter(query.id, flags);
+    const w = new MessageWriter(query.id, flags, 65_535 - room);
     if (first) w.questionOf(nameToWire(query.qname), query.qtype === IXFR ? IXFR : AXFR);
     first = false;
     return w;

@@ -1,6 +1,7 @@
 import type { Answer } from './lookup.js';
 import { MessageWriter } from './message-writer.js';
 import { nameToWire, presentLabel } from './name.js';
+import { TSIG } from './tsig.js';
 
 /**
  * DNS messages on the wire. Queries are read by hand, so every way a packet
@@ -46,6 +47,8 @@ export interface Query {
   ancount: number;
   /** Count of its authority section (an IXFR carries the client's SOA there, RFC 1995 3). */
   nscount: number;
+  /** It carries a TSIG record (RFC 8945): tsig.ts checks it, and signs the answer. */
+  signed: boolean;
 }
 
 export type Parsed =
@@ -114,6 +117,7 @@ export function parseQuery(buf: Buffer): Parsed {
     const question = buf.subarray(HEADER, end + 4);
     let pos = end + 4;
     let edns: Edns | undefined;
+    let signed = false;
     for (let i = 0; i < ancount + nscount + arcount; i++) {
       const rrName = readName(buf, pos, true);
       pos = rrName.end;
@@ -127,11 +131,12 @@ export function parseQuery(buf: Buffer): Parsed {
         const ttl = buf.readUInt32BE(pos + 4);
         edns = { payload: buf.readUInt16BE(pos + 2), version: (ttl >>> 16) & 0xff, dnssecOk: (ttl & 0x8000) !== 0 };
       }
+      if (type === TSIG) signed = true;
       pos += 10 + rdlength;
     }
     if (pos !== buf.length) throw new Malformed(`${buf.length - pos} bytes after the last record`);
     const cd = (flags & CD) !== 0;
-    return { kind: 'query', query: { id, opcode, rd, cd, qname, qtype, qclass, question, edns, ancount, nscount } };
+    return { kind: 'query', query: { id, opcode, rd, cd, qname, qtype, qclass, question, edns, ancount, nscount, signed } };
   } catch (err) {
     if (err instanceof Malformed) return formerr(err.message);
     throw err;

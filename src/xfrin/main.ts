@@ -6,11 +6,13 @@ import { AnswerError } from '../../protocol/errors.js';
 import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
-import { axfrFrom, ixfrFrom, soaSerial, type Primary } from '../dns/axfr-client.js';
+import { axfrFrom, ixfrFrom, soaSerial, TransferError, type Primary } from '../dns/axfr-client.js';
 import { differenceSize, serialNewer, type IxfrResult } from '../dns/ixfr.js';
+import { KeyringFollower } from '../dns/keyring.js';
 import { checkZone, type ZoneRecord } from '../dns/master-file.js';
 import { absolute } from '../dns/name.js';
 import { soaTimers } from '../dns/rdata.js';
+import type { TsigKey } from '../dns/tsig.js';
 import { DEFAULT_MAX_JOURNAL_RECORDS, ZoneStore, ZoneStoreError } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
@@ -57,6 +59,23 @@ const program = daemonOptions(
     const refusedNotifies = new LogThrottle();
     let maxJournalRecords = DEFAULT_MAX_JOURNAL_RECORDS;
     let module: ModuleSession | undefined;
+    let startKeyring!: (follower: KeyringFollower) => void;
+    const keyring = new Promise<KeyringFollower>((resolve) => (startKeyring = resolve));
+
+    /**
+     * The key a zone's exchanges are signed with, once the keyring was read
+     * (the first refresh comes as the module starts); TransferError when the
+     * zone names a key the keyring lacks.
+     */
+    const keyOf = async (name: string): Promise<TsigKey | undefined> => {
+      const keyName = zones.get(name)?.tsigKey;
+      if (keyName === undefined) return undefined;
+      const follower = await keyring;
+      await follower.loaded;
+      const key = follower.current.get(keyName);
+      if (!key) throw new TransferError(`${name}: its tsig_key ${keyName} is not in tsig_keys`);
+      return key;
+    };
 
     const withStore = <T>(body: (store: ZoneStore) => T): T => {
       const store = ZoneStore.open(dataPath, { maxJournalRecords });
@@ -104,9 +123,10 @@ const program = daemonOptions(
         log.info({ zone: name, primary, why }, 'IXFR not done: asking AXFR');
         return undefined;
       };
+      const key = await keyOf(name);
       let answer: IxfrResult;
       try {
-        answer = await ixfrFrom(primary, name, ours);
+        answer = await ixfrFrom(primary, name, ours, undefined, key);
       } catch (err) {
         return giveUp((err as Error).message);
       }
@@ -135,7 +155,7 @@ const program = daemonOptions(
       const { name } = zone;
       let done = force ? undefined : await tryIxfr(zone, primary);
       if (!done) {
-        const stored = storeWhole(name, await axfrFrom(primary, name), `AXFR from ${primary.address}#${primary.port}`);
+        const stored = storeWhole(name, await axfrFrom(primary, name, undefined, await keyOf(name)), `AXFR from ${primary.address}#${primary.port}`);
         log.info({ zone: name, serial: stored.serial, transfer: 'AXFR', records: stored.records, primary }, 'zone transferred');
         done = { zone: name, ...stored, transferred: true, transfer: 'AXFR' };
       }
@@ -151,7 +171,7 @@ const program = daemonOptions(
       if (!primary) throw new AnswerError(1, `${name} has no primary configured: retransfer it with a master`);
       try {
         if (!job.force) {
-          const theirs = await soaSerial(primary, name);
+          const theirs = await soaSerial(primary, name, undefined, await keyOf(name));
           const ours = soaField(name, 'serial');
           if (ours !== undefined && !serialNewer(theirs, ours)) {
             schedule(name, 'refresh');
@@ -285,6 +305,7 @@ const program = daemonOptions(
         }
       },
     });
+    startKeyring(KeyringFollower.follow(module, log));
     log.info('xfrin ready');
   });
 

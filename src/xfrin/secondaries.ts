@@ -21,6 +21,8 @@ export interface SecondaryZone {
   /** Undefined when `master_addr` is unset: the zone is transferred by hand only (retransfer with a master). */
   primary?: Primary;
   requestIxfr: RequestIxfr;
+  /** The tsig_keys key its SOA queries and transfers are signed with, and their answers verified. */
+  tsigKey?: string;
 }
 
 export class SecondaryConfigError extends Error {}
@@ -31,6 +33,7 @@ interface ZoneItem {
   master_addr?: string;
   master_port: number;
   request_ixfr: string;
+  tsig_key?: string;
 }
 
 /** The zones of Xfrin's configuration (defaults filled in), by absolute name; SecondaryConfigError naming a bad entry. */
@@ -46,7 +49,9 @@ export function secondaryZones(config: Config): Map<string, SecondaryZone> {
     if (zones.has(name)) throw new SecondaryConfigError(`zones[${i}]: ${name} is listed twice`);
     const requestIxfr = z.request_ixfr ?? 'yes';
     if (!REQUEST_IXFR.includes(requestIxfr)) throw new SecondaryConfigError(`zones[${i}]: request_ixfr must be "yes", "no" or "only", not ${JSON.stringify(requestIxfr)}`);
-    zones.set(name, { name, primary: z.master_addr === undefined ? undefined : { address: z.master_addr, port: z.master_port }, requestIxfr: requestIxfr as RequestIxfr });
+    if (z.tsig_key !== undefined && z.tsig_key === '') throw new SecondaryConfigError(`zones[${i}]: tsig_key is empty: name a key of tsig_keys, or leave it out`);
+    const primary = z.master_addr === undefined ? undefined : { address: z.master_addr, port: z.master_port };
+    zones.set(name, { name, primary, requestIxfr: requestIxfr as RequestIxfr, ...(z.tsig_key === undefined ? {} : { tsigKey: z.tsig_key }) });
   });
   return zones;
 }

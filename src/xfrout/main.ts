@@ -8,6 +8,7 @@ import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { AXFR_HANDOFF, daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
 import { aclProblems, DEFAULT_TRANSFER_ACL, type AclEntry } from '../dns/acl.js';
+import { KeyringFollower } from '../dns/keyring.js';
 import { absolute } from '../dns/name.js';
 import { sendNotify, type Target } from '../dns/notify.js';
 import { ZoneChangedError } from '../dns/zone-store.js';
@@ -31,12 +32,17 @@ const program = daemonOptions(
 ).action(async (opts: Opts) => {
     const log = createLogger('xfrout', { verbose: opts.verbose });
     const transfers = new TransfersOut(resolveDataPath(opts.dataPath), log);
-    let secondaries: Target[] = [];
+    let secondaries: (Target & { tsig_key?: string })[] = [];
 
-    /** Tells every configured secondary that the zone changed, each retried until it acknowledges. */
+    /** Tells every configured secondary that the zone changed, each retried until it acknowledges; signed when the entry names a key. */
     const notifyAll = (zone: string): void => {
-      for (const target of secondaries) {
-        sendNotify(target, zone).then(
+      for (const { tsig_key: keyName, ...target } of secondaries) {
+        const key = keyName === undefined ? undefined : transfers.keyring.get(keyName);
+        if (keyName !== undefined && !key) {
+          log.warn({ zone, target, key: keyName }, 'NOTIFY not sent: its key is not in tsig_keys');
+          continue;
+        }
+        sendNotify(target, zone, { key }).then(
           (tries) => log.info({ zone, target, tries }, 'NOTIFY acknowledged'),
           (err: unknown) => log.warn({ zone, target, err: (err as Error).message }, 'NOTIFY not acknowledged'),
         );
@@ -88,6 +94,7 @@ const program = daemonOptions(
         return undefined;
       },
     });
+    KeyringFollower.follow(module, log, (keyring) => (transfers.keyring = keyring));
     log.info('xfrout ready');
   });
 

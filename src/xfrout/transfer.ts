@@ -4,6 +4,7 @@ import { axfrMessages, transferMessages } from '../dns/axfr.js';
 import { differenceSize, ixfrSequence, serialNewer, serialOf } from '../dns/ixfr.js';
 import { bareResponse, lengthPrefixed, parseQuery, RCODE, type Query } from '../dns/message.js';
 import { readResponse } from '../dns/response.js';
+import { checkRequest, Keyring, tsigErrorName, tsigSize, type ResponseSigner } from '../dns/tsig.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import type { Logger } from '../log.js';
 
@@ -67,6 +68,8 @@ export async function sendMessage(socket: Socket, message: Buffer, idleMs: numbe
  */
 export class TransfersOut {
   acl: readonly AclEntry[] = DEFAULT_TRANSFER_ACL;
+  /** The keys a signed request is checked with; its every answer message is then signed (RFC 8945 5.3.1). */
+  keyring = new Keyring();
   limits: TransferLimits = DEFAULT_TRANSFER_LIMITS;
   private active = 0;
 
@@ -93,7 +96,19 @@ export class TransfersOut {
     if (parsed.kind !== 'query') return;
     const { query } = parsed;
     const client = socket.remoteAddress ?? '';
-    const send = (message: Buffer): Promise<void> => sendMessage(socket, message, this.limits.idleMs);
+    let signer: ResponseSigner | undefined;
+    if (query.signed) {
+      const check = checkRequest(packet, this.keyring);
+      if (check.status === 'bad') {
+        this.log.warn({ client, zone: query.qname, key: check.keyName, tsigError: tsigErrorName(check.error), why: check.why }, 'transfer refused: its TSIG does not verify');
+        await sendMessage(socket, check.finish(bareResponse(query, check.rcode)), this.limits.idleMs);
+        return;
+      }
+      if (check.status === 'signed') signer = check.signer;
+    }
+    const send = (message: Buffer): Promise<void> => sendMessage(socket, signer ? signer.sign(message) : message, this.limits.idleMs);
+    // Each message leaves room for its TSIG.
+    const room = signer ? tsigSize(signer.key) : 0;
     if (this.active >= this.limits.maxTransfers) {
       this.log.warn({ client, zone: query.qname, running: this.active }, 'transfer denied: max_transfers_out reached');
       await send(bareResponse(query, RCODE.SERVFAIL));
@@ -101,8 +116,8 @@ export class TransfersOut {
     }
     this.active++;
     try {
-      if (decide(this.acl, client) !== 'ACCEPT') {
-        this.log.info({ client, zone: query.qname }, 'transfer refused by the ACL');
+      if (decide(this.acl, client, signer?.key.name) !== 'ACCEPT') {
+        this.log.info({ client, zone: query.qname, key: signer?.key.name }, 'transfer refused by the ACL');
         await send(bareResponse(query, RCODE.REFUSED));
         return;
       }
@@ -120,16 +135,16 @@ export class TransfersOut {
             await send(bareResponse(query, RCODE.FORMERR));
             return;
           }
-          if (await this.incremental(store, query, since, client, send)) return;
+          if (await this.incremental(store, query, since, client, send, room)) return;
         }
         const zone = store.readZone(query.qname);
         if (!zone) {
           await send(bareResponse(query, RCODE.NOTAUTH));
           return;
         }
-        this.log.info({ client, zone: query.qname, serial: serialOf(zone.soa), transfer: 'AXFR', asked: since === undefined ? 'AXFR' : 'IXFR' }, 'transfer started');
+        this.log.info({ client, zone: query.qname, serial: serialOf(zone.soa), transfer: 'AXFR', asked: since === undefined ? 'AXFR' : 'IXFR', key: signer?.key.name }, 'transfer started');
         let messages = 0;
-        for (const message of axfrMessages(query, zone.soa, zone.records)) {
+        for (const message of axfrMessages(query, zone.soa, zone.records, room)) {
           await send(message);
           messages++;
         }
@@ -145,13 +160,14 @@ export class TransfersOut {
   /**
    * Answers an IXFR from the journal when it can: true when answered (the
    * SOA alone, or the differences), false when the whole zone is to go.
+   * `room`: bytes each message leaves free (for a TSIG).
    */
-  private async incremental(store: ZoneStore, query: Query, since: number, client: string, send: (m: Buffer) => Promise<void>): Promise<boolean> {
+  private async incremental(store: ZoneStore, query: Query, since: number, client: string, send: (m: Buffer) => Promise<void>, room: number): Promise<boolean> {
     const soa = store.soa(query.qname);
     if (!soa) return false;
     if (!serialNewer(serialOf(soa), since)) {
       this.log.info({ client, zone: query.qname, serial: serialOf(soa), since }, 'IXFR: the client is current, the SOA alone sent');
-      for (const message of transferMessages(query, [soa])) await send(message);
+      for (const message of transferMessages(query, [soa], room)) await send(message);
       return true;
     }
     const found = store.differences(query.qname, since);
@@ -167,7 +183,7 @@ export class TransfersOut {
     const serial = serialOf(found.soa);
     this.log.info({ client, zone: query.qname, serial, since, transfer: 'IXFR', changes: found.chain.length, records }, 'transfer started');
     let messages = 0;
-    for (const message of transferMessages(query, ixfrSequence(found.soa, found.chain))) {
+    for (const message of transferMessages(query, ixfrSequence(found.soa, found.chain), room)) {
       await send(message);
       messages++;
     }

@@ -42,6 +42,8 @@ export interface NamedOptions {
   options?: string;
   /** named's debug level (-d): what it logs at that level comes on stderr too (e.g. 3: which transfer, IXFR or AXFR, it asked). */
   debug?: number;
+  /** Statements at the top level of named.conf, before the zones (TSIG key clauses). */
+  statements?: string;
   /**
    * Called with stop() once named runs, so that it ends with the test:
    * pass vitest's onTestFinished. Without it the caller stops named.
@@ -81,6 +83,7 @@ function config(dir: string, port: number, options: NamedOptions): string {
   ${options.options ?? ''}
 };
 controls { };
+${options.statements ?? ''}
 ${zones.join('\n')}
 `;
 }

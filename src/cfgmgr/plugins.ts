@@ -1,0 +1,35 @@
+import path from 'node:path';
+import type { Config } from '../../protocol/config-data.js';
+import { loadSpecFile, type ModuleSpec } from '../../protocol/spec.js';
+import { keyEntriesProblems, maskKeyEntry } from '../dns/tsig.js';
+import { PROJECT_ROOT } from '../paths.js';
+
+/**
+ * Configuration modules no process hosts, as BIND 10's config manager had
+ * them (its "plugins"): the config manager holds their spec itself and
+ * checks a change with the plugin's own check, since no module is there
+ * to refuse it. tsig_keys, the keyring, is one: auth, xfrout and xfrin
+ * read it, none owns it.
+ */
+export interface ConfigPlugin {
+  spec: ModuleSpec;
+  /** What is wrong with a whole configuration of the module, the spec's checks passed (none: it is good). */
+  check: (config: Config) => string[];
+}
+
+export const TSIG_KEYS = 'tsig_keys';
+const TSIG_KEYS_SPEC = path.join(PROJECT_ROOT, 'src/cfgmgr/plugins/tsig_keys.spec');
+
+export async function loadPlugins(): Promise<Map<string, ConfigPlugin>> {
+  return new Map([[TSIG_KEYS, { spec: await loadSpecFile(TSIG_KEYS_SPEC), check: (config: Config) => keyEntriesProblems(config.keys ?? []) }]]);
+}
+
+/**
+ * A module's configuration as operators are shown it (`b10 config show`,
+ * the web console): the TSIG secrets replaced by ****. Everything else as it is.
+ */
+export function maskSecrets(module: string, config: unknown): unknown {
+  if (module !== TSIG_KEYS || config === null || typeof config !== 'object' || Array.isArray(config)) return config;
+  const { keys } = config as Config;
+  return Array.isArray(keys) ? { ...config, keys: keys.map(maskKeyEntry) } : config;
+}
