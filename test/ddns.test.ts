@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { requireTool } from './helpers/debian.js';
 import { authPort, DDNS_COMPONENTS, DDNS_CONFIG, dynamicStack, nsupdate, zoneText } from './helpers/ddns.js';
@@ -73,6 +74,31 @@ describe('b10-ddns applies nsupdate\'s updates', () => {
     const r = await nsupdate(port, ['zone sec.test.', 'update add x.sec.test. 300 A 192.0.2.3']);
     expect(r.out).toContain('update failed: NOTAUTH');
     expect((await dig(port, 'x.sec.test', 'A')).status).toBe('NXDOMAIN');
+  });
+
+  it('signed_updates: an ACL entry by key takes nsupdate -y; unsigned is REFUSED, a wrong secret BADSIG, an unknown key BADKEY, and nothing changes', async () => {
+    const secret = randomBytes(32).toString('base64');
+    const { stack, port } = await dynamicStack(undefined, [], {
+      config: {
+        tsig_keys: { keys: [`upd-key:${secret}:hmac-sha256`] },
+        DDNS: { zones: [{ origin: 'dyn.test', update_acl: [{ action: 'ACCEPT', key: 'upd-key' }] }] },
+      },
+    });
+    await stack.boss.waitForLog(byComponent('ddns', 'TSIG keyring loaded'), 'ddns has the keyring');
+    const signed = await nsupdate(port, ['update add signed.dyn.test. 300 A 192.0.2.20'], ['-y', `hmac-sha256:upd-key:${secret}`]);
+    expect(signed).toMatchObject({ code: 0 });
+    expect((await dig(port, 'signed.dyn.test', 'A')).answer).toEqual(['signed.dyn.test. 300 IN A 192.0.2.20']);
+    const unsigned = await nsupdate(port, ['update add unsigned.dyn.test. 300 A 192.0.2.21']);
+    expect(unsigned.out).toContain('update failed: REFUSED');
+    const wrong = await nsupdate(port, ['update add wrong.dyn.test. 300 A 192.0.2.22'], ['-y', `hmac-sha256:upd-key:${randomBytes(32).toString('base64')}`]);
+    expect(wrong.code).not.toBe(0);
+    await stack.boss.waitForLog((l) => l.component === 'ddns' && l.msg === 'update refused: its TSIG does not verify' && l.tsigError === 'BADSIG', 'BADSIG logged');
+    const unknown = await nsupdate(port, ['update add unknown.dyn.test. 300 A 192.0.2.23'], ['-y', `hmac-sha256:other-key:${secret}`]);
+    expect(unknown.code).not.toBe(0);
+    await stack.boss.waitForLog((l) => l.component === 'ddns' && l.msg === 'update refused: its TSIG does not verify' && l.tsigError === 'BADKEY', 'BADKEY logged');
+    for (const name of ['unsigned', 'wrong', 'unknown']) expect((await dig(port, `${name}.dyn.test`, 'A')).status).toBe('NXDOMAIN');
+    expect(await serialOf(port)).toBe(2);
+    expect(stack.boss.logs.some((l) => JSON.stringify(l).includes(secret))).toBe(false);
   });
 
   it('survives_restart: an acknowledged update is in the zone when the stack boots again on the same data path', async () => {

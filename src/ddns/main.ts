@@ -6,6 +6,7 @@ import { AnswerError } from '../../protocol/errors.js';
 import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { daemonOptions, onStopRequest, startDaemonModule, UPDATE_ANSWER, UPDATE_HANDOFF, type UpdateAnswer, type UpdateHandoff } from '../daemon.js';
+import { KeyringFollower } from '../dns/keyring.js';
 import { bareResponse, parseQuery, RCODE } from '../dns/message.js';
 import { createLogger } from '../log.js';
 import { parseArgs, VERSION } from '../options.js';
@@ -89,6 +90,7 @@ const program = daemonOptions(
     },
   });
   await secondaries.follow(module);
+  KeyringFollower.follow(module, log, (keyring) => (service.keyring = keyring));
   log.info('ddns ready');
 });
 

@@ -3,6 +3,7 @@ import { bareResponse, formerr, RCODE } from '../dns/message.js';
 import { absolute } from '../dns/name.js';
 import { soaTimers } from '../dns/rdata.js';
 import type { ZoneChange } from '../dns/zone-changes.js';
+import { checkRequest, Keyring, tsigErrorName, type ResponseSigner } from '../dns/tsig.js';
 import { ZoneStore, ZoneStoreError } from '../dns/zone-store.js';
 import type { Logger } from '../log.js';
 import { CLASS_IN, parseUpdate } from './update-message.js';
@@ -14,11 +15,10 @@ export interface ZoneConfig {
   update_acl: AclEntry[];
 }
 
-/** Who sent an update: its address, and the TSIG key it was verified with, once auth or ddns checks TSIG. */
+/** Who sent an update: its address and transport. */
 export interface Client {
   address: string;
   transport: 'udp' | 'tcp';
-  keyName?: string;
 }
 
 /** What became of one UPDATE: the response to send (none for a packet dropped), and the zone it changed and how. */
@@ -42,7 +42,7 @@ export function zonesFrom(entries: readonly ZoneConfig[]): Map<string, AclEntry[
       throw new DdnsConfigError(`zones[${i}]: bad origin ${JSON.stringify(entry.origin)}: ${(err as Error).message}`);
     }
     if (out.has(origin)) throw new DdnsConfigError(`zones[${i}]: ${origin} is listed twice`);
-    const problems = aclProblems(entry.update_acl ?? []).map((p) => p.replace('transfer_acl', `zones[${i}].update_acl`));
+    const problems = aclProblems(entry.update_acl ?? [], `zones[${i}].update_acl`);
     if (problems.length > 0) throw new DdnsConfigError(problems.join('; '));
     out.set(origin, entry.update_acl ?? []);
   });
@@ -62,6 +62,8 @@ export function zonesFrom(entries: readonly ZoneConfig[]): Map<string, AclEntry[
 export class UpdateService {
   /** DDNS/zones: the zones that take updates, with their ACLs. */
   zones: ReadonlyMap<string, readonly AclEntry[]> = new Map();
+  /** The keys a signed update is checked with (RFC 8945); its answer is signed with the same key. */
+  keyring = new Keyring();
   /** Whether a zone is one b10 is a secondary for (Xfrin's): updates go to its primary, not here. */
   isSecondary: (zone: string) => boolean = () => false;
   private store: ZoneStore | undefined;
@@ -80,9 +82,19 @@ export class UpdateService {
       return { response: formerr(parsed) };
     }
     const { query, prerequisites, updates } = parsed.message;
+    // A signed update is checked before anything else (RFC 8945 5.2); the ACL then sees the key it was signed with.
+    let signer: ResponseSigner | undefined;
+    const check = checkRequest(packet, this.keyring);
+    if (check.status === 'bad') {
+      this.log.warn({ client: client.address, zone: query.qname, key: check.keyName, tsigError: tsigErrorName(check.error), why: check.why }, 'update refused: its TSIG does not verify');
+      return { response: check.finish(bareResponse(query, check.rcode)) };
+    }
+    if (check.status === 'signed') signer = check.signer;
+    const keyName = signer?.key.name;
     const answer = (rcode: number, why?: string, changed?: Handled['changed']): Handled => {
-      if (why !== undefined) this.log.info({ client: client.address, zone: query.qname, rcode, why }, 'update not applied');
-      return { response: bareResponse(query, rcode), changed };
+      if (why !== undefined) this.log.info({ client: client.address, key: keyName, zone: query.qname, rcode, why }, 'update not applied');
+      const response = bareResponse(query, rcode);
+      return { response: signer ? signer.sign(response) : response, changed };
     };
     if (query.qtype !== SOA) return answer(RCODE.FORMERR, `the zone section asks for type ${query.qtype}, not SOA`);
     const zone = query.qname;
@@ -91,7 +103,7 @@ export class UpdateService {
     const data = this.zoneData(zone);
     if (!data) return answer(RCODE.NOTAUTH, 'no such zone in the store');
     if (!acl) return answer(RCODE.REFUSED, 'the zone takes no updates (not in DDNS/zones)');
-    if (decide(acl, client.address) !== 'ACCEPT') return answer(RCODE.REFUSED, 'refused by the zone\'s update_acl');
+    if (decide(acl, client.address, keyName) !== 'ACCEPT') return answer(RCODE.REFUSED, 'refused by the zone\'s update_acl');
     if (data.signed) {
       this.log.warn({ client: client.address, zone }, 'update refused: the zone is signed (DNSKEY at its apex) and b10 does not sign');
       return answer(RCODE.REFUSED);
@@ -110,7 +122,7 @@ export class UpdateService {
     }
     const from = soaTimers(data.soa.rdata).serial;
     data.apply(outcome.diff);
-    this.log.info({ client: client.address, zone, serial: outcome.serial, removed: outcome.diff.removed.length, added: outcome.diff.added.length }, 'update applied');
+    this.log.info({ client: client.address, key: keyName, zone, serial: outcome.serial, removed: outcome.diff.removed.length, added: outcome.diff.added.length }, 'update applied');
     return answer(RCODE.NOERROR, undefined, { zone, change: { from, ...outcome.diff } });
   }
 
