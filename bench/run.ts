@@ -86,7 +86,7 @@ const ddns = await benchDdns();
 if (typeof ddns === 'string') {
   out(`dynamic updates vs BIND 9: skipped: ${ddns}`);
 } else {
-  out('dynamic updates vs BIND 9 (one client, one single-record update at a time, same zone, same run)');
+  out('dynamic updates vs BIND 9 (one client, one single-record update at a time, each TSIG-signed, same zone, same run; 10,000 each over UDP, 3,000 over TCP)');
   for (const [what, figures] of [['UDP', ddns.udp], ['TCP', ddns.tcp]] as const) {
     out(`  ${what.padEnd(20)} b10 ${rate(figures.b10)}, named ${rate(figures.named)} updates = ${(figures.b10 / figures.named).toFixed(2)}x`);
   }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { serialNewer, serialOf, zoneDifference, type Difference } from './ixfr.js';
+import { differenceSize, serialNewer, serialOf, zoneDifference, type Difference } from './ixfr.js';
 import { formatRecord, type ZoneRecord } from './master-file.js';
 import { sortKey } from './name.js';
 import { rdataOfText } from './master-file.js';
@@ -46,6 +46,8 @@ const REMOVED = 0;
 const ADDED = 1;
 /** Records a transfer reads from the zone at a time, each read a transaction of its own. */
 export const RECORDS_PER_READ = 1000;
+/** Records a difference must change for a checkpoint after it (a whole zone written is always followed by one). */
+const CHECKPOINT_AFTER_RECORDS = 1000;
 /** How long a checkpoint after a write waits for readers to leave the WAL, ms. */
 const CHECKPOINT_WAIT_MS = 1000;
 /** better-sqlite3's own wait for a lock, put back after a checkpoint, ms. */
@@ -93,6 +95,9 @@ export interface ZoneInfo {
 
 export class ZoneStore {
   private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+  /** Each zone's journal as this store last wrote it: its newest change, and its size in records. */
+  private readonly journalSizes = new Map<string, { newest: number; records: number }>();
 
   private constructor(
     readonly file: string,
@@ -233,11 +238,11 @@ export class ZoneStore {
   applyDifference(zone: string, diff: Difference | readonly Difference[]): { serial: number } {
     const chain: readonly Difference[] = Array.isArray(diff) ? diff : [diff as Difference];
     if (chain.length === 0) throw new ZoneStoreError(`zone ${zone}: no difference to apply`);
-    const find = this.db.prepare('SELECT id, ttl FROM records WHERE zone_id = ? AND rname = ? AND type = ? AND rdata = ? LIMIT 1');
-    const remove = this.db.prepare('DELETE FROM records WHERE id = ?');
-    const insert = this.db.prepare('INSERT INTO records (zone_id, name, rname, ttl, type, rdata) VALUES (?, ?, ?, ?, ?, ?)');
+    const find = this.sql('SELECT id, ttl FROM records WHERE zone_id = ? AND rname = ? AND type = ? AND rdata = ? LIMIT 1');
+    const remove = this.sql('DELETE FROM records WHERE id = ?');
+    const insert = this.sql('INSERT INTO records (zone_id, name, rname, ttl, type, rdata) VALUES (?, ?, ?, ?, ?, ?)');
     const apply = this.db.transaction((): number => {
-      const row = this.db.prepare('SELECT id, serial FROM zones WHERE name = ?').get(zone) as { id: number; serial: number } | undefined;
+      const row = this.sql('SELECT id, serial FROM zones WHERE name = ?').get(zone) as { id: number; serial: number } | undefined;
       if (!row) throw new ZoneStoreError(`no zone ${zone} in the store`);
       let serial = row.serial;
       for (const d of chain) {
@@ -260,32 +265,59 @@ export class ZoneStore {
         serial = serialOf(to);
         this.journalChange(zone, { removed, added: d.added });
       }
-      this.db.prepare('UPDATE zones SET serial = ?, loaded_at = ? WHERE id = ?').run(serial, new Date().toISOString(), row.id);
+      this.sql('UPDATE zones SET serial = ?, loaded_at = ? WHERE id = ?').run(serial, new Date().toISOString(), row.id);
       return serial;
     });
     const serial = apply.immediate();
-    this.checkpoint();
+    // A small change leaves the WAL to SQLite's own checkpoints (every 1,000 pages); one checkpoint per
+    // update would cost more than the update.
+    if (differenceSize(chain) > CHECKPOINT_AFTER_RECORDS) this.checkpoint();
     return { serial };
   }
 
-  /** Writes one change into the zone's journal, then drops its oldest changes past the bound. Inside a transaction. */
+  /**
+   * Writes one change into the zone's journal, then drops its oldest changes
+   * past the bound. Inside a transaction. The journal's size is kept here
+   * between changes, so that a change costs no scan of the journal: it is
+   * counted again only when its newest change is not the one this store
+   * wrote last (another writer was there meanwhile, or it was cleared).
+   */
   private journalChange(zone: string, d: Difference): void {
     const from = soleSoa(zone, d.removed, 'removed');
     const to = soleSoa(zone, d.added, 'added');
-    const { id } = this.db
-      .prepare('INSERT INTO journal (zone, from_serial, to_serial, removed, added, made_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id')
-      .get(zone, serialOf(from), serialOf(to), d.removed.length, d.added.length, new Date().toISOString()) as { id: number };
-    const insert = this.db.prepare('INSERT INTO diffs (change_id, operation, name, ttl, type, rdata) VALUES (?, ?, ?, ?, ?, ?)');
+    const newest = (this.sql('SELECT MAX(id) AS id FROM journal WHERE zone = ?').get(zone) as { id: number | null }).id;
+    const { id } = this.sql('INSERT INTO journal (zone, from_serial, to_serial, removed, added, made_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id').get(
+      zone,
+      serialOf(from),
+      serialOf(to),
+      d.removed.length,
+      d.added.length,
+      new Date().toISOString(),
+    ) as { id: number };
+    const insert = this.sql('INSERT INTO diffs (change_id, operation, name, ttl, type, rdata) VALUES (?, ?, ?, ?, ?, ?)');
     // The SOAs first, as IXFR sends them.
     for (const r of [from, ...d.removed.filter((x) => x !== from)]) insert.run(id, REMOVED, r.name, r.ttl, r.type, r.rdata);
     for (const r of [to, ...d.added.filter((x) => x !== to)]) insert.run(id, ADDED, r.name, r.ttl, r.type, r.rdata);
-    const changes = this.db.prepare('SELECT id, removed + added AS size FROM journal WHERE zone = ? ORDER BY id DESC').all(zone) as { id: number; size: number }[];
-    let kept = 0;
-    const drop = this.db.prepare('DELETE FROM journal WHERE id = ?');
-    for (const change of changes) {
-      kept += change.size;
-      if (kept > this.maxJournalRecords) drop.run(change.id);
+    const known = this.journalSizes.get(zone);
+    let records =
+      known !== undefined && known.newest === newest
+        ? known.records + d.removed.length + d.added.length
+        : (this.sql('SELECT COALESCE(SUM(removed + added), 0) AS n FROM journal WHERE zone = ?').get(zone) as { n: number }).n;
+    const oldest = this.sql('SELECT id, removed + added AS size FROM journal WHERE zone = ? ORDER BY id LIMIT 1');
+    const drop = this.sql('DELETE FROM journal WHERE id = ?');
+    while (records > this.maxJournalRecords) {
+      const change = oldest.get(zone) as { id: number; size: number };
+      drop.run(change.id);
+      records -= change.size;
     }
+    this.journalSizes.set(zone, { newest: id, records });
+  }
+
+  /** A statement prepared once for this store: compiling one costs more than running it on a small change. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
   }
 
   /** The zone's journal, oldest change first; undefined when there is no such zone. */

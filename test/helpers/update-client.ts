@@ -47,29 +47,38 @@ export function encodeUpdate(id: number, zone: string, prerequisites: UpdateReco
 }
 
 export interface UpdateSender {
-  /** The rcode of the answer to `packet`, or undefined when none came within the timeout. */
-  send(packet: Buffer): Promise<number | undefined>;
+  /**
+   * The rcode of the answer to `packet`, or undefined when none came within
+   * the timeout; `check` is given the answer first (a TSIG verified), and
+   * what it throws rejects.
+   */
+  send(packet: Buffer, check?: (answer: Buffer) => void): Promise<number | undefined>;
   close(): void;
 }
 
 /** One update at a time: `write` sends it, `answer` takes every message received (matched by id). */
 function oneAtATime(write: (packet: Buffer) => void, timeoutMs: number): { send: UpdateSender['send']; answer: (msg: Buffer | undefined) => void } {
-  let waiting: { id: number; done: (rcode: number | undefined) => void } | undefined;
+  let waiting: { id: number; done: (answer: Buffer | undefined) => void } | undefined;
   return {
-    send: (packet) =>
-      new Promise((resolve) => {
+    send: (packet, check) =>
+      new Promise((resolve, reject) => {
         const timer = setTimeout(() => finish(undefined), timeoutMs);
-        const finish = (rcode: number | undefined): void => {
+        const finish = (answer: Buffer | undefined): void => {
           clearTimeout(timer);
           waiting = undefined;
-          resolve(rcode);
+          try {
+            if (answer) check?.(answer);
+            resolve(answer && answer.readUInt16BE(2) & 0xf);
+          } catch (err) {
+            reject(err as Error);
+          }
         };
         waiting = { id: packet.readUInt16BE(0), done: finish };
         write(packet);
       }),
     answer: (msg) => {
       if (msg === undefined) waiting?.done(undefined);
-      else if (msg.length >= 12 && waiting && msg.readUInt16BE(0) === waiting.id) waiting.done(msg.readUInt16BE(2) & 0xf);
+      else if (msg.length >= 12 && waiting && msg.readUInt16BE(0) === waiting.id) waiting.done(msg);
     },
   };
 }
