@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { writeFile } from 'node:fs/promises';
@@ -143,8 +144,12 @@ describe('IXFR out of b10', () => {
 });
 
 /** named as primary of in.test (ixfr-from-differences, NOTIFY to b10), b10 its secondary by Xfrin; after the first transfer. */
+/** The key named and b10 share in the tests of b10 as secondary. */
+const PULL_SECRET = randomBytes(32).toString('base64');
+
 async function secondaryWorld(): Promise<{
   b10: Booted;
+  named: Awaited<ReturnType<typeof startNamed>>;
   authPort: number;
   namedPort: number;
   dir: string;
@@ -158,17 +163,25 @@ async function secondaryWorld(): Promise<{
   const authPort = await freePort();
   const file = path.join(dir, 'in.zone');
   await writeFile(file, zoneText('in.test', 1));
+  // named transfers to the key only, and signs its NOTIFYs with it: every exchange is signed.
   const named = await startNamed({
     port: namedPort,
     options: 'notify-delay 0;',
-    zones: [{ name: 'in.test', file, statements: `ixfr-from-differences yes; notify explicit; also-notify { 127.0.0.1 port ${authPort}; };` }],
+    statements: `key "pull-key" { algorithm hmac-sha256; secret "${PULL_SECRET}"; };`,
+    zones: [
+      {
+        name: 'in.test',
+        file,
+        statements: `ixfr-from-differences yes; allow-transfer { key "pull-key"; }; notify explicit; also-notify { 127.0.0.1 port ${authPort} key "pull-key"; };`,
+      },
+    ],
     stopWith: onTestFinished,
   });
   const xfrinZone = (requestIxfr: string, port = namedPort): string =>
-    JSON.stringify([{ name: 'in.test', master_addr: '127.0.0.1', master_port: port, request_ixfr: requestIxfr }]);
+    JSON.stringify([{ name: 'in.test', master_addr: '127.0.0.1', master_port: port, request_ixfr: requestIxfr, tsig_key: 'pull-key' }]);
   // Xfrin's zone is set once every component is on the bus: a first transfer before auth is there would be
   // stored but not served (auth read the store at its start, and missed the loadzone).
-  const b10 = await boot(components, ['-p', String(authPort)]);
+  const b10 = await boot(components, ['-p', String(authPort)], { tsig_keys: { keys: [`pull-key:${PULL_SECRET}:hmac-sha256`] } });
   expect((await b10.b10('config', 'set', 'Xfrin/zones', xfrinZone('yes'))).code).toBe(0);
   const transferred = (serial: number, since: number) =>
     b10.boss.waitForLog((l) => l.component === 'xfrin' && l.msg === 'zone transferred' && l.serial === serial, `serial ${serial} transferred`, since);
@@ -177,6 +190,7 @@ async function secondaryWorld(): Promise<{
   await b10.boss.waitForLog((l) => l.component === 'auth' && l.msg === 'zone loaded' && l.zone === 'in.test.', 'auth serves in.test');
   return {
     b10,
+    named,
     authPort,
     namedPort,
     dir,
@@ -191,7 +205,8 @@ async function secondaryWorld(): Promise<{
     },
     same: async () => {
       const ours = records(await dig(authPort, 'in.test', 'AXFR')).sort();
-      expect(ours).toEqual(records(await dig(namedPort, 'in.test', 'AXFR')).sort());
+      const theirs = records(await dig(namedPort, '-y', `hmac-sha256:pull-key:${PULL_SECRET}`, 'in.test', 'AXFR')).filter((r) => !r.includes(' tsig '));
+      expect(ours).toEqual(theirs.sort());
     },
   };
 }
@@ -233,11 +248,15 @@ async function cuttingRelay(namedPort: number, cutAfter: number): Promise<number
 }
 
 describe('IXFR into b10', () => {
-  it('b10_secondary_by_ixfr: a change on named arrives by NOTIFY and IXFR; request_ixfr "no" makes it AXFR; a difference that does not apply falls back to AXFR', { timeout: 90_000 }, async () => {
+  it('b10_secondary_by_ixfr: a change on named arrives by signed NOTIFY and IXFR (named allows the key only); request_ixfr "no" makes it AXFR; a difference that does not apply falls back to AXFR', { timeout: 90_000 }, async () => {
     const w = await secondaryWorld();
+    const namedMark = w.named.proc.logs.length;
     let mark = await w.change(2, '192.0.2.82', 'new A 192.0.2.99\n');
     const ixfr = await w.transferred(2, mark);
     expect(ixfr).toMatchObject({ transfer: 'IXFR', changes: 1, records: 5 });
+    const namedSaid = w.named.proc.logs.slice(namedMark).map((l) => String(l.msg));
+    expect(namedSaid.some((m) => /in\.test\/IN.*IXFR started: TSIG pull-key/.test(m)), namedSaid.join('\n')).toBe(true);
+    expect(w.b10.boss.logs.slice(mark).some((l) => l.component === 'auth' && l.msg === 'NOTIFY received: passed to Xfrin' && l.key === 'pull-key.')).toBe(true);
     expect((await dig(w.authPort, 'new.in.test', 'A', '+short')).trim()).toBe('192.0.2.99');
     await w.same();
 
