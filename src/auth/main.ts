@@ -195,6 +195,17 @@ const program = daemonOptions(
     });
     KeyringFollower.follow(module, log, (keyring) => (server.keyring = keyring));
     await xfrinZones.follow(module);
+    // A zone stored between auth's read of the store and its joining the bus (xfrin's first transfer, say)
+    // was announced to nobody: each stored zone not served as it is stored now is loaded.
+    const served = new Map(server.zoneList().map((z) => [z.origin, z.serial]));
+    for (const { name, serial } of store.zones()) {
+      if (served.get(name) === serial) continue;
+      try {
+        loadZone(name, undefined);
+      } catch (err) {
+        log.warn({ zone: name, err: (err as Error).message }, 'zone stored while auth started not loaded');
+      }
+    }
   });
 
 process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;
