@@ -150,6 +150,8 @@ const program = daemonOptions(
             return loadZone(String(args.origin));
           case 'zones':
             return server.zoneList();
+          case 'getstats':
+            return server.counters.snapshot();
           default:
             throw new AnswerError(1, `Unknown command: ${name}`);
         }

@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { lookup, type Answer } from '../dns/lookup.js';
+import { lookup, zoneFor, type Answer } from '../dns/lookup.js';
 import {
   answerResponse,
   badvers,
@@ -17,6 +17,7 @@ import {
 import { NS, type Zone } from '../dns/zone.js';
 import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
+import { AuthCounters, type ZoneCounts } from './counters.js';
 import { bindFailure, blockedByOwn, checkEndpoints, formatEndpoint, ListenError, planMove, type Bound, type Endpoint } from './endpoints.js';
 import { limitsAnything, ResponseRateLimiter, type RateLimit, type ResponseKind } from './rrl.js';
 import { serveTcpConnection } from './tcp-connection.js';
@@ -73,6 +74,8 @@ interface Prepared {
   counted: Counted;
   rcode: number;
   aa: boolean;
+  /** The counts of the zone it is answered from. */
+  zone: ZoneCounts | undefined;
   /** The same truncated (TC, question only), made when rate limiting first slips it. */
   truncated?: Buffer;
 }
@@ -131,6 +134,7 @@ export class AuthServer {
   private rateLimiter: ResponseRateLimiter | undefined;
   private listeners: Listener[] = [];
   private readonly tcpSockets = new Set<net.Socket>();
+  readonly counters = new AuthCounters();
 
   constructor(
     private readonly log: Logger,
@@ -170,7 +174,9 @@ export class AuthServer {
 
   /** The answer to one UDP message, as rate limiting lets it go (TCP is never limited: its clients cannot be spoofed). */
   private respondUdp(packet: Buffer, from: string): Buffer | undefined {
-    const reply = this.respondTo(parseQuery(packet), 'udp', from);
+    const parsed = parseQuery(packet);
+    this.counters.query(parsed, 'udp');
+    const reply = this.respondTo(parsed, 'udp', from);
     if (!reply?.counted || !this.rateLimiter) return reply?.bytes;
     const { kind, name, qtype } = reply.counted;
     switch (this.rateLimiter.decide(from, kind, name, qtype, performance.now())) {
@@ -214,11 +220,12 @@ export class AuthServer {
       // named answers a UDP query that offers at most 512 bytes of EDNS minimally: no NS in authority, no additional data.
       const small = transport === 'udp' && query.edns !== undefined && query.edns.payload <= 512;
       const found = lookup(this.zones, query.qname, query.qtype, { minimal: query.rd || small, noAdditional: small, dnssec: query.edns?.dnssecOk === true });
-      prepared = { bytes: answerResponse(query, found, maxSize), counted: countedAs(query, found), rcode: RCODE[found.rcode], aa: found.aa };
+      prepared = { bytes: answerResponse(query, found, maxSize), counted: countedAs(query, found), rcode: RCODE[found.rcode], aa: found.aa, zone: this.counters.zone(zoneFor(this.zones, query.qname)?.origin) };
       if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
       this.prepared.set(key, prepared);
     }
     const entry = prepared;
+    this.counters.answered(entry.zone, entry.rcode);
     return {
       bytes: fill(entry.bytes, query),
       counted: entry.counted,
@@ -294,6 +301,7 @@ export class AuthServer {
     udp.on('message', (msg, rinfo) => {
       const response = this.safely(() => this.respondUdp(msg, rinfo.address));
       if (response) udp.send(response, rinfo.port, rinfo.address);
+      if (response) this.counters.response(response);
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -376,9 +384,11 @@ export class AuthServer {
       let handedOff = false;
       const response = this.safely(() => {
         const parsed = parseQuery(packet);
+        this.counters.query(parsed, 'tcp');
         handedOff = this.handOff !== undefined && isTransferQuery(parsed) && this.handOff(socket, Buffer.from(packet));
         return handedOff ? undefined : this.respondTo(parsed, 'tcp', socket.remoteAddress ?? '')?.bytes;
       });
+      if (response) this.counters.response(response);
       if (!handedOff) return response;
       this.tcpSockets.delete(socket);
       connections.delete(socket);

@@ -26,8 +26,11 @@ const AXFR = 252;
 const SOA = 6;
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
 
-/** The whole zone from `primary` by AXFR; TransferError when refused, cut, malformed or silent for `idleMs`. */
-export function axfrFrom(primary: Primary, zone: string, idleMs = 10_000): Promise<ZoneRecord[]> {
+/**
+ * The whole zone from `primary` by AXFR; TransferError when refused, cut, malformed or silent for `idleMs`.
+ * `received.bytes` grows by every byte read, for the statistics.
+ */
+export function axfrFrom(primary: Primary, zone: string, idleMs = 10_000, received = { bytes: 0 }): Promise<ZoneRecord[]> {
   return new Promise((resolve, reject) => {
     const id = randomInt(65536);
     const records: ZoneRecord[] = [];
@@ -48,6 +51,7 @@ export function axfrFrom(primary: Primary, zone: string, idleMs = 10_000): Promi
       socket.write(lengthPrefixed(encodeQuery(id, 0, zone, AXFR)));
     });
     socket.on('data', (chunk: Buffer) => {
+      received.bytes += chunk.length;
       pending = Buffer.concat([pending, chunk]);
       while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
         const message = pending.subarray(2, 2 + pending.readUInt16BE(0));

@@ -7,13 +7,14 @@ import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
 import { axfrFrom, serialNewer, soaSerial, type Primary } from '../dns/axfr-client.js';
-import { checkZone } from '../dns/master-file.js';
+import { checkZone, type ZoneRecord } from '../dns/master-file.js';
 import { absolute } from '../dns/name.js';
 import { soaTimers } from '../dns/rdata.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
 import { parseArgs, VERSION } from '../options.js';
+import { TransferCounters } from '../stats/transfer-counters.js';
 import { Coalescer, Limiter } from './scheduler.js';
 import { notifyVerdict, SecondaryConfigError, secondaryZones, XFRIN_SPEC, type SecondaryZone } from './secondaries.js';
 
@@ -53,6 +54,7 @@ const program = daemonOptions(
     const transfers = new Limiter(DEFAULT_TRANSFERS_IN);
     const refusedNotifies = new LogThrottle();
     let module: ModuleSession | undefined;
+    const counters = new TransferCounters();
 
     const withStore = <T>(body: (store: ZoneStore) => T): T => {
       const store = ZoneStore.open(dataPath);
@@ -70,8 +72,16 @@ const program = daemonOptions(
 
     /** Transfers the zone and makes auth serve it; the old zone stays when anything goes wrong. */
     const transfer = async (name: string, primary: Primary): Promise<Refreshed> => {
-      const records = checkZone(await axfrFrom(primary, name), name, `AXFR from ${primary.address}#${primary.port}`);
-      withStore((store) => store.replaceZone(name, records));
+      const received = { bytes: 0 };
+      let records: ZoneRecord[];
+      try {
+        records = checkZone(await axfrFrom(primary, name, undefined, received), name, `AXFR from ${primary.address}#${primary.port}`);
+        withStore((store) => store.replaceZone(name, records));
+      } catch (err) {
+        counters.count(name, 'AXFR', 'failed', 0, received.bytes);
+        throw err;
+      }
+      counters.count(name, 'AXFR', 'success', records.length, received.bytes);
       const serial = soaTimers(records.find((r) => r.type === 6)!.rdata).serial;
       log.info({ zone: name, serial, records: records.length, primary }, 'zone transferred');
       try {
@@ -216,6 +226,8 @@ const program = daemonOptions(
           }
           case 'notify':
             return notify(args);
+          case 'getstats':
+            return counters.snapshot();
           default:
             throw new AnswerError(1, `Unknown command: ${name}`);
         }

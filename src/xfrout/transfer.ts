@@ -5,6 +5,7 @@ import { bareResponse, lengthPrefixed, parseQuery, RCODE } from '../dns/message.
 import { soaTimers } from '../dns/rdata.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import type { Logger } from '../log.js';
+import { TransferCounters } from '../stats/transfer-counters.js';
 
 export interface TransferLimits {
   /** Transfers at once at most; one more is answered SERVFAIL, as named answers past its transfers-out. */
@@ -53,6 +54,7 @@ export class TransfersOut {
   acl: readonly AclEntry[] = DEFAULT_TRANSFER_ACL;
   limits: TransferLimits = DEFAULT_TRANSFER_LIMITS;
   private active = 0;
+  readonly counters = new TransferCounters();
 
   constructor(
     private readonly dataPath: string,
@@ -80,6 +82,7 @@ export class TransfersOut {
     const send = (message: Buffer): Promise<void> => sendMessage(socket, message, this.limits.idleMs);
     if (this.active >= this.limits.maxTransfers) {
       this.log.warn({ client, zone: query.qname, running: this.active }, 'transfer denied: max_transfers_out reached');
+      this.counters.count(query.qname, 'AXFR', 'busy');
       await send(bareResponse(query, RCODE.SERVFAIL));
       return;
     }
@@ -87,6 +90,7 @@ export class TransfersOut {
     try {
       if (decide(this.acl, client) !== 'ACCEPT') {
         this.log.info({ client, zone: query.qname }, 'transfer refused by the ACL');
+        this.counters.count(query.qname, 'AXFR', 'refused');
         await send(bareResponse(query, RCODE.REFUSED));
         return;
       }
@@ -94,15 +98,25 @@ export class TransfersOut {
       try {
         const zone = store.readZone(query.qname);
         if (!zone) {
+          this.counters.count(query.qname, 'AXFR', 'notauth');
           await send(bareResponse(query, RCODE.NOTAUTH));
           return;
         }
         this.log.info({ client, zone: query.qname, serial: soaTimers(zone.soa.rdata).serial }, 'transfer started');
         let messages = 0;
-        for (const message of axfrMessages(query, zone.soa, zone.records)) {
-          await send(message);
-          messages++;
+        const sent = { records: 0, bytes: 0 };
+        try {
+          for (const message of axfrMessages(query, zone.soa, zone.records)) {
+            await send(message);
+            messages++;
+            sent.records += message.readUInt16BE(6);
+            sent.bytes += message.length;
+          }
+        } catch (err) {
+          this.counters.count(query.qname, 'AXFR', 'failed', sent.records, sent.bytes);
+          throw err;
         }
+        this.counters.count(query.qname, 'AXFR', 'success', sent.records, sent.bytes);
         this.log.info({ client, zone: query.qname, messages }, 'transfer done');
       } finally {
         store.close();
