@@ -31,6 +31,8 @@ export const PROGRAMS: Readonly<Record<string, string>> = Object.freeze({
   'b10-xfrout': 'src/xfrout/main.js',
   'b10-xfrin': 'src/xfrin/main.js',
   'b10-cmdctl': 'src/cmdctl/main.js',
+  'b10-stats': 'src/stats/main.js',
+  'b10-stats-httpd': 'src/stats/httpd-main.js',
 });
 
 /**
@@ -39,7 +41,7 @@ export const PROGRAMS: Readonly<Record<string, string>> = Object.freeze({
  * not enough for them: cmdctl, for one, binds its port only after it has
  * registered and read its configuration.
  */
-const SAYS_READY: ReadonlySet<string> = new Set(['b10-auth', 'b10-xfrout', 'b10-xfrin', 'b10-cmdctl']);
+const SAYS_READY: ReadonlySet<string> = new Set(['b10-auth', 'b10-xfrout', 'b10-xfrin', 'b10-cmdctl', 'b10-stats', 'b10-stats-httpd']);
 
 export function saysReady(program: string): boolean {
   return SAYS_READY.has(program);
