@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { requireTool } from './helpers/debian.js';
 import { digAt } from './helpers/dns.js';
-import { freePort, ROOT, run } from './helpers/processes.js';
+import { freePort, ROOT } from './helpers/processes.js';
 import { boot, byComponent, fixture, type Booted } from './helpers/stack.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -209,10 +209,5 @@ describe('statistics: b10-stats, b10 stats and b10-stats-httpd', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${taken}: the port is taken`);
     expect((await get(httpPort, '/metrics')).status).toBe(200);
-  });
-
-  it('stats_table: b10 stats without --json at a terminal is a table; the help says what it does', async () => {
-    const help = await run('src/cli/main.js', ['stats', '--help']);
-    expect(help.stdout).toMatch(/show the statistics b10-stats collected/);
   });
 });

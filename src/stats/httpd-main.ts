@@ -5,13 +5,12 @@ import { Command } from 'commander';
 import type { Config } from '../../protocol/config-data.js';
 import { AnswerError } from '../../protocol/errors.js';
 import type { ModuleSession } from '../../protocol/module-session.js';
-import { assertPrivate } from '../../protocol/token.js';
 import { formatEndpoint } from '../auth/endpoints.js';
 import { daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
-import { isLoopback } from '../listen.js';
 import { createLogger } from '../log.js';
 import { parseArgs, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
+import { exposureProblem, readBearerToken } from './exposure.js';
 import { HttpdListenError, StatsHttpServer, type Endpoint } from './httpd.js';
 import type { ModuleFigures } from './store.js';
 
@@ -22,25 +21,6 @@ const SHOW_TIMEOUT_MS = 3000;
 interface Opts {
   msgqPort?: number;
   verbose: boolean;
-}
-
-/** The bearer token in `file`: private to its owner, not empty. */
-export function readBearerToken(file: string): string {
-  try {
-    assertPrivate(file);
-    const token = readFileSync(file, 'utf8').trim();
-    if (token === '' || /\s/.test(token)) throw new Error('it must hold one token, no spaces');
-    return token;
-  } catch (err) {
-    throw new AnswerError(1, `token_file ${file}: ${(err as Error).message}`);
-  }
-}
-
-/** Why a listen_on and token_file cannot go together, if they cannot: anything but loopback needs a token. */
-export function exposureProblem(endpoints: readonly Endpoint[], tokenFile: string | undefined): string | undefined {
-  const open = endpoints.filter((e) => !isLoopback(e.address));
-  if (open.length === 0 || tokenFile !== undefined) return undefined;
-  return `listen_on ${open.map(formatEndpoint).join(', ')} is not loopback: set StatsHttpd/token_file (a bearer token) to serve there`;
 }
 
 const program = daemonOptions(
