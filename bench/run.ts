@@ -45,7 +45,7 @@ if (typeof clients === 'string') {
 
 const boss = await benchBoss();
 const ms = (values: number[]): string => values.map((v) => v.toFixed(0)).join(', ');
-out('boss (default stack: msgq, cfgmgr, Boss, xfrout, auth, xfrin, cmdctl)');
+out('boss (default stack: msgq, cfgmgr, Boss, xfrout, auth, xfrin, cmdctl, stats, stats-httpd)');
 out(`  cold start median    ${median(boss.startMs).toFixed(0)} ms  (target < 1000 ms; runs: ${ms(boss.startMs)})`);
 out(`  shutdown median      ${median(boss.shutdownMs).toFixed(0)} ms  (target < 500 ms; runs: ${ms(boss.shutdownMs)})`);
 
