@@ -30,4 +30,3 @@ export class MsgqCounters {
     return { clients, messages: this.messages, bytes: this.bytes, no_recipient: this.noRecipient, clients_cut: this.cut };
   }
 }
-

@@ -26,8 +26,8 @@ interface Stack {
   httpPort: number;
 }
 
-async function statsStack(more: Record<string, object> = {}): Promise<Stack> {
-  const stack = await boot({ ...components, ...more }, ['-p', '0'], stored);
+async function statsStack(more: Record<string, object> = {}, dnsPort = 0, config: Record<string, object> = {}): Promise<Stack> {
+  const stack = await boot({ ...components, ...more }, ['-p', String(dnsPort)], { ...stored, ...config });
   const auth = await stack.boss.waitForLog(byComponent('auth', 'auth listening'), 'auth listening');
   const httpd = await stack.boss.waitForLog(byComponent('stats-httpd', 'stats-httpd listening'), 'stats-httpd listening');
   expect(await stack.b10('zone', 'load', 'auth.test', ZONE, '-d', stack.dir)).toMatchObject({ code: 0 });
@@ -147,6 +147,46 @@ describe('statistics: b10-stats, b10 stats and b10-stats-httpd', () => {
     expect(await value('b10_auth_responses_total{rcode="NXDOMAIN"}')).toBe('2');
     expect(await value('b10_auth_zone_queries_total{zone="auth.test."}')).toBe('8');
     expect(await value('up{job="b10"}')).toBe('1');
+  });
+
+  it('transfer_counts: transfers out and in counted by zone, kind and result, with their records and bytes', async () => {
+    const dnsPort = await freePort();
+    const closed = await freePort();
+    const xfrin = { xfrin: { process: 'b10-xfrin', kind: 'dispensable', address: 'Xfrin', priority: 5 } };
+    const zones = [
+      { name: 'auth.test', master_addr: '127.0.0.1', master_port: dnsPort },
+      { name: 'nowhere.test', master_addr: '127.0.0.1', master_port: closed },
+    ];
+    const { stack, httpPort } = await statsStack(xfrin, dnsPort, { Xfrin: { zones } });
+    const dig = requireTool('dig', 'dnsutils');
+    await digAt(dig, dnsPort, '-b', '127.0.0.2', 'auth.test', 'AXFR');
+    // b10's own xfrin takes the zone from b10's own xfrout: one success each way.
+    expect(await stack.b10('send', 'Xfrin', 'retransfer', '{"zone_name": "auth.test"}')).toMatchObject({ code: 0 });
+    expect(await stack.b10('send', 'Xfrin', 'retransfer', '{"zone_name": "nowhere.test"}')).toMatchObject({ code: 1 });
+    type Row = { zone: string; kind: string; result: string; transfers: number; records: number; bytes: number };
+    const rows = async (module: string): Promise<Row[]> => ((await stats(stack, module))[module]?.statistics.transfers as Row[] | undefined) ?? [];
+    const byResult = (list: Row[]) => Object.fromEntries(list.map((r) => [`${r.zone} ${r.kind} ${r.result}`, r.transfers]));
+    await expect.poll(async () => byResult(await rows('Xfrout')), WAIT).toEqual({ 'auth.test. AXFR refused': 1, 'auth.test. AXFR success': 1 });
+    await expect.poll(async () => byResult(await rows('Xfrin')), WAIT).toEqual({ 'auth.test. AXFR success': 1, 'nowhere.test. AXFR failed': 1 });
+    const out = (await rows('Xfrout')).find((r) => r.result === 'success')!;
+    const into = (await rows('Xfrin')).find((r) => r.result === 'success')!;
+    // xfrout sends the SOA twice (first and last), xfrin keeps it once; both saw the same bytes, less the TCP length fields.
+    expect(out.records).toBe(into.records + 1);
+    expect(into.bytes).toBeGreaterThan(out.bytes);
+    const page = (await get(httpPort, '/metrics')).text;
+    expect(sample(page, 'b10_xfrout_transfers_total{zone="auth.test.",kind="AXFR",result="success"}')).toBe(1);
+    expect(sample(page, 'b10_xfrin_transfers_total{zone="nowhere.test.",kind="AXFR",result="failed"}')).toBe(1);
+  });
+
+  it('msgq_counts: no-recipient answers and the clients on the bus', async () => {
+    const { stack } = await statsStack();
+    // While b10 starts, the boss asks for the config manager until it answers: those no-recipient answers count too.
+    const before = (JSON.parse((await stack.b10('send', 'Msgq', 'getstats')).stdout) as { no_recipient: number }).no_recipient;
+    expect((await stack.b10('send', 'NoSuchModule', 'status')).code).toBe(3);
+    const msgq = async (): Promise<Record<string, unknown> | undefined> => (await stats(stack, 'Msgq')).Msgq?.statistics;
+    await expect.poll(async () => (await msgq())?.no_recipient, WAIT).toBe(before + 1);
+    // The boss and every daemon but msgq itself, and any b10 command connected at the time of the poll.
+    expect((await msgq())!.clients).toBeGreaterThanOrEqual(stack.pids().length);
   });
 
   it('restart_counted: after kill -9 of b10-xfrout its restart counter is 1, in b10 stats Boss and /metrics', async () => {
