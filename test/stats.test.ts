@@ -216,7 +216,8 @@ describe('statistics: b10-stats, b10 stats and b10-stats-httpd', () => {
 
   it('exposure_guarded: listen_on beyond loopback is refused without token_file; with it, no bearer gets 401', async () => {
     const { stack, httpPort } = await statsStack();
-    const open = JSON.stringify([{ address: '0.0.0.0', port: 0 }]);
+    // The same port on every address: the loopback listener makes way, and comes back when the move fails.
+    const open = JSON.stringify([{ address: '0.0.0.0', port: httpPort }]);
     const refused = await stack.b10('config', 'set', 'StatsHttpd/listen_on', open);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('set StatsHttpd/token_file');
@@ -226,15 +227,25 @@ describe('statistics: b10-stats, b10 stats and b10-stats-httpd', () => {
     const tokenFile = path.join(dir, 'stats.token');
     await writeFile(tokenFile, 'the-secret-token\n', { mode: 0o600 });
     expect(await stack.b10('config', 'set', 'StatsHttpd/token_file', JSON.stringify(tokenFile))).toMatchObject({ code: 0 });
+    const bearer = { authorization: 'Bearer the-secret-token' };
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+    const taken = (holder.address() as net.AddressInfo).port;
+    const halfway = await stack.b10('config', 'set', 'StatsHttpd/listen_on', JSON.stringify([{ address: '0.0.0.0', port: httpPort }, { address: '127.0.0.1', port: taken }]));
+    expect(halfway.code).toBe(1);
+    expect(halfway.stderr).toContain(`still serving on 127.0.0.1:${httpPort}`);
+    expect((await get(httpPort, '/metrics', bearer)).status).toBe(200);
     const since = stack.boss.logs.length;
     expect(await stack.b10('config', 'set', 'StatsHttpd/listen_on', open)).toMatchObject({ code: 0 });
     const moved = await stack.boss.waitForLog(byComponent('stats-httpd', 'stats-httpd listening'), 'stats-httpd listening again', since);
     const port = (moved.endpoints as { port: number }[])[0]!.port;
+    expect(moved.endpoints).toEqual([{ address: '0.0.0.0', port: httpPort }]);
     const denied = await get(port, '/metrics');
     expect(denied.status).toBe(401);
     expect(denied.text).not.toContain('b10_');
     expect((await get(port, '/metrics', { authorization: 'Bearer wrong' })).status).toBe(401);
-    const allowed = await get(port, '/metrics', { authorization: 'Bearer the-secret-token' });
+    const allowed = await get(port, '/metrics', bearer);
     expect(allowed.status).toBe(200);
     expect(allowed.text).toContain('b10_auth_queries_total');
   });

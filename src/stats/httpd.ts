@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tokensMatch } from '../../protocol/token.js';
 import { checkEndpoints, formatEndpoint, type Endpoint } from '../auth/endpoints.js';
 import { listenOn } from '../listen.js';
@@ -10,6 +11,12 @@ export type { Endpoint } from '../auth/endpoints.js';
 
 /** StatsHttpd cannot listen where it was asked: the message says where and why. */
 export class HttpdListenError extends Error {}
+
+/** An old listener closed to make way for a move: where it listened, to listen there again should the move fail. */
+interface Retired {
+  server: http.Server;
+  bound: Endpoint;
+}
 
 /** Where the figures come from: Stats' `show` answer, asked per request. */
 export type FiguresSource = () => Promise<Record<string, ModuleFigures>>;
@@ -33,6 +40,8 @@ export class StatsHttpServer {
    * Listens on exactly `endpoints` from now on, all or nothing: the new
    * ones are bound before any old one is closed, and when one cannot be,
    * those opened are closed again and nothing changes (HttpdListenError).
+   * An old listener that holds a wanted port (127.0.0.1:8000 moving to
+   * 0.0.0.0:8000) is closed first, and listens again should the move fail.
    */
   async listen(endpoints: readonly Endpoint[]): Promise<Endpoint[]> {
     try {
@@ -42,33 +51,62 @@ export class StatsHttpServer {
     }
     const wanted = new Set(endpoints.map(formatEndpoint));
     const opened = new Map<string, http.Server>();
-    for (const endpoint of endpoints) {
-      const key = formatEndpoint(endpoint);
-      if (this.servers.has(key) || opened.has(key)) continue;
-      const server = http.createServer((req, res) => void this.handle(req, res));
-      try {
-        await listenOn(server, { host: endpoint.address, port: endpoint.port });
-      } catch (err) {
-        for (const s of opened.values()) closeServer(s);
-        const code = (err as NodeJS.ErrnoException).code;
-        throw new HttpdListenError(`cannot listen on ${key}: ${code === 'EADDRINUSE' ? 'the port is taken' : (err as Error).message}`);
+    const retired = new Map<string, Retired>();
+    try {
+      for (const endpoint of endpoints) {
+        const key = formatEndpoint(endpoint);
+        if (this.servers.has(key) || opened.has(key)) continue;
+        opened.set(key, await this.open(endpoint, wanted, retired));
       }
-      opened.set(key, server);
+    } catch (err) {
+      for (const server of opened.values()) closeServer(server);
+      for (const [key, { server, bound }] of retired) {
+        await listenOn(server, { host: bound.address, port: bound.port }).catch((why: unknown) => {
+          this.servers.delete(key);
+          this.log.error({ err: (why as Error).message }, `lost ${formatEndpoint(bound)} while putting it back after a failed move`);
+        });
+      }
+      throw err;
     }
     for (const [key, server] of this.servers) {
       if (wanted.has(key)) continue;
-      closeServer(server);
+      if (!retired.has(key)) closeServer(server);
       this.servers.delete(key);
     }
     for (const [key, server] of opened) this.servers.set(key, server);
     return this.bound();
   }
 
+  /** A new listener on `endpoint`; when only old listeners not `wanted` hold its port, they are closed (into `retired`) to make way. */
+  private async open(endpoint: Endpoint, wanted: ReadonlySet<string>, retired: Map<string, Retired>): Promise<http.Server> {
+    const key = formatEndpoint(endpoint);
+    const server = http.createServer((req, res) => void this.handle(req, res));
+    try {
+      await listenOn(server, { host: endpoint.address, port: endpoint.port });
+      return server;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const inTheWay = [...this.servers].filter(([k, s]) => !wanted.has(k) && !retired.has(k) && (s.address() as AddressInfo).port === endpoint.port);
+      if (code !== 'EADDRINUSE' || endpoint.port === 0 || inTheWay.length === 0) {
+        throw new HttpdListenError(`cannot listen on ${key}: ${code === 'EADDRINUSE' ? 'the port is taken' : (err as Error).message}`);
+      }
+      for (const [k, s] of inTheWay) {
+        const { address, port } = s.address() as AddressInfo;
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeAllConnections();
+        });
+        retired.set(k, { server: s, bound: { address, port } });
+      }
+      return this.open(endpoint, wanted, retired);
+    }
+  }
+
   /** Where it listens now, ports picked for port 0 included. */
   bound(): Endpoint[] {
     return [...this.servers.values()].map((server) => {
-      const address = server.address() as { address: string; port: number };
-      return { address: address.address, port: address.port };
+      const { address, port } = server.address() as AddressInfo;
+      return { address, port };
     });
   }
 
