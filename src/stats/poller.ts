@@ -26,7 +26,6 @@ export class Poller {
 
   /** Polls now, and every interval from then on; a new interval applies from the next poll. */
   start(): void {
-    clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.run(), 0);
   }
 
@@ -40,7 +39,7 @@ export class Poller {
     if (!this.stopped) this.timer = setTimeout(() => void this.run(), this.intervalMs);
   }
 
-  async pollOnce(): Promise<void> {
+  private async pollOnce(): Promise<void> {
     this.modules = await this.targets();
     await Promise.all(this.modules.map((module) => this.poll(module)));
   }
