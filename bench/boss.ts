@@ -23,7 +23,7 @@ export { median };
 /**
  * Cold start of the default stack to "b10 started" (msgq, the config manager,
  * the boss's own module and every default component registered: xfrout,
- * auth, xfrin, cmdctl), then a bus `shutdown` until the boss has exited with
+ * auth, xfrin, cmdctl, stats, stats-httpd), then a bus `shutdown` until the boss has exited with
  * everything stopped.
  */
 export async function benchBoss(): Promise<BossFigures> {

@@ -16,7 +16,7 @@ const exec = promisify(execFile);
 /** b10-auth against BIND 9 (`named -n 1`, one worker thread) on the same zone, same query mix, same run. */
 const NAMES = 2000;
 const SECONDS = 8;
-const ZONE = 'bench.test';
+export const ZONE = 'bench.test';
 
 export interface DnsPair {
   b10: number;
@@ -32,7 +32,7 @@ export interface DnsFigures {
 }
 
 /** The Debian tools this bench needs, installed when missing and we are root; the reason when they cannot be had. */
-function tools(): string | undefined {
+export function tools(): string | undefined {
   const missing = [['named', 'bind9', '/usr/sbin/named'], ['dnsperf', 'dnsperf', '/usr/bin/dnsperf']].filter(([, , p]) => !existsSync(p!));
   if (missing.length === 0) return undefined;
   const packages = missing.map(([, pkg]) => pkg!);
@@ -47,7 +47,7 @@ function tools(): string | undefined {
 }
 
 /** A zone of NAMES hosts with A and AAAA, mail, aliases and a wildcard. */
-function zoneText(): string {
+export function zoneText(): string {
   const lines = [`$ORIGIN ${ZONE}.`, '$TTL 3600', '@ SOA ns1 hostmaster 1 3600 900 604800 300', '@ NS ns1', '@ MX 10 mail', 'ns1 A 192.0.2.1', 'mail A 192.0.2.2', '*.users A 192.0.2.3'];
   for (let i = 0; i < NAMES; i++) {
     lines.push(`h${i} A 10.${(i >> 8) & 255}.${i & 255}.1`, `h${i} AAAA 2001:db8::${i.toString(16)}`);
@@ -57,7 +57,7 @@ function zoneText(): string {
 }
 
 /** The fixed mix: mostly A and AAAA hits, some aliases, MX, wildcards and names that do not exist. */
-function queryText(): string {
+export function queryText(): string {
   const lines: string[] = [];
   for (let i = 0; i < NAMES; i++) {
     lines.push(`h${i}.${ZONE} A`);
@@ -68,7 +68,7 @@ function queryText(): string {
 }
 
 
-async function dnsperf(port: number, queryFile: string, dnssecOk: boolean): Promise<number> {
+export async function dnsperf(port: number, queryFile: string, dnssecOk: boolean): Promise<number> {
   const { stdout } = await exec('/usr/bin/dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(SECONDS), '-c', '4', '-q', '200', ...(dnssecOk ? ['-D'] : [])]);
   const qps = /Queries per second:\s+([\d.]+)/.exec(stdout);
   const lost = /Queries lost:\s+(\d+)/.exec(stdout);

@@ -3,6 +3,7 @@ import { benchBus } from './bus.js';
 import { benchRecovery, RECOVERY_PERIOD_MS } from './recovery.js';
 import { benchClients } from './session.js';
 import { benchDns } from './dns.js';
+import { benchCounters } from './stats.js';
 import { benchAxfr } from './axfr.js';
 import { benchIxfr } from './ixfr.js';
 import { benchDdns } from './ddns.js';
@@ -46,7 +47,7 @@ if (typeof clients === 'string') {
 
 const boss = await benchBoss();
 const ms = (values: number[]): string => values.map((v) => v.toFixed(0)).join(', ');
-out('boss (default stack: msgq, cfgmgr, Boss, xfrout, ddns, auth, xfrin, cmdctl)');
+out('boss (default stack: msgq, cfgmgr, Boss, xfrout, ddns, auth, xfrin, cmdctl, stats, stats-httpd)');
 out(`  cold start median    ${median(boss.startMs).toFixed(0)} ms  (target < 1000 ms; runs: ${ms(boss.startMs)})`);
 out(`  shutdown median      ${median(boss.shutdownMs).toFixed(0)} ms  (target < 500 ms; runs: ${ms(boss.shutdownMs)})`);
 
@@ -64,6 +65,17 @@ if (typeof dns === 'string') {
   for (const [what, figures, target] of [['unsigned', dns.unsigned, 0.7], ['signed, DO', dns.signed, 0.6]] as const) {
     out(`  ${what.padEnd(11)} b10-auth ${rate(figures.b10)}, named -n 1 ${rate(figures.named)} queries = ${(figures.b10 / figures.named).toFixed(2)}x  (target >= ${target}x)`);
   }
+}
+
+const counters = await benchCounters();
+if (typeof counters === 'string') {
+  out(`auth counters: skipped: ${counters}`);
+} else {
+  const rates = (values: number[]): string => values.map((v) => Math.round(v).toLocaleString('en-US')).join(', ');
+  out('auth with its statistics counters vs without (B10_AUTH_COUNTERS=off), dnsperf, alternating rounds, same run');
+  out(`  counting             median ${rate(median(counters.on))}  (rounds: ${rates(counters.on)})`);
+  out(`  not counting         median ${rate(median(counters.off))}  (rounds: ${rates(counters.off)})`);
+  out(`  counting/not         ${counters.ratio.toFixed(3)}  (target >= 0.97)`);
 }
 
 const axfr = await benchAxfr();

@@ -23,6 +23,7 @@ import { PROJECT_ROOT } from '../src/paths.js';
 import { COMPONENT_PID, describeExit, spawnChild, type ChildHandle, type Exit } from './child.js';
 import { componentsFrom, resolveProgram, saysReady, type ComponentConfig } from './components.js';
 import { makeDataPath } from './data-path.js';
+import { componentStats } from './counters.js';
 import { restartDecision, type RestartPolicy } from './restart.js';
 
 export const BOSS_SPEC = path.join(PROJECT_ROOT, 'boss/bob.spec');
@@ -702,6 +703,8 @@ export class Boss {
         return 'pong';
       case 'show_processes':
         return this.processes();
+      case 'getstats':
+        return componentStats(this.processes());
       case 'restart':
         return this.restartByName(String(args.name));
       default:

@@ -32,6 +32,8 @@ export const PROGRAMS: Readonly<Record<string, string>> = Object.freeze({
   'b10-xfrin': 'src/xfrin/main.js',
   'b10-ddns': 'src/ddns/main.js',
   'b10-cmdctl': 'src/cmdctl/main.js',
+  'b10-stats': 'src/stats/main.js',
+  'b10-stats-httpd': 'src/stats/httpd-main.js',
 });
 
 /**
@@ -40,7 +42,7 @@ export const PROGRAMS: Readonly<Record<string, string>> = Object.freeze({
  * not enough for them: cmdctl, for one, binds its port only after it has
  * registered and read its configuration.
  */
-const SAYS_READY: ReadonlySet<string> = new Set(['b10-auth', 'b10-xfrout', 'b10-xfrin', 'b10-ddns', 'b10-cmdctl']);
+const SAYS_READY: ReadonlySet<string> = new Set(['b10-auth', 'b10-xfrout', 'b10-xfrin', 'b10-ddns', 'b10-cmdctl', 'b10-stats', 'b10-stats-httpd']);
 
 export function saysReady(program: string): boolean {
   return SAYS_READY.has(program);

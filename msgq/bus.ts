@@ -4,6 +4,7 @@ import type { Limits } from '../protocol/limits.js';
 import type { Logger } from '../src/log.js';
 import type { AdmissionLimits } from './admission.js';
 import type { Client } from './client.js';
+import type { MsgqCounters } from './counters.js';
 import type { Outgoing } from './outgoing.js';
 import type { SubscriptionTable } from './routing.js';
 
@@ -32,6 +33,7 @@ export interface Bus {
   readonly log: Logger;
   readonly options: MsgqOptions;
   readonly table: SubscriptionTable<Client>;
+  readonly counters: MsgqCounters;
   client(lname: string): Client | undefined;
   lnames(): string[];
   /** Sends to each recipient in its own encoding; returns how many took it. */

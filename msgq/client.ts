@@ -39,12 +39,13 @@ export class Client {
     log: Logger,
     flow: FlowControl,
     onFrame: (client: Client, frame: Frame) => void,
+    onCut: () => void = () => {},
   ) {
     this.log = log.child({ client: lname });
     this.headers = new HeaderCache(lname);
     this.fromKey = new ByteKey(cbor.encode(lname));
     this.toKey = new ByteKey(Buffer.from(lname));
-    this.writer = createClientWriter(socket, maxQueue, this.log, () => flow.congested(this));
+    this.writer = createClientWriter(socket, maxQueue, this.log, () => flow.congested(this), onCut);
     this.decoder = new FrameDecoder((frame) => {
       this.codec ??= detectCodec(frame.buffer.subarray(frame.headerStart));
       onFrame(this, frame);

@@ -7,7 +7,8 @@ import type { Client } from './client.js';
 /**
  * msgq as a member of its own bus (group `Msgq`), as in later BIND 10.
  * Commands: `members` answers the lnames on the bus, or with {group} those
- * subscribed to that group. Returns whether the message was taken.
+ * subscribed to that group; `getstats` its counters (counters.ts). Returns
+ * whether the message was taken.
  */
 export function handleMsgqCommand(bus: Bus, client: Client, env: Envelope, body: Buffer): boolean {
   // Replies and notifications addressed to the group are not commands.
@@ -42,6 +43,8 @@ function run(bus: Bus, body: unknown): unknown {
       if (group === undefined) return createAnswer(RCODE_OK, bus.lnames());
       return createAnswer(RCODE_OK, bus.table.members(group).map((c) => c.lname));
     }
+    case 'getstats':
+      return createAnswer(RCODE_OK, bus.counters.snapshot(bus.lnames().length));
     default:
       return createAnswer(RCODE_ERROR, `unknown command: ${name}`);
   }

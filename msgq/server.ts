@@ -19,6 +19,7 @@ import { routeScannedSend } from './handlers/send-scanned.js';
 import { Outgoing } from './outgoing.js';
 import { SubscriptionTable } from './routing.js';
 import { forwardRun, forwardSplicedRun } from './standing-route.js';
+import { MsgqCounters } from './counters.js';
 import { FlowControl } from './flow.js';
 
 /**
@@ -90,6 +91,7 @@ const CLOSE_GRACE_MS = 500;
 /** The message bus daemon: accepts clients and routes their messages. */
 export class MsgQ implements Bus {
   readonly table = new SubscriptionTable<Client>();
+  readonly counters = new MsgqCounters();
   private readonly clients = new Map<string, Client>();
   private readonly server: net.Server;
   private unixServer: net.Server | undefined;
@@ -250,7 +252,11 @@ export class MsgQ implements Bus {
       this.options.maxQueue,
       this.log,
       this.flow,
-      (c, frame) => this.onFrame(c, frame),
+      (c, frame) => {
+        this.onFrame(c, frame);
+        this.counters.routed(frame);
+      },
+      () => this.counters.cut++,
     );
     client.codec = codec;
     this.clients.set(client.lname, client);

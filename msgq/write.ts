@@ -11,7 +11,7 @@ const MAX_HIGH_WATER = 4 * MiB;
  * reader cannot grow msgq's memory without bound. (The original cut a reader
  * that had not drained for 0.1 s; cutting on size spares a busy but healthy one.)
  */
-export function createClientWriter(socket: Socket, maxQueue: number, log: Logger, onHighWater: () => void): FrameWriter {
+export function createClientWriter(socket: Socket, maxQueue: number, log: Logger, onHighWater: () => void, onCut: () => void = () => {}): FrameWriter {
   return new FrameWriter(socket, {
     maxQueued: maxQueue,
     // Senders are paused well before the reader could be cut (see flow.ts).
@@ -22,6 +22,7 @@ export function createClientWriter(socket: Socket, maxQueue: number, log: Logger
     onOverflow(queued) {
       log.warn({ queued, maxQueue }, 'slow reader: outgoing queue over the limit, disconnecting');
       socket.destroy();
+      onCut();
     },
   });
 }

@@ -274,7 +274,7 @@ describe('the project\'s specs', () => {
   const specFile = (file: string): Promise<ModuleSpec> => loadSpecFile(path.join(ROOT, file));
 
   it('all_load: every spec b10 ships passes the checks', async () => {
-    for (const file of ['boss/bob.spec', 'src/auth/auth.spec', 'src/cmdctl/cmdctl.spec', 'src/xfrin/xfrin.spec', 'src/xfrout/xfrout.spec']) {
+    for (const file of ['boss/bob.spec', 'src/auth/auth.spec', 'src/cmdctl/cmdctl.spec', 'src/xfrin/xfrin.spec', 'src/xfrout/xfrout.spec', 'src/stats/stats.spec', 'src/stats/stats-httpd.spec']) {
       await expect(specFile(file)).resolves.toMatchObject({ module_name: expect.any(String) });
     }
   });

@@ -44,6 +44,7 @@ export function handleSend(bus: Bus, client: Client, env: Envelope, frame: Frame
   if (recipients.length > 0) received += bus.forward(client, env, frame, asSent, recipients, splice);
 
   if (received === 0 && env.want_answer === true && env.reply === undefined) {
+    bus.counters.noRecipient++;
     // As the original: the request's own header, turned around. Replies never
     // get this, so two parties cannot bounce errors at each other forever.
     bus.sendFromMsgq(

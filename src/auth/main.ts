@@ -188,6 +188,8 @@ const program = daemonOptions(
             return loadZone(String(args.origin), changesFromBus(args.changes));
           case 'zones':
             return server.zoneList();
+          case 'getstats':
+            return server.counters.snapshot();
           default:
             throw new AnswerError(1, `Unknown command: ${name}`);
         }

@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { lookup, type Answer } from '../dns/lookup.js';
+import { lookup, zoneFor, type Answer } from '../dns/lookup.js';
 import {
   answerResponse,
   badvers,
@@ -20,6 +20,7 @@ import { NS, type Zone } from '../dns/zone.js';
 import { LogThrottle } from '../log-throttle.js';
 import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
+import { AuthCounters, type ZoneCounts } from './counters.js';
 import { bindFailure, blockedByOwn, checkEndpoints, formatEndpoint, ListenError, planMove, type Bound, type Endpoint } from './endpoints.js';
 import { limitsAnything, ResponseRateLimiter, type RateLimit, type ResponseKind } from './rrl.js';
 import { serveTcpConnection, type TcpOutcome } from './tcp-connection.js';
@@ -78,6 +79,8 @@ interface Prepared {
   counted: Counted;
   rcode: number;
   aa: boolean;
+  /** The counts of the zone it is answered from. */
+  zone: ZoneCounts | undefined;
   /** The same truncated (TC, question only), made when rate limiting first slips it. */
   truncated?: Buffer;
 }
@@ -139,6 +142,7 @@ export class AuthServer {
   /** The TSIG keys signed queries and NOTIFYs are checked with, and their answers signed. */
   keyring = new Keyring();
   private readonly tsigFailures = new LogThrottle();
+  readonly counters = new AuthCounters();
 
   constructor(
     private readonly log: Logger,
@@ -197,6 +201,7 @@ export class AuthServer {
   private respondUdp(packet: Buffer, rinfo: dgram.RemoteInfo, udp: dgram.Socket): Buffer | undefined {
     const from = rinfo.address;
     const parsed = parseQuery(packet);
+    this.counters.query(parsed, 'udp');
     const update = this.updateOf(parsed);
     if (update) {
       void this.onUpdate!(Buffer.from(packet), update, { address: from, port: rinfo.port, transport: 'udp' }).then((response) => {
@@ -293,11 +298,12 @@ export class AuthServer {
       // named answers a UDP query that offers at most 512 bytes of EDNS minimally: no NS in authority, no additional data.
       const small = transport === 'udp' && query.edns !== undefined && query.edns.payload <= 512;
       const found = lookup(this.zones, query.qname, query.qtype, { minimal: query.rd || small, noAdditional: small, dnssec: query.edns?.dnssecOk === true });
-      prepared = { bytes: answerResponse(query, found, maxSize), counted: countedAs(query, found), rcode: RCODE[found.rcode], aa: found.aa };
+      prepared = { bytes: answerResponse(query, found, maxSize), counted: countedAs(query, found), rcode: RCODE[found.rcode], aa: found.aa, zone: this.counters.zone(zoneFor(this.zones, query.qname)?.origin) };
       if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
       this.prepared.set(key, prepared);
     }
     const entry = prepared;
+    this.counters.answered(entry.zone, entry.rcode);
     return {
       bytes: fill(entry.bytes, query),
       counted: entry.counted,
@@ -372,7 +378,9 @@ export class AuthServer {
     const udp = dgram.createSocket({ type: net.isIPv6(asked.address) ? 'udp6' : 'udp4' });
     udp.on('message', (msg, rinfo) => {
       const response = this.safely(() => this.respondUdp(msg, rinfo, udp));
-      if (response) udp.send(response, rinfo.port, rinfo.address);
+      if (!response) return;
+      udp.send(response, rinfo.port, rinfo.address);
+      this.counters.response(response);
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -464,11 +472,14 @@ export class AuthServer {
   private respondTcp(socket: net.Socket, packet: Buffer): TcpOutcome {
     return this.safely((): TcpOutcome => {
       const parsed = parseQuery(packet);
+      this.counters.query(parsed, 'tcp');
       if (this.handOff !== undefined && isTransferQuery(parsed) && this.handOff(socket, Buffer.from(packet))) return 'handed-off';
       const update = this.updateOf(parsed);
       const client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, transport: 'tcp' as const };
       if (update) return this.onUpdate!(Buffer.from(packet), update, client);
-      return this.respondTo(packet, parsed, 'tcp', client.address)?.bytes;
+      const response = this.respondTo(packet, parsed, 'tcp', client.address)?.bytes;
+      if (response) this.counters.response(response);
+      return response;
     });
   }
 }

@@ -10,6 +10,7 @@ import { membersCommand } from './members.js';
 import { pingCommand } from './ping.js';
 import { rawCommand } from './raw.js';
 import { sendCommand } from './send.js';
+import { statsCommand } from './stats.js';
 import { tsigCommand } from './tsig.js';
 import { userCommand } from './user.js';
 import { zoneCommand } from './zone.js';
@@ -27,7 +28,8 @@ const program = new Command('b10')
   .addCommand(zoneCommand())
   .addCommand(tsigCommand())
   .addCommand(userCommand())
-  .addCommand(ctlCommand());
+  .addCommand(ctlCommand())
+  .addCommand(statsCommand());
 for (const command of bossCommands()) program.addCommand(command);
 
 // Piped into `head`, say: the reader leaving is not an error.

@@ -38,6 +38,7 @@ const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED
  * `done` says the transfer is complete. With `tsig` the query is signed
  * and every message must verify, the last one signed. TransferError (named
  * `what`) when refused, cut, malformed, badly signed or silent for `idleMs`.
+ * `counted.bytes` grows by every byte read, for the statistics.
  */
 function receive(
   primary: Primary,
@@ -47,6 +48,7 @@ function receive(
   idleMs: number,
   handler: { take(record: ZoneRecord): void; messageEnd(): void; done(): boolean; received(): number },
   tsig?: TsigClient,
+  counted = { bytes: 0 },
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let pending = Buffer.alloc(0);
@@ -65,6 +67,7 @@ function receive(
       socket.write(lengthPrefixed(tsig ? tsig.sign(query) : query));
     });
     socket.on('data', (chunk: Buffer) => {
+      counted.bytes += chunk.length;
       pending = Buffer.concat([pending, chunk]);
       while (!settled && pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
         const message = pending.subarray(2, 2 + pending.readUInt16BE(0));
@@ -95,8 +98,8 @@ function receive(
   });
 }
 
-/** The whole zone from `primary` by AXFR, signed with `key` if given; TransferError as receive() says. */
-export async function axfrFrom(primary: Primary, zone: string, idleMs = 10_000, key?: TsigKey): Promise<ZoneRecord[]> {
+/** The whole zone from `primary` by AXFR, signed with `key` if given; TransferError and `counted` as receive() says. */
+export async function axfrFrom(primary: Primary, zone: string, idleMs = 10_000, key?: TsigKey, counted = { bytes: 0 }): Promise<ZoneRecord[]> {
   const id = randomInt(65536);
   const records: ZoneRecord[] = [];
   let soaSeen = 0;
@@ -110,7 +113,7 @@ export async function axfrFrom(primary: Primary, zone: string, idleMs = 10_000, 
     messageEnd() {},
     done: () => soaSeen === 2,
     received: () => records.length,
-  }, key && new TsigClient(key));
+  }, key && new TsigClient(key), counted);
   return records;
 }
 
@@ -118,9 +121,9 @@ export async function axfrFrom(primary: Primary, zone: string, idleMs = 10_000, 
  * An IXFR (RFC 1995) of `zone` from `primary`, telling it our SOA `ours`:
  * the differences since, the whole zone when the primary answers so, or
  * that we are current. TransferError as for AXFR, and when the answer is
- * neither form. Signed with `key` if given.
+ * neither form. Signed with `key` if given; `counted` as receive() says.
  */
-export async function ixfrFrom(primary: Primary, zone: string, ours: ZoneRecord, idleMs = 10_000, key?: TsigKey): Promise<IxfrResult> {
+export async function ixfrFrom(primary: Primary, zone: string, ours: ZoneRecord, idleMs = 10_000, key?: TsigKey, counted = { bytes: 0 }): Promise<IxfrResult> {
   const id = randomInt(65536);
   const w = new MessageWriter(id, 0);
   w.questionOf(nameToWire(zone), IXFR);
@@ -135,7 +138,7 @@ export async function ixfrFrom(primary: Primary, zone: string, ours: ZoneRecord,
     messageEnd: () => reader.messageEnd(),
     done: () => reader.result !== undefined,
     received: () => received,
-  }, key && new TsigClient(key));
+  }, key && new TsigClient(key), counted);
   return reader.result!;
 }
 

@@ -17,6 +17,7 @@ import { DEFAULT_MAX_JOURNAL_RECORDS, ZoneStore, ZoneStoreError } from '../dns/z
 import { createLogger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
 import { parseArgs, VERSION } from '../options.js';
+import { TransferCounters } from '../stats/transfer-counters.js';
 import { Coalescer, Limiter } from './scheduler.js';
 import { notifyVerdict, SecondaryConfigError, secondaryZones, XFRIN_SPEC, type SecondaryZone } from './secondaries.js';
 
@@ -76,6 +77,7 @@ const program = daemonOptions(
       if (!key) throw new TransferError(`${name}: its tsig_key ${keyName} is not in tsig_keys`);
       return key;
     };
+    const counters = new TransferCounters();
 
     const withStore = <T>(body: (store: ZoneStore) => T): T => {
       const store = ZoneStore.open(dataPath, { maxJournalRecords });
@@ -113,12 +115,13 @@ const program = daemonOptions(
      * zone when the primary sends it. Undefined when AXFR is to be asked
      * instead (IXFR failed or did not apply, and the zone allows AXFR).
      */
-    const tryIxfr = async (zone: SecondaryZone, primary: Primary): Promise<Refreshed | undefined> => {
+    const tryIxfr = async (zone: SecondaryZone, primary: Primary, counted: { bytes: number }): Promise<Refreshed | undefined> => {
       const { name } = zone;
       const ours = withStore((store) => store.soa(name));
       if (zone.requestIxfr === 'no' || !ours) return undefined;
       const from = `${primary.address}#${primary.port}`;
       const giveUp = (why: string): undefined => {
+        counters.count(name, 'IXFR', 'failed', 0, counted.bytes);
         if (zone.requestIxfr === 'only') throw new Error(`IXFR of ${name} from ${from}: ${why} (request_ixfr is "only": no AXFR)`);
         log.info({ zone: name, primary, why }, 'IXFR not done: asking AXFR');
         return undefined;
@@ -126,7 +129,7 @@ const program = daemonOptions(
       const key = await keyOf(name);
       let answer: IxfrResult;
       try {
-        answer = await ixfrFrom(primary, name, ours, undefined, key);
+        answer = await ixfrFrom(primary, name, ours, undefined, key, counted);
       } catch (err) {
         return giveUp((err as Error).message);
       }
@@ -153,9 +156,19 @@ const program = daemonOptions(
      */
     const transfer = async (zone: SecondaryZone, primary: Primary, force: boolean): Promise<Refreshed> => {
       const { name } = zone;
-      let done = force ? undefined : await tryIxfr(zone, primary);
+      const ixfr = { bytes: 0 };
+      let done = force ? undefined : await tryIxfr(zone, primary, ixfr);
+      if (done?.transferred) counters.count(name, done.transfer!, 'success', done.records, ixfr.bytes);
       if (!done) {
-        const stored = storeWhole(name, await axfrFrom(primary, name, undefined, await keyOf(name)), `AXFR from ${primary.address}#${primary.port}`);
+        const axfr = { bytes: 0 };
+        let stored: { serial: number; records: number };
+        try {
+          stored = storeWhole(name, await axfrFrom(primary, name, undefined, await keyOf(name), axfr), `AXFR from ${primary.address}#${primary.port}`);
+        } catch (err) {
+          counters.count(name, 'AXFR', 'failed', 0, axfr.bytes);
+          throw err;
+        }
+        counters.count(name, 'AXFR', 'success', stored.records, axfr.bytes);
         log.info({ zone: name, serial: stored.serial, transfer: 'AXFR', records: stored.records, primary }, 'zone transferred');
         done = { zone: name, ...stored, transferred: true, transfer: 'AXFR' };
       }
@@ -300,6 +313,8 @@ const program = daemonOptions(
           }
           case 'notify':
             return notify(args);
+          case 'getstats':
+            return counters.snapshot();
           default:
             throw new AnswerError(1, `Unknown command: ${name}`);
         }

@@ -91,6 +91,7 @@ const program = daemonOptions(
           notifyAll(zone);
           return { zone, notifying: secondaries.length };
         }
+        if (name === 'getstats') return transfers.counters.snapshot();
         return undefined;
       },
     });

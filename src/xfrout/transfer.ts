@@ -7,6 +7,7 @@ import { readResponse } from '../dns/response.js';
 import { checkRequest, Keyring, tsigErrorName, tsigSize, type ResponseSigner } from '../dns/tsig.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import type { Logger } from '../log.js';
+import { TransferCounters } from '../stats/transfer-counters.js';
 
 export interface TransferLimits {
   /** Transfers at once at most; one more is answered SERVFAIL, as named answers past its transfers-out. */
@@ -72,6 +73,7 @@ export class TransfersOut {
   keyring = new Keyring();
   limits: TransferLimits = DEFAULT_TRANSFER_LIMITS;
   private active = 0;
+  readonly counters = new TransferCounters();
 
   constructor(
     private readonly dataPath: string,
@@ -109,8 +111,10 @@ export class TransfersOut {
     const send = (message: Buffer): Promise<void> => sendMessage(socket, signer ? signer.sign(message) : message, this.limits.idleMs);
     // Each message leaves room for its TSIG.
     const room = signer ? tsigSize(signer.key) : 0;
+    const kind = query.qtype === IXFR ? 'IXFR' : 'AXFR';
     if (this.active >= this.limits.maxTransfers) {
       this.log.warn({ client, zone: query.qname, running: this.active }, 'transfer denied: max_transfers_out reached');
+      this.counters.count(query.qname, kind, 'busy');
       await send(bareResponse(query, RCODE.SERVFAIL));
       return;
     }
@@ -118,12 +122,14 @@ export class TransfersOut {
     try {
       if (decide(this.acl, client, signer?.key.name) !== 'ACCEPT') {
         this.log.info({ client, zone: query.qname, key: signer?.key.name }, 'transfer refused by the ACL');
+        this.counters.count(query.qname, kind, 'refused');
         await send(bareResponse(query, RCODE.REFUSED));
         return;
       }
       const store = ZoneStore.open(this.dataPath, { readonly: true });
       try {
         if (!store.soa(query.qname)) {
+          this.counters.count(query.qname, kind, 'notauth');
           await send(bareResponse(query, RCODE.NOTAUTH));
           return;
         }
@@ -132,6 +138,7 @@ export class TransfersOut {
           since = ixfrClientSerial(packet, query.qname);
           if (since === undefined) {
             this.log.info({ client, zone: query.qname }, 'IXFR refused: no SOA of the zone in its authority section');
+            this.counters.count(query.qname, kind, 'refused');
             await send(bareResponse(query, RCODE.FORMERR));
             return;
           }
@@ -139,16 +146,13 @@ export class TransfersOut {
         }
         const zone = store.readZone(query.qname);
         if (!zone) {
+          this.counters.count(query.qname, kind, 'notauth');
           await send(bareResponse(query, RCODE.NOTAUTH));
           return;
         }
         this.log.info({ client, zone: query.qname, serial: serialOf(zone.soa), transfer: 'AXFR', asked: since === undefined ? 'AXFR' : 'IXFR', key: signer?.key.name }, 'transfer started');
-        let messages = 0;
-        for (const message of axfrMessages(query, zone.soa, zone.records, room)) {
-          await send(message);
-          messages++;
-        }
-        this.log.info({ client, zone: query.qname, transfer: 'AXFR', messages }, 'transfer done');
+        const sent = await this.stream(query.qname, 'AXFR', axfrMessages(query, zone.soa, zone.records, room), send);
+        this.log.info({ client, zone: query.qname, transfer: 'AXFR', ...sent }, 'transfer done');
       } finally {
         store.close();
       }
@@ -167,7 +171,7 @@ export class TransfersOut {
     if (!soa) return false;
     if (!serialNewer(serialOf(soa), since)) {
       this.log.info({ client, zone: query.qname, serial: serialOf(soa), since }, 'IXFR: the client is current, the SOA alone sent');
-      for (const message of transferMessages(query, [soa], room)) await send(message);
+      await this.stream(query.qname, 'IXFR', transferMessages(query, [soa], room), send);
       return true;
     }
     const found = store.differences(query.qname, since);
@@ -182,12 +186,26 @@ export class TransfersOut {
     }
     const serial = serialOf(found.soa);
     this.log.info({ client, zone: query.qname, serial, since, transfer: 'IXFR', changes: found.chain.length, records }, 'transfer started');
-    let messages = 0;
-    for (const message of transferMessages(query, ixfrSequence(found.soa, found.chain), room)) {
-      await send(message);
-      messages++;
-    }
-    this.log.info({ client, zone: query.qname, transfer: 'IXFR', messages, records }, 'transfer done');
+    const sent = await this.stream(query.qname, 'IXFR', transferMessages(query, ixfrSequence(found.soa, found.chain), room), send);
+    this.log.info({ client, zone: query.qname, transfer: 'IXFR', messages: sent.messages, records }, 'transfer done');
     return true;
+  }
+
+  /** Sends a transfer's messages, counted as `kind` for the statistics: success once all went, failed when it was cut. */
+  private async stream(zone: string, kind: string, messages: Iterable<Buffer>, send: (m: Buffer) => Promise<void>): Promise<{ messages: number; records: number }> {
+    const sent = { messages: 0, records: 0, bytes: 0 };
+    try {
+      for (const message of messages) {
+        await send(message);
+        sent.messages++;
+        sent.records += message.readUInt16BE(6);
+        sent.bytes += message.length;
+      }
+    } catch (err) {
+      this.counters.count(zone, kind, 'failed', sent.records, sent.bytes);
+      throw err;
+    }
+    this.counters.count(zone, kind, 'success', sent.records, sent.bytes);
+    return { messages: sent.messages, records: sent.records };
   }
 }
