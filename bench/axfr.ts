@@ -1,15 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Session } from '../protocol/session.js';
 import { TOKEN_FILE_NAME } from '../protocol/token.js';
 import { axfrFrom } from '../src/dns/axfr-client.js';
-import { parseMasterFile } from '../src/dns/master-file.js';
-import { ZoneStore } from '../src/dns/zone-store.js';
 import { startNamed } from '../test/helpers/named.js';
-import { start } from '../test/helpers/processes.js';
-import { freePort } from './ports.js';
+import { benchStack, storeZoneFile } from './stack.js';
 
 /**
  * Zone transfers of a 100,000-record zone: out of b10's xfrout against
@@ -45,35 +42,23 @@ export async function benchAxfr(): Promise<AxfrFigures | string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'b10-axfrbench-'));
   const stops: (() => Promise<void>)[] = [];
   try {
-    const zoneFile = path.join(dir, `${ZONE}.zone`);
-    await writeFile(zoneFile, zoneText());
-    const store = ZoneStore.open(dir);
-    store.replaceZone(`${ZONE}.`, parseMasterFile(zoneFile, ZONE));
-    store.close();
+    const zoneFile = await storeZoneFile(dir, ZONE, zoneText());
 
-    const [authPort, msgqPort] = await Promise.all([freePort(), freePort()]);
     const primary = await startNamed({ zones: [{ name: ZONE, file: zoneFile }] });
     stops.push(primary.stop);
     const primaryPort = primary.port;
 
-    await writeFile(
-      path.join(dir, 'b10-config.db'),
-      JSON.stringify({
-        version: 2,
-        Boss: {
-          components: {
-            xfrout: { process: 'b10-xfrout', kind: 'needed', address: 'Xfrout', priority: 20 },
-            auth: { process: 'b10-auth', kind: 'needed', address: 'Auth', priority: 10 },
-            xfrin: { process: 'b10-xfrin', kind: 'needed', address: 'Xfrin', priority: 5 },
-          },
-        },
-        // No primary configured: the zone is transferred only when asked, from the master the bench names.
-        Xfrin: { zones: [{ name: ZONE, master_addr: '' }] },
-      }),
+    const { authPort, msgqPort } = await benchStack(
+      dir,
+      {
+        xfrout: { process: 'b10-xfrout', kind: 'needed', address: 'Xfrout', priority: 20 },
+        auth: { process: 'b10-auth', kind: 'needed', address: 'Auth', priority: 10 },
+        xfrin: { process: 'b10-xfrin', kind: 'needed', address: 'Xfrin', priority: 5 },
+      },
+      // No primary configured: the zone is transferred only when asked, from the master the bench names.
+      { Xfrin: { zones: [{ name: ZONE, master_addr: '' }] } },
+      stops,
     );
-    const boss = start('boss/main.js', ['-m', String(msgqPort), '-p', String(authPort), '-d', dir]);
-    stops.push(() => boss.stop(5000));
-    await boss.waitForLog((l) => l.msg === 'b10 started', 'b10 started');
 
     const [outB10Ms, ours] = await timed(() => axfrFrom({ address: '127.0.0.1', port: authPort }, `${ZONE}.`, 60_000));
     const [outNamedMs, theirs] = await timed(() => axfrFrom({ address: '127.0.0.1', port: primaryPort }, `${ZONE}.`, 60_000));

@@ -1,16 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseMasterFile } from '../src/dns/master-file.js';
 import { formatKeyEntry, TsigClient, type TsigKey } from '../src/dns/tsig.js';
-import { ZoneStore } from '../src/dns/zone-store.js';
 import { startNamed } from '../test/helpers/named.js';
-import { start } from '../test/helpers/processes.js';
 import { encodeUpdate, tcpSender, udpSender, type UpdateSender } from '../test/helpers/update-client.js';
 import { median } from './boss.js';
-import { freePort } from './ports.js';
+import { benchStack, storeZoneFile } from './stack.js';
 
 /**
  * Dynamic updates per second, b10 (auth handing each UPDATE to ddns) against
@@ -55,35 +52,25 @@ export async function benchDdns(): Promise<DdnsFigures | string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'b10-ddnsbench-'));
   const stops: (() => Promise<void>)[] = [];
   try {
-    const zoneFile = path.join(dir, `${ZONE}.zone`);
-    await writeFile(zoneFile, zoneText());
-    const store = ZoneStore.open(dir);
-    store.replaceZone(`${ZONE}.`, parseMasterFile(zoneFile, ZONE));
-    store.close();
+    const zoneFile = await storeZoneFile(dir, ZONE, zoneText());
     const named = await startNamed({
       statements: `key "${KEY.name}" { algorithm ${KEY.algorithm}; secret "${KEY.secret.toString('base64')}"; };`,
       zones: [{ name: ZONE, file: zoneFile, statements: `allow-update { key "${KEY.name}"; };` }],
     });
     stops.push(named.stop);
 
-    const [authPort, msgqPort] = await Promise.all([freePort(), freePort()]);
-    await writeFile(
-      path.join(dir, 'b10-config.db'),
-      JSON.stringify({
-        version: 2,
-        Boss: {
-          components: {
-            ddns: { process: 'b10-ddns', kind: 'needed', address: 'DDNS', priority: 15 },
-            auth: { process: 'b10-auth', kind: 'needed', address: 'Auth', priority: 10 },
-          },
-        },
+    const { authPort, boss } = await benchStack(
+      dir,
+      {
+        ddns: { process: 'b10-ddns', kind: 'needed', address: 'DDNS', priority: 15 },
+        auth: { process: 'b10-auth', kind: 'needed', address: 'Auth', priority: 10 },
+      },
+      {
         tsig_keys: { keys: [formatKeyEntry(KEY)] },
         DDNS: { zones: [{ origin: ZONE, update_acl: [{ action: 'ACCEPT', key: KEY.name }] }] },
-      }),
+      },
+      stops,
     );
-    const boss = start('boss/main.js', ['-m', String(msgqPort), '-p', String(authPort), '-d', dir]);
-    stops.push(() => boss.stop(5000));
-    await boss.waitForLog((l) => l.msg === 'b10 started', 'b10 started');
     await boss.waitForLog((l) => l.component === 'ddns' && l.msg === 'TSIG keyring loaded', 'ddns has the key');
 
     const figures: DdnsFigures = { udp: { b10: 0, named: 0 }, tcp: { b10: 0, named: 0 } };

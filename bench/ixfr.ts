@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { axfrFrom, ixfrFrom } from '../src/dns/axfr-client.js';
@@ -6,9 +6,8 @@ import { differenceSize } from '../src/dns/ixfr.js';
 import { rdataOfText } from '../src/dns/master-file.js';
 import type { ZoneRecord } from '../src/dns/master-file.js';
 import { ZoneStore } from '../src/dns/zone-store.js';
-import { start } from '../test/helpers/processes.js';
 import { median } from './boss.js';
-import { freePort } from './ports.js';
+import { benchStack } from './stack.js';
 
 /**
  * IXFR against AXFR out of b10's xfrout, same zone, same run: a zone of
@@ -51,22 +50,15 @@ export async function benchIxfr(): Promise<IxfrFigures> {
     store.replaceZone(ZONE, zone(2, '192.0.2.81'));
     store.close();
 
-    const [authPort, msgqPort] = await Promise.all([freePort(), freePort()]);
-    await writeFile(
-      path.join(dir, 'b10-config.db'),
-      JSON.stringify({
-        version: 2,
-        Boss: {
-          components: {
-            xfrout: { process: 'b10-xfrout', kind: 'needed', address: 'Xfrout', priority: 20 },
-            auth: { process: 'b10-auth', kind: 'needed', address: 'Auth', priority: 10 },
-          },
-        },
-      }),
+    const { authPort } = await benchStack(
+      dir,
+      {
+        xfrout: { process: 'b10-xfrout', kind: 'needed', address: 'Xfrout', priority: 20 },
+        auth: { process: 'b10-auth', kind: 'needed', address: 'Auth', priority: 10 },
+      },
+      {},
+      stops,
     );
-    const boss = start('boss/main.js', ['-m', String(msgqPort), '-p', String(authPort), '-d', dir]);
-    stops.push(() => boss.stop(5000));
-    await boss.waitForLog((l) => l.msg === 'b10 started', 'b10 started');
 
     const primary = { address: '127.0.0.1', port: authPort };
     const ixfrMs: number[] = [];

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { base32hexText } from './fields.js';
 import { nameToWire } from './name.js';
 
 /**
@@ -125,23 +126,9 @@ export function isOptOut(nsec3: Buffer): boolean {
   return (nsec3[1]! & OPT_OUT) !== 0;
 }
 
-const BASE32HEX = '0123456789abcdefghijklmnopqrstuv';
-
 /** RFC 4648 base32hex, lowercase, without padding: how an NSEC3 owner label spells a hash. */
 export function base32hex(bytes: Buffer): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = (value << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32HEX[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32HEX[(value << (5 - bits)) & 31];
-  return out;
+  return base32hexText(bytes).toLowerCase();
 }
 
 /**

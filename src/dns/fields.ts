@@ -332,7 +332,8 @@ export const salt: Field = {
 
 const BASE32HEX = '0123456789ABCDEFGHIJKLMNOPQRSTUV';
 
-function base32hexText(bytes: Uint8Array): string {
+/** RFC 4648 base32hex, uppercase as named prints it, without padding. */
+export function base32hexText(bytes: Uint8Array): string {
   let out = '';
   let bits = 0;
   let value = 0;
