@@ -4,8 +4,9 @@ import { chromium, type Page } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Accounts } from '../src/cmdctl/accounts.js';
 import { requireTool } from './helpers/debian.js';
+import { digAt } from './helpers/dns.js';
 import { ROOT, run } from './helpers/processes.js';
-import { boot, fixture, type Booted } from './helpers/stack.js';
+import { boot, byComponent, fixture, type Booted } from './helpers/stack.js';
 
 /** Screenshots are kept here for a person to look at after a run; they are not committed. */
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -15,9 +16,21 @@ const components = {
   cmdctl: { process: 'b10-cmdctl', kind: 'dispensable', address: 'Cmdctl', priority: 0 },
 };
 
-async function consoleOpen(): Promise<{ page: Page; stack: Booted; dir: string; b10: Booted['b10'] }> {
+/** The DNS side for the dashboard and zones: auth on a free port, Stats polling often. */
+const dnsComponents = {
+  auth: { process: 'b10-auth', kind: 'needed', address: 'Auth', priority: 10 },
+  stats: { process: 'b10-stats', kind: 'dispensable', address: 'Stats', priority: 5 },
+  cmdctl: components.cmdctl,
+};
+const ZONE = path.join(ROOT, 'test/fixtures/zones/auth.zone');
+
+async function consoleOpen(
+  which: Record<string, object> = components,
+  args: string[] = [],
+  stored: Record<string, object> = {},
+): Promise<{ page: Page; stack: Booted; dir: string; b10: Booted['b10'] }> {
   const executablePath = requireTool('chromium', 'chromium');
-  const stack = await boot(components, ['--cmdctl-port', '0', '--restart-period', '500']);
+  const stack = await boot(which, ['--cmdctl-port', '0', '--restart-period', '500', ...args], stored);
   await (await Accounts.load(stack.dir)).add('operator', 'correct horse');
   const port = (await stack.boss.waitForLog((l) => l.msg === 'cmdctl listening', 'cmdctl listening')).port as number;
   const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
@@ -32,6 +45,25 @@ async function logIn(page: Page): Promise<void> {
   await page.fill('#login input[name=password]', 'correct horse');
   await page.click('#login button[type=submit]');
   await page.locator('#login').waitFor({ state: 'hidden' });
+}
+
+/** What the dashboard's chart has drawn: its lines' labels and points (uPlot's data, the time axis first). */
+interface Plotted {
+  labels: (string | undefined)[];
+  data: (number | null)[][];
+}
+
+const plotted = (page: Page, chart: 'rcode' | 'zones'): Promise<Plotted | null> =>
+  page.evaluate((name) => {
+    const plot = (globalThis as unknown as { b10Dashboard?: Record<string, { plot?: { series: { label?: string }[]; data: (number | null)[][] } }> })
+      .b10Dashboard?.[name]?.plot;
+    return plot ? { labels: plot.series.map((s) => s.label), data: plot.data.map((points) => [...points]) } : null;
+  }, chart);
+
+/** The points of one line of a chart, [] while it has none. */
+function line(p: Plotted | null, label: string): (number | null)[] {
+  const at = p?.labels.indexOf(label) ?? -1;
+  return at > 0 ? p!.data[at]! : [];
 }
 
 const shot = async (page: Page, name: string): Promise<void> => {
@@ -153,6 +185,37 @@ describe('web console (chromium)', () => {
     await greet.getByRole('button', { name: 'greet' }).click();
     await result.filter({ hasText: 'name: required' }).waitFor();
     await shot(page, 'arguments');
+  }, 60_000);
+
+  it('dashboard_chart_moves: after logging in and sending queries to auth, the rcode and zone charts gain points above 0 for NOERROR, NXDOMAIN and the zone', async () => {
+    const { page, stack } = await consoleOpen(dnsComponents, ['-p', '0'], { Stats: { poll_interval: 0.2 } });
+    const auth = await stack.boss.waitForLog(byComponent('auth', 'auth listening'), 'auth listening');
+    const dnsPort = (auth.endpoints as { port: number }[])[0]!.port;
+    expect(await stack.b10('zone', 'load', 'auth.test', ZONE, '-d', stack.dir)).toMatchObject({ code: 0 });
+    await logIn(page);
+    // The chart exists once two readings of Auth came: its base and a first point.
+    await expect.poll(async () => (await plotted(page, 'rcode'))?.data[0]?.length ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
+    const before = (await plotted(page, 'rcode'))!;
+    expect(line(before, 'NOERROR').filter((v) => v !== null && v > 0)).toEqual([]);
+
+    const dig = requireTool('dig', 'dnsutils');
+    for (let i = 0; i < 5; i++) expect((await digAt(dig, dnsPort, 'www.auth.test', 'A')).status).toBe('NOERROR');
+    for (let i = 0; i < 3; i++) expect((await digAt(dig, dnsPort, `nope${i}.auth.test`, 'A')).status).toBe('NXDOMAIN');
+
+    await expect.poll(async () => line(await plotted(page, 'rcode'), 'NXDOMAIN').some((v) => v !== null && v > 0), { timeout: 15_000 }).toBe(true);
+    await expect.poll(async () => line(await plotted(page, 'zones'), 'auth.test.').some((v) => v !== null && v > 0), { timeout: 15_000 }).toBe(true);
+    const after = (await plotted(page, 'rcode'))!;
+    expect(after.data[0]!.length).toBeGreaterThan(before.data[0]!.length);
+    expect(line(after, 'NOERROR').some((v) => v !== null && v > 0)).toBe(true);
+    await page.locator('#restarts td', { hasText: 'auth' }).first().waitFor();
+    await page.locator('#chart-rcode .u-legend', { hasText: 'NXDOMAIN' }).waitFor();
+    // A few more points, so that the screenshot shows lines, not dots.
+    await expect.poll(async () => (await plotted(page, 'rcode'))!.data[0]!.length, { timeout: 15_000 }).toBeGreaterThan(after.data[0]!.length + 2);
+    await shot(page, 'dashboard');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('#chart-rcode canvas').waitFor();
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await shot(page, 'dashboard-phone');
   }, 60_000);
 
   it('shutdown_asks_first: Boss shutdown and restarting cmdctl ask in the page; Cancel sends nothing, confirming shuts b10 down', async () => {
