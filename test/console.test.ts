@@ -5,7 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { Accounts } from '../src/cmdctl/accounts.js';
 import { requireTool } from './helpers/debian.js';
 import { digAt } from './helpers/dns.js';
-import { ROOT, run } from './helpers/processes.js';
+import { freePort, ROOT, run } from './helpers/processes.js';
 import { boot, byComponent, fixture, type Booted } from './helpers/stack.js';
 
 /** Screenshots are kept here for a person to look at after a run; they are not committed. */
@@ -216,6 +216,53 @@ describe('web console (chromium)', () => {
     await page.locator('#chart-rcode canvas').waitFor();
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await shot(page, 'dashboard-phone');
+  }, 60_000);
+
+  it('config_lists_as_rows: a list of maps is edited as rows of typed fields (add, a bad port named by row, a refused one, saved, removed); a named set shows a row per name; a list answer is a table', async () => {
+    const { page, b10 } = await consoleOpen(dnsComponents, ['-p', '0']);
+    await logIn(page);
+    const listenOn = page.locator('form.field', { has: page.locator('[data-target="Auth/listen_on"]') });
+    const error = page.locator('[data-error-for="Auth/listen_on"]');
+    await page.locator('[data-hint-for="Auth/listen_on"]', { hasText: 'not set: the default, shown greyed, applies' }).waitFor();
+    expect(await listenOn.locator('.row').count()).toBe(0);
+    expect(await listenOn.locator('textarea').count()).toBe(0);
+
+    await listenOn.getByRole('button', { name: 'Add' }).click();
+    const row = listenOn.locator('.row').first();
+    expect(await row.locator('input[name="Auth/listen_on/address/address"]').inputValue()).toBe('127.0.0.1');
+    expect(await row.locator('input[name="Auth/listen_on/address/port"]').inputValue()).toBe('5300');
+    await row.locator('input[name="Auth/listen_on/address/port"]').fill('x');
+    await listenOn.getByRole('button', { name: 'Save' }).click();
+    await error.filter({ hasText: 'listen_on row 1: port: must be a whole number, not "x"' }).waitFor();
+    await row.locator('input[name="Auth/listen_on/address/port"]').fill('70000');
+    await listenOn.getByRole('button', { name: 'Save' }).click();
+    await error.filter({ hasText: /70000/ }).waitFor();
+    expect(JSON.parse((await b10('config', 'show', 'Auth/listen_on')).stdout)).toEqual([]);
+
+    const port = await freePort();
+    await row.locator('input[name="Auth/listen_on/address/port"]').fill(String(port));
+    await listenOn.getByRole('button', { name: 'Save' }).click();
+    await page.locator('[data-error-for="Auth/listen_on"].saved', { hasText: 'saved' }).waitFor();
+    expect(JSON.parse((await b10('config', 'show', 'Auth/listen_on')).stdout)).toEqual([{ address: '127.0.0.1', port }]);
+    await listenOn.getByRole('button', { name: 'Use default' }).waitFor();
+    expect(await listenOn.locator('.row input[name="Auth/listen_on/address/port"]').inputValue()).toBe(String(port));
+
+    const components = page.locator('[data-target="Boss/components"]');
+    expect(await components.locator('input.key').evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value))).toEqual(['auth', 'stats', 'cmdctl']);
+    await shot(page, 'config-rows');
+
+    const processes = page.locator('form[data-command="Boss show_processes"]');
+    await processes.getByRole('button', { name: 'show_processes' }).click();
+    await processes.locator('.result-table td[data-column="name"]', { hasText: 'auth' }).waitFor();
+    expect(await processes.locator('.result-table th').allTextContents()).toEqual(expect.arrayContaining(['name', 'pid', 'state']));
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await shot(page, 'config-rows-phone');
+
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await row.getByRole('button', { name: 'Remove' }).click();
+    await listenOn.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => JSON.parse((await b10('config', 'show', 'Auth/listen_on')).stdout)).toEqual([]);
   }, 60_000);
 
   it('shutdown_asks_first: Boss shutdown and restarting cmdctl ask in the page; Cancel sends nothing, confirming shuts b10 down', async () => {

@@ -1,6 +1,8 @@
 // Rates for the console's dashboard, from Stats' figures: pure, so that the
 // unit tests run it without a browser (test/console-rates.test.ts).
 
+import { isMap } from './dom.js';
+
 /** Points a chart keeps: with Stats' 5 s poll, ten minutes. */
 export const MAX_POINTS = 120;
 
@@ -14,10 +16,6 @@ export function byRcode(statistics) {
 export function byZone(statistics) {
   const zones = statistics?.zones;
   return isMap(zones) ? numbers(zones, (v) => v?.queries) : {};
-}
-
-function isMap(value) {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function numbers(map, pick) {
