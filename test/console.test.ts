@@ -265,6 +265,59 @@ describe('web console (chromium)', () => {
     await expect.poll(async () => JSON.parse((await b10('config', 'show', 'Auth/listen_on')).stdout)).toEqual([]);
   }, 60_000);
 
+  it('zones_view: a master file chosen in the browser is loaded and served, a bad one is refused naming its line, records are searched, a drop asks first', async () => {
+    const { page, stack } = await consoleOpen(dnsComponents, ['-p', '0']);
+    const auth = await stack.boss.waitForLog(byComponent('auth', 'auth listening'), 'auth listening');
+    const dnsPort = (auth.endpoints as { port: number }[])[0]!.port;
+    const dig = requireTool('dig', 'dnsutils');
+    await logIn(page);
+    const zones = page.locator('#zones');
+    await zones.locator('.zones-status', { hasText: 'no zones in the store' }).waitFor();
+
+    const form = zones.locator('form.zone-load');
+    const result = form.locator('.load-result');
+    await form.locator('input[name=origin]').fill('auth.test');
+    await form.locator('input[name=file]').setInputFiles({ name: 'broken.zone', mimeType: 'text/plain', buffer: Buffer.from('$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.300\n') });
+    await form.getByRole('button', { name: 'Load' }).click();
+    await result.filter({ hasText: /^broken\.zone: line:4: .*192\.0\.2\.300/ }).waitFor();
+    expect(await zones.locator('tr[data-zone]').count()).toBe(0);
+
+    await form.locator('input[name=file]').setInputFiles(ZONE);
+    await form.getByRole('button', { name: 'Load' }).click();
+    await result.filter({ hasText: /^auth\.test\.: \d+ records loaded and served/ }).waitFor();
+    const row = zones.locator('tr[data-zone="auth.test."]');
+    expect(await row.locator('td[data-column=serial]').textContent()).toBe('7');
+    expect(await row.locator('td[data-column=served]').textContent()).toBe('yes');
+    const stored = JSON.parse((await stack.b10('zone', 'list', '--json', '-d', stack.dir)).stdout) as { name: string; records: number }[];
+    expect(await row.locator('td[data-column=records]').textContent()).toBe(String(stored[0]!.records));
+    expect((await digAt(dig, dnsPort, 'www.auth.test', 'A')).answer).toEqual(['www.auth.test. 300 IN A 192.0.2.10']);
+
+    await row.getByRole('button', { name: 'Records' }).click();
+    const records = zones.locator('.zone-records');
+    await records.locator('td[data-column=type]', { hasText: 'SOA' }).first().waitFor();
+    await records.locator('input[type=search]').fill('192.0.2.10');
+    await records.locator('.records-note', { hasText: '1 record match' }).waitFor();
+    expect(await records.locator('tbody tr td[data-column=name]').allTextContents()).toEqual(['www.auth.test.']);
+    await shot(page, 'zones');
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await shot(page, 'zones-phone');
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    const dialog = page.locator('#confirm');
+    await row.getByRole('button', { name: 'Drop' }).click();
+    await dialog.locator('.question', { hasText: 'Drop auth.test.?' }).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect(JSON.parse((await stack.b10('zone', 'list', '--json', '-d', stack.dir)).stdout)).toHaveLength(1);
+    await row.getByRole('button', { name: 'Drop' }).click();
+    await dialog.getByRole('button', { name: 'Drop auth.test.' }).click();
+    await zones.locator('.zones-status', { hasText: 'auth.test. dropped' }).waitFor();
+    await row.waitFor({ state: 'detached' });
+    expect(await records.isHidden()).toBe(true);
+    expect((await digAt(dig, dnsPort, 'www.auth.test', 'A')).status).toBe('REFUSED');
+  }, 60_000);
+
   it('shutdown_asks_first: Boss shutdown and restarting cmdctl ask in the page; Cancel sends nothing, confirming shuts b10 down', async () => {
     const { page, stack } = await consoleOpen();
     await logIn(page);

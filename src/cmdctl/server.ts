@@ -87,6 +87,7 @@ const CONSOLE_FILES: Readonly<Record<string, [file: string, type: string]>> = {
   '/dom.js': ['dom.js', 'text/javascript; charset=utf-8'],
   '/editors.js': ['editors.js', 'text/javascript; charset=utf-8'],
   '/rates.js': ['rates.js', 'text/javascript; charset=utf-8'],
+  '/zones.js': ['zones.js', 'text/javascript; charset=utf-8'],
   '/console.css': ['console.css', 'text/css; charset=utf-8'],
   '/uPlot.esm.js': [path.join(UPLOT_DIST, 'uPlot.esm.js'), 'text/javascript; charset=utf-8'],
   '/uPlot.min.css': [path.join(UPLOT_DIST, 'uPlot.min.css'), 'text/css; charset=utf-8'],

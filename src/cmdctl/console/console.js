@@ -2,9 +2,10 @@
 // is. Plain browser JavaScript, served as is: there is no build step.
 
 import uPlot from './uPlot.esm.js';
-import { element, tableOf } from './dom.js';
+import { confirmed, element, tableOf } from './dom.js';
 import { asText, editorFor, fieldValue, inputFor, isScalar, isStructured, showValue } from './editors.js';
 import { byRcode, byZone, RateHistory } from './rates.js';
+import { ZonesView } from './zones.js';
 
 const $ = (selector) => document.querySelector(selector);
 const MAX_EVENTS = 200;
@@ -198,16 +199,6 @@ const ASK_FIRST = {
 };
 const RESTART_CMDCTL = ['Restart cmdctl? Every login ends, this one too: log in again once it is back.', 'Restart cmdctl'];
 
-/** Asks in the page; resolves true only when the operator presses the action's button (Cancel and Escape say no). */
-function confirmed([question, action]) {
-  const dialog = $('#confirm');
-  dialog.querySelector('.question').textContent = question;
-  dialog.querySelector('button[value=yes]').textContent = action;
-  dialog.returnValue = '';
-  dialog.showModal();
-  return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'yes'), { once: true }));
-}
-
 class Console {
   constructor() {
     this.specs = {};
@@ -218,6 +209,7 @@ class Console {
       (reason) => this.disconnected(reason),
     );
     this.dashboard = new Dashboard(this.gateway);
+    this.zones = new ZonesView(this.gateway);
     setInterval(() => this.tickUptimes(), 1000);
   }
 
@@ -294,6 +286,7 @@ class Console {
     $('#status').textContent = 'connected';
     await this.gateway.request({ events: true });
     this.dashboard.start();
+    void this.zones.refresh();
     await Promise.all([this.loadProcesses(), this.loadSpecs()]);
   }
 

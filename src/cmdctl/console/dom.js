@@ -29,3 +29,13 @@ export function tableOf(list) {
     element('thead', {}, element('tr', {}, ...columns.map((c) => element('th', {}, c)))),
     element('tbody', {}, ...rows.map((row) => element('tr', {}, ...columns.map((c) => element('td', { 'data-column': c }, cellText(row[c])))))));
 }
+
+/** Asks in the page; resolves true only when the operator presses the action's button (Cancel and Escape say no). */
+export function confirmed([question, action]) {
+  const dialog = document.querySelector('#confirm');
+  dialog.querySelector('.question').textContent = question;
+  dialog.querySelector('button[value=yes]').textContent = action;
+  dialog.returnValue = '';
+  dialog.showModal();
+  return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'yes'), { once: true }));
+}
