@@ -187,8 +187,9 @@ describe('web console (chromium)', () => {
     await shot(page, 'arguments');
   }, 60_000);
 
-  it('dashboard_chart_moves: after logging in and sending queries to auth, the rcode and zone charts gain points above 0 for NOERROR, NXDOMAIN and the zone', async () => {
-    const { page, stack } = await consoleOpen(dnsComponents, ['-p', '0'], { Stats: { poll_interval: 0.2 } });
+  it('dashboard_chart_moves: after logging in and sending queries to auth, the rcode and zone charts gain points above 0 for NOERROR, NXDOMAIN and the zone; a transfer out appears in the transfers table', async () => {
+    const xfrout = { process: 'b10-xfrout', kind: 'dispensable', address: 'Xfrout', priority: 20 };
+    const { page, stack } = await consoleOpen({ ...dnsComponents, xfrout }, ['-p', '0'], { Stats: { poll_interval: 0.2 } });
     const auth = await stack.boss.waitForLog(byComponent('auth', 'auth listening'), 'auth listening');
     const dnsPort = (auth.endpoints as { port: number }[])[0]!.port;
     expect(await stack.b10('zone', 'load', 'auth.test', ZONE, '-d', stack.dir)).toMatchObject({ code: 0 });
@@ -208,6 +209,10 @@ describe('web console (chromium)', () => {
     expect(after.data[0]!.length).toBeGreaterThan(before.data[0]!.length);
     expect(line(after, 'NOERROR').some((v) => v !== null && v > 0)).toBe(true);
     await page.locator('#restarts td', { hasText: 'auth' }).first().waitFor();
+    await digAt(dig, dnsPort, 'auth.test', 'AXFR');
+    const transfer = page.locator('#transfers tr', { has: page.locator('td[data-column=direction]', { hasText: 'out' }) });
+    await transfer.locator('td[data-column=result]', { hasText: 'success' }).waitFor({ timeout: 15_000 });
+    expect(await transfer.locator('td[data-column=zone]').textContent()).toBe('auth.test.');
     await page.locator('#chart-rcode .u-legend', { hasText: 'NXDOMAIN' }).waitFor();
     // A few more points, so that the screenshot shows lines, not dots.
     await expect.poll(async () => (await plotted(page, 'rcode'))!.data[0]!.length, { timeout: 15_000 }).toBeGreaterThan(after.data[0]!.length + 2);
