@@ -84,6 +84,7 @@ const UPLOT_DIST = path.dirname(createRequire(import.meta.url).resolve('uplot/di
 const CONSOLE_FILES: Readonly<Record<string, [file: string, type: string]>> = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/console.js': ['console.js', 'text/javascript; charset=utf-8'],
+  '/dashboard.js': ['dashboard.js', 'text/javascript; charset=utf-8'],
   '/dom.js': ['dom.js', 'text/javascript; charset=utf-8'],
   '/editors.js': ['editors.js', 'text/javascript; charset=utf-8'],
   '/rates.js': ['rates.js', 'text/javascript; charset=utf-8'],
