@@ -28,7 +28,13 @@ class RateChart {
     this.history = new RateHistory();
     this.plot = undefined;
     this.drawn = '';
+    this.waiting();
     new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: CHART_HEIGHT })).observe(container);
+  }
+
+  /** A rate needs two readings: until then the chart says so rather than stay blank. */
+  waiting() {
+    this.container.replaceChildren(element('p', { class: 'hint' }, 'waiting for two readings from Stats'));
   }
 
   width() {
@@ -44,6 +50,7 @@ class RateChart {
       return;
     }
     this.plot?.destroy();
+    this.container.replaceChildren();
     this.drawn = names.join('\n');
     this.plot = new uPlot({
       width: this.width(),
@@ -59,6 +66,7 @@ class RateChart {
     this.plot = undefined;
     this.drawn = '';
     this.history = new RateHistory();
+    this.waiting();
   }
 }
 
