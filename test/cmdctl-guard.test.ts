@@ -125,6 +125,22 @@ describe('cmdctl HTTP', () => {
     expect(policy).toBe("default-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
   });
 
+  it('charts_served_locally: the console page loads uPlot from cmdctl itself (no CDN), with the same policy; a file beside it that is not listed is 404', async () => {
+    const g = await gate();
+    const page = await (await fetch(`${g.url}/`)).text();
+    const sources = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(sources).toEqual(expect.arrayContaining(['/uPlot.min.css', '/console.js']));
+    expect(sources.every((s) => s.startsWith('/'))).toBe(true);
+    const script = await fetch(`${g.url}/uPlot.esm.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(script.headers.get('content-security-policy')).toBe("default-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    expect(await script.text()).toContain('export { uPlot as default }');
+    expect((await fetch(`${g.url}/uPlot.min.css`)).status).toBe(200);
+    expect((await fetch(`${g.url}/uPlot.cjs.js`)).status).toBe(404);
+    expect((await fetch(`${g.url}/rates.d.ts`)).status).toBe(404);
+  });
+
   it('upgrade_reset: clients that reset while their upgrade is being refused or checked do not bring cmdctl down', async () => {
     const g = await gate();
     const t = await g.token();

@@ -4,8 +4,9 @@ import { chromium, type Page } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Accounts } from '../src/cmdctl/accounts.js';
 import { requireTool } from './helpers/debian.js';
-import { ROOT, run } from './helpers/processes.js';
-import { boot, fixture, type Booted } from './helpers/stack.js';
+import { digAt } from './helpers/dns.js';
+import { freePort, ROOT, run } from './helpers/processes.js';
+import { boot, byComponent, fixture, type Booted } from './helpers/stack.js';
 
 /** Screenshots are kept here for a person to look at after a run; they are not committed. */
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -15,9 +16,21 @@ const components = {
   cmdctl: { process: 'b10-cmdctl', kind: 'dispensable', address: 'Cmdctl', priority: 0 },
 };
 
-async function consoleOpen(): Promise<{ page: Page; stack: Booted; dir: string; b10: Booted['b10'] }> {
+/** The DNS side for the dashboard and zones: auth on a free port, Stats polling often. */
+const dnsComponents = {
+  auth: { process: 'b10-auth', kind: 'needed', address: 'Auth', priority: 10 },
+  stats: { process: 'b10-stats', kind: 'dispensable', address: 'Stats', priority: 5 },
+  cmdctl: components.cmdctl,
+};
+const ZONE = path.join(ROOT, 'test/fixtures/zones/auth.zone');
+
+async function consoleOpen(
+  which: Record<string, object> = components,
+  args: string[] = [],
+  stored: Record<string, object> = {},
+): Promise<{ page: Page; stack: Booted; dir: string; b10: Booted['b10'] }> {
   const executablePath = requireTool('chromium', 'chromium');
-  const stack = await boot(components, ['--cmdctl-port', '0', '--restart-period', '500']);
+  const stack = await boot(which, ['--cmdctl-port', '0', '--restart-period', '500', ...args], stored);
   await (await Accounts.load(stack.dir)).add('operator', 'correct horse');
   const port = (await stack.boss.waitForLog((l) => l.msg === 'cmdctl listening', 'cmdctl listening')).port as number;
   const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
@@ -32,6 +45,25 @@ async function logIn(page: Page): Promise<void> {
   await page.fill('#login input[name=password]', 'correct horse');
   await page.click('#login button[type=submit]');
   await page.locator('#login').waitFor({ state: 'hidden' });
+}
+
+/** What the dashboard's chart has drawn: its lines' labels and points (uPlot's data, the time axis first). */
+interface Plotted {
+  labels: (string | undefined)[];
+  data: (number | null)[][];
+}
+
+const plotted = (page: Page, chart: 'rcode' | 'zones'): Promise<Plotted | null> =>
+  page.evaluate((name) => {
+    const plot = (globalThis as unknown as { b10Dashboard?: Record<string, { plot?: { series: { label?: string }[]; data: (number | null)[][] } }> })
+      .b10Dashboard?.[name]?.plot;
+    return plot ? { labels: plot.series.map((s) => s.label), data: plot.data.map((points) => [...points]) } : null;
+  }, chart);
+
+/** The points of one line of a chart, [] while it has none. */
+function line(p: Plotted | null, label: string): (number | null)[] {
+  const at = p?.labels.indexOf(label) ?? -1;
+  return at > 0 ? p!.data[at]! : [];
 }
 
 const shot = async (page: Page, name: string): Promise<void> => {
@@ -153,6 +185,142 @@ describe('web console (chromium)', () => {
     await greet.getByRole('button', { name: 'greet' }).click();
     await result.filter({ hasText: 'name: required' }).waitFor();
     await shot(page, 'arguments');
+  }, 60_000);
+
+  it('dashboard_chart_moves: after logging in and sending queries to auth, the rcode and zone charts gain points above 0 for NOERROR, NXDOMAIN and the zone; a transfer out appears in the transfers table', async () => {
+    const xfrout = { process: 'b10-xfrout', kind: 'dispensable', address: 'Xfrout', priority: 20 };
+    const { page, stack } = await consoleOpen({ ...dnsComponents, xfrout }, ['-p', '0'], { Stats: { poll_interval: 0.2 } });
+    const auth = await stack.boss.waitForLog(byComponent('auth', 'auth listening'), 'auth listening');
+    const dnsPort = (auth.endpoints as { port: number }[])[0]!.port;
+    expect(await stack.b10('zone', 'load', 'auth.test', ZONE, '-d', stack.dir)).toMatchObject({ code: 0 });
+    await logIn(page);
+    // The chart exists once two readings of Auth came: its base and a first point.
+    await expect.poll(async () => (await plotted(page, 'rcode'))?.data[0]?.length ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
+    const before = (await plotted(page, 'rcode'))!;
+    expect(line(before, 'NOERROR').filter((v) => v !== null && v > 0)).toEqual([]);
+
+    const dig = requireTool('dig', 'dnsutils');
+    for (let i = 0; i < 5; i++) expect((await digAt(dig, dnsPort, 'www.auth.test', 'A')).status).toBe('NOERROR');
+    for (let i = 0; i < 3; i++) expect((await digAt(dig, dnsPort, `nope${i}.auth.test`, 'A')).status).toBe('NXDOMAIN');
+
+    await expect.poll(async () => line(await plotted(page, 'rcode'), 'NXDOMAIN').some((v) => v !== null && v > 0), { timeout: 15_000 }).toBe(true);
+    await expect.poll(async () => line(await plotted(page, 'zones'), 'auth.test.').some((v) => v !== null && v > 0), { timeout: 15_000 }).toBe(true);
+    const after = (await plotted(page, 'rcode'))!;
+    expect(after.data[0]!.length).toBeGreaterThan(before.data[0]!.length);
+    expect(line(after, 'NOERROR').some((v) => v !== null && v > 0)).toBe(true);
+    await page.locator('#restarts td', { hasText: 'auth' }).first().waitFor();
+    await digAt(dig, dnsPort, 'auth.test', 'AXFR');
+    const transfer = page.locator('#transfers tr', { has: page.locator('td[data-column=direction]', { hasText: 'out' }) });
+    await transfer.locator('td[data-column=result]', { hasText: 'success' }).waitFor({ timeout: 15_000 });
+    expect(await transfer.locator('td[data-column=zone]').textContent()).toBe('auth.test.');
+    await page.locator('#chart-rcode .u-legend', { hasText: 'NXDOMAIN' }).waitFor();
+    // A few more points, so that the screenshot shows lines, not dots.
+    await expect.poll(async () => (await plotted(page, 'rcode'))!.data[0]!.length, { timeout: 15_000 }).toBeGreaterThan(after.data[0]!.length + 2);
+    await shot(page, 'dashboard');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('#chart-rcode canvas').waitFor();
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await shot(page, 'dashboard-phone');
+  }, 60_000);
+
+  it('config_lists_as_rows: a list of maps is edited as rows of typed fields (add, a bad port named by row, a refused one, saved, removed); a named set shows a row per name; a list answer is a table', async () => {
+    const { page, b10 } = await consoleOpen(dnsComponents, ['-p', '0']);
+    await logIn(page);
+    const listenOn = page.locator('form.field', { has: page.locator('[data-target="Auth/listen_on"]') });
+    const error = page.locator('[data-error-for="Auth/listen_on"]');
+    await page.locator('[data-hint-for="Auth/listen_on"]', { hasText: 'not set: the default, shown greyed, applies' }).waitFor();
+    expect(await listenOn.locator('.row').count()).toBe(0);
+    expect(await listenOn.locator('textarea').count()).toBe(0);
+
+    await listenOn.getByRole('button', { name: 'Add' }).click();
+    const row = listenOn.locator('.row').first();
+    expect(await row.locator('input[name="Auth/listen_on/address/address"]').inputValue()).toBe('127.0.0.1');
+    expect(await row.locator('input[name="Auth/listen_on/address/port"]').inputValue()).toBe('5300');
+    await row.locator('input[name="Auth/listen_on/address/port"]').fill('x');
+    await listenOn.getByRole('button', { name: 'Save' }).click();
+    await error.filter({ hasText: 'listen_on row 1: port: must be a whole number, not "x"' }).waitFor();
+    await row.locator('input[name="Auth/listen_on/address/port"]').fill('70000');
+    await listenOn.getByRole('button', { name: 'Save' }).click();
+    await error.filter({ hasText: /70000/ }).waitFor();
+    expect(JSON.parse((await b10('config', 'show', 'Auth/listen_on')).stdout)).toEqual([]);
+
+    const port = await freePort();
+    await row.locator('input[name="Auth/listen_on/address/port"]').fill(String(port));
+    await listenOn.getByRole('button', { name: 'Save' }).click();
+    await page.locator('[data-error-for="Auth/listen_on"].saved', { hasText: 'saved' }).waitFor();
+    expect(JSON.parse((await b10('config', 'show', 'Auth/listen_on')).stdout)).toEqual([{ address: '127.0.0.1', port }]);
+    await listenOn.getByRole('button', { name: 'Use default' }).waitFor();
+    expect(await listenOn.locator('.row input[name="Auth/listen_on/address/port"]').inputValue()).toBe(String(port));
+
+    const components = page.locator('[data-target="Boss/components"]');
+    expect(await components.locator('input.key').evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value))).toEqual(['auth', 'stats', 'cmdctl']);
+    await shot(page, 'config-rows');
+
+    const processes = page.locator('form[data-command="Boss show_processes"]');
+    await processes.getByRole('button', { name: 'show_processes' }).click();
+    await processes.locator('.result-table td[data-column="name"]', { hasText: 'auth' }).waitFor();
+    expect(await processes.locator('.result-table th').allTextContents()).toEqual(expect.arrayContaining(['name', 'pid', 'state']));
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await shot(page, 'config-rows-phone');
+
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await row.getByRole('button', { name: 'Remove' }).click();
+    await listenOn.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => JSON.parse((await b10('config', 'show', 'Auth/listen_on')).stdout)).toEqual([]);
+  }, 60_000);
+
+  it('zones_view: a master file chosen in the browser is loaded and served, a bad one is refused naming its line, records are searched, a drop asks first', async () => {
+    const { page, stack } = await consoleOpen(dnsComponents, ['-p', '0']);
+    const auth = await stack.boss.waitForLog(byComponent('auth', 'auth listening'), 'auth listening');
+    const dnsPort = (auth.endpoints as { port: number }[])[0]!.port;
+    const dig = requireTool('dig', 'dnsutils');
+    await logIn(page);
+    const zones = page.locator('#zones');
+    await zones.locator('.zones-status', { hasText: 'no zones in the store' }).waitFor();
+
+    const form = zones.locator('form.zone-load');
+    const result = form.locator('.load-result');
+    await form.locator('input[name=origin]').fill('auth.test');
+    await form.locator('input[name=file]').setInputFiles({ name: 'broken.zone', mimeType: 'text/plain', buffer: Buffer.from('$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.300\n') });
+    await form.getByRole('button', { name: 'Load' }).click();
+    await result.filter({ hasText: /^broken\.zone: line:4: .*192\.0\.2\.300/ }).waitFor();
+    expect(await zones.locator('tr[data-zone]').count()).toBe(0);
+
+    await form.locator('input[name=file]').setInputFiles(ZONE);
+    await form.getByRole('button', { name: 'Load' }).click();
+    await result.filter({ hasText: /^auth\.test\.: \d+ records loaded and served/ }).waitFor();
+    const row = zones.locator('tr[data-zone="auth.test."]');
+    expect(await row.locator('td[data-column=serial]').textContent()).toBe('7');
+    expect(await row.locator('td[data-column=served]').textContent()).toBe('yes');
+    const stored = JSON.parse((await stack.b10('zone', 'list', '--json', '-d', stack.dir)).stdout) as { name: string; records: number }[];
+    expect(await row.locator('td[data-column=records]').textContent()).toBe(String(stored[0]!.records));
+    expect((await digAt(dig, dnsPort, 'www.auth.test', 'A')).answer).toEqual(['www.auth.test. 300 IN A 192.0.2.10']);
+
+    await row.getByRole('button', { name: 'Records' }).click();
+    const records = zones.locator('.zone-records');
+    await records.locator('td[data-column=type]', { hasText: 'SOA' }).first().waitFor();
+    await records.locator('input[type=search]').fill('192.0.2.10');
+    await records.locator('.records-note', { hasText: '1 record match' }).waitFor();
+    expect(await records.locator('tbody tr td[data-column=name]').allTextContents()).toEqual(['www.auth.test.']);
+    await shot(page, 'zones');
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await shot(page, 'zones-phone');
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    const dialog = page.locator('#confirm');
+    await row.getByRole('button', { name: 'Drop' }).click();
+    await dialog.locator('.question', { hasText: 'Drop auth.test.?' }).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect(JSON.parse((await stack.b10('zone', 'list', '--json', '-d', stack.dir)).stdout)).toHaveLength(1);
+    await row.getByRole('button', { name: 'Drop' }).click();
+    await dialog.getByRole('button', { name: 'Drop auth.test.' }).click();
+    await zones.locator('.zones-status', { hasText: 'auth.test. dropped' }).waitFor();
+    await row.waitFor({ state: 'detached' });
+    expect(await records.isHidden()).toBe(true);
+    expect((await digAt(dig, dnsPort, 'www.auth.test', 'A')).status).toBe('REFUSED');
   }, 60_000);
 
   it('shutdown_asks_first: Boss shutdown and restarting cmdctl ask in the page; Cancel sends nothing, confirming shuts b10 down', async () => {

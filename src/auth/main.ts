@@ -21,6 +21,7 @@ import { formatEndpoint, ListenError } from './endpoints.js';
 import { rateLimitFrom, type RateLimitItems } from './rrl.js';
 import { AuthServer, DEFAULT_AUTH_LIMITS, type Endpoint } from './server.js';
 import { UpdateRelay } from './update-relay.js';
+import { DEFAULT_RECORDS, zoneDrop, zoneLoad, zoneRecords, zoneRows } from './zone-commands.js';
 
 const AUTH_SPEC = path.join(PROJECT_ROOT, 'src/auth/auth.spec');
 
@@ -187,7 +188,19 @@ const program = daemonOptions(
           case 'loadzone':
             return loadZone(String(args.origin), changesFromBus(args.changes));
           case 'zones':
-            return server.zoneList();
+            return zoneRows(store, new Map(server.zoneList().map((z) => [z.origin, z.serial])));
+          case 'zone_records':
+            return zoneRecords(store, String(args.origin), typeof args.search === 'string' ? args.search : '', typeof args.limit === 'number' ? args.limit : DEFAULT_RECORDS);
+          case 'zone_load': {
+            const loaded = zoneLoad(store, String(args.origin), String(args.text));
+            loadZone(loaded.origin, undefined);
+            return loaded;
+          }
+          case 'zone_drop': {
+            const origin = zoneDrop(store, String(args.origin));
+            if (server.removeZone(origin)) log.info({ zone: origin }, 'zone dropped: no longer served');
+            return { origin, dropped: true };
+          }
           case 'getstats':
             return server.counters.snapshot();
           default:

@@ -3,31 +3,20 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { AnswerError, AuthError, ConnectionError, NoRecipientError, TimeoutError } from '../../protocol/errors.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
-import { formatRecord, parseMasterFile, SIGNATURE_WARNING_S } from '../dns/master-file.js';
-import { absolute, NameError } from '../dns/name.js';
+import { formatRecord } from '../dns/master-file.js';
+import { readZoneFile, zoneName } from '../dns/zone-load.js';
 import { DEFAULT_MAX_JOURNAL_RECORDS, ZONE_DB, ZoneStore } from '../dns/zone-store.js';
 import { connect, withBusOptions, type BusOptions } from './common.js';
 
 /** The group auth answers on, and the command that has it take a zone from the store again. */
 const AUTH = 'Auth';
 const LOADZONE = 'loadzone';
-/** Signatures expired or expiring `zone load` names one by one; past these it counts them. */
-const SIGNATURE_WARNINGS = 10;
 /** How long `zone load` and `zone drop` wait for auth to say it has taken the change. */
 const TELL_AUTH_MS = 2000;
 
 interface ZoneOpts extends BusOptions {
   dataPath?: string;
   maxJournalRecords?: number;
-}
-
-function zoneName(text: string): string {
-  try {
-    return absolute(text, '.');
-  } catch (err) {
-    if (err instanceof NameError) throw new AnswerError(1, `bad zone name: ${err.message}`);
-    throw err;
-  }
 }
 
 function withStore<T>(opts: ZoneOpts, body: (store: ZoneStore) => T): T {
@@ -125,22 +114,7 @@ function loadCommand(): Command {
     ),
   ).action(async (zone: string, file: string, opts: ZoneOpts & { notify: boolean; ifMissing: boolean }) => {
     const origin = zoneName(zone);
-    // Parsed in full before the store is touched: a bad file loads nothing. What named loads past, b10 does too, saying
-    // so; signatures expired or about to are loaded with a warning, the first few by name, the rest counted.
-    let signatures = 0;
-    const records = parseMasterFile(
-      file,
-      origin,
-      undefined,
-      (w) => {
-        if (w.kind === 'signature' && ++signatures > SIGNATURE_WARNINGS) return;
-        process.stderr.write(`b10: ${w.file}:${w.line}: ${w.message}\n`);
-      },
-      new Date(),
-    );
-    if (signatures > SIGNATURE_WARNINGS) {
-      process.stderr.write(`b10: ${file}: ${signatures - SIGNATURE_WARNINGS} more signatures expired or expire within ${SIGNATURE_WARNING_S / 86400} days: sign the zone again\n`);
-    }
+    const records = readZoneFile(file, origin, (warning) => process.stderr.write(`b10: ${warning}\n`));
     const loaded = withStore(opts, (store) => {
       if (opts.ifMissing && store.zones().some((z) => z.name === origin)) return false;
       store.replaceZone(origin, records);

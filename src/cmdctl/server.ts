@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
@@ -77,10 +78,20 @@ export interface Endpoint {
 const COOKIE = 'b10_token';
 /** Login bodies are a name and a password: anything larger is refused unread. */
 const MAX_LOGIN_BODY = 16 * 1024;
+/** uPlot, the console's charts, is served from its npm package as published: no copy in the repository, no CDN, no build step. */
+const UPLOT_DIST = path.dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.esm.js'));
+/** By path: the file, relative to the console's directory (or absolute), and its type. */
 const CONSOLE_FILES: Readonly<Record<string, [file: string, type: string]>> = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/console.js': ['console.js', 'text/javascript; charset=utf-8'],
+  '/dashboard.js': ['dashboard.js', 'text/javascript; charset=utf-8'],
+  '/dom.js': ['dom.js', 'text/javascript; charset=utf-8'],
+  '/editors.js': ['editors.js', 'text/javascript; charset=utf-8'],
+  '/rates.js': ['rates.js', 'text/javascript; charset=utf-8'],
+  '/zones.js': ['zones.js', 'text/javascript; charset=utf-8'],
   '/console.css': ['console.css', 'text/css; charset=utf-8'],
+  '/uPlot.esm.js': [path.join(UPLOT_DIST, 'uPlot.esm.js'), 'text/javascript; charset=utf-8'],
+  '/uPlot.min.css': [path.join(UPLOT_DIST, 'uPlot.min.css'), 'text/css; charset=utf-8'],
 };
 
 function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -262,7 +273,7 @@ export class CmdctlServer {
   }
 
   private async consoleFile(req: http.IncomingMessage, res: http.ServerResponse, file: string, type: string): Promise<void> {
-    const body = await readFile(path.join(this.deps.consoleDir, file));
+    const body = await readFile(path.resolve(this.deps.consoleDir, file));
     res.writeHead(200, {
       'content-type': type,
       'cache-control': 'no-cache',

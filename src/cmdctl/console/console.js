@@ -1,19 +1,13 @@
 // The b10 web console: a client of cmdctl's WebSocket protocol, as `b10 ctl`
 // is. Plain browser JavaScript, served as is: there is no build step.
 
+import { Dashboard } from './dashboard.js';
+import { confirmed, element, tableOf } from './dom.js';
+import { asText, editorFor, fieldValue, inputFor, isScalar, isStructured, showValue } from './editors.js';
+import { ZonesView } from './zones.js';
+
 const $ = (selector) => document.querySelector(selector);
 const MAX_EVENTS = 200;
-
-function element(tag, attributes = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) {
-    if (key === 'class') el.className = value;
-    else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-    else if (value !== undefined && value !== false) el.setAttribute(key, value === true ? '' : value);
-  }
-  el.append(...children.filter((c) => c !== undefined && c !== null));
-  return el;
-}
 
 /** One WebSocket to cmdctl: requests resolve with their [rcode, value]; events go to `onEvent`. */
 class Gateway {
@@ -76,62 +70,6 @@ class Gateway {
   }
 }
 
-/** The item's type as the operator reads it in an error. */
-const TYPE_WANTED = { integer: 'a whole number', real: 'a number' };
-
-/**
- * Reads a field built by `inputFor` back into a value of its item's type.
- * An empty field is undefined, "not given": an argument left out, an item
- * back to its default. Text that is not of the type throws, naming the item.
- */
-function fieldValue(input, item) {
-  const type = item.item_type;
-  if (type === 'boolean') return input.checked;
-  const text = input.value.trim();
-  if (text === '') return undefined;
-  switch (type) {
-    case 'integer':
-    case 'real': {
-      const number = Number(text);
-      if (type === 'integer' ? !/^-?\d+$/.test(text) : !Number.isFinite(number)) {
-        throw new Error(`${item.item_name}: must be ${TYPE_WANTED[type]}, not ${JSON.stringify(text)}`);
-      }
-      return number;
-    }
-    case 'string':
-      return input.value;
-    default:
-      try {
-        return JSON.parse(text);
-      } catch (err) {
-        throw new Error(`${item.item_name}: must be JSON (${err.message})`);
-      }
-  }
-}
-
-function isScalar(type) {
-  return type === 'integer' || type === 'real' || type === 'string';
-}
-
-/** A value as its field shows it: as typed for numbers and text, JSON for the rest. */
-function asText(type, value) {
-  if (value === undefined || value === null) return '';
-  return isScalar(type) ? String(value) : JSON.stringify(value, null, 1);
-}
-
-function showValue(input, type, value) {
-  if (type === 'boolean') input.checked = value === true;
-  else input.value = asText(type, value);
-}
-
-function inputFor(item, name) {
-  const type = item.item_type;
-  if (type === 'boolean') return element('input', { type: 'checkbox', name });
-  if (!isScalar(type)) return element('textarea', { name, rows: 2 });
-  // Numbers are typed as text: a number input shows what is not a number but reads it as empty, and empty means "not given".
-  return element('input', { type: 'text', name, inputmode: type === 'integer' ? 'numeric' : type === 'real' ? 'decimal' : undefined });
-}
-
 /** What leaving an argument's field empty means: refused, or the default the module applies. */
 function argumentPlaceholder(arg) {
   if (!arg.item_optional) return 'required';
@@ -152,16 +90,6 @@ const ASK_FIRST = {
 };
 const RESTART_CMDCTL = ['Restart cmdctl? Every login ends, this one too: log in again once it is back.', 'Restart cmdctl'];
 
-/** Asks in the page; resolves true only when the operator presses the action's button (Cancel and Escape say no). */
-function confirmed([question, action]) {
-  const dialog = $('#confirm');
-  dialog.querySelector('.question').textContent = question;
-  dialog.querySelector('button[value=yes]').textContent = action;
-  dialog.returnValue = '';
-  dialog.showModal();
-  return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'yes'), { once: true }));
-}
-
 class Console {
   constructor() {
     this.specs = {};
@@ -171,6 +99,8 @@ class Console {
       (event) => this.onEvent(event),
       (reason) => this.disconnected(reason),
     );
+    this.dashboard = new Dashboard(this.gateway);
+    this.zones = new ZonesView(this.gateway);
     setInterval(() => this.tickUptimes(), 1000);
   }
 
@@ -190,6 +120,7 @@ class Console {
   /** The login form, its password field empty; `message` says why it is back when that was not the operator's doing. */
   showLogin(message = '', status = 'not logged in') {
     clearTimeout(this.processesTimer);
+    this.dashboard.stop();
     $('#console').hidden = true;
     $('#logout').hidden = true;
     $('#login').hidden = false;
@@ -245,6 +176,8 @@ class Console {
     $('#logout').hidden = false;
     $('#status').textContent = 'connected';
     await this.gateway.request({ events: true });
+    this.dashboard.start();
+    void this.zones.refresh();
     await Promise.all([this.loadProcesses(), this.loadSpecs()]);
   }
 
@@ -322,7 +255,9 @@ class Console {
     const fieldset = element('fieldset', { 'data-module': module }, element('legend', {}, module));
     for (const item of spec.config_data) {
       const target = `${module}/${item.item_name}`;
-      const input = inputFor(item, target);
+      // Lists, maps and named sets are edited as rows and fields of their spec's types, not as JSON.
+      const editor = isStructured(item.item_type) ? editorFor(item, target) : undefined;
+      const input = editor ? editor.el : inputFor(item, target);
       input.id = target;
       input.dataset.target = target;
       const field = {
@@ -330,13 +265,14 @@ class Console {
         target,
         item,
         input,
+        editor,
         error: element('span', { class: 'error', 'data-error-for': target }),
         hint: element('span', { class: 'hint', 'data-hint-for': target }),
         unset: element('button', { type: 'button', hidden: true }, 'Use default'),
       };
       field.unset.addEventListener('click', () => void this.save(field, true));
       field.form = element('form', { class: 'field' },
-        element('label', { for: target }, item.item_name), input,
+        element('label', { for: editor ? undefined : target }, item.item_name), input,
         element('span', {}, element('button', { type: 'submit' }, 'Save'), ' ', field.unset), field.error,
         element('span', { class: 'description' }, field.hint, item.item_description ? element('span', {}, item.item_description) : undefined));
       field.form.addEventListener('submit', (e) => {
@@ -355,7 +291,7 @@ class Console {
     error.className = 'error';
     let value;
     try {
-      value = toDefault ? undefined : fieldValue(input, item);
+      value = toDefault ? undefined : field.editor ? field.editor.get() : fieldValue(input, item);
     } catch (err) {
       error.textContent = err.message;
       return;
@@ -371,7 +307,7 @@ class Console {
     await this.loadConfig(field.module, null);
   }
 
-  /** Shows a module's items; the field being typed in (`keep`) is left as it is. */
+  /** Shows a module's items; the field being typed in (`keep`, or a field of a list's rows) is left as it is. */
   async loadConfig(module, keep = document.activeElement) {
     const [[rcode, effective], [storedRcode, stored]] = await Promise.all([
       this.gateway.request({ config: 'show', target: module }),
@@ -381,6 +317,7 @@ class Console {
     if (rcode !== 0 || storedRcode !== 0) return;
     for (const field of this.fields.values()) {
       if (field.module !== module || field.input === keep) continue;
+      if (field.editor && keep && keep.tagName !== 'BUTTON' && field.editor.el.contains(keep)) continue;
       const name = field.item.item_name;
       this.showField(field, stored?.[name], effective[name]);
     }
@@ -393,14 +330,15 @@ class Console {
     field.form.classList.toggle('unset', !isSet);
     field.unset.hidden = !isSet;
     const type = item.item_type;
-    if (type === 'boolean') input.checked = (isSet ? stored : effective) === true;
+    if (field.editor) field.editor.set(isSet ? stored : effective);
+    else if (type === 'boolean') input.checked = (isSet ? stored : effective) === true;
     else {
       input.value = isSet ? asText(type, stored) : '';
       input.placeholder = isSet ? '' : asText(type, effective);
     }
     let hint = '';
     if (!isSet && effective === undefined) hint = 'not set, no default';
-    else if (!isSet) hint = isScalar(type) || type === 'boolean' ? `not set: default ${JSON.stringify(effective)}` : 'not set: the default (greyed) applies';
+    else if (!isSet) hint = isScalar(type) || type === 'boolean' ? `not set: default ${JSON.stringify(effective)}` : 'not set: the default, shown greyed, applies';
     field.hint.textContent = hint;
   }
 
@@ -415,14 +353,15 @@ class Console {
         return [arg, input];
       });
       const result = element('pre', { class: 'result', hidden: true });
+      const table = element('div', { class: 'result-table', hidden: true });
       const form = element('form', { class: 'command', 'data-command': `${spec.module_name} ${command.command_name}` },
         element('button', { type: 'submit' }, command.command_name), ' ',
         ...inputs.flatMap(([arg, input]) => [element('label', {}, `${arg.item_name} `, input), ' ']),
         command.command_description ? element('span', { class: 'description' }, ` ${command.command_description}`) : undefined,
-        result);
+        result, table);
       form.addEventListener('submit', (e) => {
         e.preventDefault();
-        void this.run(spec.module_name, command.command_name, inputs, result);
+        void this.run(spec.module_name, command.command_name, inputs, result, table);
       });
       fieldset.append(form);
     }
@@ -430,7 +369,8 @@ class Console {
   }
 
   /** An empty field leaves an optional argument out, so the module applies its default. */
-  async run(module, command, inputs, result) {
+  async run(module, command, inputs, result, table) {
+    table.hidden = true;
     const args = {};
     try {
       for (const [arg, input] of inputs) {
@@ -448,6 +388,13 @@ class Console {
     result.hidden = false;
     result.textContent = 'sent…';
     const [rcode, value] = await this.gateway.request(inputs.length > 0 ? { module, command, args } : { module, command });
+    // A list is easier to read as a table, one row per item.
+    if (rcode === 0 && Array.isArray(value) && value.length > 0) {
+      result.hidden = true;
+      table.replaceChildren(tableOf(value));
+      table.hidden = false;
+      return;
+    }
     result.textContent = rcode === 0 ? JSON.stringify(value ?? null, null, 2) : `error ${rcode}: ${value}`;
   }
 
