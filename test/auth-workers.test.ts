@@ -2,6 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Session } from '../protocol/session.js';
+import { sumSnapshots } from '../src/auth/counters.js';
+import { keptPicks } from '../src/auth/endpoints.js';
+import { shareOf, rateLimitFrom } from '../src/auth/rrl.js';
 import { requireTool } from './helpers/debian.js';
 import { digAt, query, rcodeOf, udpExchange } from './helpers/dns.js';
 import { ROOT } from './helpers/processes.js';
@@ -148,5 +151,29 @@ describe('Auth/workers: auth on every core', () => {
       await loop;
     }
     expect(lost).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('Auth/workers: the pure parts', () => {
+  it('stats_summed: getstats adds every number of the workers\' counters, tables and zones included', () => {
+    const a = { counting: true, queries: { udp: { A: 2 }, tcp: {} }, dropped: 1, zones: { 'x.': { queries: 2, nxdomain: 0 } } };
+    const b = { counting: true, queries: { udp: { A: 1, MX: 4 }, tcp: { SOA: 1 } }, dropped: 0, zones: { 'y.': { queries: 1, nxdomain: 1 } } };
+    expect(sumSnapshots([a, b])).toEqual({
+      counting: true,
+      queries: { udp: { A: 3, MX: 4 }, tcp: { SOA: 1 } },
+      dropped: 1,
+      zones: { 'x.': { queries: 2, nxdomain: 0 }, 'y.': { queries: 1, nxdomain: 1 } },
+    });
+  });
+
+  it('port_zero_kept: an endpoint asked as port 0 again keeps the port picked for it; a new one gets none yet', () => {
+    const asked = [{ address: '127.0.0.1', port: 0 }, { address: '::1', port: 53 }];
+    const bound = [{ address: '127.0.0.1', port: 4242 }, { address: '::1', port: 53 }];
+    expect(keptPicks([{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0 }, { address: '::1', port: 54 }], asked, bound)).toEqual([4242, undefined, 54]);
+  });
+
+  it('rate_shared: each of N workers limits to its share, so together they let the configured rate through', () => {
+    const limit = rateLimitFrom({ responses_per_second: 10, nxdomains_per_second: 4 });
+    expect(shareOf(limit, 2)).toMatchObject({ responsesPerSecond: 5, nxdomainsPerSecond: 2, errorsPerSecond: 5, slip: 2 });
   });
 });

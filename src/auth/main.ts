@@ -63,7 +63,7 @@ const program = daemonOptions(
     try {
       answering =
         workers > 1
-          ? new WorkersAnswering(new AuthWorkers(workers, { dataPath, ...limits, verbose: opts.verbose }, log, ({ zone, from, key }) => onNotify(zone, from, key)), dataPath)
+          ? new WorkersAnswering(new AuthWorkers(workers, { dataPath, ...limits, verbose: opts.verbose, workers }, log, ({ zone, from, key }) => onNotify(zone, from, key)), dataPath)
           : new LocalAnswering(log, limits, dataPath, onNotify);
     } catch (err) {
       log.fatal(`cannot start: ${(err as Error).message}`);

@@ -16,6 +16,8 @@ export interface WorkerOptions {
   tcpIdleMs: number;
   maxTcpConnections: number;
   verbose: boolean;
+  /** How many workers there are: each rate limits its share. */
+  workers: number;
 }
 
 export type WorkerRequest =

@@ -3,7 +3,7 @@ import { changesFromBus } from '../dns/zone-changes.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { EXIT_FAILURE } from '../options.js';
-import { rateLimitFrom, type RateLimitItems } from './rrl.js';
+import { rateLimitFrom, shareOf, type RateLimitItems } from './rrl.js';
 import { AuthServer } from './server.js';
 import { loadZone, parentHandOff, parentUpdateRelay, serveStoredZones } from './serving.js';
 import { errorToWire, WORKER_ENV, type WorkerNotify, type WorkerOptions, type WorkerReply, type WorkerRequest, type WorkerSettings } from './worker-protocol.js';
@@ -55,7 +55,7 @@ const answer = async (request: WorkerRequest): Promise<unknown> => {
 
 process.on('message', (message: WorkerRequest | WorkerSettings) => {
   if (message?.type === 'auth:settings') {
-    if (message.rateLimit !== undefined) server.setRateLimit(rateLimitFrom(message.rateLimit as RateLimitItems));
+    if (message.rateLimit !== undefined) server.setRateLimit(shareOf(rateLimitFrom(message.rateLimit as RateLimitItems), options.workers));
     if (message.keys !== undefined) server.keyring = Keyring.fromEntries(message.keys);
     return;
   }

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
-import { Socket } from 'node:net';
+import dgram from 'node:dgram';
+import net, { Socket } from 'node:net';
 import path from 'node:path';
 import { restartDecision, type RestartPolicy } from '../../boss/restart.js';
 import { AnswerError } from '../../protocol/errors.js';
@@ -14,10 +15,11 @@ import {
   type WorkerRow,
   type WorkersReport,
 } from '../daemon.js';
+import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
 import { DIST } from '../paths.js';
 import { sumSnapshots } from './counters.js';
-import type { Endpoint } from './endpoints.js';
+import { bindFailure, checkEndpoints, keptPicks, type Endpoint } from './endpoints.js';
 import type { Listening } from './server.js';
 import type { Loaded } from './serving.js';
 import {
@@ -68,8 +70,9 @@ export class AuthWorkers {
   private readonly slots: Slot[];
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
-  /** The endpoints asked for, as every worker (and each one started anew) listens on them. */
+  /** The endpoints asked for, in the configuration's words. */
   private asked: Endpoint[] = [];
+  /** The same with the ports picked for port 0: where every worker (and each one started anew) listens. */
   private bound: Endpoint[] = [];
   private settings: WorkerSettings = { type: 'auth:settings' };
   private stopping = false;
@@ -90,10 +93,11 @@ export class AuthWorkers {
 
   /** Starts every worker listening on `endpoints`; rejects (the workers stopped) when they cannot listen there. */
   async start(endpoints: Endpoint[]): Promise<Endpoint[]> {
+    this.bound = await this.resolve(endpoints);
     this.asked = endpoints;
     const [first, ...others] = this.slots;
-    // The first one binds (and picks the ports asked as 0); the others share what it bound.
-    this.bound = await this.fork(first!);
+    // The first one binds; the others share what it bound.
+    await this.fork(first!);
     await Promise.all(others.map((slot) => this.fork(slot)));
     return this.bound;
   }
@@ -104,32 +108,62 @@ export class AuthWorkers {
    * share its sockets; should one of them fail, those moved go back.
    */
   async listen(endpoints: Endpoint[]): Promise<Listening> {
-    const live = this.live();
-    const previous = this.asked;
-    let bound = this.bound;
-    const moved: Slot[] = [];
-    try {
-      for (const slot of live) {
-        try {
-          const result = (await this.ask(slot, { type: 'auth:listen', endpoints })) as Endpoint[];
-          if (moved.length === 0) bound = result;
-          moved.push(slot);
-        } catch (err) {
-          if (!(err instanceof WorkerGone)) throw err;
+    const previous = this.bound;
+    const target = await this.resolve(endpoints);
+    const [first, ...others] = this.live();
+    if (first) {
+      // The first one moves all or nothing, as a lone auth; the others then share its sockets.
+      await this.ask(first, { type: 'auth:listen', endpoints: target });
+      const moved = [first];
+      try {
+        for (const slot of others) {
+          if (await this.listenOrGone(slot, target)) moved.push(slot);
         }
+      } catch (err) {
+        await this.putBack(moved, previous);
+        throw err;
       }
+    }
+    // With no worker running, those started from now on listen there.
+    this.asked = endpoints;
+    this.bound = target;
+    return { bound: target, changed: JSON.stringify(target) !== JSON.stringify(previous) };
+  }
+
+  /**
+   * `endpoints` with a port for each asked as 0, so that every worker binds
+   * the same: node:cluster shares a socket between workers that ask for it in
+   * the same words, and a port 0 asked by each would be a port each.
+   */
+  private async resolve(endpoints: Endpoint[]): Promise<Endpoint[]> {
+    checkEndpoints(endpoints);
+    const kept = keptPicks(endpoints, this.asked, this.bound);
+    const out: Endpoint[] = [];
+    for (const [i, endpoint] of endpoints.entries()) {
+      out.push({ address: endpoint.address, port: kept[i] ?? (await pickPort(endpoint.address)) });
+    }
+    return out;
+  }
+
+  /** Moves the slot's worker; false when it died meanwhile (its next run listens where the others do). */
+  private async listenOrGone(slot: Slot, endpoints: Endpoint[]): Promise<boolean> {
+    try {
+      await this.ask(slot, { type: 'auth:listen', endpoints });
+      return true;
     } catch (err) {
-      for (const slot of moved) {
-        this.ask(slot, { type: 'auth:listen', endpoints: previous }).catch((back: Error) =>
-          this.log.error({ worker: slot.index + 1, err: back.message }, 'worker could not go back to its endpoints after a failed move'),
-        );
-      }
+      if (err instanceof WorkerGone) return false;
       throw err;
     }
-    const changed = JSON.stringify(bound) !== JSON.stringify(this.bound) || JSON.stringify(endpoints) !== JSON.stringify(previous);
-    this.asked = endpoints;
-    this.bound = bound;
-    return { bound, changed };
+  }
+
+  private async putBack(slots: Slot[], endpoints: Endpoint[]): Promise<void> {
+    await Promise.all(
+      slots.map((slot) =>
+        this.listenOrGone(slot, endpoints).catch((err: Error) =>
+          this.log.error({ worker: slot.index + 1, err: err.message }, 'worker could not go back to its endpoints after a failed move'),
+        ),
+      ),
+    );
   }
 
   endpoints(): Endpoint[] {
@@ -253,7 +287,7 @@ export class AuthWorkers {
     });
     const listening = up.then(() => {
       worker.send(this.settings, () => {});
-      return this.ask(slot, { type: 'auth:listen', endpoints: this.asked }) as Promise<Endpoint[]>;
+      return this.ask(slot, { type: 'auth:listen', endpoints: this.bound }) as Promise<Endpoint[]>;
     });
     return listening.then((bound) => {
       this.ready(slot);
@@ -323,6 +357,36 @@ export class AuthWorkers {
   /** The workers as they are now, for the boss's `show_processes`. */
   private report(): void {
     this.toBoss({ type: WORKERS_REPORT, workers: this.rows() } satisfies WorkersReport);
+  }
+}
+
+/** How many ports a pick tries before it gives up, as a lone auth's listen on port 0. */
+const PORT_PICKS = 10;
+
+/** A port free on `address` for UDP and TCP both, as the system picks it for UDP; given back before it is used. */
+async function pickPort(address: string): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const udp = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(0, address, () => resolve());
+      });
+    } catch (err) {
+      udp.close();
+      throw bindFailure({ address, port: 0 }, 'UDP', err as NodeJS.ErrnoException);
+    }
+    const port = udp.address().port;
+    const tcp = net.createServer();
+    try {
+      await listenOn(tcp, { port, host: address });
+      return port;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === PORT_PICKS) throw bindFailure({ address, port }, 'TCP', err as NodeJS.ErrnoException);
+    } finally {
+      udp.close();
+      await new Promise((resolve) => tcp.close(resolve));
+    }
   }
 }
 
