@@ -738,7 +738,8 @@ export class Boss {
       case 'show_processes':
         return this.processes();
       case 'getstats':
-        return componentStats(this.processes());
+        // Components only: a worker's name (auth/1) is no statistics item name.
+        return componentStats(this.processes().filter((row) => row.kind !== 'worker'));
       case 'restart':
         return this.restartByName(String(args.name));
       default:

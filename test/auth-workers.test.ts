@@ -8,7 +8,7 @@ import { shareOf, rateLimitFrom } from '../src/auth/rrl.js';
 import { requireTool } from './helpers/debian.js';
 import { digAt, query, rcodeOf, udpExchange } from './helpers/dns.js';
 import { ROOT } from './helpers/processes.js';
-import { alive, boot, byComponent, type Booted } from './helpers/stack.js';
+import { alive, boot, byComponent, expectAllGone, type Booted } from './helpers/stack.js';
 import { tempDir } from './helpers/tmp.js';
 
 const ZONE = path.join(ROOT, 'test/fixtures/zones/auth.zone');
@@ -28,8 +28,8 @@ interface WorkerZones {
 }
 
 /** b10 with auth (Auth/workers as given) on a free port, serving auth.test; its DNS port. */
-async function stackWith(workers: number): Promise<{ stack: Booted; port: number }> {
-  const stack = await boot(auth, ['-p', '0'], { Auth: { workers } });
+async function stackWith(workers: number, components: Record<string, object> = auth): Promise<{ stack: Booted; port: number }> {
+  const stack = await boot(components, ['-p', '0'], { Auth: { workers } });
   const listening = await stack.boss.waitForLog(byComponent('auth', 'auth listening'), 'auth listening');
   const loaded = await stack.b10('zone', 'load', 'auth.test', ZONE, '-d', stack.dir);
   expect(loaded.stderr).toBe('b10: auth serves auth.test. as loaded');
@@ -108,6 +108,19 @@ describe('Auth/workers: auth on every core', () => {
     for (let i = 0; i < 20; i++) expect(await www(port, i)).toBe('192.0.2.11');
   });
 
+  it('transfer_through_a_worker: AXFR asked of either worker goes on to xfrout with the connection, the whole zone comes back', { timeout: 60_000 }, async () => {
+    const digBin = requireTool('dig', 'dnsutils');
+    const xfrout = { process: 'b10-xfrout', kind: 'dispensable', address: 'Xfrout', priority: 20 };
+    const { port } = await stackWith(2, { ...auth, xfrout });
+    // TCP connections are dealt to the workers in turn: two transfers, one through each.
+    for (let i = 0; i < 2; i++) {
+      const r = await digAt(digBin, port, 'auth.test', 'AXFR');
+      const records = r.raw.split('\n').filter((l) => l !== '' && !l.startsWith(';'));
+      expect(records.length).toBeGreaterThan(50);
+      expect(records[0]).toMatch(/^auth\.test\.\s+300\s+IN\s+SOA\s/);
+    }
+  });
+
   it('worker_killed: kill -9 of one worker during a query loop costs at most one query; the worker is started again alone', { timeout: 60_000 }, async () => {
     const { stack, port } = await stackWith(2);
     const before = workerRows(await ps(stack));
@@ -151,6 +164,10 @@ describe('Auth/workers: auth on every core', () => {
       await loop;
     }
     expect(lost).toBeLessThanOrEqual(1);
+    // Stopping b10 stops the workers too, the one started again included.
+    const workers = workerRows(await ps(stack)).map((r) => r.pid!);
+    await stack.boss.stop();
+    await expectAllGone(workers);
   });
 });
 

@@ -68,11 +68,13 @@ process.on('message', (message: WorkerRequest | WorkerSettings) => {
 
 send({ type: 'auth:up' });
 
-// The channel closing is the primary's end, however it ended.
-process.once('disconnect', () => {
+const stop = (): void => {
   updates.close();
   void server.close().then(() => {
     store.close();
     process.exit(0);
   });
-});
+};
+// SIGTERM is the primary stopping it; the channel closing is the primary's end, however it ended.
+process.once('SIGTERM', stop);
+process.once('disconnect', stop);

@@ -217,7 +217,9 @@ export class AuthWorkers {
       if (!worker || worker.isDead()) return Promise.resolve();
       return new Promise<void>((resolve) => {
         worker.once('exit', () => resolve());
-        worker.disconnect();
+        // Not worker.disconnect(): it waits for the worker's listeners to close, which never comes once a
+        // transfer's connection went through one (Node counts it there still).
+        worker.process.kill('SIGTERM');
       });
     });
     await Promise.all(exits);
