@@ -95,6 +95,21 @@ describe('Auth/workers: auth on every core', () => {
     expect(stats.queries.tcp.A).toBe(18);
   });
 
+  it('set_then_restart: b10 config set Auth/workers 2 is taken at the next start of auth (said so at once); b10 restart auth then runs two', { timeout: 60_000 }, async () => {
+    const { stack } = await stackWith(1);
+    expect((await stack.b10('config', 'set', 'Auth/workers', '2')).code).toBe(0);
+    await stack.boss.waitForLog((l) => l.component === 'auth' && l.msg === 'Auth/workers changed: it takes effect when auth is restarted (b10 restart auth)', 'the warning');
+    expect(workerRows(await ps(stack))).toEqual([]);
+    const mark = stack.boss.logs.length;
+    expect((await stack.b10('restart', 'auth')).code).toBe(0);
+    // Started again on -p 0: a port of its own.
+    const listening = await stack.boss.waitForLog(byComponent('auth', 'auth listening'), 'auth listening again', mark);
+    const port = (listening.endpoints as { port: number }[])[0]!.port;
+    expect(workerRows(await ps(stack)).map((r) => [r.name, r.state])).toEqual([['auth/1', 'running'], ['auth/2', 'running']]);
+    expect(await www(port, 1)).toBe('192.0.2.10');
+    expect((await stack.b10('config', 'set', 'Auth/workers', '17')).code).toBe(1);
+  });
+
   it('zone_load_reaches_every_worker: b10 zone load answers once each worker serves the new serial', { timeout: 60_000 }, async () => {
     const { stack, port } = await stackWith(2);
     const dir = await tempDir();
