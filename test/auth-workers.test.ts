@@ -10,6 +10,7 @@ import { digAt, query, rcodeOf, udpExchange } from './helpers/dns.js';
 import { ROOT } from './helpers/processes.js';
 import { alive, boot, byComponent, expectAllGone, type Booted } from './helpers/stack.js';
 import { tempDir } from './helpers/tmp.js';
+import { DDNS_CONFIG, dynamicStack, nsupdate } from './helpers/ddns.js';
 
 const ZONE = path.join(ROOT, 'test/fixtures/zones/auth.zone');
 const auth = { auth: { process: 'b10-auth', kind: 'needed', address: 'Auth' } };
@@ -134,6 +135,16 @@ describe('Auth/workers: auth on every core', () => {
       expect(records.length).toBeGreaterThan(50);
       expect(records[0]).toMatch(/^auth\.test\.\s+300\s+IN\s+SOA\s/);
     }
+  });
+
+  it('update_through_workers: nsupdate over UDP and TCP, whichever worker takes it, is applied by ddns and answered; every worker serves it', { timeout: 60_000 }, async () => {
+    const { stack, port } = await dynamicStack(undefined, [], { config: { ...DDNS_CONFIG, Auth: { workers: 2 } } });
+    for (const [i, via] of [[], [], ['-v'], ['-v']].entries()) {
+      const r = await nsupdate(port, [`update add n${i}.dyn.test 300 A 192.0.2.${100 + i}`], via);
+      expect(r).toMatchObject({ code: 0 });
+    }
+    const workers = (await ask(stack, 'workers')) as WorkerZones[];
+    for (const w of workers) expect(w.zones).toEqual([{ origin: 'dyn.test.', serial: 5 }]);
   });
 
   it('worker_killed: kill -9 of one worker during a query loop costs at most one query; the worker is started again alone', { timeout: 60_000 }, async () => {
