@@ -17,7 +17,18 @@ import { DEFAULT_MSGQ_HOST } from '../protocol/limits.js';
 import { TOKEN_FILE_NAME } from '../protocol/token.js';
 import { connectOnce } from '../protocol/transport.js';
 import { writeTokenFile } from '../msgq/token-file.js';
-import { AXFR_HANDOFF, MSGQ_UP, READY, UPDATE_ANSWER, UPDATE_HANDOFF, type UpdateAnswer, type UpdateHandoff } from '../src/daemon.js';
+import {
+  AXFR_HANDOFF,
+  MSGQ_UP,
+  READY,
+  UPDATE_ANSWER,
+  UPDATE_HANDOFF,
+  WORKERS_REPORT,
+  type UpdateAnswer,
+  type UpdateHandoff,
+  type WorkerRow,
+  type WorkersReport,
+} from '../src/daemon.js';
 import type { Logger } from '../src/log.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { COMPONENT_PID, describeExit, spawnChild, type ChildHandle, type Exit } from './child.js';
@@ -93,6 +104,24 @@ interface Component {
   startupEnds: number;
   /** The run a `restart` command under way will start. */
   commandedRun?: number;
+  /** The processes the current run answers with (auth's workers), as it last reported them. */
+  workers?: WorkerRow[];
+}
+
+/** A worker of a component (auth's), as show_processes lists it under its component. */
+function workerRow(c: Component, w: WorkerRow, index: number, now: number): ProcessRow {
+  return {
+    name: `${c.name}/${index + 1}`,
+    pid: w.pid,
+    kind: 'worker',
+    address: null,
+    state: w.state,
+    restarts: w.restarts,
+    failures: 0,
+    uptime: w.pid === null ? null : Math.round((now - w.startedAt) / 100) / 10,
+    next_restart_in: null,
+    reason: null,
+  };
 }
 
 /** How a run ended, with the last error the process reported: "exited with code 1: cannot listen on …". */
@@ -497,6 +526,10 @@ export class Boss {
       return;
     }
     const type = (message as { type?: unknown } | null)?.type;
+    if (type === WORKERS_REPORT) {
+      if (component.child === child) component.workers = (message as WorkersReport).workers;
+      return;
+    }
     if (type === UPDATE_HANDOFF) {
       this.passUpdate(component, message as UpdateHandoff);
       return;
@@ -578,6 +611,7 @@ export class Boss {
   private onExit(component: Component, child: ChildHandle, exit: Exit): void {
     if (component.child !== child) return;
     component.child = undefined;
+    component.workers = undefined;
     clearTimeout(component.readyTimer);
     const ranMs = Date.now() - component.startedAt;
     if (this.stopping || component.stopRequested) {
@@ -704,7 +738,8 @@ export class Boss {
       case 'show_processes':
         return this.processes();
       case 'getstats':
-        return componentStats(this.processes());
+        // Components only: a worker's name (auth/1) is no statistics item name.
+        return componentStats(this.processes().filter((row) => row.kind !== 'worker'));
       case 'restart':
         return this.restartByName(String(args.name));
       default:
@@ -712,9 +747,14 @@ export class Boss {
     }
   }
 
+  /** One row per component, each followed by its workers' (auth/1, auth/2 ...). */
   processes(): ProcessRow[] {
     const now = Date.now();
-    return [...this.components.values()].map((c) => ({
+    return [...this.components.values()].flatMap((c) => [this.row(c, now), ...(c.workers ?? []).map((w, i) => workerRow(c, w, i, now))]);
+  }
+
+  private row(c: Component, now: number): ProcessRow {
+    return {
       name: c.name,
       pid: c.child?.pid ?? null,
       kind: c.config.kind,
@@ -725,7 +765,7 @@ export class Boss {
       uptime: c.child ? Math.round((now - c.startedAt) / 100) / 10 : null,
       next_restart_in: c.restartAt === undefined ? null : Math.max(0, Math.round((c.restartAt - now) / 100) / 10),
       reason: c.state === 'running' ? null : (c.cause ?? null),
-    }));
+    };
   }
 
   /**

@@ -111,6 +111,22 @@ export interface UpdateAnswer {
 }
 export const UPDATE_ANSWER = 'b10:update-answer';
 
+/** What auth's primary tells the boss whenever one of its workers (Auth/workers) comes or goes, for `b10 ps`. */
+export const WORKERS_REPORT = 'b10:auth-workers';
+
+export interface WorkerRow {
+  pid: number | null;
+  state: 'starting' | 'running' | 'restarting';
+  restarts: number;
+  /** When the current run started, ms since the epoch. */
+  startedAt: number;
+}
+
+export interface WorkersReport {
+  type: typeof WORKERS_REPORT;
+  workers: WorkerRow[];
+}
+
 /** The options every b10 daemon on the bus takes: its data path, msgq's port, verbose logging. */
 export function daemonOptions(command: Command): Command {
   return command

@@ -104,3 +104,15 @@ export class AuthCounters {
     };
   }
 }
+
+/** Several workers' snapshots as one: every number added up, anything else as the first one has it. */
+export function sumSnapshots(snapshots: readonly Record<string, unknown>[]): Record<string, unknown> {
+  const sum = (values: unknown[]): unknown => {
+    const [first] = values;
+    if (typeof first === 'number') return values.reduce<number>((total, v) => total + (typeof v === 'number' ? v : 0), 0);
+    if (first === null || typeof first !== 'object' || Array.isArray(first)) return first;
+    const keys = new Set(values.flatMap((v) => (v !== null && typeof v === 'object' ? Object.keys(v) : [])));
+    return Object.fromEntries([...keys].map((key) => [key, sum(values.map((v) => (v as Record<string, unknown> | undefined)?.[key]).filter((v) => v !== undefined))]));
+  };
+  return (sum([...snapshots]) ?? {}) as Record<string, unknown>;
+}

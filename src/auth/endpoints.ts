@@ -94,3 +94,17 @@ export function bindFailure(endpoint: Endpoint, transport: 'UDP' | 'TCP', err: N
   const why = reason === undefined ? err.message : `${reason} (${err.code})`;
   return new ListenError(`cannot listen on ${formatEndpoint(endpoint)} (${transport}): ${why}`, err.code);
 }
+
+/**
+ * The ports a move to `wanted` keeps from before: an endpoint asked as port
+ * 0 in the same words as before keeps the port picked for it then (as a
+ * lone auth keeps its listener); undefined where a port is still to be picked.
+ */
+export function keptPicks(wanted: readonly Endpoint[], askedBefore: readonly Endpoint[], boundBefore: readonly Endpoint[]): (number | undefined)[] {
+  const free = askedBefore.map((asked, i) => ({ asked, port: boundBefore[i]?.port }));
+  return wanted.map((endpoint) => {
+    if (endpoint.port !== 0) return endpoint.port;
+    const index = free.findIndex((f) => f.asked.port === 0 && f.asked.address === endpoint.address && f.port !== undefined);
+    return index < 0 ? undefined : free.splice(index, 1)[0]!.port;
+  });
+}

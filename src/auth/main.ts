@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import type { Socket } from 'node:net';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import type { Config } from '../../protocol/config-data.js';
@@ -7,20 +6,19 @@ import { AnswerError } from '../../protocol/errors.js';
 import { createCommand } from '../../protocol/message.js';
 import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
-import { AXFR_HANDOFF, daemonOptions, onStopRequest, startDaemonModule, SUPERVISED_ENV, UPDATE_ANSWER, type UpdateAnswer } from '../daemon.js';
+import { daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
 import { KeyringFollower } from '../dns/keyring.js';
-import { absolute } from '../dns/name.js';
-import { changesFromBus, type ZoneChange } from '../dns/zone-changes.js';
-import { Zone } from '../dns/zone.js';
-import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { EXIT_FAILURE, parseArgs, parseCount, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
+import { ZoneStore } from '../dns/zone-store.js';
 import { XfrinZones } from '../xfrin/follow.js';
+import { LocalAnswering, storedWorkers, WorkersAnswering, type Answering } from './answering.js';
 import { formatEndpoint, ListenError } from './endpoints.js';
-import { rateLimitFrom, type RateLimitItems } from './rrl.js';
-import { AuthServer, DEFAULT_AUTH_LIMITS, type Endpoint } from './server.js';
-import { UpdateRelay } from './update-relay.js';
+import type { RateLimitItems } from './rrl.js';
+import { DEFAULT_AUTH_LIMITS, type Endpoint } from './server.js';
+import type { Loaded } from './serving.js';
+import { AuthWorkers } from './workers.js';
 import { DEFAULT_RECORDS, zoneDrop, zoneLoad, zoneRecords, zoneRows } from './zone-commands.js';
 
 const AUTH_SPEC = path.join(PROJECT_ROOT, 'src/auth/auth.spec');
@@ -51,15 +49,8 @@ const program = daemonOptions(
     .option('--tcp-max-connections <n>', 'TCP connections open at once at most; more are closed at once', parseCount, DEFAULT_AUTH_LIMITS.maxTcpConnections),
 ).action(async (opts: Opts) => {
     const log = createLogger('auth', { verbose: opts.verbose });
+    const dataPath = resolveDataPath(opts.dataPath);
     let module: ModuleSession | undefined;
-    // Under the boss, transfers go to xfrout with the client's connection itself.
-    const handOff = (socket: Socket, query: Buffer): boolean => {
-      if (process.env[SUPERVISED_ENV] !== '1' || !process.connected || !process.send) return false;
-      process.send({ type: AXFR_HANDOFF, query: query.toString('base64') }, socket, {}, (err) => {
-        if (err) log.warn({ err }, 'cannot hand a transfer to the boss');
-      });
-      return true;
-    };
     // A NOTIFY for one of Xfrin's zones is answered here, REFUSED unless it comes from the zone's primary,
     // and passed to Xfrin when it does.
     const xfrinZones = await XfrinZones.load(log);
@@ -68,35 +59,18 @@ const program = daemonOptions(
         log.info({ zone, from, key }, 'NOTIFY received: passed to Xfrin');
         if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
       });
-    // Under the boss, updates go to ddns and its answers come back the same way.
-    const updates = new UpdateRelay((handoff) => {
-      if (process.env[SUPERVISED_ENV] !== '1' || !process.connected || !process.send) return false;
-      process.send(handoff, (err: Error | null) => {
-        if (err) log.warn({ err }, 'cannot hand an update to the boss');
-      });
-      return true;
-    }, log);
-    process.on('message', (message: unknown) => {
-      if ((message as UpdateAnswer | null)?.type === UPDATE_ANSWER) updates.settle(message as UpdateAnswer);
-    });
-    // The IPC listener must not keep auth alive by itself.
-    process.channel?.unref();
-    const server = new AuthServer(
-      log,
-      { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections },
-      handOff,
-      onNotify,
-      (packet, query, client) => updates.forward(packet, query, client),
-    );
-    let store: ZoneStore;
+    const limits = { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections };
+    const workers = await storedWorkers(dataPath, log);
+    let answering: Answering;
     try {
-      store = ZoneStore.open(resolveDataPath(opts.dataPath));
-      for (const { name } of store.zones()) server.setZone(new Zone(name, store.iterate(name)!));
+      answering =
+        workers > 1
+          ? new WorkersAnswering(new AuthWorkers(workers, { dataPath, ...limits, verbose: opts.verbose, workers }, log, ({ zone, from, key }) => onNotify(zone, from, key)), dataPath)
+          : new LocalAnswering(log, limits, dataPath, onNotify);
     } catch (err) {
       log.fatal(`cannot start: ${(err as Error).message}`);
       process.exit(EXIT_FAILURE);
     }
-    log.info({ zones: server.zoneList() }, 'zones loaded');
 
     const fallback: Endpoint[] = [{ address: opts.address, port: dnsPort(opts.port) }];
     let relisten: Promise<void> = Promise.resolve();
@@ -105,8 +79,8 @@ const program = daemonOptions(
     // one that cannot be made whole changes nothing (server.listen).
     const listenOn = (endpoints: Endpoint[]): Promise<void> => {
       const run = relisten.then(async () => {
-        const { bound, changed } = await server.listen(endpoints);
-        if (changed) log.info({ endpoints: bound }, 'auth listening');
+        const { bound, changed } = await answering.listen(endpoints);
+        if (changed) log.info({ endpoints: bound, workers }, 'auth listening');
       });
       relisten = run.catch(() => {});
       return run;
@@ -117,44 +91,24 @@ const program = daemonOptions(
       log.fatal(`cannot start: ${(err as Error).message}`);
       process.exit(EXIT_FAILURE);
     }
+    log.info({ zones: await answering.zones(), workers }, 'zones loaded');
 
-    /** The zone as it is after `changes`, built from the one served when they start from its serial; else undefined. */
-    const changed = (name: string, changes: ZoneChange[] | undefined): Zone | undefined => {
-      let zone = server.zone(name);
-      for (const change of changes ?? []) {
-        if (zone?.serial !== change.from) return undefined;
-        zone = zone.withChanges(change.removed, change.added);
-      }
-      return changes && zone;
-    };
+    // The zone commands (the console's) read and write the store themselves, through a handle of their own.
+    let store: ZoneStore | undefined;
+    const commandStore = (): ZoneStore => (store ??= ZoneStore.open(dataPath));
 
-    const loadZone = (origin: string, changes: ZoneChange[] | undefined): unknown => {
-      const name = absolute(origin, '.');
-      let zone = changed(name, changes);
-      if (zone) {
-        log.debug({ zone: name, serial: zone.serial, changes: changes!.length }, 'zone changed in memory');
-      } else {
-        const records = store.iterate(name);
-        if (!records) {
-          if (!server.removeZone(name)) throw new AnswerError(1, `no zone ${name} in the store`);
-          log.info({ zone: name }, 'zone dropped: no longer served');
-          return { origin: name, served: false };
-        }
-        zone = new Zone(name, records);
-        log.info({ zone: name, serial: zone.serial, records: zone.records }, 'zone loaded');
-      }
-      server.setZone(zone);
+    const loadZone = async (origin: string, changes: unknown): Promise<Loaded> => {
+      const loaded = await answering.loadZone(origin, changes);
       // Served now: xfrout tells the secondaries.
-      if (module?.session.isConnected) module.session.send('Xfrout', createCommand('zone_changed', { origin: name }));
-      return { origin: name, serial: zone.serial, records: zone.records };
+      if ('serial' in loaded && module?.session.isConnected) module.session.send('Xfrout', createCommand('zone_changed', { origin: loaded.origin }));
+      return loaded;
     };
 
     const stop = (reason: string): void => {
       log.info({ reason }, 'auth stopping');
-      updates.close();
-      void server.close().then(async () => {
+      void answering.close().then(async () => {
         await module?.close();
-        store.close();
+        store?.close();
         process.exit(0);
       });
     };
@@ -166,57 +120,61 @@ const program = daemonOptions(
       log,
       onMessage: (message) => xfrinZones.onMessage(message),
       onConfig: async (config: Config) => {
+        if (module !== undefined && config.workers !== undefined && config.workers !== workers) {
+          log.warn({ workers, configured: config.workers }, 'Auth/workers changed: it takes effect when auth is restarted (b10 restart auth)');
+        }
         const configured = (config.listen_on as Endpoint[] | undefined) ?? [];
         try {
           await listenOn(configured.length > 0 ? configured : fallback);
         } catch (err) {
           if (!(err instanceof ListenError)) throw err;
-          const still = server.endpoints().map(formatEndpoint).join(', ');
+          const still = answering.endpoints().map(formatEndpoint).join(', ');
           if (module === undefined) {
             // The stored configuration, at start: its address may not be up yet. DNS on the
             // default address beats none, and a refusal here would end auth (and the boss restarts it, in vain).
-            log.error({ reason: err.message, endpoints: server.endpoints() }, `stored listen_on cannot be bound: answering on ${still} until Auth/listen_on is set again`);
+            log.error({ reason: err.message, endpoints: answering.endpoints() }, `stored listen_on cannot be bound: answering on ${still} until Auth/listen_on is set again`);
           } else {
-            log.warn({ reason: err.message, endpoints: server.endpoints() }, 'listen_on refused: answering where it did');
+            log.warn({ reason: err.message, endpoints: answering.endpoints() }, 'listen_on refused: answering where it did');
             throw new AnswerError(1, `listen_on: ${err.message}; still answering on ${still}`);
           }
         }
-        server.setRateLimit(rateLimitFrom((config.rate_limit as RateLimitItems | undefined) ?? {}));
+        answering.setRateLimit((config.rate_limit as RateLimitItems | undefined) ?? {});
       },
       onCommand: (name, args) => {
         switch (name) {
           case 'loadzone':
-            return loadZone(String(args.origin), changesFromBus(args.changes));
+            return loadZone(String(args.origin), args.changes);
           case 'zones':
-            return zoneRows(store, new Map(server.zoneList().map((z) => [z.origin, z.serial])));
+            return answering.zones().then((served) => zoneRows(commandStore(), new Map(served.map((z) => [z.origin, z.serial]))));
           case 'zone_records':
-            return zoneRecords(store, String(args.origin), typeof args.search === 'string' ? args.search : '', typeof args.limit === 'number' ? args.limit : DEFAULT_RECORDS);
+            return zoneRecords(commandStore(), String(args.origin), typeof args.search === 'string' ? args.search : '', typeof args.limit === 'number' ? args.limit : DEFAULT_RECORDS);
           case 'zone_load': {
-            const loaded = zoneLoad(store, String(args.origin), String(args.text));
-            loadZone(loaded.origin, undefined);
-            return loaded;
+            const loaded = zoneLoad(commandStore(), String(args.origin), String(args.text));
+            return loadZone(loaded.origin, undefined).then(() => loaded);
           }
           case 'zone_drop': {
-            const origin = zoneDrop(store, String(args.origin));
-            if (server.removeZone(origin)) log.info({ zone: origin }, 'zone dropped: no longer served');
-            return { origin, dropped: true };
+            const origin = zoneDrop(commandStore(), String(args.origin));
+            // No longer in the store: every process answering stops serving it.
+            return loadZone(origin, undefined).then(() => ({ origin, dropped: true }));
           }
           case 'getstats':
-            return server.counters.snapshot();
+            return answering.stats();
+          case 'workers':
+            return answering.workers();
           default:
             throw new AnswerError(1, `Unknown command: ${name}`);
         }
       },
     });
-    KeyringFollower.follow(module, log, (keyring) => (server.keyring = keyring));
+    KeyringFollower.follow(module, log, (keyring) => answering.setKeyring(keyring, module!.getRemoteValue('tsig_keys', 'keys') as string[]));
     await xfrinZones.follow(module);
     // A zone stored between auth's read of the store and its joining the bus (xfrin's first transfer, say)
     // was announced to nobody: each stored zone not served as it is stored now is loaded.
-    const served = new Map(server.zoneList().map((z) => [z.origin, z.serial]));
-    for (const { name, serial } of store.zones()) {
+    const served = new Map((await answering.zones()).map((z) => [z.origin, z.serial]));
+    for (const { name, serial } of answering.storedZones()) {
       if (served.get(name) === serial) continue;
       try {
-        loadZone(name, undefined);
+        await loadZone(name, undefined);
       } catch (err) {
         log.warn({ zone: name, err: (err as Error).message }, 'zone stored while auth started not loaded');
       }

@@ -139,7 +139,10 @@ export async function startAuth(
     store.replaceZone(zone.origin.endsWith('.') ? zone.origin : `${zone.origin}.`, parseMasterFile(zone.file, zone.origin));
   }
   store.close();
-  if (options.stored) await writeFile(path.join(dataPath, CONFIG_FILE), JSON.stringify({ version: 2, Auth: options.stored }));
+  // B10_TEST_AUTH_WORKERS=2 runs the DNS tests against auth's workers (Auth/workers) instead of one process.
+  const workers = process.env.B10_TEST_AUTH_WORKERS;
+  const stored = workers ? { ...options.stored, workers: Number(workers) } : options.stored;
+  if (stored) await writeFile(path.join(dataPath, CONFIG_FILE), JSON.stringify({ version: 2, Auth: stored }));
   const bus = await startBus({ cfgmgr: options.cfgmgr ?? false, dataPath });
   const watcher = await bus.connect();
   await watcher.subscribe('cc_config');

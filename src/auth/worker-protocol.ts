@@ -1,0 +1,68 @@
+import { AnswerError } from '../../protocol/errors.js';
+import { ListenError } from './endpoints.js';
+
+/**
+ * What auth's primary and its workers say to each other over the cluster's
+ * IPC channel. Every request carries a sequence number its reply repeats;
+ * an error crosses as its message and kind, and is thrown again as the
+ * same kind on the primary's side.
+ */
+
+/** The settings every worker holds: the worker's options, in its environment. */
+export const WORKER_ENV = 'B10_AUTH_WORKER';
+
+export interface WorkerOptions {
+  dataPath: string;
+  tcpIdleMs: number;
+  maxTcpConnections: number;
+  verbose: boolean;
+  /** How many workers there are: each rate limits its share. */
+  workers: number;
+}
+
+export type WorkerRequest =
+  | { type: 'auth:listen'; seq: number; endpoints: { address: string; port: number }[] }
+  | { type: 'auth:loadzone'; seq: number; origin: string; changes: unknown }
+  | { type: 'auth:stats'; seq: number }
+  | { type: 'auth:zones'; seq: number };
+
+/** Settings pushed to every worker, no answer asked: the rate limit and the TSIG keys (as tsig_keys/keys holds them). */
+export interface WorkerSettings {
+  type: 'auth:settings';
+  rateLimit?: unknown;
+  keys?: string[];
+}
+
+export interface WorkerError {
+  message: string;
+  kind: 'listen' | 'answer' | 'other';
+  bindCode?: string;
+  rcode?: number;
+}
+
+export interface WorkerReply {
+  type: 'auth:reply';
+  seq: number;
+  result?: unknown;
+  error?: WorkerError;
+}
+
+/** A NOTIFY a worker received, for the primary to pass to Xfrin. */
+export interface WorkerNotify {
+  type: 'auth:notify';
+  zone: string;
+  from: string;
+  key?: string;
+}
+
+export function errorToWire(err: unknown): WorkerError {
+  if (err instanceof ListenError) return { message: err.message, kind: 'listen', bindCode: err.bindCode };
+  if (err instanceof AnswerError) return { message: err.text, kind: 'answer', rcode: err.rcode };
+  return { message: err instanceof Error ? err.message : String(err), kind: 'other' };
+}
+
+export function errorFromWire(error: WorkerError): Error {
+  if (error.kind === 'listen') return new ListenError(error.message, error.bindCode);
+  if (error.kind === 'answer') return new AnswerError(error.rcode ?? 1, error.message);
+  return new Error(error.message);
+}
