@@ -95,6 +95,17 @@ describe('b10-cmdctl', () => {
     expect(await ask(ws, { config: 'set', target: 'Tunable/max_clients' })).toEqual([1, 'config set needs value']);
   });
 
+  it('secrets_masked_in_get_config: ConfigManager get_config through the gateway, whole or for tsig_keys, shows no TSIG secret', async () => {
+    const g = await gate();
+    const ws = await g.ws({ authorization: `Bearer ${await g.token()}` });
+    const secret = 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I=';
+    expect(await ask(ws, { config: 'set', target: 'tsig_keys/keys', value: [`gw-key:${secret}:hmac-sha256`] })).toEqual([0]);
+    const whole = await ask(ws, { module: 'ConfigManager', command: 'get_config' });
+    expect(whole).toEqual([0, expect.objectContaining({ tsig_keys: { keys: ['gw-key:****:hmac-sha256'] } })]);
+    expect(await ask(ws, { module: 'ConfigManager', command: 'get_config', args: { module_name: 'tsig_keys' } })).toEqual([0, { keys: ['gw-key:****:hmac-sha256'] }]);
+    expect(JSON.stringify(whole)).not.toContain(secret);
+  });
+
   it('events_after_config_set: a socket that asked gets the committed change; one that did not gets only its answers', async () => {
     const g = await gate();
     const t = await g.token();

@@ -2,6 +2,7 @@ import { AnswerError, B10Error, NoRecipientError, TimeoutError, UsageError, Vali
 import { CONFIG_MANAGER } from '../../protocol/groups.js';
 import type { Session } from '../../protocol/session.js';
 import { ConfigClient } from '../cfgmgr/client.js';
+import { maskConfigAnswer } from '../cfgmgr/plugins.js';
 import type { OperatorRequest } from './requests.js';
 
 /** BIND 10's answer shape: rcode 0 and a value, or an error rcode and its text. Delivery problems have negative rcodes. */
@@ -36,8 +37,10 @@ export class Gateway {
     }
   }
 
-  private command(module: string, command: string, args: unknown): Promise<unknown> {
-    return this.bus().command(module, command, args, { timeout: this.timeoutMs });
+  private async command(module: string, command: string, args: unknown): Promise<unknown> {
+    const value = await this.bus().command(module, command, args, { timeout: this.timeoutMs });
+    // The config manager hands daemons the keyring's secrets; an operator gets them masked, as config show masks them.
+    return module === CONFIG_MANAGER && command === 'get_config' ? maskConfigAnswer(args, value) : value;
   }
 
   private async config(request: Extract<OperatorRequest, { kind: 'config' }>): Promise<unknown> {
