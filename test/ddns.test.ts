@@ -97,6 +97,15 @@ describe('b10-ddns applies nsupdate\'s updates', () => {
     expect(unknown.code).not.toBe(0);
     await stack.boss.waitForLog((l) => l.component === 'ddns' && l.msg === 'update refused: its TSIG does not verify' && l.tsigError === 'BADKEY', 'BADKEY logged');
     for (const name of ['unsigned', 'wrong', 'unknown']) expect((await dig(port, `${name}.dyn.test`, 'A')).status).toBe('NXDOMAIN');
+    // Counted for the statistics by the rcode answered.
+    const stats = JSON.parse((await stack.b10('send', 'DDNS', 'getstats')).stdout) as { updates: { zone: string; result: string; updates: number }[] };
+    expect(stats.updates).toEqual(
+      expect.arrayContaining([
+        { zone: 'dyn.test.', result: 'NOERROR', updates: 1 },
+        { zone: 'dyn.test.', result: 'REFUSED', updates: 1 },
+        { zone: 'dyn.test.', result: 'NOTAUTH', updates: 2 },
+      ]),
+    );
     expect(await serialOf(port)).toBe(2);
     expect(stack.boss.logs.some((l) => JSON.stringify(l).includes(secret))).toBe(false);
   });

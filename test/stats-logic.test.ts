@@ -14,6 +14,7 @@ import { prometheusText } from '../src/stats/metrics.js';
 import { StatsStore } from '../src/stats/store.js';
 import { TransferCounters } from '../src/stats/transfer-counters.js';
 import { ROOT } from './helpers/processes.js';
+import { UpdateCounters } from '../src/ddns/counters.js';
 
 const query = (name: string, type: string, opt?: { ednsVersion?: number; flags?: number }): Buffer =>
   dnsPacket.encode({
@@ -72,6 +73,7 @@ describe('auth counters', () => {
     expect(Object.keys(new TransferCounters().snapshot()).sort()).toEqual(await statisticsNames('src/xfrout/xfrout.spec'));
     expect(Object.keys(new TransferCounters().snapshot()).sort()).toEqual(await statisticsNames('src/xfrin/xfrin.spec'));
     expect(Object.keys(componentStats([])).sort()).toEqual(await statisticsNames('boss/bob.spec'));
+    expect(Object.keys(new UpdateCounters().snapshot()).sort()).toEqual(await statisticsNames('src/ddns/ddns.spec'));
   });
 
   it('bad_statistics_spec: a statistics item without a type is refused, named by path', () => {
@@ -93,6 +95,24 @@ describe('transfer counters', () => {
       { zone: 'a.', kind: 'AXFR', result: 'refused', transfers: 1, records: 0, bytes: 0 },
       { zone: 'b.', kind: 'IXFR', result: 'success', transfers: 1, records: 2, bytes: 80 },
     ]);
+  });
+});
+
+describe('update counters', () => {
+  it('by_zone_result: each (zone, rcode answered) counts updates, and /metrics carries them', async () => {
+    const counters = new UpdateCounters();
+    counters.count('a.', 0);
+    counters.count('a.', 0);
+    counters.count('a.', 8);
+    counters.count('', 1);
+    expect(counters.snapshot().updates).toEqual([
+      { zone: 'a.', result: 'NOERROR', updates: 2 },
+      { zone: 'a.', result: 'NXRRSET', updates: 1 },
+      { zone: '', result: 'FORMERR', updates: 1 },
+    ]);
+    const { text } = await prometheusText({ DDNS: { statistics: counters.snapshot(), updated: 12, stale: false } });
+    expect(text).toContain('b10_ddns_updates_total{zone="a.",result="NOERROR"} 2');
+    expect(text).toContain('b10_ddns_updates_total{zone="a.",result="NXRRSET"} 1');
   });
 });
 
@@ -167,7 +187,7 @@ describe('Stats\' figures', () => {
       'b10_auth_queries_total', 'b10_auth_responses_total', 'b10_auth_zone_queries_total', 'b10_auth_zone_nxdomain_total', 'b10_auth_truncated_total',
       'b10_auth_dnssec_ok_total', 'b10_auth_dropped_total', 'b10_xfrout_transfers_total', 'b10_xfrin_transfers_total', 'b10_msgq_messages_total',
       'b10_msgq_bytes_total', 'b10_msgq_clients', 'b10_msgq_no_recipient_total', 'b10_boss_component_up', 'b10_boss_component_restarts_total',
-      'b10_process_resident_memory_bytes', 'b10_process_cpu_seconds_total',
+      'b10_process_resident_memory_bytes', 'b10_process_cpu_seconds_total', 'b10_ddns_updates_total',
     ]) {
       expect(text).toMatch(new RegExp(`^# HELP ${name} \\S.*\\n# TYPE ${name} (counter|gauge)$`, 'm'));
     }

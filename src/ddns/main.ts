@@ -79,6 +79,7 @@ const program = daemonOptions(
     stop,
     log,
     onMessage: (message) => secondaries.onMessage(message),
+    onCommand: (name) => (name === 'getstats' ? service.counters.snapshot() : undefined),
     onConfig: (config: Config) => {
       try {
         service.zones = zonesFrom((config.zones as ZoneConfig[] | undefined) ?? []);

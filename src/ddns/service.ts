@@ -6,6 +6,7 @@ import type { ZoneChange } from '../dns/zone-changes.js';
 import { checkRequest, Keyring, tsigErrorName, type ResponseSigner } from '../dns/tsig.js';
 import { ZoneStore, ZoneStoreError } from '../dns/zone-store.js';
 import type { Logger } from '../log.js';
+import { UpdateCounters } from './counters.js';
 import { CLASS_IN, parseUpdate } from './update-message.js';
 import { processUpdate, ZoneData } from './update.js';
 
@@ -64,6 +65,8 @@ export class UpdateService {
   zones: ReadonlyMap<string, readonly AclEntry[]> = new Map();
   /** The keys a signed update is checked with (RFC 8945); its answer is signed with the same key. */
   keyring = new Keyring();
+  /** Updates by zone and the rcode they were answered, for getstats. */
+  readonly counters = new UpdateCounters();
   /** Whether a zone is one b10 is a secondary for (Xfrin's): updates go to its primary, not here. */
   isSecondary: (zone: string) => boolean = () => false;
   private store: ZoneStore | undefined;
@@ -79,6 +82,7 @@ export class UpdateService {
     if (parsed.kind === 'drop') return { response: undefined };
     if (parsed.kind === 'formerr') {
       this.log.info({ client: client.address, why: parsed.why }, 'update malformed: FORMERR');
+      this.counters.count('', RCODE.FORMERR);
       return { response: formerr(parsed) };
     }
     const { query, prerequisites, updates } = parsed.message;
@@ -87,12 +91,14 @@ export class UpdateService {
     const check = checkRequest(packet, this.keyring);
     if (check.status === 'bad') {
       this.log.warn({ client: client.address, zone: query.qname, key: check.keyName, tsigError: tsigErrorName(check.error), why: check.why }, 'update refused: its TSIG does not verify');
+      this.counters.count(query.qname, check.rcode);
       return { response: check.finish(bareResponse(query, check.rcode)) };
     }
     if (check.status === 'signed') signer = check.signer;
     const keyName = signer?.key.name;
     const answer = (rcode: number, why?: string, changed?: Handled['changed']): Handled => {
       if (why !== undefined) this.log.info({ client: client.address, key: keyName, zone: query.qname, rcode, why }, 'update not applied');
+      this.counters.count(query.qname, rcode);
       const response = bareResponse(query, rcode);
       return { response: signer ? signer.sign(response) : response, changed };
     };

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { ModuleFigures } from './store.js';
+import type { UpdateRow } from '../ddns/counters.js';
 import type { TransferRow } from './transfer-counters.js';
 
 /**
@@ -64,6 +65,12 @@ function transferMetrics(registry: Registry, direction: 'xfrout' | 'xfrin', figu
   }
 }
 
+function ddnsMetrics(registry: Registry, ddns: Record<string, unknown> | undefined): void {
+  const updates = counter(registry, 'b10_ddns_updates_total', 'Dynamic updates ddns answered, by zone and result (the rcode: NOERROR, REFUSED, NXRRSET ...)', ['zone', 'result']);
+  const rows = Array.isArray(ddns?.updates) ? (ddns.updates as UpdateRow[]) : [];
+  for (const row of rows) updates.inc({ zone: String(row.zone), result: String(row.result) }, num(row.updates));
+}
+
 function msgqMetrics(registry: Registry, msgq: Record<string, unknown> | undefined): void {
   const messages = counter(registry, 'b10_msgq_messages_total', 'Messages msgq received from its clients and routed (control messages included)');
   const bytes = counter(registry, 'b10_msgq_bytes_total', 'Bytes of the messages msgq received from its clients');
@@ -106,6 +113,7 @@ export async function prometheusText(figures: Figures): Promise<{ contentType: s
   authMetrics(registry, figures.Auth?.statistics);
   transferMetrics(registry, 'xfrout', figures.Xfrout?.statistics);
   transferMetrics(registry, 'xfrin', figures.Xfrin?.statistics);
+  ddnsMetrics(registry, figures.DDNS?.statistics);
   msgqMetrics(registry, figures.Msgq?.statistics);
   bossMetrics(registry, figures.Boss?.statistics);
   return { contentType: registry.contentType, text: await registry.metrics() };
