@@ -56,5 +56,12 @@ describe('transfer ACL', () => {
       'update_acl[0]: give from, key or both',
       'update_acl[1]: key must be the name of a TSIG key',
     ]);
+    expect(aclProblems([{ action: 'ACCEPT', key: 'bad..x' }], 'update_acl')).toEqual([expect.stringMatching(/^update_acl\[0\]: key name "bad\.\.x" is not a domain name/)]);
+  });
+
+  it('key_names_compared_as_the_keyring_holds_them: "sp ace" in an ACL is the key sp\\032ace. a request was verified with, whatever the case', () => {
+    const acl = [{ action: 'ACCEPT' as const, key: 'Sp Ace' }];
+    expect(decide(acl, '127.0.0.1', 'sp\\032ace.')).toBe('ACCEPT');
+    expect(decide(acl, '127.0.0.1', 'space.')).toBe('REJECT');
   });
 });

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { AnswerError } from '../../protocol/errors.js';
 import { ConfigClient } from '../cfgmgr/client.js';
 import { TSIG_KEYS } from '../cfgmgr/plugins.js';
-import { DEFAULT_ALGORITHM, formatKeyEntry, parseKeyEntry, TSIG_ALGORITHMS, TsigKeyError, type TsigAlgorithm, type TsigKey } from '../dns/tsig.js';
+import { DEFAULT_ALGORITHM, formatKeyEntry, keyNameOf, parseKeyEntry, TSIG_ALGORITHMS, TsigKeyError, type TsigAlgorithm, type TsigKey } from '../dns/tsig.js';
 import { withBusOptions, withSession, type BusOptions } from './common.js';
 
 /**
@@ -38,6 +38,8 @@ function addCommand(): Command {
       .argument('<name>', 'the key\'s name, a domain name, e.g. xfr.example.')
       .addOption(new Option('-a, --algorithm <algorithm>', 'the HMAC').choices(Object.keys(TSIG_ALGORITHMS)).default(DEFAULT_ALGORITHM)),
   ).action(async (name: string, opts: BusOptions & { algorithm: TsigAlgorithm }) => {
+    // tsig_keys/keys entries are name:secret:algorithm: a colon in the name would split it.
+    if (name.includes(':')) throw new AnswerError(1, `key name "${name}": a key name cannot hold ':'`);
     const secret = randomBytes(TSIG_ALGORITHMS[opts.algorithm].size).toString('base64');
     let key: TsigKey;
     try {
@@ -73,7 +75,12 @@ function removeCommand(): Command {
     await withSession(opts, async (session) => {
       const client = new ConfigClient(session);
       const keys = await storedKeys(client);
-      const wanted = name.toLowerCase().replace(/\.?$/, '.');
+      let wanted: string;
+      try {
+        wanted = keyNameOf(name);
+      } catch (err) {
+        throw new AnswerError(1, (err as Error).message);
+      }
       const kept = keys.filter((entry) => keyOf(entry)?.name !== wanted);
       if (kept.length === keys.length) throw new AnswerError(1, `no key named ${wanted}`);
       await client.set(`${TSIG_KEYS}/keys`, kept);

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { keyNameOf } from './tsig.js';
 
 /**
  * ACLs as BIND 10 had them: an ordered list of {action: ACCEPT | REJECT,
@@ -52,16 +53,19 @@ export function matches(from: string, address: string): boolean {
   return true;
 }
 
-/** A key name as keyrings hold it: absolute, lowercase. */
-function keyName(name: string): string {
-  const lower = name.toLowerCase();
-  return lower.endsWith('.') ? lower : `${lower}.`;
+/** Whether two key names are one, compared as keyrings hold them (a name that is none matches nothing). */
+function sameKey(a: string, b: string): boolean {
+  try {
+    return keyNameOf(a) === keyNameOf(b);
+  } catch {
+    return false;
+  }
 }
 
 /** Whether one entry matches: every condition it gives. */
 function entryMatches(entry: AclEntry, address: string, key: string | undefined): boolean {
   if (entry.from !== undefined && !matches(entry.from, address)) return false;
-  return entry.key === undefined || (key !== undefined && keyName(entry.key) === keyName(key));
+  return entry.key === undefined || (key !== undefined && sameKey(entry.key, key));
 }
 
 /** The action for `address`, whose request was verified with key `key` (none: unsigned): the first entry that matches, else REJECT. */
@@ -77,6 +81,13 @@ export function aclProblems(acl: readonly AclEntry[], name = 'transfer_acl'): st
     if (entry.action !== 'ACCEPT' && entry.action !== 'REJECT') out.push(`${name}[${i}]: action must be ACCEPT or REJECT`);
     if (entry.from === undefined && entry.key === undefined) out.push(`${name}[${i}]: give from, key or both`);
     if (entry.key !== undefined && (typeof entry.key !== 'string' || entry.key === '')) out.push(`${name}[${i}]: key must be the name of a TSIG key`);
+    else if (entry.key !== undefined) {
+      try {
+        keyNameOf(entry.key);
+      } catch (err) {
+        out.push(`${name}[${i}]: ${(err as Error).message}`);
+      }
+    }
     if (entry.from === undefined) return;
     try {
       matches(entry.from, '127.0.0.1');

@@ -58,18 +58,27 @@ export class TsigKeyError extends Error {}
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** A key from BIND 10's "name:secret[:algorithm]" (secret in base64); TsigKeyError saying what is wrong. */
+/**
+ * A key name as keyrings hold it and ACLs compare it: absolute, lowercase,
+ * in presentation form (a space as \032); TsigKeyError for one that is no
+ * domain name.
+ */
+export function keyNameOf(text: string): string {
+  try {
+    if (text === '') throw new Error('empty');
+    const name = absolute(text.toLowerCase(), '.');
+    nameToWire(name);
+    return name;
+  } catch (err) {
+    throw new TsigKeyError(`key name "${text}" is not a domain name (${(err as Error).message})`);
+  }
+}
+
 export function parseKeyEntry(entry: string): TsigKey {
   const parts = entry.split(':');
   if (parts.length < 2 || parts.length > 3) throw new TsigKeyError('not of the form name:secret:algorithm');
   const [nameText, secretText, algorithmText = DEFAULT_ALGORITHM] = parts as [string, string, string?];
-  let name: string;
-  try {
-    if (nameText === '') throw new Error('empty');
-    name = absolute(nameText.toLowerCase(), '.');
-    nameToWire(name);
-  } catch (err) {
-    throw new TsigKeyError(`key name "${nameText}" is not a domain name (${(err as Error).message})`);
-  }
+  const name = keyNameOf(nameText);
   // Shown by name only: the entry holds a secret.
   if (secretText === '' || !BASE64.test(secretText)) throw new TsigKeyError(`key ${name}: the secret is not base64`);
   const algorithm = algorithmText.toLowerCase();
