@@ -5,6 +5,7 @@ import { differenceSize, ixfrSequence, serialNewer, serialOf } from '../dns/ixfr
 import { bareResponse, lengthPrefixed, parseQuery, RCODE, type Query } from '../dns/message.js';
 import { readResponse } from '../dns/response.js';
 import { checkRequest, Keyring, tsigErrorName, tsigSize, type ResponseSigner } from '../dns/tsig.js';
+import type { ZoneRecord } from '../dns/master-file.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import type { Logger } from '../log.js';
 import { TransferCounters } from '../stats/transfer-counters.js';
@@ -128,7 +129,8 @@ export class TransfersOut {
       }
       const store = ZoneStore.open(this.dataPath, { readonly: true });
       try {
-        if (!store.soa(query.qname)) {
+        const soa = store.soa(query.qname);
+        if (!soa) {
           this.counters.count(query.qname, kind, 'notauth');
           await send(bareResponse(query, RCODE.NOTAUTH));
           return;
@@ -142,7 +144,7 @@ export class TransfersOut {
             await send(bareResponse(query, RCODE.FORMERR));
             return;
           }
-          if (await this.incremental(store, query, since, client, send, room)) return;
+          if (await this.incremental(store, soa, query, since, client, send, room)) return;
         }
         const zone = store.readZone(query.qname);
         if (!zone) {
@@ -164,11 +166,9 @@ export class TransfersOut {
   /**
    * Answers an IXFR from the journal when it can: true when answered (the
    * SOA alone, or the differences), false when the whole zone is to go.
-   * `room`: bytes each message leaves free (for a TSIG).
+   * `soa`: the zone's as just read; `room`: bytes each message leaves free (for a TSIG).
    */
-  private async incremental(store: ZoneStore, query: Query, since: number, client: string, send: (m: Buffer) => Promise<void>, room: number): Promise<boolean> {
-    const soa = store.soa(query.qname);
-    if (!soa) return false;
+  private async incremental(store: ZoneStore, soa: ZoneRecord, query: Query, since: number, client: string, send: (m: Buffer) => Promise<void>, room: number): Promise<boolean> {
     if (!serialNewer(serialOf(soa), since)) {
       this.log.info({ client, zone: query.qname, serial: serialOf(soa), since }, 'IXFR: the client is current, the SOA alone sent');
       await this.stream(query.qname, 'IXFR', transferMessages(query, [soa], room), send);
