@@ -1,7 +1,7 @@
 import { benchBoss, median } from './boss.js';
 import { benchBus } from './bus.js';
 import { benchRecovery, RECOVERY_PERIOD_MS } from './recovery.js';
-import { benchClients } from './session.js';
+import { benchClients, clientLines } from './session.js';
 import { benchDns } from './dns.js';
 import { benchCounters } from './stats.js';
 import { benchAxfr } from './axfr.js';
@@ -33,17 +33,7 @@ out(`  msgq peak RSS        ${bus.streamRssMb.toFixed(0)} MB in the stream round
 out(`  request/reply p50    ${bus.p50us.toFixed(0)} us  (Session to Session through msgq)`);
 out(`  request/reply p99    ${bus.p99us.toFixed(0)} us  (target < 1000 us)`);
 
-if (typeof clients === 'string') {
-  out(`client library vs nats.js: skipped: ${clients}`);
-} else {
-  out('client library vs nats.js on nats-server (same machine, same run; nats is a reference only)');
-  for (const p of clients.pubsub) {
-    out(`  pub/sub 1->${p.subscribers}          Session ${rate(p.b10)}, nats.js ${rate(p.nats)} deliveries = ${(p.b10 / p.nats).toFixed(2)}x  (target >= 1.0x)`);
-  }
-  const { rpc } = clients;
-  out(`  RPC, 8 callers       Session.command ${rate(rpc.b10)}, nats.js request ${rate(rpc.nats)} = ${(rpc.b10 / rpc.nats).toFixed(2)}x  (target >= 1.0x)`);
-  out(`  RPC p99              Session ${rpc.b10P99us.toFixed(0)} us, nats.js ${rpc.natsP99us.toFixed(0)} us  (target < 1000 us)`);
-}
+for (const line of clientLines(clients)) out(line);
 
 const boss = await benchBoss();
 const ms = (values: number[]): string => values.map((v) => v.toFixed(0)).join(', ');
