@@ -1,3 +1,5 @@
+import type { FrameWriter } from './writer.js';
+
 /**
  * A session's sends to one destination differ only in seq (and a reply's
  * in the seq it answers): the CBOR header up to seq is built once per
@@ -63,6 +65,17 @@ function writeUint(out: Buffer, pos: number, seq: number): void {
 export class SendHeaders {
   private readonly prefixes = new Map<string, Buffer>();
   private lname = '';
+  /** The last destination's fields and prefix: a stream or a caller repeats them, and then no key is made. */
+  private lastTo = '';
+  private lastGroup = '';
+  private lastInstance = '';
+  private lastFlags = -1;
+  private lastPrefix: Buffer | undefined;
+  /** The layout of the frame `measure` last sized. */
+  private prefix: Buffer = SEQ_KEY;
+  private seq = 0;
+  private reply: number | undefined;
+  private headerLength = 0;
 
   /**
    * The whole frame of a send, or undefined when it does not fit `maxHeader`
@@ -82,34 +95,104 @@ export class SendHeaders {
     maxHeader: number,
     maxFrame: number,
   ): Buffer | undefined {
-    if (seq > MAX_FAST_SEQ || (reply !== undefined && !(Number.isInteger(reply) && reply >= 0 && reply <= MAX_FAST_SEQ))) return undefined;
+    const length = this.measure(from, to, group, instance, wantAnswer, seq, reply, body, maxHeader, maxFrame);
+    if (length < 0) return undefined;
+    const out = Buffer.allocUnsafe(length);
+    this.fill(out, 0, body);
+    return out;
+  }
+
+  /**
+   * frame(), made straight in `writer`'s own buffer: no frame allocated and
+   * none copied again when the writer flushes. False when the send must go
+   * the general way; true when written, or dropped because the connection
+   * can take nothing (as a write there would be).
+   */
+  writeTo(
+    writer: FrameWriter,
+    from: string,
+    to: string,
+    group: string,
+    instance: string,
+    wantAnswer: boolean,
+    seq: number,
+    reply: number | undefined,
+    body: Buffer | undefined,
+    maxHeader: number,
+    maxFrame: number,
+  ): boolean {
+    const length = this.measure(from, to, group, instance, wantAnswer, seq, reply, body, maxHeader, maxFrame);
+    if (length < 0) return false;
+    const pos = writer.claim(length);
+    if (pos >= 0) this.fill(writer.claimed, pos, body);
+    return true;
+  }
+
+  /** The frame's length with its layout noted for `fill`, or -1 when the general path must make it. */
+  private measure(
+    from: string,
+    to: string,
+    group: string,
+    instance: string,
+    wantAnswer: boolean,
+    seq: number,
+    reply: number | undefined,
+    body: Buffer | undefined,
+    maxHeader: number,
+    maxFrame: number,
+  ): number {
+    if (seq > MAX_FAST_SEQ || (reply !== undefined && !(Number.isInteger(reply) && reply >= 0 && reply <= MAX_FAST_SEQ))) return -1;
     if (from !== this.lname) {
       this.prefixes.clear();
+      this.lastPrefix = undefined;
       this.lname = from;
     }
-    const key = `${to}\0${group}\0${instance}\0${wantAnswer ? 1 : 0}${reply === undefined ? 0 : 1}`;
-    let prefix = this.prefixes.get(key);
-    if (prefix === undefined) {
-      if (this.prefixes.size >= MAX_DESTINATIONS) this.prefixes.clear();
-      prefix = prefixFor(from, to, group, instance, wantAnswer, reply !== undefined);
-      this.prefixes.set(key, prefix);
+    const flags = (wantAnswer ? 1 : 0) | (reply === undefined ? 0 : 2);
+    let prefix = this.lastPrefix;
+    if (prefix === undefined || to !== this.lastTo || group !== this.lastGroup || instance !== this.lastInstance || flags !== this.lastFlags) {
+      prefix = this.prefixFor(from, to, group, instance, wantAnswer, reply !== undefined);
+      this.lastTo = to;
+      this.lastGroup = group;
+      this.lastInstance = instance;
+      this.lastFlags = flags;
+      this.lastPrefix = prefix;
     }
     const replyLength = reply === undefined ? 0 : REPLY_KEY.length + uintLength(reply);
     const headerLength = prefix.length + uintLength(seq) + replyLength;
     const bodyLength = body === undefined ? 0 : body.length;
     // The frame's header length field has 16 bits, whatever the limit says.
-    if (headerLength > Math.min(maxHeader, 0xffff) || 2 + headerLength + bodyLength > maxFrame) return undefined;
-    const out = Buffer.allocUnsafe(6 + headerLength + bodyLength);
-    out.writeUInt32BE(2 + headerLength + bodyLength, 0);
-    out.writeUInt16BE(headerLength, 4);
-    prefix.copy(out, 6);
-    writeUint(out, 6 + prefix.length, seq);
+    if (headerLength > Math.min(maxHeader, 0xffff) || 2 + headerLength + bodyLength > maxFrame) return -1;
+    this.prefix = prefix;
+    this.seq = seq;
+    this.reply = reply;
+    this.headerLength = headerLength;
+    return 6 + headerLength + bodyLength;
+  }
+
+  private prefixFor(from: string, to: string, group: string, instance: string, wantAnswer: boolean, isReply: boolean): Buffer {
+    const key = `${to}\0${group}\0${instance}\0${wantAnswer ? 1 : 0}${isReply ? 1 : 0}`;
+    let prefix = this.prefixes.get(key);
+    if (prefix === undefined) {
+      if (this.prefixes.size >= MAX_DESTINATIONS) this.prefixes.clear();
+      prefix = prefixFor(from, to, group, instance, wantAnswer, isReply);
+      this.prefixes.set(key, prefix);
+    }
+    return prefix;
+  }
+
+  /** Writes the frame `measure` sized at out[pos...]. */
+  private fill(out: Buffer, pos: number, body: Buffer | undefined): void {
+    const { prefix, seq, reply, headerLength } = this;
+    const bodyLength = body === undefined ? 0 : body.length;
+    out.writeUInt32BE(2 + headerLength + bodyLength, pos);
+    out.writeUInt16BE(headerLength, pos + 4);
+    prefix.copy(out, pos + 6);
+    writeUint(out, pos + 6 + prefix.length, seq);
     if (reply !== undefined) {
-      const at = 6 + prefix.length + uintLength(seq);
+      const at = pos + 6 + prefix.length + uintLength(seq);
       REPLY_KEY.copy(out, at);
       writeUint(out, at + REPLY_KEY.length, reply);
     }
-    if (body !== undefined) body.copy(out, 6 + headerLength);
-    return out;
+    if (body !== undefined) out.set(body, pos + 6 + headerLength);
   }
 }

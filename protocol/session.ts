@@ -233,11 +233,7 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
     const payload = body === undefined ? undefined : this.codec.encode(body);
     if (this.sendHeaders !== undefined && this.isConnected) {
       const { maxHeader, maxFrame } = this.limits;
-      const frame = this.sendHeaders.frame(this.lnameValue, to, group, instance, wantAnswer, seq, reply, payload, maxHeader, maxFrame);
-      if (frame !== undefined) {
-        this.conn!.write(frame);
-        return;
-      }
+      if (this.sendHeaders.writeTo(this.conn!.writer, this.lnameValue, to, group, instance, wantAnswer, seq, reply, payload, maxHeader, maxFrame)) return;
     }
     const env: Envelope = { type: 'send', from: this.lname, to, group, instance, seq };
     if (wantAnswer) env.want_answer = true;
@@ -296,8 +292,8 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
     this.assertOpen();
     const to = options.to ?? TO_ANY;
     const seq = this.send(group, body, { instance: options.instance, to, wantAnswer: true });
-    const what = `an answer from ${to === TO_ANY ? `group ${group}` : to}`;
-    const reply = await this.replies.wait(seq, what, options.timeout ?? this.timeout);
+    const timeout = options.timeout ?? this.timeout;
+    const reply = await (to === TO_ANY ? this.replies.wait(seq, timeout, 'an answer from group ', group) : this.replies.wait(seq, timeout, 'an answer from ', to));
     if (reply.env.from === 'msgq' && isNoRecipient(reply.body)) throw new NoRecipientError(group, to);
     return reply;
   }
@@ -383,7 +379,7 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncIterabl
   private pingOn(conn: Connection, body: unknown, timeout: number): Promise<unknown> {
     const id = ++this.pingsSent;
     this.writeNow(conn, { type: 'ping' }, body);
-    return this.pongs.wait(id, 'pong from msgq', timeout);
+    return this.pongs.wait(id, timeout, 'pong from msgq');
   }
 
   private encodeChecked(env: Envelope, payload: Buffer | undefined): Buffer {

@@ -101,6 +101,20 @@ describe('Session', () => {
     expect((await client.recv({ timeout: 2000 })).body).toBe('marker');
   });
 
+  it('short_timeout_behind_a_long_one: times out in its own time, and the long one still gets its answer', async () => {
+    const client = await open();
+    const module = await open();
+    await module.subscribe('Sleepy');
+    const long = client.request('Sleepy', { command: ['long'] }, { timeout: 60_000 });
+    const short = await client.request('Sleepy', { command: ['short'] }, { timeout: 100 }).catch((e: unknown) => e);
+    expect(short).toBeInstanceOf(TimeoutError);
+    expect((short as TimeoutError).message).toBe('timed out after 100 ms waiting for an answer from group Sleepy');
+    const first = await module.recv({ timeout: 2000 });
+    expect(parseCommand(first.body).name).toBe('long');
+    module.reply(first.env, createAnswer(0, 'done'));
+    expect((await long).body).toEqual(createAnswer(0, 'done'));
+  });
+
   it('repeated_headers: a stream from one sender gives each message its own envelope and seq', async () => {
     const [sender, receiver] = [await open(), await open()];
     await receiver.subscribe('Stream');
