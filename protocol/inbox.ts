@@ -6,6 +6,8 @@ interface Waiter<T> {
   timer: NodeJS.Timeout | undefined;
 }
 
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
 /**
  * A queue of received items with async consumers: `next({timeout})` or
  * `for await`. Items are kept in arrival order until taken; closing rejects
@@ -35,14 +37,7 @@ export class Inbox<T> implements AsyncIterable<T> {
 
   /** Next item; rejects with TimeoutError after `timeout` ms, ClosedError once closed and drained. */
   next(options: { timeout?: number } = {}): Promise<T> {
-    if (this.head < this.items.length) {
-      const item = this.items[this.head++]!;
-      if (this.head > 1024 && this.head * 2 > this.items.length) {
-        this.items = this.items.slice(this.head);
-        this.head = 0;
-      }
-      return Promise.resolve(item);
-    }
+    if (this.head < this.items.length) return Promise.resolve(this.take());
     if (this.closedWith) return Promise.reject(this.closedWith);
     return new Promise<T>((resolve, reject) => {
       const waiter: Waiter<T> = { resolve, reject, timer: undefined };
@@ -57,6 +52,15 @@ export class Inbox<T> implements AsyncIterable<T> {
     });
   }
 
+  private take(): T {
+    const item = this.items[this.head++]!;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
   close(reason: Error = new ClosedError()): void {
     if (this.closedWith) return;
     this.closedWith = reason;
@@ -69,16 +73,24 @@ export class Inbox<T> implements AsyncIterable<T> {
   /**
    * Items until the inbox closes with ClosedError (other close reasons are
    * thrown). Written out rather than as an async generator, which costs
-   * several promise hops per item.
+   * several promise hops per item; an item already queued is handed over
+   * in one settled promise, a waited-for one without a second promise.
    */
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    const done = (err: unknown): IteratorResult<T> => {
-      if (err instanceof ClosedError) return { value: undefined, done: true };
-      throw err;
-    };
     return {
-      next: () => this.next().then((value) => ({ value, done: false }), done),
-      return: () => Promise.resolve({ value: undefined, done: true }),
+      next: (): Promise<IteratorResult<T>> => {
+        if (this.head < this.items.length) return Promise.resolve({ value: this.take(), done: false });
+        const closed = this.closedWith;
+        if (closed) return closed instanceof ClosedError ? Promise.resolve(DONE) : Promise.reject(closed);
+        return new Promise<IteratorResult<T>>((resolve, reject) => {
+          this.waiters.push({
+            resolve: (value) => resolve({ value, done: false }),
+            reject: (err) => (err instanceof ClosedError ? resolve(DONE) : reject(err)),
+            timer: undefined,
+          });
+        });
+      },
+      return: () => Promise.resolve(DONE),
     };
   }
 }
