@@ -26,6 +26,19 @@ describe('codec', () => {
     expect(() => cbor.decode(bytes.subarray(0, bytes.length - 2))).toThrow(/undecodable cbor/);
   });
 
+  it('decoded_bytes_kept: a byte string from one body is not overwritten by decoding the next', () => {
+    const first = cbor.decode(cbor.encode({ key: Buffer.from('first body') })) as { key: Buffer };
+    cbor.decode(cbor.encode({ key: Buffer.from('second one') }));
+    expect(Buffer.isBuffer(first.key)).toBe(true);
+    expect(first.key.toString()).toBe('first body');
+  });
+
+  it('truncated_after_a_longer_one: a short body cut off is refused, not completed from an earlier one', () => {
+    const whole = cbor.encode({ text: 'a string long enough to notice' });
+    cbor.decode(whole);
+    expect(() => cbor.decode(whole.subarray(0, whole.length - 5))).toThrow(ProtocolError);
+  });
+
   it('json_detection: a header starting with { is JSON, anything else CBOR', () => {
     expect(detectCodec(Buffer.from('{"type":"ping"}')).encoding).toBe('json');
     expect(detectCodec(cbor.encode({ type: 'ping' })).encoding).toBe('cbor');
