@@ -22,8 +22,8 @@ const RPC_REQUESTS = 40_000;
 const ROUNDS = 3;
 const WARMUP_TRIPS = 1000;
 /** Sequential round trips per side and round: short rounds alternating b10 and nats.js, so that the shared machine's bursts of load hit both alike. */
-const TRIPS_PER_ROUND = 500;
-const TRIP_ROUNDS = 20;
+const TRIPS_PER_ROUND = 100;
+const TRIP_ROUNDS = 100;
 export const PAYLOAD_BYTES = 100;
 
 interface Payload {
@@ -297,6 +297,9 @@ export async function benchClients(): Promise<ClientFigures | string> {
     if (process.env.B10_BENCH_DEBUG) process.stderr.write(`${what}: ${JSON.stringify(values)}\n`);
   };
   try {
+    // Latency first, on fresh daemons: the throughput rounds leave garbage
+    // (in this process and the daemons) whose collection shows as outliers.
+    const trips = await latency(msgq.port, nats.port);
     const pubsub: ClientFigures['pubsub'] = [];
     for (const subscribers of [1, 4]) {
       const b10: number[] = [];
@@ -311,7 +314,6 @@ export async function benchClients(): Promise<ClientFigures | string> {
       debug(`pub/sub 1->${subscribers}`, { b10, nats: ref });
       pubsub.push({ subscribers, b10: median(b10), nats: median(ref) });
     }
-    const trips = await latency(msgq.port, nats.port);
     const b10 = await b10Rpc(msgq.port);
     const ref = await natsRpc(nats.port);
     return { pubsub, latency: trips, rpc: { b10: b10.rate, nats: ref.rate, b10P99us: b10.p99us, natsP99us: ref.p99us } };
