@@ -24,7 +24,7 @@ const WARMUP_TRIPS = 1000;
 /** Sequential round trips per side and round: short rounds alternating b10 and nats.js, so that the shared machine's bursts of load hit both alike. */
 const TRIPS_PER_ROUND = 100;
 const TRIP_ROUNDS = 100;
-export const PAYLOAD_BYTES = 100;
+const PAYLOAD_BYTES = 100;
 
 interface Payload {
   seq: number;
@@ -35,13 +35,13 @@ interface Payload {
 const PADS = [1, 2, 3, 5].map((w) => 'x'.repeat(PAYLOAD_BYTES - 12 - w));
 
 /** The message numbered `seq` (0 <= seq < 2^32). */
-export function payload(seq: number): Payload {
+function payload(seq: number): Payload {
   const width = seq < 24 ? 0 : seq < 0x100 ? 1 : seq < 0x10000 ? 2 : 3;
   return { seq, data: PADS[width]! };
 }
 
 /** What every receiver does with each decoded body: checks that the seqs come in order, and sums them. */
-export class SeqCheck {
+class SeqCheck {
   private expected = 1;
   sum = 0;
 
@@ -173,7 +173,7 @@ async function roundTrips(trip: (seq: number) => Promise<void>, first: number, t
 }
 
 /** A Session answering every request of group Echo, reading its body as a module would. */
-export async function b10Echo(port: number): Promise<{ trip: (seq: number) => Promise<void>; close: () => Promise<void> }> {
+async function b10Echo(port: number): Promise<{ trip: (seq: number) => Promise<void>; close: () => Promise<void> }> {
   const requester = await Session.connect({ port });
   const responder = await Session.connect({ port });
   await responder.subscribe('Echo');
@@ -204,7 +204,7 @@ async function natsEcho(port: number): Promise<{ trip: (seq: number) => Promise<
 }
 
 /** Sequential request/reply, b10 and nats.js alternating rounds after a warm-up of each: p50 and p99. */
-export async function latency(msgqPort: number, natsPort: number): Promise<ClientFigures['latency']> {
+async function latency(msgqPort: number, natsPort: number): Promise<ClientFigures['latency']> {
   const b10 = await b10Echo(msgqPort);
   const nats = await natsEcho(natsPort);
   try {
