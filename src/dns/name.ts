@@ -57,6 +57,8 @@ export function absolute(name: string, origin: string): string {
  */
 export function absoluteAsWritten(name: string, origin: string): string {
   if (name === '@') return origin;
+  const plain = plainAbsolute(name, origin);
+  if (plain !== undefined) return plain;
   const isAbsolute = name.endsWith('.') && !name.endsWith('\\.');
   const own = labels(name);
   const all = isAbsolute ? own : [...own, ...labels(origin)];
@@ -68,6 +70,27 @@ export function absoluteAsWritten(name: string, origin: string): string {
   }
   if (wire > 255) throw new NameError(`"${name}": longer than 255 bytes`);
   return all.length === 0 ? '.' : `${all.join('.')}.`;
+}
+
+/**
+ * absoluteAsWritten() for the names master files are mostly made of, with
+ * no escapes (a million-record file has a million owners): its labels are
+ * what lies between the dots. Undefined for any other name, and for one
+ * that breaks a rule, which the general path then names.
+ */
+function plainAbsolute(name: string, origin: string): string | undefined {
+  if (name === '' || name.includes('\\') || origin.includes('\\')) return undefined;
+  const full = name.endsWith('.') ? name : origin === '.' ? `${name}.` : `${name}.${origin}`;
+  if (full === '.') return full;
+  // On the wire: a length byte per label, its bytes, the root's zero: the text's length and one.
+  if (full.length + 1 > 255) return undefined;
+  let start = 0;
+  for (let i = 0; i < full.length; i++) {
+    if (full.charCodeAt(i) !== 0x2e) continue;
+    if (i === start || i - start > 63) return undefined;
+    start = i + 1;
+  }
+  return full;
 }
 
 /** One spelling per name, the key lookups use: lowercase, escapes as BIND writes them (so `\\065` and `a` are one name). */
