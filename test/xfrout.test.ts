@@ -64,6 +64,7 @@ describe('b10-xfrout serves AXFR on the DNS port', () => {
     const { records, raw } = await axfr(port, 'big.test');
     expect(records.length).toBe(5004);
     const messages = Number(/messages (\d+)/.exec(raw)?.[1]);
-    expect(messages).toBeGreaterThan(40);
+    // About 100 KB of records in messages of about 16 KiB (MESSAGE_BYTES): several, not one.
+    expect(messages).toBeGreaterThan(4);
   });
 });
