@@ -17,6 +17,16 @@ const QR = 0x8000;
  */
 export const MESSAGE_BYTES = 16_384;
 
+/** The header flags of a transfer's every message: a response, authoritative, the query's opcode. */
+export function transferFlags(query: Query): number {
+  return QR | (query.opcode << 11) | AA;
+}
+
+/** The type a transfer's question echoes: IXFR when asked (even when answered with the whole zone), else AXFR. */
+export function transferType(query: Query): number {
+  return query.qtype === IXFR ? IXFR : AXFR;
+}
+
 /**
  * The messages of an AXFR (RFC 5936) of a zone: the SOA first, every other
  * record, the SOA again last. Records are taken from `records` as they
@@ -44,14 +54,14 @@ function* axfrSequence(soa: ZoneRecord, records: Iterable<ZoneRecord>): Generato
  * still an IXFR's answer, RFC 1995 4). `room` as for axfrMessages.
  */
 export function* transferMessages(query: Query, sequence: Iterable<ZoneRecord>, room = 0): Generator<Buffer> {
-  const flags = QR | (query.opcode << 11) | AA;
+  const flags = transferFlags(query);
   let first = true;
   let message = start();
   let inMessage = 0;
 
   function start(): MessageWriter {
     const w = new MessageWriter(query.id, flags, 65_535 - room);
-    if (first) w.questionOf(nameToWire(query.qname), query.qtype === IXFR ? IXFR : AXFR);
+    if (first) w.questionOf(nameToWire(query.qname), transferType(query));
     first = false;
     return w;
   }

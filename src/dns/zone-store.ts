@@ -69,6 +69,8 @@ export class ZoneChangedError extends ZoneStoreError {}
 
 /** A zone as a transfer reads it: the SOA of the version it began with, then the records of that version. */
 export interface ZoneReading {
+  /** The zone's id: never given to another zone, nor to this one once replaced. */
+  id: number;
   soa: ZoneRecord;
   /** The records in zone order; throws ZoneChangedError once the zone is no longer that version. */
   records: Iterable<ZoneRecord>;
@@ -461,7 +463,7 @@ export class ZoneStore {
         after = [last[4], last[2], last[5]];
       }
     }
-    return { soa: head.soa, records: records() };
+    return { id: head.id, soa: head.soa, records: records() };
   }
 
   /** The zone's SOA record, undefined when there is no such zone. */
