@@ -57,6 +57,9 @@ interface Line {
 /** Types a CNAME may share its name with, as named lets it: itself, what signs it or proves its types (SIG, RRSIG, NSEC; RFC 4035 2.5) and KEY (RFC 3007); not NXT. */
 export const BESIDE_CNAME: ReadonlySet<number> = new Set([5, 24, 25, 46, 47]);
 
+/** The first characters of a class token (IN, CH, HS, CS, CLASSnn), any case. */
+const CLASS_START: ReadonlySet<number> = new Set([...'ICHichs'].map((c) => c.charCodeAt(0)));
+
 /** How deep $INCLUDE may nest before it is taken for a loop. */
 const MAX_INCLUDE_DEPTH = 16;
 
@@ -160,6 +163,8 @@ interface State {
   defaultTtl: number | undefined;
   lastTtl: number | undefined;
   lastOwner: string | undefined;
+  /** The owner as the last line that gave one wrote it, under the same origin: lastOwner is it made absolute. */
+  lastWritten: string | undefined;
   warn: (w: ZoneFileWarning) => void;
   /** When to check signatures' expiry against, seconds since the epoch; undefined: not checked. */
   now: number | undefined;
@@ -186,7 +191,7 @@ export function parseMasterFile(
   const zone = absolute(origin, '.');
   const out: (ZoneRecord & { line: number; file: string })[] = [];
   const now = checkSignaturesAt && Math.floor(checkSignaturesAt.getTime() / 1000);
-  const state: State = { zone, origin: zone, defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined, warn, now };
+  const state: State = { zone, origin: zone, defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined, lastWritten: undefined, warn, now };
   parseInto(file, read, state, out, 0);
   return checkZone(out, zone);
 }
@@ -222,6 +227,7 @@ function parseInto(
         if (directive === '$ORIGIN') {
           if (args.length !== 1) fail('$ORIGIN takes one name');
           state.origin = absolute(args[0]!, state.origin);
+          state.lastWritten = undefined;
         } else if (directive === '$TTL') {
           if (args.length !== 1) fail('$TTL takes one value');
           state.defaultTtl = parseTtl(args[0]!);
@@ -232,41 +238,46 @@ function parseInto(
           // The included file may set its own origin; ours is back after it (RFC 1035 5.1).
           const saved = state.origin;
           if (args[1] !== undefined) state.origin = absolute(args[1], state.origin);
+          state.lastWritten = undefined;
           parseInto(included, read, state, out, depth + 1, { file, line });
           state.origin = saved;
+          state.lastWritten = undefined;
         } else {
           fail(`unknown directive ${first.text}`);
         }
         continue;
       }
-      let rest = tokens;
+      // Where the TTL, class and type begin: the tokens are indexed, not copied, on a million lines.
+      let at = 0;
       let owner: string;
       if (indented) {
         if (state.lastOwner === undefined) fail('no owner name, and no record before to take it from');
         owner = state.lastOwner!;
       } else {
-        owner = absolute(first.text, state.origin);
-        rest = tokens.slice(1);
+        owner = first.text === state.lastWritten && state.lastOwner !== undefined ? state.lastOwner : absolute(first.text, state.origin);
+        state.lastWritten = first.text;
+        at = 1;
       }
       let ttl: number | undefined;
       let sawClass = false;
-      while (rest.length > 0 && !rest[0]!.quoted) {
-        const t = rest[0]!.text;
-        if (ttl === undefined && /^\d/.test(t)) {
+      while (at < tokens.length && !tokens[at]!.quoted) {
+        const t = tokens[at]!.text;
+        const c = t.charCodeAt(0);
+        if (ttl === undefined && c >= 0x30 && c <= 0x39) {
           ttl = parseTtl(t);
-        } else if (!sawClass && /^(IN|CH|HS|CS|CLASS\d+)$/i.test(t)) {
+        } else if (!sawClass && CLASS_START.has(c) && /^(IN|CH|HS|CS|CLASS\d+)$/i.test(t)) {
           if (t.toUpperCase() !== 'IN' && t.toUpperCase() !== 'CLASS1') fail(`class ${t}: only IN is served`);
           sawClass = true;
         } else {
           break;
         }
-        rest = rest.slice(1);
+        at++;
       }
-      const typeToken = rest[0];
+      const typeToken = tokens[at];
       if (!typeToken) fail('no record type');
       const type = typeCode(typeToken!.text);
       if (type === undefined) fail(`unknown record type "${typeToken!.text}"`);
-      const rdata = rdataFromText(type!, rest.slice(1), state.origin);
+      const rdata = rdataFromText(type!, tokens.slice(at + 1), state.origin);
       if (ttl !== undefined) state.lastTtl = ttl;
       else ttl = state.defaultTtl ?? state.lastTtl ?? (type === 6 ? soaTimers(rdata).minimum : undefined);
       if (ttl === undefined) fail('no TTL: set $TTL or give one');
