@@ -96,8 +96,8 @@ if (typeof zoneLoad === 'string') {
   const mb = (v: number): string => `${v.toFixed(0)} MB`;
   const s = (v: number): string => `${(v / 1000).toFixed(1)} s`;
   out(`zone load of a ${zoneLoad.records.toLocaleString('en-US')}-record zone vs named-compilezone (same file, same run)`);
-  out(`  b10 zone load        ${s(zoneLoad.b10Ms)}, peak RSS ${mb(zoneLoad.b10RssMb)} (the CLI: parse, check, store)`);
-  out(`  named-compilezone    ${s(zoneLoad.namedMs)}, peak RSS ${mb(zoneLoad.namedRssMb)} (parse, check, write raw)`);
+  out(`  b10 zone load        ${s(zoneLoad.b10Ms)} (CPU ${s(zoneLoad.b10CpuMs)}), peak RSS ${mb(zoneLoad.b10RssMb)} (the CLI: parse, check, store)`);
+  out(`  named-compilezone    ${s(zoneLoad.namedMs)} (CPU ${s(zoneLoad.namedCpuMs)}), peak RSS ${mb(zoneLoad.namedRssMb)} (parse, check, write raw)`);
   out(`  time b10/named       ${(zoneLoad.b10Ms / zoneLoad.namedMs).toFixed(2)}x  (target within 2x)`);
   out(`  auth serving it      ${s(zoneLoad.authMs)} (loadzone), auth peak RSS ${mb(zoneLoad.authRssMb)}`);
 }

@@ -350,7 +350,8 @@ export function checkZone(records: (ZoneRecord & { line?: number; file?: string 
     }
     owner.kinds |= r.type === 5 ? CNAME_SEEN : BESIDE_CNAME.has(r.type) ? 0 : OTHER_SEEN;
     if (owner.kinds === (CNAME_SEEN | OTHER_SEEN)) at(`${r.name} has a CNAME and other data`);
-    out.push({ name: r.name, ttl: rrset.ttl, type: r.type, rdata: r.rdata });
+    // A record from a transfer (no file, no line) that keeps its TTL goes out as it came: no copy.
+    out.push(r.ttl === rrset.ttl && r.file === undefined && r.line === undefined ? r : { name: r.name, ttl: rrset.ttl, type: r.type, rdata: r.rdata });
   }
   const apex = owners.get(zone)?.rrsets;
   const file = records[0]?.file ?? source;
