@@ -6,6 +6,7 @@ import { Session } from '../protocol/session.js';
 import { TOKEN_FILE_NAME } from '../protocol/token.js';
 import { axfrFrom } from '../src/dns/axfr-client.js';
 import { startNamed } from '../test/helpers/named.js';
+import { median } from './boss.js';
 import { benchStack, storeZoneFile } from './stack.js';
 
 /**
@@ -18,7 +19,13 @@ const RECORDS = 100_000;
 const ZONE = 'xfer.test';
 const NAMED = '/usr/sbin/named';
 
+/** Transfers out of each, alternating, after b10's first. */
+const OUT_ROUNDS = 5;
+
 export interface AxfrFigures {
+  /** b10's first transfer of the zone, from the store. */
+  outB10FirstMs: number;
+  /** Medians of OUT_ROUNDS. */
   outB10Ms: number;
   outNamedMs: number;
   inB10Ms: number;
@@ -60,9 +67,24 @@ export async function benchAxfr(): Promise<AxfrFigures | string> {
       stops,
     );
 
-    const [outB10Ms, ours] = await timed(() => axfrFrom({ address: '127.0.0.1', port: authPort }, `${ZONE}.`, 60_000));
-    const [outNamedMs, theirs] = await timed(() => axfrFrom({ address: '127.0.0.1', port: primaryPort }, `${ZONE}.`, 60_000));
-    if (ours.length !== theirs.length) throw new Error(`b10 sent ${ours.length} records, named ${theirs.length}`);
+    // The first transfer out of b10 reads the store and prepares the messages; named has the zone in
+    // memory from its start. Then rounds alternate, and the medians are compared.
+    const out = async (port: number): Promise<[number, number]> => {
+      const [ms, records] = await timed(() => axfrFrom({ address: '127.0.0.1', port }, `${ZONE}.`, 60_000));
+      return [ms, records.length];
+    };
+    const [outB10FirstMs, ours] = await out(authPort);
+    const b10Rounds: number[] = [];
+    const namedRounds: number[] = [];
+    for (let round = 0; round < OUT_ROUNDS; round++) {
+      const [b10Ms] = await out(authPort);
+      const [namedMs, theirs] = await out(primaryPort);
+      if (ours !== theirs) throw new Error(`b10 sent ${ours} records, named ${theirs}`);
+      b10Rounds.push(b10Ms);
+      namedRounds.push(namedMs);
+    }
+    const outB10Ms = median(b10Rounds);
+    const outNamedMs = median(namedRounds);
 
     const session = await Session.connect({ port: msgqPort, tokenFile: path.join(dir, TOKEN_FILE_NAME), timeout: 120_000 });
     const [inB10Ms] = await timed(() => session.command('Xfrin', 'retransfer', { zone_name: ZONE, master: '127.0.0.1', port: primaryPort }));
@@ -74,7 +96,7 @@ export async function benchAxfr(): Promise<AxfrFigures | string> {
     stops.push(secondary.stop);
     const done = await secondary.proc.waitForLog((l) => /Transfer completed: .* ([\d.]+) secs/.test(String(l.msg)), 'named secondary transferred');
     const inNamedMs = Number(/([\d.]+) secs/.exec(String(done.msg))![1]) * 1000;
-    return { outB10Ms, outNamedMs, inB10Ms, inNamedMs };
+    return { outB10FirstMs, outB10Ms, outNamedMs, inB10Ms, inNamedMs };
   } finally {
     for (const stop of stops.reverse()) await stop();
     await rm(dir, { recursive: true, force: true });

@@ -107,7 +107,8 @@ describe('TSIG: b10 as primary of named', () => {
     const out = await dig(port, '-y', `hmac-sha256:big-key:${secret}`, ZONE, 'AXFR');
     const messages = Number(/messages (\d+)/.exec(out)?.[1]);
     expect(out).toMatch(/XFR size: 5004 records/);
-    expect(messages).toBeGreaterThan(40);
+    // About 100 KB of records in messages of about 16 KiB (MESSAGE_BYTES): several, not one.
+    expect(messages).toBeGreaterThan(4);
     expect(out).not.toMatch(/Couldn't verify|failed/i);
   });
 });

@@ -6,6 +6,7 @@ import { RECORDS_PER_READ, ZONE_DB, ZoneChangedError, ZoneStore } from '../src/d
 import { LogThrottle } from '../src/log-throttle.js';
 import { Coalescer, Limiter } from '../src/xfrin/scheduler.js';
 import { notifyVerdict, SecondaryConfigError, secondaryZones } from '../src/xfrin/secondaries.js';
+import { PreparedZones, restamp } from '../src/xfrout/prepared.js';
 import { tempDir } from './helpers/tmp.js';
 
 /** A promise and the functions that settle it, for runs the test finishes by hand. */
@@ -180,5 +181,52 @@ describe('zone store: reads in short transactions, ids never reused, WAL checkpo
       reader.close();
       writer.close();
     }
+  });
+});
+
+describe('xfrout prepared messages', () => {
+  const messages = (n: number, size: number): Buffer[] => Array.from({ length: n }, (_, i) => Buffer.alloc(size, i));
+  const drain = (it: Iterable<Buffer>, stopAfter = Infinity): number => {
+    let n = 0;
+    for (const _ of it) if (++n >= stopAfter) break;
+    return n;
+  };
+
+  it('prepared_versions: kept for the id, serial and TSIG room sent, not for another; a transfer cut short keeps nothing', () => {
+    const kept = new PreparedZones(1000);
+    const version = { id: 3, serial: 7, room: 0 };
+    expect(drain(kept.keep('a.test.', version, messages(3, 100)), 2)).toBe(2);
+    expect(kept.get('a.test.', version)).toBeUndefined();
+    drain(kept.keep('a.test.', version, messages(3, 100)));
+    expect(kept.get('a.test.', version)).toHaveLength(3);
+    expect(kept.get('a.test.', { ...version, id: 4 })).toBeUndefined();
+    expect(kept.get('a.test.', { ...version, serial: 8 })).toBeUndefined();
+    expect(kept.get('a.test.', { ...version, room: 61 })).toBeUndefined();
+    expect(kept.get('b.test.', version)).toBeUndefined();
+  });
+
+  it('prepared_bound: past the bound the zone sent least recently goes; a zone larger than the bound is not kept', () => {
+    const kept = new PreparedZones(1000);
+    const version = { id: 1, serial: 1, room: 0 };
+    drain(kept.keep('a.test.', version, messages(4, 100)));
+    drain(kept.keep('b.test.', version, messages(4, 100)));
+    expect(kept.get('a.test.', version)).toHaveLength(4);
+    drain(kept.keep('c.test.', version, messages(4, 100)));
+    expect(kept.get('b.test.', version)).toBeUndefined();
+    expect(kept.get('a.test.', version)).toHaveLength(4);
+    drain(kept.keep('big.test.', version, messages(11, 100)));
+    expect(kept.get('big.test.', version)).toBeUndefined();
+    expect(kept.get('c.test.', version)).toHaveLength(4);
+  });
+
+  it('restamp: the copy answers the new query (id, flags, the question\'s type); the kept message is left as it was', () => {
+    const first = Buffer.from([0x12, 0x34, 0x84, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0x61, 0, 0, 252, 0, 1]);
+    const again = restamp(first, 0xbeef, 0x8400, 251);
+    expect(again.readUInt16BE(0)).toBe(0xbeef);
+    expect(again.readUInt16BE(15)).toBe(251);
+    expect(first.readUInt16BE(0)).toBe(0x1234);
+    expect(first.readUInt16BE(15)).toBe(252);
+    const later = Buffer.from([0x12, 0x34, 0x84, 0x00, 0, 0, 0, 1, 0, 0, 0, 0, 9, 9]);
+    expect([...restamp(later, 1, 0x8400, 251).subarray(2)]).toEqual([...later.subarray(2)]);
   });
 });

@@ -57,12 +57,19 @@ interface Line {
 /** Types a CNAME may share its name with, as named lets it: itself, what signs it or proves its types (SIG, RRSIG, NSEC; RFC 4035 2.5) and KEY (RFC 3007); not NXT. */
 export const BESIDE_CNAME: ReadonlySet<number> = new Set([5, 24, 25, 46, 47]);
 
+/** The first characters of a class token (IN, CH, HS, CS, CLASSnn), any case. */
+const CLASS_START: ReadonlySet<number> = new Set([...'ICHichs'].map((c) => c.charCodeAt(0)));
+
 /** How deep $INCLUDE may nest before it is taken for a loop. */
 const MAX_INCLUDE_DEPTH = 16;
 
 /** Splits master-file text into logical lines; parentheses join physical lines. */
 export function tokenize(text: string, file: string): Line[] {
-  const lines: Line[] = [];
+  return [...logicalLines(text, file)];
+}
+
+/** The logical lines of master-file text one at a time: a large file's lines are never all held at once. */
+function* logicalLines(text: string, file: string): Generator<Line> {
   let tokens: Token[] = [];
   let lineNo = 1;
   let startLine = 1;
@@ -73,10 +80,7 @@ export function tokenize(text: string, file: string): Line[] {
   const fail = (why: string, at = lineNo): never => {
     throw new ZoneFileError(file, at, why);
   };
-  const endLogical = (): void => {
-    if (tokens.length > 0) lines.push({ tokens, line: startLine, indented });
-    tokens = [];
-  };
+
   let i = 0;
   while (i < text.length) {
     const c = text[i]!;
@@ -90,7 +94,8 @@ export function tokenize(text: string, file: string): Line[] {
       lineNo++;
       i++;
       if (depth === 0) {
-        endLogical();
+        if (tokens.length > 0) yield { tokens, line: startLine, indented };
+        tokens = [];
         atLineStart = true;
       }
       continue;
@@ -135,23 +140,21 @@ export function tokenize(text: string, file: string): Line[] {
       tokens.push({ text: s, quoted: true });
       continue;
     }
-    let word = '';
+    // A word is a slice of the text: an escape (a backslash and the character after it, not a newline) is kept as written.
+    const wordStart = i;
     while (i < text.length) {
-      const w = text[i]!;
-      if (w === '\\' && i + 1 < text.length && text[i + 1] !== '\n') {
-        word += w + text[i + 1]!;
+      const w = text.charCodeAt(i);
+      if (w === 0x5c && i + 1 < text.length && text.charCodeAt(i + 1) !== 0x0a) {
         i += 2;
         continue;
       }
-      if (' \t\r\n;()"'.includes(w)) break;
-      word += w;
+      if (w === 0x20 || w === 0x09 || w === 0x0d || w === 0x0a || w === 0x3b || w === 0x28 || w === 0x29 || w === 0x22) break;
       i++;
     }
-    tokens.push({ text: word, quoted: false });
+    tokens.push({ text: text.slice(wordStart, i), quoted: false });
   }
   if (depth > 0) fail('"(" is never closed', depthLine);
-  endLogical();
-  return lines;
+  if (tokens.length > 0) yield { tokens, line: startLine, indented };
 }
 
 interface State {
@@ -160,6 +163,8 @@ interface State {
   defaultTtl: number | undefined;
   lastTtl: number | undefined;
   lastOwner: string | undefined;
+  /** The owner as the last line that gave one wrote it, under the same origin: lastOwner is it made absolute. */
+  lastWritten: string | undefined;
   warn: (w: ZoneFileWarning) => void;
   /** When to check signatures' expiry against, seconds since the epoch; undefined: not checked. */
   now: number | undefined;
@@ -186,7 +191,7 @@ export function parseMasterFile(
   const zone = absolute(origin, '.');
   const out: (ZoneRecord & { line: number; file: string })[] = [];
   const now = checkSignaturesAt && Math.floor(checkSignaturesAt.getTime() / 1000);
-  const state: State = { zone, origin: zone, defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined, warn, now };
+  const state: State = { zone, origin: zone, defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined, lastWritten: undefined, warn, now };
   parseInto(file, read, state, out, 0);
   return checkZone(out, zone);
 }
@@ -210,7 +215,7 @@ function parseInto(
   from?: { file: string; line: number },
 ): void {
   const text = readOrFail(file, read, from);
-  for (const { tokens, line, indented } of tokenize(text, file)) {
+  for (const { tokens, line, indented } of logicalLines(text, file)) {
     const fail = (why: string): never => {
       throw new ZoneFileError(file, line, why);
     };
@@ -222,6 +227,7 @@ function parseInto(
         if (directive === '$ORIGIN') {
           if (args.length !== 1) fail('$ORIGIN takes one name');
           state.origin = absolute(args[0]!, state.origin);
+          state.lastWritten = undefined;
         } else if (directive === '$TTL') {
           if (args.length !== 1) fail('$TTL takes one value');
           state.defaultTtl = parseTtl(args[0]!);
@@ -232,41 +238,46 @@ function parseInto(
           // The included file may set its own origin; ours is back after it (RFC 1035 5.1).
           const saved = state.origin;
           if (args[1] !== undefined) state.origin = absolute(args[1], state.origin);
+          state.lastWritten = undefined;
           parseInto(included, read, state, out, depth + 1, { file, line });
           state.origin = saved;
+          state.lastWritten = undefined;
         } else {
           fail(`unknown directive ${first.text}`);
         }
         continue;
       }
-      let rest = tokens;
+      // Where the TTL, class and type begin: the tokens are indexed, not copied, on a million lines.
+      let at = 0;
       let owner: string;
       if (indented) {
         if (state.lastOwner === undefined) fail('no owner name, and no record before to take it from');
         owner = state.lastOwner!;
       } else {
-        owner = absolute(first.text, state.origin);
-        rest = tokens.slice(1);
+        owner = first.text === state.lastWritten && state.lastOwner !== undefined ? state.lastOwner : absolute(first.text, state.origin);
+        state.lastWritten = first.text;
+        at = 1;
       }
       let ttl: number | undefined;
       let sawClass = false;
-      while (rest.length > 0 && !rest[0]!.quoted) {
-        const t = rest[0]!.text;
-        if (ttl === undefined && /^\d/.test(t)) {
+      while (at < tokens.length && !tokens[at]!.quoted) {
+        const t = tokens[at]!.text;
+        const c = t.charCodeAt(0);
+        if (ttl === undefined && c >= 0x30 && c <= 0x39) {
           ttl = parseTtl(t);
-        } else if (!sawClass && /^(IN|CH|HS|CS|CLASS\d+)$/i.test(t)) {
+        } else if (!sawClass && CLASS_START.has(c) && /^(IN|CH|HS|CS|CLASS\d+)$/i.test(t)) {
           if (t.toUpperCase() !== 'IN' && t.toUpperCase() !== 'CLASS1') fail(`class ${t}: only IN is served`);
           sawClass = true;
         } else {
           break;
         }
-        rest = rest.slice(1);
+        at++;
       }
-      const typeToken = rest[0];
+      const typeToken = tokens[at];
       if (!typeToken) fail('no record type');
       const type = typeCode(typeToken!.text);
       if (type === undefined) fail(`unknown record type "${typeToken!.text}"`);
-      const rdata = rdataFromText(type!, rest.slice(1), state.origin);
+      const rdata = rdataFromText(type!, tokens.slice(at + 1), state.origin);
       if (ttl !== undefined) state.lastTtl = ttl;
       else ttl = state.defaultTtl ?? state.lastTtl ?? (type === 6 ? soaTimers(rdata).minimum : undefined);
       if (ttl === undefined) fail('no TTL: set $TTL or give one');
@@ -304,35 +315,64 @@ function expiryProblem(rrsig: Buffer, now: number): string | undefined {
  */
 export function checkZone(records: (ZoneRecord & { line?: number; file?: string })[], zone: string, source = '(transfer)'): ZoneRecord[] {
   const out: ZoneRecord[] = [];
-  const rrsets = new Map<string, { ttl: number; seen: Set<string> }>();
-  const types = new Map<string, Set<number>>();
+  // Kept lean, for zones of millions of records: one entry per owner name, found again without a
+  // lookup while its records come together, as they mostly do.
+  const owners = new Map<string, OwnerSeen>();
+  let name = '';
+  let owner: OwnerSeen | undefined;
   for (const r of records) {
     const at = (why: string): never => {
       throw new ZoneFileError(r.file ?? source, r.line ?? 0, why);
     };
-    if (!isWithin(r.name, zone)) at(`${r.name} is outside the zone ${zone}`);
+    if (r.name !== name || owner === undefined) {
+      name = r.name;
+      owner = owners.get(name);
+      if (owner === undefined) {
+        if (!isWithin(name, zone)) at(`${name} is outside the zone ${zone}`);
+        owners.set(name, (owner = { kinds: 0, rrsets: [] }));
+      }
+    }
     if (r.type === 6 && r.name !== zone) at(`SOA for ${r.name}: only the zone apex ${zone} has one`);
     // RRSIGs form one RRset per type they cover, each with its own TTL, as BIND keeps them.
-    const key = r.type === 46 && r.rdata.length >= 2 ? `${r.name}\u0000${r.type}\u0000${r.rdata.readUInt16BE(0)}` : `${r.name}\u0000${r.type}`;
-    let rrset = rrsets.get(key);
-    if (!rrset) rrsets.set(key, (rrset = { ttl: r.ttl, seen: new Set() }));
-    const rdataKey = r.rdata.toString('latin1');
-    if (rrset.seen.has(rdataKey)) continue;
-    if (r.type === 6 && rrset.seen.size > 0) at(`a second SOA for ${zone}`);
-    rrset.seen.add(rdataKey);
-    let byType = types.get(r.name);
-    if (!byType) types.set(r.name, (byType = new Set()));
-    byType.add(r.type);
-    if (byType.has(5) && [...byType].some((type) => !BESIDE_CNAME.has(type))) at(`${r.name} has a CNAME and other data`);
-    out.push({ name: r.name, ttl: rrset.ttl, type: r.type, rdata: r.rdata });
+    const key = r.type === 46 && r.rdata.length >= 2 ? 0x10000 + r.rdata.readUInt16BE(0) : r.type;
+    const rrsets = owner.rrsets;
+    let i = 0;
+    while (i < rrsets.length && rrsets[i]!.key !== key) i++;
+    let rrset = rrsets[i];
+    if (rrset === undefined) {
+      rrsets.push((rrset = { key, ttl: r.ttl, seen: r.rdata }));
+    } else {
+      const { seen } = rrset;
+      if (Buffer.isBuffer(seen) ? seen.equals(r.rdata) : seen.has(r.rdata.toString('latin1'))) continue;
+      if (r.type === 6) at(`a second SOA for ${zone}`);
+      if (Buffer.isBuffer(seen)) rrset.seen = new Set([seen.toString('latin1'), r.rdata.toString('latin1')]);
+      else seen.add(r.rdata.toString('latin1'));
+    }
+    owner.kinds |= r.type === 5 ? CNAME_SEEN : BESIDE_CNAME.has(r.type) ? 0 : OTHER_SEEN;
+    if (owner.kinds === (CNAME_SEEN | OTHER_SEEN)) at(`${r.name} has a CNAME and other data`);
+    // A record from a transfer (no file, no line) that keeps its TTL goes out as it came: no copy.
+    out.push(r.ttl === rrset.ttl && r.file === undefined && r.line === undefined ? r : { name: r.name, ttl: rrset.ttl, type: r.type, rdata: r.rdata });
   }
-  const apex = types.get(zone);
+  const apex = owners.get(zone)?.rrsets;
   const file = records[0]?.file ?? source;
   const line = records[0]?.line ?? 0;
-  if (!apex?.has(6)) throw new ZoneFileError(file, line, `no SOA record at the zone apex ${zone}`);
-  if (!apex.has(2)) throw new ZoneFileError(file, line, `no NS records at the zone apex ${zone}`);
+  if (!apex?.some((s) => s.key === 6)) throw new ZoneFileError(file, line, `no SOA record at the zone apex ${zone}`);
+  if (!apex.some((s) => s.key === 2)) throw new ZoneFileError(file, line, `no NS records at the zone apex ${zone}`);
   return out;
 }
+
+/** What checkZone keeps of an owner name: whether it has a CNAME, or a type that may not stand beside one; its RRsets. */
+interface OwnerSeen {
+  kinds: number;
+  /**
+   * Each RRset's type (an RRSIG's: 0x10000 and the type it covers), its
+   * TTL, and its RDATAs seen: the first alone, as most RRsets have one;
+   * a set of them (as latin1 strings) once there are more.
+   */
+  rrsets: { key: number; ttl: number; seen: Buffer | Set<string> }[];
+}
+const CNAME_SEEN = 1;
+const OTHER_SEEN = 2;
 
 /** A record as one master-file line: name, TTL, class, type, data in its canonical text. */
 export function formatRecord(r: ZoneRecord): string {

@@ -57,6 +57,8 @@ export function absolute(name: string, origin: string): string {
  */
 export function absoluteAsWritten(name: string, origin: string): string {
   if (name === '@') return origin;
+  const plain = plainAbsolute(name, origin);
+  if (plain !== undefined) return plain;
   const isAbsolute = name.endsWith('.') && !name.endsWith('\\.');
   const own = labels(name);
   const all = isAbsolute ? own : [...own, ...labels(origin)];
@@ -68,6 +70,27 @@ export function absoluteAsWritten(name: string, origin: string): string {
   }
   if (wire > 255) throw new NameError(`"${name}": longer than 255 bytes`);
   return all.length === 0 ? '.' : `${all.join('.')}.`;
+}
+
+/**
+ * absoluteAsWritten() for the names master files are mostly made of, with
+ * no escapes (a million-record file has a million owners): its labels are
+ * what lies between the dots. Undefined for any other name, and for one
+ * that breaks a rule, which the general path then names.
+ */
+function plainAbsolute(name: string, origin: string): string | undefined {
+  if (name === '' || name.includes('\\') || origin.includes('\\')) return undefined;
+  const full = name.endsWith('.') ? name : origin === '.' ? `${name}.` : `${name}.${origin}`;
+  if (full === '.') return full;
+  // On the wire: a length byte per label, its bytes, the root's zero: the text's length and one.
+  if (full.length + 1 > 255) return undefined;
+  let start = 0;
+  for (let i = 0; i < full.length; i++) {
+    if (full.charCodeAt(i) !== 0x2e) continue;
+    if (i === start || i - start > 63) return undefined;
+    start = i + 1;
+  }
+  return full;
 }
 
 /** One spelling per name, the key lookups use: lowercase, escapes as BIND writes them (so `\\065` and `a` are one name). */
@@ -95,6 +118,10 @@ const SPECIAL = new Set([0x22, 0x24, 0x28, 0x29, 0x2e, 0x3b, 0x40, 0x5c]);
 
 /** One wire label in presentation form, as BIND writes it: specials after `\`, other non-printables as \DDD. */
 export function presentLabel(buf: Buffer, start: number, end: number, lower = false): string {
+  if (plainBytes(buf, start, end)) {
+    const label = buf.toString('latin1', start, end);
+    return lower ? label.toLowerCase() : label;
+  }
   let label = '';
   for (let i = start; i < end; i++) {
     const b = buf[i]!;
@@ -106,8 +133,19 @@ export function presentLabel(buf: Buffer, start: number, end: number, lower = fa
   return label;
 }
 
+/** Whether the bytes from `start` to `end` are all printable ASCII BIND writes as they are (no escape needed). */
+function plainBytes(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (b <= 0x20 || b >= 0x7f || SPECIAL.has(b)) return false;
+  }
+  return true;
+}
+
 /** The uncompressed wire form of an absolute presentation name, its case kept. */
 export function nameToWire(name: string): Buffer {
+  const plain = plainNameToWire(name);
+  if (plain !== undefined) return plain;
   const parts: number[] = [];
   for (const label of labels(name)) {
     const bytes: number[] = [];
@@ -134,6 +172,35 @@ export function nameToWire(name: string): Buffer {
   parts.push(0);
   if (parts.length > 255) throw new NameError(`"${name}": longer than 255 bytes`);
   return Buffer.from(parts);
+}
+
+/**
+ * nameToWire() for a name of printable ASCII without escapes, as most are
+ * (xfrout makes one per record it sends), straight into its buffer;
+ * undefined for any other name, or one that breaks a rule: the general
+ * path then names the problem.
+ */
+function plainNameToWire(name: string): Buffer | undefined {
+  if (name === '.') return Buffer.from([0]);
+  const n = name.length;
+  if (n + 1 > 255 || n < 2 || name.charCodeAt(n - 1) !== 0x2e) return undefined;
+  const out = Buffer.allocUnsafe(n + 1);
+  let lengthAt = 0;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x2e) {
+      const length = i - lengthAt;
+      if (length === 0 || length > 63) return undefined;
+      out[lengthAt] = length;
+      lengthAt = i + 1;
+    } else if (c === 0x5c || c < 0x20 || c > 0x7e) {
+      return undefined;
+    } else {
+      out[i + 1] = c;
+    }
+  }
+  out[n] = 0;
+  return out;
 }
 
 /** The length of the uncompressed name at `pos`, checked to lie within `end`; NameError when it does not. */
@@ -167,13 +234,17 @@ export function wireToName(buf: Buffer, pos: number, lower = false): string {
  */
 const MAX_POINTER_HOPS = 127;
 
+/** Where decompressName() puts a name together before copying it out (there is one thread). */
+const nameScratch = Buffer.allocUnsafe(256);
+
 /**
  * The name at `pos` in a message, compression pointers followed (each to an
  * earlier place), as uncompressed wire form, and where it ends in the
  * message; its own bytes must lie before `limit`. WireError when malformed.
  */
 export function decompressName(msg: Buffer, pos: number, limit: number): { wire: Buffer; end: number } {
-  const out: number[] = [];
+  const out = nameScratch;
+  let length = 0;
   let end = -1;
   let hops = 0;
   let bound = limit;
@@ -181,8 +252,8 @@ export function decompressName(msg: Buffer, pos: number, limit: number): { wire:
     if (pos >= bound) throw new WireError('a name runs past the end');
     const len = msg[pos]!;
     if (len === 0) {
-      out.push(0);
-      return { wire: Buffer.from(out), end: end < 0 ? pos + 1 : end };
+      out[length++] = 0;
+      return { wire: Buffer.from(out.subarray(0, length)), end: end < 0 ? pos + 1 : end };
     }
     if ((len & 0xc0) === 0xc0) {
       if (pos + 1 >= bound) throw new WireError('a pointer runs past the end');
@@ -196,8 +267,9 @@ export function decompressName(msg: Buffer, pos: number, limit: number): { wire:
     }
     if (len > 63) throw new WireError('a label longer than 63 bytes');
     if (pos + 1 + len > bound) throw new WireError('a label runs past the end');
-    if (out.length + len + 2 > 255) throw new WireError('a name longer than 255 bytes');
-    for (let i = pos; i <= pos + len; i++) out.push(msg[i]!);
+    if (length + len + 2 > 255) throw new WireError('a name longer than 255 bytes');
+    msg.copy(out, length, pos, pos + 1 + len);
+    length += 1 + len;
     pos += 1 + len;
   }
 }

@@ -221,6 +221,9 @@ export function rrType(code: number): RRType | undefined {
 
 /** The type's code from its mnemonic or RFC 3597 TYPEnnn; undefined when neither. */
 export function typeCode(token: string): number | undefined {
+  // Types are mostly written in capitals already.
+  const written = BY_NAME.get(token);
+  if (written) return written.code;
   const upper = token.toUpperCase();
   const known = BY_NAME.get(upper);
   if (known) return known.code;

@@ -46,6 +46,13 @@ const REMOVED = 0;
 const ADDED = 1;
 /** Records a transfer reads from the zone at a time, each read a transaction of its own. */
 export const RECORDS_PER_READ = 1000;
+/**
+ * SQLite's page cache while a whole zone is written, KiB: its index takes
+ * the records in the file's order, not its own, and with the default 2 MB
+ * it kept reading back pages it had just let go (a 1,000,000-record zone
+ * wrote 15-30% faster with this). Put back to the default afterwards.
+ */
+const WRITE_CACHE_KIB = 65_536;
 /** Records a difference must change for a checkpoint after it (a whole zone written is always followed by one). */
 const CHECKPOINT_AFTER_RECORDS = 1000;
 /** How long a checkpoint after a write waits for readers to leave the WAL, ms. */
@@ -62,6 +69,8 @@ export class ZoneChangedError extends ZoneStoreError {}
 
 /** A zone as a transfer reads it: the SOA of the version it began with, then the records of that version. */
 export interface ZoneReading {
+  /** The zone's id: never given to another zone, nor to this one once replaced. */
+  id: number;
   soa: ZoneRecord;
   /** The records in zone order; throws ZoneChangedError once the zone is no longer that version. */
   records: Iterable<ZoneRecord>;
@@ -217,12 +226,17 @@ export class ZoneStore {
       this.db.prepare('DELETE FROM zones WHERE name = ?').run(name);
       const { last: zoneId } = this.db.prepare('UPDATE zone_ids SET last = last + 1 RETURNING last').get() as { last: number };
       this.db.prepare('INSERT INTO zones (id, name, serial, loaded_at) VALUES (?, ?, ?, ?)').run(zoneId, name, serial, new Date().toISOString());
-      const insert = this.db.prepare('INSERT INTO records (zone_id, name, rname, ttl, type, rdata) VALUES (?, ?, ?, ?, ?, ?)');
-      for (const r of records) insert.run(zoneId, r.name, sortKey(r.name), r.ttl, r.type, r.rdata);
+      this.insertRecords(zoneId, records);
       if (difference) this.journalChange(name, difference);
       else this.db.prepare('DELETE FROM journal WHERE zone = ?').run(name);
     });
-    replace.immediate();
+    const cache = this.db.pragma('cache_size', { simple: true }) as number;
+    this.db.pragma(`cache_size = -${WRITE_CACHE_KIB}`);
+    try {
+      replace.immediate();
+    } finally {
+      this.db.pragma(`cache_size = ${cache}`);
+    }
     this.checkpoint();
   }
 
@@ -311,6 +325,18 @@ export class ZoneStore {
       records -= change.size;
     }
     this.journalSizes.set(zone, { newest: id, records });
+  }
+
+  /** Inserts a zone's records. Inside a transaction. */
+  private insertRecords(zoneId: number, records: readonly ZoneRecord[]): void {
+    const insert = this.sql('INSERT INTO records (zone_id, name, rname, ttl, type, rdata) VALUES (?, ?, ?, ?, ?, ?)');
+    // An owner's records mostly come together: its sort key is made once for them.
+    let owner = '';
+    let key = '';
+    for (const r of records) {
+      if (r.name !== owner) key = sortKey((owner = r.name));
+      insert.run(zoneId, r.name, key, r.ttl, r.type, r.rdata);
+    }
   }
 
   /** A statement prepared once for this store: compiling one costs more than running it on a small change. */
@@ -415,11 +441,14 @@ export class ZoneStore {
     })();
     if (!head) return undefined;
     const stillThere = this.db.prepare('SELECT 1 FROM zones WHERE id = ? AND serial = ?').pluck();
-    const page = this.db.prepare(
-      `SELECT name, ttl, type, rdata, rname, id FROM records
-       WHERE zone_id = ? AND (rname, type, id) > (?, ?, ?) ORDER BY rname, type, id LIMIT ${RECORDS_PER_READ}`,
-    );
-    type Row = ZoneRecord & { rname: string; id: number };
+    // Rows as arrays: no object made per row only to be taken apart.
+    const page = this.db
+      .prepare(
+        `SELECT name, ttl, type, rdata, rname, id FROM records
+         WHERE zone_id = ? AND (rname, type, id) > (?, ?, ?) ORDER BY rname, type, id LIMIT ${RECORDS_PER_READ}`,
+      )
+      .raw();
+    type Row = [string, number, number, Buffer, string, number];
     const read = this.db.transaction((after: [string, number, number]): Row[] => {
       if (stillThere.get(head.id, serialOf(head.soa)) === undefined) throw new ZoneChangedError(`zone ${name} changed while it was being read`);
       return page.all(head.id, ...after) as Row[];
@@ -428,13 +457,13 @@ export class ZoneStore {
       let after: [string, number, number] = ['', -1, -1];
       for (;;) {
         const rows = read(after);
-        for (const { name: owner, ttl, type, rdata } of rows) yield { name: owner, ttl, type, rdata };
+        for (const [owner, ttl, type, rdata] of rows) yield { name: owner, ttl, type, rdata };
         if (rows.length < RECORDS_PER_READ) return;
         const last = rows.at(-1)!;
-        after = [last.rname, last.type, last.id];
+        after = [last[4], last[2], last[5]];
       }
     }
-    return { soa: head.soa, records: records() };
+    return { id: head.id, soa: head.soa, records: records() };
   }
 
   /** The zone's SOA record, undefined when there is no such zone. */

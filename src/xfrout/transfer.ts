@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { decide, DEFAULT_TRANSFER_ACL, type AclEntry } from '../dns/acl.js';
-import { axfrMessages, transferMessages } from '../dns/axfr.js';
+import { axfrMessages, transferFlags, transferMessages, transferType } from '../dns/axfr.js';
 import { differenceSize, ixfrSequence, serialNewer, serialOf } from '../dns/ixfr.js';
 import { bareResponse, lengthPrefixed, parseQuery, RCODE, type Query } from '../dns/message.js';
 import { readResponse } from '../dns/response.js';
@@ -9,6 +9,7 @@ import type { ZoneRecord } from '../dns/master-file.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import type { Logger } from '../log.js';
 import { TransferCounters } from '../stats/transfer-counters.js';
+import { PreparedZones, restamp } from './prepared.js';
 
 export interface TransferLimits {
   /** Transfers at once at most; one more is answered SERVFAIL, as named answers past its transfers-out. */
@@ -18,6 +19,9 @@ export interface TransferLimits {
 }
 
 export const DEFAULT_TRANSFER_LIMITS: TransferLimits = Object.freeze({ maxTransfers: 10, idleMs: 30_000 });
+
+/** Bytes of AXFR messages xfrout keeps to send again, over all zones (a 1,000,000-record zone takes about 30 MB). */
+export const PREPARED_BYTES = 128 * 1024 * 1024;
 
 const IXFR = 251;
 
@@ -75,6 +79,7 @@ export class TransfersOut {
   limits: TransferLimits = DEFAULT_TRANSFER_LIMITS;
   private active = 0;
   readonly counters = new TransferCounters();
+  private readonly prepared = new PreparedZones(PREPARED_BYTES);
 
   constructor(
     private readonly dataPath: string,
@@ -152,8 +157,11 @@ export class TransfersOut {
           await send(bareResponse(query, RCODE.NOTAUTH));
           return;
         }
-        this.log.info({ client, zone: query.qname, serial: serialOf(zone.soa), transfer: 'AXFR', asked: since === undefined ? 'AXFR' : 'IXFR', key: signer?.key.name }, 'transfer started');
-        const sent = await this.stream(query.qname, 'AXFR', axfrMessages(query, zone.soa, zone.records, room), send);
+        const version = { id: zone.id, serial: serialOf(zone.soa), room };
+        const kept = this.prepared.get(query.qname, version);
+        this.log.info({ client, zone: query.qname, serial: version.serial, transfer: 'AXFR', asked: since === undefined ? 'AXFR' : 'IXFR', key: signer?.key.name, prepared: kept !== undefined }, 'transfer started');
+        const messages = kept ? restamped(kept, query) : this.prepared.keep(query.qname, version, axfrMessages(query, zone.soa, zone.records, room));
+        const sent = await this.stream(query.qname, 'AXFR', messages, send);
         this.log.info({ client, zone: query.qname, transfer: 'AXFR', ...sent }, 'transfer done');
       } finally {
         store.close();
@@ -208,4 +216,11 @@ export class TransfersOut {
     this.counters.count(zone, kind, 'success', sent.records, sent.bytes);
     return { messages: sent.messages, records: sent.records };
   }
+}
+
+/** Messages kept from an earlier transfer of the zone, one at a time, each made this query's answer. */
+function* restamped(messages: readonly Buffer[], query: Query): Generator<Buffer> {
+  const flags = transferFlags(query);
+  const qtype = transferType(query);
+  for (const message of messages) yield restamp(message, query.id, flags, qtype);
 }
