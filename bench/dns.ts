@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,6 +40,9 @@ export interface DnsCase {
   /** dnsperf's queries per second in each round. */
   b10: number[];
   named: number[];
+  /** CPU time (user and system, workers included) per query answered in each round, microseconds; empty without /proc. */
+  b10CpuUs: number[];
+  namedCpuUs: number[];
 }
 
 export interface DnsFigures {
@@ -93,6 +96,37 @@ export async function dnsperf(port: number, queryFile: string, dnssecOk: boolean
   return Number(qps[1]);
 }
 
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU seconds (user and system) used so far by `pid` and its children
+ * (auth's workers), from /proc; undefined where it cannot be read. On a
+ * shared machine the rate a server reaches depends on the CPU it is given;
+ * what it costs a query does much less.
+ */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command's ")": state, ppid ... utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) seconds += cpuSeconds(Number(child)) ?? 0;
+    }
+    return seconds;
+  } catch {
+    return undefined;
+  }
+}
+
+/** dnsperf against `port`; its rate, and the CPU `pid` spent per query meanwhile (microseconds, undefined without /proc). */
+async function measured(pid: number, port: number, queryFile: string, dnssecOk: boolean): Promise<{ qps: number; cpuUs?: number }> {
+  const before = cpuSeconds(pid);
+  const qps = await dnsperf(port, queryFile, dnssecOk);
+  const after = cpuSeconds(pid);
+  return { qps, cpuUs: before === undefined || after === undefined ? undefined : ((after - before) * 1e6) / (qps * SECONDS) };
+}
+
 /** A store in `dir` holding the zone of `zoneFile`, with Auth/workers set to `workers` in its configuration. */
 async function authData(dir: string, zoneFile: string, workers: number): Promise<string> {
   const data = await mkdtemp(path.join(dir, 'store-'));
@@ -110,7 +144,7 @@ async function authData(dir: string, zoneFile: string, workers: number): Promise
  * both alike.
  */
 async function measure(bus: Bus, dir: string, zoneFile: string, queryFile: string, workers: number, signed: boolean): Promise<DnsCase> {
-  const result: DnsCase = { workers, signed, b10: [], named: [] };
+  const result: DnsCase = { workers, signed, b10: [], named: [], b10CpuUs: [], namedCpuUs: [] };
   const data = await authData(dir, zoneFile, workers);
   const auth = start('src/auth/main.js', ['-p', '0', '-d', data], { env: bus.env, lifeline: true });
   try {
@@ -119,14 +153,18 @@ async function measure(bus: Bus, dir: string, zoneFile: string, queryFile: strin
     const named = await startNamed({ zones: [{ name: ZONE, file: zoneFile }], threads: workers });
     try {
       const run = {
-        b10: () => dnsperf(authPort, queryFile, signed),
-        named: () => dnsperf(named.port, queryFile, signed),
+        b10: () => measured(auth.child.pid!, authPort, queryFile, signed),
+        named: () => measured(named.proc.child.pid!, named.port, queryFile, signed),
       };
       await dnsperf(authPort, queryFile, signed, WARMUP_SECONDS);
       await dnsperf(named.port, queryFile, signed, WARMUP_SECONDS);
       for (let round = 0; round < ROUNDS; round++) {
         const order = round % 2 === 0 ? (['b10', 'named'] as const) : (['named', 'b10'] as const);
-        for (const side of order) result[side].push(await run[side]());
+        for (const side of order) {
+          const { qps, cpuUs } = await run[side]();
+          result[side].push(qps);
+          if (cpuUs !== undefined) result[side === 'b10' ? 'b10CpuUs' : 'namedCpuUs'].push(cpuUs);
+        }
         if (process.env.B10_BENCH_DEBUG) process.stderr.write(`dns workers ${workers} ${signed ? 'signed' : 'unsigned'} round ${round}: b10 ${result.b10.at(-1)!.toFixed(0)}/s, named ${result.named.at(-1)!.toFixed(0)}/s\n`);
       }
     } finally {
@@ -176,6 +214,10 @@ export function dnsReport(dns: DnsFigures | string): string[] {
     const named = median(c.named);
     const what = `${c.signed ? 'signed, DO' : 'unsigned'}, ${c.workers} worker${c.workers > 1 ? 's' : ''}`;
     lines.push(`  ${what.padEnd(22)} b10-auth ${rate(b10)}, named -n ${c.workers} ${rate(named)} queries = ${(b10 / named).toFixed(2)}x  (target >= ${DNS_TARGET}x)`);
+    if (c.b10CpuUs.length > 0 && c.namedCpuUs.length > 0) {
+      const [b10Us, namedUs] = [median(c.b10CpuUs), median(c.namedCpuUs)];
+      lines.push(`  ${''.padEnd(22)} CPU per query: b10-auth ${b10Us.toFixed(1)} us, named ${namedUs.toFixed(1)} us (named/b10 ${(namedUs / b10Us).toFixed(2)}x)`);
+    }
   }
   return lines;
 }

@@ -1,5 +1,4 @@
 import dgram from 'node:dgram';
-import dns from 'node:dns';
 import net from 'node:net';
 import { lookup, zoneFor, type Answer } from '../dns/lookup.js';
 import {
@@ -76,15 +75,13 @@ function fill(prepared: Buffer, query: Query): Buffer {
 }
 
 /**
- * dgram's lookup for auth's UDP sockets. Every answer goes to a client's
- * own address, numeric already: it is passed back at once, where
- * dns.lookup would check it again and put every send off by a tick.
- * Anything else (a bind to a name) goes to dns.lookup.
+ * dgram's lookup for auth's UDP sockets. Every address they see is numeric
+ * already (those bound to are checked by checkEndpoints; answers go to a
+ * client's own): it is passed back at once, where dns.lookup would check it
+ * again and put every send off by a tick.
  */
-function numericLookup(address: string, family: number | dns.LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
-  const version = net.isIP(address);
-  if (version === 0) dns.lookup(address, family as dns.LookupOneOptions, callback);
-  else callback(null, address, version);
+function numericLookup(address: string, family: unknown, callback: (err: null, address: string, family: number) => void): void {
+  callback(null, address, family === 6 ? 6 : 4);
 }
 
 /** The largest UDP response a query allows: its EDNS payload size, at least 512; 512 without EDNS. */
