@@ -1,33 +1,52 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { CONFIG_FILE } from '../src/cfgmgr/store.js';
 import { parseMasterFile } from '../src/dns/master-file.js';
 import { ZoneStore } from '../src/dns/zone-store.js';
-import { startBus } from '../src/testing/index.js';
+import { startBus, type Bus } from '../src/testing/index.js';
 import { startNamed } from '../test/helpers/named.js';
 import { start } from '../test/helpers/processes.js';
 import { signZone } from '../test/helpers/sign.js';
+import { median } from './boss.js';
 
 const exec = promisify(execFile);
 
-/** b10-auth against BIND 9 (`named -n 1`, one worker thread) on the same zone, same query mix, same run. */
+/**
+ * b10-auth with Auth/workers N against BIND 9's `named -n N` (N worker
+ * threads) on the same zone, same query mix, same run, for N = 1 and 2.
+ */
 const NAMES = 2000;
-const SECONDS = 8;
+/** dnsperf's run, seconds (B10_BENCH_DNS_SECONDS for a quick look). */
+const SECONDS = Number(process.env.B10_BENCH_DNS_SECONDS) || 8;
+/** Measured rounds of each server per case, alternating (B10_BENCH_DNS_ROUNDS). */
+const ROUNDS = Number(process.env.B10_BENCH_DNS_ROUNDS) || 3;
+/** The worker counts compared (B10_BENCH_DNS_WORKERS, e.g. "1" or "1,2"). */
+const WORKERS = (process.env.B10_BENCH_DNS_WORKERS ?? '1,2').split(',').map(Number);
+/** A warm-up run of each server before the rounds: the prepared responses and the JIT, named's caches. */
+const WARMUP_SECONDS = 2;
+/** Targets: each ratio b10/named at least this. */
+export const DNS_TARGET = 0.9;
 export const ZONE = 'bench.test';
 
-export interface DnsPair {
-  b10: number;
-  named: number;
+export interface DnsCase {
+  /** Auth/workers for b10, -n for named. */
+  workers: number;
+  /** The zone signed by dnssec-signzone (NSEC3, no salt, 0 iterations), every query with DO; else the zone as it is, no DO. */
+  signed: boolean;
+  /** dnsperf's queries per second in each round. */
+  b10: number[];
+  named: number[];
+  /** CPU time (user and system, workers included) per query answered in each round, microseconds; empty without /proc. */
+  b10CpuUs: number[];
+  namedCpuUs: number[];
 }
 
 export interface DnsFigures {
-  /** The zone as it is, queries without DO. */
-  unsigned: DnsPair;
-  /** The zone signed by dnssec-signzone (NSEC3, no salt, 0 iterations), every query with DO. */
-  signed: DnsPair;
+  cases: DnsCase[];
   queries: number;
 }
 
@@ -68,8 +87,8 @@ export function queryText(): string {
 }
 
 
-export async function dnsperf(port: number, queryFile: string, dnssecOk: boolean): Promise<number> {
-  const { stdout } = await exec('/usr/bin/dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(SECONDS), '-c', '4', '-q', '200', ...(dnssecOk ? ['-D'] : [])]);
+export async function dnsperf(port: number, queryFile: string, dnssecOk: boolean, seconds = SECONDS): Promise<number> {
+  const { stdout } = await exec('/usr/bin/dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(seconds), '-c', '4', '-q', '200', ...(dnssecOk ? ['-D'] : [])]);
   const qps = /Queries per second:\s+([\d.]+)/.exec(stdout);
   const lost = /Queries lost:\s+(\d+)/.exec(stdout);
   if (!qps) throw new Error(`dnsperf printed no rate:\n${stdout}`);
@@ -77,31 +96,91 @@ export async function dnsperf(port: number, queryFile: string, dnssecOk: boolean
   return Number(qps[1]);
 }
 
-/** b10-auth, then named, on one zone file and one query mix. */
-async function pair(dir: string, zoneFile: string, queryFile: string, dnssecOk: boolean): Promise<DnsPair> {
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU seconds (user and system) used so far by `pid` and its children
+ * (auth's workers), from /proc; undefined where it cannot be read. On a
+ * shared machine the rate a server reaches depends on the CPU it is given;
+ * what it costs a query does much less.
+ */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command's ")": state, ppid ... utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) seconds += cpuSeconds(Number(child)) ?? 0;
+    }
+    return seconds;
+  } catch {
+    return undefined;
+  }
+}
+
+/** dnsperf against `port`; its rate, and the CPU `pid` spent per query meanwhile (microseconds, undefined without /proc). */
+async function measured(pid: number, port: number, queryFile: string, dnssecOk: boolean): Promise<{ qps: number; cpuUs?: number }> {
+  const before = cpuSeconds(pid);
+  const qps = await dnsperf(port, queryFile, dnssecOk);
+  const after = cpuSeconds(pid);
+  return { qps, cpuUs: before === undefined || after === undefined ? undefined : ((after - before) * 1e6) / (qps * SECONDS) };
+}
+
+/** A store in `dir` holding the zone of `zoneFile`, with Auth/workers set to `workers` in its configuration. */
+async function authData(dir: string, zoneFile: string, workers: number): Promise<string> {
   const data = await mkdtemp(path.join(dir, 'store-'));
   const store = ZoneStore.open(data);
   store.replaceZone(`${ZONE}.`, parseMasterFile(zoneFile, ZONE));
   store.close();
-  const bus = await startBus();
-  let b10: number;
-  try {
-    const auth = start('src/auth/main.js', ['-p', '0', '-d', data], { env: bus.env, lifeline: true });
-    const listening = await auth.waitForLog((l) => l.msg === 'auth listening', 'auth listening');
-    b10 = await dnsperf((listening.endpoints as { port: number }[])[0]!.port, queryFile, dnssecOk);
-    await auth.stop();
-  } finally {
-    await bus.stop();
-  }
-  const named = await startNamed({ zones: [{ name: ZONE, file: zoneFile }] });
-  try {
-    return { b10, named: await dnsperf(named.port, queryFile, dnssecOk) };
-  } finally {
-    await named.stop();
-  }
+  await writeFile(path.join(data, CONFIG_FILE), JSON.stringify({ version: 2, Auth: { workers } }));
+  return data;
 }
 
-/** Both servers on the zone unsigned (no DO) and signed (DO on every query), same query mix; the reason when the tools are missing. */
+/**
+ * One case: b10-auth (Auth/workers `workers`) and `named -n workers` both
+ * running, each warmed up, then ROUNDS rounds of dnsperf against each,
+ * alternating which goes first, so that the shared machine's drifts hit
+ * both alike.
+ */
+async function measure(bus: Bus, dir: string, zoneFile: string, queryFile: string, workers: number, signed: boolean): Promise<DnsCase> {
+  const result: DnsCase = { workers, signed, b10: [], named: [], b10CpuUs: [], namedCpuUs: [] };
+  const data = await authData(dir, zoneFile, workers);
+  const auth = start('src/auth/main.js', ['-p', '0', '-d', data], { env: bus.env, lifeline: true });
+  try {
+    const listening = await auth.waitForLog((l) => l.msg === 'auth listening', 'auth listening');
+    const authPort = (listening.endpoints as { port: number }[])[0]!.port;
+    const named = await startNamed({ zones: [{ name: ZONE, file: zoneFile }], threads: workers });
+    try {
+      const run = {
+        b10: () => measured(auth.child.pid!, authPort, queryFile, signed),
+        named: () => measured(named.proc.child.pid!, named.port, queryFile, signed),
+      };
+      await dnsperf(authPort, queryFile, signed, WARMUP_SECONDS);
+      await dnsperf(named.port, queryFile, signed, WARMUP_SECONDS);
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? (['b10', 'named'] as const) : (['named', 'b10'] as const);
+        for (const side of order) {
+          const { qps, cpuUs } = await run[side]();
+          result[side].push(qps);
+          if (cpuUs !== undefined) result[side === 'b10' ? 'b10CpuUs' : 'namedCpuUs'].push(cpuUs);
+        }
+        if (process.env.B10_BENCH_DEBUG) process.stderr.write(`dns workers ${workers} ${signed ? 'signed' : 'unsigned'} round ${round}: b10 ${result.b10.at(-1)!.toFixed(0)}/s, named ${result.named.at(-1)!.toFixed(0)}/s\n`);
+      }
+    } finally {
+      await named.stop();
+    }
+  } finally {
+    await auth.stop();
+    await rm(data, { recursive: true, force: true });
+  }
+  return result;
+}
+
+/**
+ * Both servers on the zone unsigned (no DO) and signed (DO on every query),
+ * same query mix, with 1 and 2 workers each; the reason when the tools are missing.
+ */
 export async function benchDns(): Promise<DnsFigures | string> {
   const why = tools();
   if (why) return why;
@@ -111,12 +190,34 @@ export async function benchDns(): Promise<DnsFigures | string> {
   await writeFile(zoneFile, zoneText());
   await writeFile(queryFile, queryText());
   const queries = queryText().split('\n').length - 1;
+  const bus = await startBus();
   try {
-    const unsigned = await pair(dir, zoneFile, queryFile, false);
     const { signedFile } = await signZone(zoneFile, ZONE, { nsec3: true, dir: await mkdtemp(path.join(dir, 'keys-')) });
-    const signed = await pair(dir, signedFile, queryFile, true);
-    return { unsigned, signed, queries };
+    const cases: DnsCase[] = [];
+    for (const signed of [false, true]) {
+      for (const workers of WORKERS) cases.push(await measure(bus, dir, signed ? signedFile : zoneFile, queryFile, workers, signed));
+    }
+    return { cases, queries };
   } finally {
+    await bus.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The lines `npm run bench` prints for these figures. */
+export function dnsReport(dns: DnsFigures | string): string[] {
+  if (typeof dns === 'string') return [`auth vs BIND 9: skipped: ${dns}`];
+  const rate = (n: number): string => `${Math.round(n).toLocaleString('en-US')}/s`;
+  const lines = [`auth vs BIND 9 (dnsperf, 4 clients, ${SECONDS} s a round, ${dns.queries} distinct queries, same zone; medians of ${ROUNDS} alternating rounds)`];
+  for (const c of dns.cases) {
+    const b10 = median(c.b10);
+    const named = median(c.named);
+    const what = `${c.signed ? 'signed, DO' : 'unsigned'}, ${c.workers} worker${c.workers > 1 ? 's' : ''}`;
+    lines.push(`  ${what.padEnd(22)} b10-auth ${rate(b10)}, named -n ${c.workers} ${rate(named)} queries = ${(b10 / named).toFixed(2)}x  (target >= ${DNS_TARGET}x)`);
+    if (c.b10CpuUs.length > 0 && c.namedCpuUs.length > 0) {
+      const [b10Us, namedUs] = [median(c.b10CpuUs), median(c.namedCpuUs)];
+      lines.push(`  ${''.padEnd(22)} CPU per query: b10-auth ${b10Us.toFixed(1)} us, named ${namedUs.toFixed(1)} us (named/b10 ${(namedUs / b10Us).toFixed(2)}x)`);
+    }
+  }
+  return lines;
 }

@@ -2,7 +2,7 @@ import { benchBoss, median } from './boss.js';
 import { benchBus } from './bus.js';
 import { benchRecovery, RECOVERY_PERIOD_MS } from './recovery.js';
 import { benchClients, clientLines } from './session.js';
-import { benchDns } from './dns.js';
+import { benchDns, dnsReport } from './dns.js';
 import { benchCounters } from './stats.js';
 import { benchAxfr } from './axfr.js';
 import { benchZoneLoad } from './zoneload.js';
@@ -48,15 +48,7 @@ out(`recovery (kill -9, then until \`config show\` is answered again; restart pe
 out(`  msgq median          ${median(recovery.msgqMs).toFixed(0)} ms, worst ${worst(recovery.msgqMs).toFixed(0)} ms  (target < 500 ms; runs: ${ms(recovery.msgqMs)})`);
 out(`  cfgmgr median        ${median(recovery.cfgmgrMs).toFixed(0)} ms, worst ${worst(recovery.cfgmgrMs).toFixed(0)} ms  (target < first restart delay (0 after a healthy run) + 500 ms; runs: ${ms(recovery.cfgmgrMs)})`);
 
-const dns = await benchDns();
-if (typeof dns === 'string') {
-  out(`auth vs BIND 9: skipped: ${dns}`);
-} else {
-  out(`auth vs BIND 9 (dnsperf, 4 clients, 8 s each, ${dns.queries} distinct queries, same zone)`);
-  for (const [what, figures, target] of [['unsigned', dns.unsigned, 0.7], ['signed, DO', dns.signed, 0.6]] as const) {
-    out(`  ${what.padEnd(11)} b10-auth ${rate(figures.b10)}, named -n 1 ${rate(figures.named)} queries = ${(figures.b10 / figures.named).toFixed(2)}x  (target >= ${target}x)`);
-  }
-}
+for (const line of dnsReport(await benchDns())) out(line);
 
 const counters = await benchCounters();
 if (typeof counters === 'string') {

@@ -71,6 +71,21 @@ export class AuthCounters {
     if (bytes[2]! & TC) this.truncated++;
   }
 
+  /**
+   * A plain query (EDNS version 0 at most) answered with a prepared response
+   * of `rcode`, TC set when `truncated`: what query(), answered() and
+   * response() count for it, in one go.
+   */
+  prepared(transport: Transport, qtype: number, dnssecOk: boolean, counts: ZoneCounts | undefined, rcode: number, truncated: boolean): void {
+    if (!this.enabled) return;
+    this.opcodes[transport][0]!++;
+    this.qtypes[transport][qtype]!++;
+    if (dnssecOk) this.dnssecOk++;
+    this.rcodes[rcode]!++;
+    if (truncated) this.truncated++;
+    this.answered(counts, rcode);
+  }
+
   /** The counts of the zone named, for the response cache to hold; undefined for no zone. */
   zone(origin: string | undefined): ZoneCounts | undefined {
     if (origin === undefined) return undefined;

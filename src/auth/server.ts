@@ -15,14 +15,16 @@ import {
   type Parsed,
   type Query,
 } from '../dns/message.js';
+import { EDNS_DO, EDNS_NONE, EDNS_PLAIN, plainQuery, readPlainQuery } from '../dns/plain-query.js';
 import { checkRequest, Keyring, tsigErrorName, tsigSize } from '../dns/tsig.js';
 import { NS, type Zone } from '../dns/zone.js';
 import { LogThrottle } from '../log-throttle.js';
 import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
-import { AuthCounters, type ZoneCounts } from './counters.js';
+import { AuthCounters } from './counters.js';
 import { bindFailure, blockedByOwn, checkEndpoints, formatEndpoint, ListenError, planMove, type Bound, type Endpoint } from './endpoints.js';
-import { limitsAnything, ResponseRateLimiter, type RateLimit, type ResponseKind } from './rrl.js';
+import { PreparedResponses, type Counted, type Prepared } from './prepared.js';
+import { limitsAnything, ResponseRateLimiter, type RateLimit } from './rrl.js';
 import { serveTcpConnection, type TcpOutcome } from './tcp-connection.js';
 import type { UpdateClient } from './update-relay.js';
 
@@ -51,13 +53,6 @@ function isTransferQuery(parsed: Parsed): boolean {
   return parsed.kind === 'query' && parsed.query.opcode === OPCODE_QUERY && (parsed.query.qtype === AXFR || parsed.query.qtype === IXFR);
 }
 
-/** How rate limiting counts a response: its class, and what tells identical ones apart. */
-interface Counted {
-  kind: ResponseKind;
-  name: string;
-  qtype: number;
-}
-
 /** A response; what rate limiting counts it as (nothing: never limited); what a slip sends in its place. */
 interface Reply {
   bytes: Buffer;
@@ -68,30 +63,30 @@ interface Reply {
 const ERROR: Counted = Object.freeze({ kind: 'error', name: '', qtype: 0 });
 const error = (bytes: Buffer): Reply => ({ bytes, counted: ERROR });
 
-/**
- * A response prepared once, sent again with the id, RD and CD bits and question of
- * each query. The question is echoed byte for byte; names that differ only
- * in case have one length, so the next query's question fits where the
- * first one's was (and pointers to it stay right).
- */
-interface Prepared {
-  bytes: Buffer;
-  counted: Counted;
-  rcode: number;
-  aa: boolean;
-  /** The counts of the zone it is answered from. */
-  zone: ZoneCounts | undefined;
-  /** The same truncated (TC, question only), made when rate limiting first slips it. */
-  truncated?: Buffer;
-}
-
+/** The prepared response with the id, RD and CD bits and question of `query`. */
 function fill(prepared: Buffer, query: Query): Buffer {
-  const out = Buffer.from(prepared);
+  const out = Buffer.allocUnsafe(prepared.length);
+  prepared.copy(out);
   out.writeUInt16BE(query.id, 0);
   out[2] = (out[2]! & ~0x01) | (query.rd ? 0x01 : 0);
   out[3] = (out[3]! & ~CD) | (query.cd ? CD : 0);
   query.question.copy(out, 12);
   return out;
+}
+
+/**
+ * dgram's lookup for auth's UDP sockets. Every address they see is numeric
+ * already (those bound to are checked by checkEndpoints; answers go to a
+ * client's own): it is passed back at once, where dns.lookup would check it
+ * again and put every send off by a tick.
+ */
+function numericLookup(address: string, family: unknown, callback: (err: null, address: string, family: number) => void): void {
+  callback(null, address, family === 6 ? 6 : 4);
+}
+
+/** The largest UDP response a query allows: its EDNS payload size, at least 512; 512 without EDNS. */
+function udpMaxSize(payload: number | undefined): number {
+  return payload === undefined ? 512 : Math.max(512, Math.min(payload, 65_535));
 }
 
 /**
@@ -135,7 +130,9 @@ function closeSockets({ udp, tcp }: Listener): void {
  */
 export class AuthServer {
   private zones = new Map<string, Zone>();
-  private readonly prepared = new Map<string, Prepared>();
+  private readonly prepared = new PreparedResponses(MAX_PREPARED);
+  /** The plain query being answered: read into the same object every time. */
+  private readonly plain = plainQuery();
   private rateLimiter: ResponseRateLimiter | undefined;
   private listeners: Listener[] = [];
   private readonly tcpSockets = new Set<net.Socket>();
@@ -282,33 +279,59 @@ export class AuthServer {
   private ixfrOverUdp(query: Query, room: number): Reply {
     if (!this.zones.has(query.qname)) return error(bareResponse(query, RCODE.NOTAUTH));
     if (query.nscount === 0) return error(bareResponse(query, RCODE.FORMERR));
-    const maxSize = (query.edns ? Math.max(512, Math.min(query.edns.payload, 65_535)) : 512) - room;
+    const maxSize = udpMaxSize(query.edns?.payload) - room;
     const found = lookup(this.zones, query.qname, SOA, { minimal: true, noAdditional: true, dnssec: query.edns?.dnssecOk === true });
     return { bytes: answerResponse(query, found, maxSize), counted: countedAs(query, found) };
   }
 
   private answer(query: Query, transport: 'udp' | 'tcp', room: number): Reply {
     // Over UDP the client's EDNS payload size, at least 512; over TCP a whole message.
-    const maxSize = (transport === 'tcp' ? 65_535 : query.edns ? Math.max(512, Math.min(query.edns.payload, 65_535)) : 512) - room;
+    const maxSize = (transport === 'tcp' ? 65_535 : udpMaxSize(query.edns?.payload)) - room;
     // The DO bit is echoed (RFC 3225), and RD decides whether a positive answer carries the zone's NS
     // (named's default minimal-responses): each combination is a response of its own.
-    const key = `${query.qname}\u0000${query.qtype}\u0000${query.edns ? (query.edns.dnssecOk ? 2 : 1) : 0}\u0000${maxSize}\u0000${query.rd ? 1 : 0}`;
-    let prepared = this.prepared.get(key);
+    const shape = { edns: query.edns ? (query.edns.dnssecOk ? EDNS_DO : EDNS_PLAIN) : EDNS_NONE, maxSize, rd: query.rd };
+    let prepared = this.prepared.find(query.question, 0, query.question.length, shape.edns, maxSize, query.rd);
     if (prepared === undefined) {
       // named answers a UDP query that offers at most 512 bytes of EDNS minimally: no NS in authority, no additional data.
       const small = transport === 'udp' && query.edns !== undefined && query.edns.payload <= 512;
       const found = lookup(this.zones, query.qname, query.qtype, { minimal: query.rd || small, noAdditional: small, dnssec: query.edns?.dnssecOk === true });
-      prepared = { bytes: answerResponse(query, found, maxSize), counted: countedAs(query, found), rcode: RCODE[found.rcode], aa: found.aa, zone: this.counters.zone(zoneFor(this.zones, query.qname)?.origin) };
-      if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
-      this.prepared.set(key, prepared);
+      prepared = this.prepared.add(query.question, shape, {
+        bytes: answerResponse(query, found, maxSize),
+        counted: countedAs(query, found),
+        rcode: RCODE[found.rcode],
+        aa: found.aa,
+        zone: this.counters.zone(zoneFor(this.zones, query.qname)?.origin),
+      });
     }
-    const entry = prepared;
+    const entry: Prepared = prepared;
     this.counters.answered(entry.zone, entry.rcode);
     return {
       bytes: fill(entry.bytes, query),
       counted: entry.counted,
       slipped: () => fill((entry.truncated ??= bareResponse(query, entry.rcode, { aa: entry.aa, tc: true })), query),
     };
+  }
+
+  /**
+   * A plain query (readPlainQuery) whose response is prepared, answered at
+   * once: the query's own buffer gets the response's header, its id and
+   * question kept, and goes out followed by the prepared rest. False for any
+   * other message, and while rate limiting (which respondUdp applies).
+   */
+  private sendPrepared(msg: Buffer, rinfo: dgram.RemoteInfo, udp: dgram.Socket): boolean {
+    const query = this.plain;
+    if (this.rateLimiter !== undefined || !readPlainQuery(msg, query)) return false;
+    const maxSize = udpMaxSize(query.edns === EDNS_NONE ? undefined : query.payload);
+    const entry = this.prepared.find(msg, 12, query.questionEnd, query.edns, maxSize, query.rd);
+    if (entry === undefined) return false;
+    // RD is the prepared response's own (it tells responses apart); CD is echoed.
+    const bytes = entry.bytes;
+    msg[2] = bytes[2]!;
+    msg[3] = (bytes[3]! & ~CD) | (msg[3]! & CD);
+    for (let i = 4; i < 12; i++) msg[i] = bytes[i]!;
+    udp.send([msg.subarray(0, query.questionEnd), entry.tail], rinfo.port, rinfo.address);
+    this.counters.prepared('udp', query.qtype, query.edns === EDNS_DO, entry.zone, entry.rcode, entry.tc);
+    return true;
   }
 
   /**
@@ -375,8 +398,9 @@ export class AuthServer {
   }
 
   private async openOnce(asked: Endpoint, connections: Set<net.Socket>): Promise<Listener> {
-    const udp = dgram.createSocket({ type: net.isIPv6(asked.address) ? 'udp6' : 'udp4' });
+    const udp = dgram.createSocket({ type: net.isIPv6(asked.address) ? 'udp6' : 'udp4', lookup: numericLookup });
     udp.on('message', (msg, rinfo) => {
+      if (this.sendPrepared(msg, rinfo, udp)) return;
       const response = this.safely(() => this.respondUdp(msg, rinfo, udp));
       if (!response) return;
       udp.send(response, rinfo.port, rinfo.address);

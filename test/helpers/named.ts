@@ -40,6 +40,8 @@ export interface NamedOptions {
   port?: number;
   /** More statements for the options block, each ending in ";". */
   options?: string;
+  /** Worker threads (-n); 1 unless a bench compares with more. */
+  threads?: number;
   /** named's debug level (-d): what it logs at that level comes on stderr too (e.g. 3: which transfer, IXFR or AXFR, it asked). */
   debug?: number;
   /** Statements at the top level of named.conf, before the zones (TSIG key clauses). */
@@ -134,9 +136,9 @@ export async function startNamed(options: NamedOptions): Promise<Named> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'b10-named-'));
     const port = options.port ?? (await freePort());
     await writeFile(path.join(dir, 'named.conf'), config(dir, port, options));
-    // -g: foreground, the log on stderr; -n 1: one worker, the machine is shared.
+    // -g: foreground, the log on stderr; -n 1 (unless asked): one worker, the machine is shared.
     const debug = options.debug === undefined ? [] : ['-d', String(options.debug)];
-    const proc = new Proc(spawn(binary, ['-g', '-n', '1', ...debug, '-c', path.join(dir, 'named.conf')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const proc = new Proc(spawn(binary, ['-g', '-n', String(options.threads ?? 1), ...debug, '-c', path.join(dir, 'named.conf')], { stdio: ['ignore', 'pipe', 'pipe'] }));
     const stop = async (): Promise<void> => {
       await proc.stop(5000);
       await rm(dir, { recursive: true, force: true });
