@@ -116,7 +116,7 @@ export const WORKERS_REPORT = 'b10:auth-workers';
 
 export interface WorkerRow {
   pid: number | null;
-  state: 'starting' | 'running' | 'restarting';
+  state: 'starting' | 'running' | 'restarting' | 'stopping';
   restarts: number;
   /** When the current run started, ms since the epoch. */
   startedAt: number;

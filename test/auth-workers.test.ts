@@ -1,10 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Session } from '../protocol/session.js';
 import { sumSnapshots } from '../src/auth/counters.js';
 import { keptPicks } from '../src/auth/endpoints.js';
-import { shareOf, rateLimitFrom } from '../src/auth/rrl.js';
+import { blockingPorts, workersFor } from '../src/auth/workers.js';
+import { ListenError } from '../src/auth/endpoints.js';
 import { requireTool } from './helpers/debian.js';
 import { digAt, query, rcodeOf, udpExchange } from './helpers/dns.js';
 import { ROOT } from './helpers/processes.js';
@@ -215,8 +217,17 @@ describe('Auth/workers: the pure parts', () => {
     expect(keptPicks([{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0 }, { address: '::1', port: 54 }], asked, bound)).toEqual([4242, undefined, 54]);
   });
 
-  it('rate_shared: each of N workers limits to its share, so together they let the configured rate through', () => {
-    const limit = rateLimitFrom({ responses_per_second: 10, nxdomains_per_second: 4 });
-    expect(shareOf(limit, 2)).toMatchObject({ responsesPerSecond: 5, nxdomainsPerSecond: 2, errorsPerSecond: 5, slip: 2 });
+  it('overlap_blocked: a move refused as in use, on a port the workers hold on an address given up, names that port; any other failure none', () => {
+    const inUse = new ListenError('cannot listen', 'EADDRINUSE');
+    const previous = [{ address: '127.0.0.1', port: 5353 }, { address: '::1', port: 5353 }];
+    expect([...blockingPorts(inUse, previous, [{ address: '0.0.0.0', port: 5353 }, { address: '::1', port: 5353 }])]).toEqual([5353]);
+    expect([...blockingPorts(inUse, previous, [{ address: '0.0.0.0', port: 5354 }])]).toEqual([]);
+    expect([...blockingPorts(new ListenError('no such address', 'EADDRNOTAVAIL'), previous, [{ address: '0.0.0.0', port: 5353 }])]).toEqual([]);
+  });
+
+  it('workers_default: unset or 0 is one worker per CPU (at most 16); 1..16 as given; anything else none', () => {
+    const cpus = Math.min(16, os.availableParallelism());
+    expect([workersFor(undefined), workersFor(0), workersFor(1), workersFor(16)]).toEqual([cpus, cpus, 1, 16]);
+    expect([workersFor(17), workersFor(2.5), workersFor('2'), workersFor(-1)]).toEqual([undefined, undefined, undefined, undefined]);
   });
 });

@@ -18,7 +18,7 @@ import { formatEndpoint, ListenError } from './endpoints.js';
 import type { RateLimitItems } from './rrl.js';
 import { DEFAULT_AUTH_LIMITS, type Endpoint } from './server.js';
 import type { Loaded } from './serving.js';
-import { AuthWorkers } from './workers.js';
+import { AuthWorkers, workersFor } from './workers.js';
 import { DEFAULT_RECORDS, zoneDrop, zoneLoad, zoneRecords, zoneRows } from './zone-commands.js';
 
 const AUTH_SPEC = path.join(PROJECT_ROOT, 'src/auth/auth.spec');
@@ -54,19 +54,26 @@ const program = daemonOptions(
     // A NOTIFY for one of Xfrin's zones is answered here, REFUSED unless it comes from the zone's primary,
     // and passed to Xfrin when it does.
     const xfrinZones = await XfrinZones.load(log);
-    const onNotify = (zone: string, from: string, key?: string): number | undefined =>
-      xfrinZones.answerNotify(zone, from, () => {
-        log.info({ zone, from, key }, 'NOTIFY received: passed to Xfrin');
-        if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
-      });
+    const passNotify = (zone: string, from: string, key?: string): void => {
+      log.info({ zone, from, key }, 'NOTIFY received: passed to Xfrin');
+      if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
+    };
+    const onNotify = (zone: string, from: string, key?: string): number | undefined => xfrinZones.answerNotify(zone, from, () => passNotify(zone, from, key));
     const limits = { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections };
-    const workers = await storedWorkers(dataPath, log);
+    let workers = await storedWorkers(dataPath, log);
+    // 1 keeps the shape auth always had, one process answering; above, workers, whose count follows Auth/workers live.
+    let pool: AuthWorkers | undefined;
     let answering: Answering;
     try {
-      answering =
-        workers > 1
-          ? new WorkersAnswering(new AuthWorkers(workers, { dataPath, ...limits, verbose: opts.verbose, workers }, log, ({ zone, from, key }) => onNotify(zone, from, key)), dataPath)
-          : new LocalAnswering(log, limits, dataPath, onNotify);
+      if (workers > 1) {
+        // A worker judges a NOTIFY itself, on Xfrin's zones as they are passed to it, and passes on those accepted.
+        pool = new AuthWorkers(workers, { dataPath, ...limits, verbose: opts.verbose }, log, ({ zone, from, key }) => passNotify(zone, from, key));
+        pool.configure({ secondaries: xfrinZones.known() });
+        xfrinZones.onChange = () => pool!.configure({ secondaries: xfrinZones.known() });
+        answering = new WorkersAnswering(pool, dataPath);
+      } else {
+        answering = new LocalAnswering(log, limits, dataPath, onNotify);
+      }
     } catch (err) {
       log.fatal(`cannot start: ${(err as Error).message}`);
       process.exit(EXIT_FAILURE);
@@ -120,8 +127,15 @@ const program = daemonOptions(
       log,
       onMessage: (message) => xfrinZones.onMessage(message),
       onConfig: async (config: Config) => {
-        if (module !== undefined && config.workers !== undefined && config.workers !== workers) {
-          log.warn({ workers, configured: config.workers }, 'Auth/workers changed: it takes effect when auth is restarted (b10 restart auth)');
+        const wanted = workersFor(config.workers);
+        if (module !== undefined && wanted !== undefined && wanted !== workers) {
+          if (pool && wanted > 1) {
+            await pool.resize(wanted);
+            workers = wanted;
+          } else {
+            // One process or workers: the other shape needs auth started again.
+            log.warn({ workers, configured: wanted }, 'Auth/workers changed: it takes effect when auth is restarted (b10 restart auth)');
+          }
         }
         const configured = (config.listen_on as Endpoint[] | undefined) ?? [];
         try {

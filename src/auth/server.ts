@@ -22,7 +22,7 @@ import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
 import { AuthCounters, type ZoneCounts } from './counters.js';
 import { bindFailure, blockedByOwn, checkEndpoints, formatEndpoint, ListenError, planMove, type Bound, type Endpoint } from './endpoints.js';
-import { limitsAnything, ResponseRateLimiter, type RateLimit, type ResponseKind } from './rrl.js';
+import { limitsAnything, ResponseRateLimiter, type RateLimit, type ResponseKind, type Verdict } from './rrl.js';
 import { serveTcpConnection, type TcpOutcome } from './tcp-connection.js';
 import type { UpdateClient } from './update-relay.js';
 
@@ -127,6 +127,18 @@ function closeSockets({ udp, tcp }: Listener): void {
   tcp.close();
 }
 
+/** A UDP reply as rate limiting's verdict lets it go: whole, truncated (errors: whole, at the slip rate, as named leaks them), or not at all. */
+function limited(reply: Reply, verdict: Verdict): Buffer | undefined {
+  switch (verdict) {
+    case 'send':
+      return reply.bytes;
+    case 'slip':
+      return reply.slipped?.() ?? reply.bytes;
+    case 'drop':
+      return undefined;
+  }
+}
+
 /**
  * The DNS side of b10-auth: answers from the zones in memory, over UDP and
  * TCP, and never waits on anything else (the bus least of all). A response
@@ -141,6 +153,12 @@ export class AuthServer {
   private readonly tcpSockets = new Set<net.Socket>();
   /** The TSIG keys signed queries and NOTIFYs are checked with, and their answers signed. */
   keyring = new Keyring();
+  /**
+   * Where rate limiting verdicts come from when other processes answer on
+   * the same sockets (Auth/workers): one set of accounts for them all. While
+   * set (only while limiting is on), each UDP answer is sent once its verdict comes.
+   */
+  sharedRateLimit: ((client: string, kind: ResponseKind, name: string, qtype: number) => Promise<Verdict>) | undefined;
   private readonly tsigFailures = new LogThrottle();
   readonly counters = new AuthCounters();
 
@@ -216,17 +234,27 @@ export class AuthServer {
       return undefined;
     }
     const reply = this.respondTo(packet, parsed, 'udp', from);
-    if (!reply?.counted || !this.rateLimiter) return reply?.bytes;
+    if (!reply?.counted || !(this.rateLimiter || this.sharedRateLimit)) return reply?.bytes;
     const { kind, name, qtype } = reply.counted;
-    switch (this.rateLimiter.decide(from, kind, name, qtype, performance.now())) {
-      case 'send':
-        return reply.bytes;
-      case 'slip':
-        // Errors have nothing to truncate: they are sent as they are at the slip rate, as named leaks them.
-        return reply.slipped?.() ?? reply.bytes;
-      case 'drop':
-        return undefined;
+    if (this.sharedRateLimit) {
+      void this.sharedRateLimit(from, kind, name, qtype).then((verdict) => {
+        const response = limited(reply, verdict);
+        if (response) this.sendUdp(udp, response, rinfo);
+      });
+      return undefined;
     }
+    return limited(reply, this.rateLimiter!.decide(from, kind, name, qtype, performance.now()));
+  }
+
+  private sendUdp(udp: dgram.Socket, response: Buffer, rinfo: dgram.RemoteInfo): void {
+    try {
+      udp.send(response, rinfo.port, rinfo.address);
+    } catch (err) {
+      // The socket was closed meanwhile (auth moved or stopped): the client asks again.
+      this.log.debug({ err }, 'answer not sent: its socket is closed');
+      return;
+    }
+    this.counters.response(response);
   }
 
   /**
@@ -378,9 +406,7 @@ export class AuthServer {
     const udp = dgram.createSocket({ type: net.isIPv6(asked.address) ? 'udp6' : 'udp4' });
     udp.on('message', (msg, rinfo) => {
       const response = this.safely(() => this.respondUdp(msg, rinfo, udp));
-      if (!response) return;
-      udp.send(response, rinfo.port, rinfo.address);
-      this.counters.response(response);
+      if (response) this.sendUdp(udp, response, rinfo);
     });
     try {
       await new Promise<void>((resolve, reject) => {

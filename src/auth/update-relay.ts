@@ -33,6 +33,11 @@ export class UpdateRelay {
   private nextId = 1;
   private readonly throttle = new LogThrottle();
 
+  /** Updates handed on whose answers have not come yet. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
   constructor(
     /** Sends a handoff to the boss; false when there is no boss to send it to. */
     private readonly send: (handoff: UpdateHandoff) => boolean,

@@ -1,5 +1,7 @@
 import { AnswerError } from '../../protocol/errors.js';
+import type { SecondaryZone } from '../xfrin/secondaries.js';
 import { ListenError } from './endpoints.js';
+import type { ResponseKind, Verdict } from './rrl.js';
 
 /**
  * What auth's primary and its workers say to each other over the cluster's
@@ -16,21 +18,41 @@ export interface WorkerOptions {
   tcpIdleMs: number;
   maxTcpConnections: number;
   verbose: boolean;
-  /** How many workers there are: each rate limits its share. */
-  workers: number;
 }
 
 export type WorkerRequest =
   | { type: 'auth:listen'; seq: number; endpoints: { address: string; port: number }[] }
   | { type: 'auth:loadzone'; seq: number; origin: string; changes: unknown }
   | { type: 'auth:stats'; seq: number }
-  | { type: 'auth:zones'; seq: number };
+  | { type: 'auth:zones'; seq: number }
+  /** Stop reading (Auth/workers lowered): answered once what was read is answered. */
+  | { type: 'auth:retire'; seq: number };
 
-/** Settings pushed to every worker, no answer asked: the rate limit and the TSIG keys (as tsig_keys/keys holds them). */
+/** Settings pushed to every worker, no answer asked. */
 export interface WorkerSettings {
   type: 'auth:settings';
-  rateLimit?: unknown;
+  /** Whether UDP answers are rate limited: each then asks the primary, which keeps every worker's accounts. */
+  rateLimited?: boolean;
+  /** The TSIG keys, as tsig_keys/keys holds them. */
   keys?: string[];
+  /** Xfrin's zones, for the NOTIFY verdict; null while Xfrin's configuration is not known. */
+  secondaries?: SecondaryZone[] | null;
+}
+
+/** A worker asks the primary whether a UDP answer may go (rate limiting), as ResponseRateLimiter.decide is asked. */
+export interface RateAsk {
+  type: 'auth:rate';
+  id: number;
+  client: string;
+  kind: ResponseKind;
+  name: string;
+  qtype: number;
+}
+
+export interface RateVerdict {
+  type: 'auth:verdict';
+  id: number;
+  verdict: Verdict;
 }
 
 export interface WorkerError {

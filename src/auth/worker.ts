@@ -3,10 +3,21 @@ import { changesFromBus } from '../dns/zone-changes.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { EXIT_FAILURE } from '../options.js';
-import { rateLimitFrom, shareOf, type RateLimitItems } from './rrl.js';
+import { XfrinZones } from '../xfrin/follow.js';
+import type { Verdict } from './rrl.js';
 import { AuthServer } from './server.js';
 import { loadZone, parentHandOff, parentUpdateRelay, serveStoredZones } from './serving.js';
-import { errorToWire, WORKER_ENV, type WorkerNotify, type WorkerOptions, type WorkerReply, type WorkerRequest, type WorkerSettings } from './worker-protocol.js';
+import {
+  errorToWire,
+  WORKER_ENV,
+  type RateAsk,
+  type RateVerdict,
+  type WorkerNotify,
+  type WorkerOptions,
+  type WorkerReply,
+  type WorkerRequest,
+  type WorkerSettings,
+} from './worker-protocol.js';
 
 /**
  * One of auth's workers (Auth/workers above 1): it answers DNS from the
@@ -16,21 +27,29 @@ import { errorToWire, WORKER_ENV, type WorkerNotify, type WorkerOptions, type Wo
  */
 const options = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerOptions;
 const log = createLogger('auth', { verbose: options.verbose });
-const send = (message: WorkerReply | WorkerNotify | { type: 'auth:up' }): void => {
+const send = (message: WorkerReply | WorkerNotify | RateAsk | { type: 'auth:up' }): void => {
   if (process.connected) process.send!(message, () => {});
 };
 const updates = parentUpdateRelay(log);
+// Xfrin's zones as the primary follows them: a NOTIFY is answered here as a lone auth answers it, and passed on when accepted.
+const xfrinZones = await XfrinZones.load(log);
 const server = new AuthServer(
   log,
   { tcpIdleMs: options.tcpIdleMs, maxTcpConnections: options.maxTcpConnections },
   parentHandOff(log),
-  // Xfrin's zones are the primary's to know: a NOTIFY is answered as for any zone, and passed on.
-  (zone, from, key) => {
-    send({ type: 'auth:notify', zone, from, key });
-    return undefined;
-  },
+  (zone, from, key) => xfrinZones.answerNotify(zone, from, () => send({ type: 'auth:notify', zone, from, key })),
   (packet, query, client) => updates.forward(packet, query, client),
 );
+
+/** Rate limiting verdicts asked of the primary, by id; a retiring worker ends once none is left. */
+const verdicts = new Map<number, (verdict: Verdict) => void>();
+let verdictIds = 0;
+const askVerdict = (client: string, kind: RateAsk['kind'], name: string, qtype: number): Promise<Verdict> =>
+  new Promise((resolve) => {
+    const id = ++verdictIds;
+    verdicts.set(id, resolve);
+    send({ type: 'auth:rate', id, client, kind, name, qtype });
+  });
 let store: ZoneStore;
 try {
   store = ZoneStore.open(options.dataPath);
@@ -50,13 +69,28 @@ const answer = async (request: WorkerRequest): Promise<unknown> => {
       return server.counters.snapshot();
     case 'auth:zones':
       return server.zoneList();
+    case 'auth:retire':
+      return retire();
   }
 };
 
-process.on('message', (message: WorkerRequest | WorkerSettings) => {
+/** Stops reading (the others read what is left on the shared sockets), then waits for the answers still to send. */
+async function retire(): Promise<void> {
+  await server.close();
+  while (verdicts.size > 0 || updates.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+process.on('message', (message: WorkerRequest | WorkerSettings | RateVerdict) => {
+  if (message?.type === 'auth:verdict') {
+    const resolve = verdicts.get(message.id);
+    verdicts.delete(message.id);
+    resolve?.(message.verdict);
+    return;
+  }
   if (message?.type === 'auth:settings') {
-    if (message.rateLimit !== undefined) server.setRateLimit(shareOf(rateLimitFrom(message.rateLimit as RateLimitItems), options.workers));
+    if (message.rateLimited !== undefined) server.sharedRateLimit = message.rateLimited ? askVerdict : undefined;
     if (message.keys !== undefined) server.keyring = Keyring.fromEntries(message.keys);
+    if (message.secondaries !== undefined) xfrinZones.adopt(message.secondaries);
     return;
   }
   if (typeof message?.type !== 'string' || !message.type.startsWith('auth:')) return;
