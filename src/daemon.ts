@@ -108,6 +108,8 @@ export interface UpdateAnswer {
   to?: string;
   response?: string;
   unavailable?: string;
+  /** Too many updates wait for ddns already (auth's workers, counted together): answered SERVFAIL. */
+  busy?: boolean;
 }
 export const UPDATE_ANSWER = 'b10:update-answer';
 

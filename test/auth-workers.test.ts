@@ -78,6 +78,32 @@ async function www(port: number, id: number): Promise<string | undefined> {
   return [...msg.subarray(-4)].join('.');
 }
 
+/** Asks www.auth.test over UDP one query after another until stopped: how many were asked, and how many not answered right. */
+function queryLoop(port: number): { asked: () => number; lost: () => number; after: (count: number) => Promise<void>; stop: () => Promise<void> } {
+  let lost = 0;
+  let asked = 0;
+  let looping = true;
+  const loop = (async () => {
+    for (let i = 0; looping; i++) {
+      asked++;
+      if ((await www(port, i & 0xffff)) !== '192.0.2.10') lost++;
+    }
+  })();
+  return {
+    asked: () => asked,
+    lost: () => lost,
+    // Resolves once `count` more queries were asked.
+    after: async (count) => {
+      const at = asked;
+      while (asked < at + count) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
+    stop: async () => {
+      looping = false;
+      await loop;
+    },
+  };
+}
+
 describe('Auth/workers: auth on every core', () => {
   it('workers_answer_as_one: two workers answer dig over UDP and TCP exactly as one auth does; b10 ps lists them', { timeout: 90_000 }, async () => {
     const digBin = requireTool('dig', 'dnsutils');
@@ -155,18 +181,9 @@ describe('Auth/workers: auth on every core', () => {
     const victim = before[0]!.pid!;
     const survivor = before[1]!.pid!;
     const authPid = (await ps(stack)).find((r) => r.name === 'auth')!.pid;
-    let lost = 0;
-    let asked = 0;
-    let looping = true;
-    const loop = (async () => {
-      for (let i = 0; looping; i++) {
-        asked++;
-        if ((await www(port, i & 0xffff)) !== '192.0.2.10') lost++;
-      }
-    })();
+    const loop = queryLoop(port);
     try {
-      await stack.boss.waitForLog((l) => l.component === 'auth' && l.msg === 'auth worker started', 'workers up');
-      while (asked < 50) await new Promise((resolve) => setImmediate(resolve));
+      await loop.after(50);
       process.kill(victim, 'SIGKILL');
       await stack.boss.waitForLog((l) => l.component === 'auth' && l.msg === 'auth worker exited: starting it again' && l.workerPid === victim, 'worker exit seen');
       const started = await stack.boss.waitForLog(
@@ -179,8 +196,7 @@ describe('Auth/workers: auth on every core', () => {
         if (rows.every((r) => r.state === 'running')) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      const at = asked;
-      while (asked < at + 100) await new Promise((resolve) => setTimeout(resolve, 10));
+      await loop.after(100);
       const after = workerRows(await ps(stack));
       expect(after.map((r) => r.pid).sort()).toEqual([started.workerPid as number, survivor].sort());
       expect(after.find((r) => r.pid === started.workerPid)!.restarts).toBe(1);
@@ -188,14 +204,42 @@ describe('Auth/workers: auth on every core', () => {
       // auth itself and the other worker ran on throughout.
       expect((await ps(stack)).find((r) => r.name === 'auth')!.pid).toBe(authPid);
     } finally {
-      looping = false;
-      await loop;
+      await loop.stop();
     }
-    expect(lost).toBeLessThanOrEqual(1);
+    expect(loop.lost()).toBeLessThanOrEqual(1);
     // Stopping b10 stops the workers too, the one started again included.
     const workers = workerRows(await ps(stack)).map((r) => r.pid!);
     await stack.boss.stop();
     await expectAllGone(workers);
+  });
+
+  it('workers_resized_live: Auth/workers 2 to 3 to 2 is applied without a restart of auth, a UDP query loop meanwhile getting every answer', { timeout: 90_000 }, async () => {
+    const { stack, port } = await stackWith(2);
+    const authPid = (await ps(stack)).find((r) => r.name === 'auth')!.pid;
+    const first = workerRows(await ps(stack)).map((r) => r.pid);
+    const loop = queryLoop(port);
+    try {
+      await loop.after(20);
+      let mark = stack.boss.logs.length;
+      expect((await stack.b10('config', 'set', 'Auth/workers', '3')).code).toBe(0);
+      await stack.boss.waitForLog((l) => l.component === 'auth' && l.msg === 'auth workers resized', 'grown to three', mark);
+      const three = workerRows(await ps(stack));
+      expect(three.map((r) => [r.name, r.state])).toEqual([['auth/1', 'running'], ['auth/2', 'running'], ['auth/3', 'running']]);
+      // The new one serves the zone: the workers each list it.
+      const zones = (await ask(stack, 'workers')) as WorkerZones[];
+      expect(zones.map((w) => w.zones)).toEqual(Array(3).fill([{ origin: 'auth.test.', serial: 7 }]));
+      await loop.after(50);
+      mark = stack.boss.logs.length;
+      expect((await stack.b10('config', 'set', 'Auth/workers', '2')).code).toBe(0);
+      await stack.boss.waitForLog((l) => l.component === 'auth' && l.msg === 'auth workers resized', 'back to two', mark);
+      expect(workerRows(await ps(stack)).map((r) => r.pid)).toEqual(first);
+      expect(alive(three[2]!.pid!)).toBe(false);
+      await loop.after(50);
+      expect((await ps(stack)).find((r) => r.name === 'auth')!.pid).toBe(authPid);
+    } finally {
+      await loop.stop();
+    }
+    expect(loop.lost()).toBe(0);
   });
 });
 

@@ -54,11 +54,11 @@ const program = daemonOptions(
     // A NOTIFY for one of Xfrin's zones is answered here, REFUSED unless it comes from the zone's primary,
     // and passed to Xfrin when it does.
     const xfrinZones = await XfrinZones.load(log);
-    const passNotify = (zone: string, from: string, key?: string): void => {
-      log.info({ zone, from, key }, 'NOTIFY received: passed to Xfrin');
-      if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
-    };
-    const onNotify = (zone: string, from: string, key?: string): number | undefined => xfrinZones.answerNotify(zone, from, () => passNotify(zone, from, key));
+    const onNotify = (zone: string, from: string, key?: string): number | undefined =>
+      xfrinZones.answerNotify(zone, from, () => {
+        log.info({ zone, from, key }, 'NOTIFY received: passed to Xfrin');
+        if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
+      });
     const limits = { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections };
     let workers = await storedWorkers(dataPath, log);
     // 1 keeps the shape auth always had, one process answering; above, workers, whose count follows Auth/workers live.
@@ -66,8 +66,8 @@ const program = daemonOptions(
     let answering: Answering;
     try {
       if (workers > 1) {
-        // A worker judges a NOTIFY itself, on Xfrin's zones as they are passed to it, and passes on those accepted.
-        pool = new AuthWorkers(workers, { dataPath, ...limits, verbose: opts.verbose }, log, ({ zone, from, key }) => passNotify(zone, from, key));
+        // A worker answers a NOTIFY itself, on Xfrin's zones as they are passed to it; this process logs and passes it as for its own.
+        pool = new AuthWorkers(workers, { dataPath, ...limits, verbose: opts.verbose }, log, ({ zone, from, key }) => onNotify(zone, from, key));
         pool.configure({ secondaries: xfrinZones.known() });
         xfrinZones.onChange = () => pool!.configure({ secondaries: xfrinZones.known() });
         answering = new WorkersAnswering(pool, dataPath);
@@ -127,16 +127,6 @@ const program = daemonOptions(
       log,
       onMessage: (message) => xfrinZones.onMessage(message),
       onConfig: async (config: Config) => {
-        const wanted = workersFor(config.workers);
-        if (module !== undefined && wanted !== undefined && wanted !== workers) {
-          if (pool && wanted > 1) {
-            await pool.resize(wanted);
-            workers = wanted;
-          } else {
-            // One process or workers: the other shape needs auth started again.
-            log.warn({ workers, configured: wanted }, 'Auth/workers changed: it takes effect when auth is restarted (b10 restart auth)');
-          }
-        }
         const configured = (config.listen_on as Endpoint[] | undefined) ?? [];
         try {
           await listenOn(configured.length > 0 ? configured : fallback);
@@ -153,6 +143,18 @@ const program = daemonOptions(
           }
         }
         answering.setRateLimit((config.rate_limit as RateLimitItems | undefined) ?? {});
+        const wanted = workersFor(config.workers);
+        if (module !== undefined && wanted !== undefined && wanted !== workers) {
+          if (pool && wanted > 1) {
+            // Not waited for: workers load every zone before they answer, which may take longer than a
+            // configuration change may. A move of listen_on meanwhile waits for it.
+            workers = wanted;
+            void pool.resize(wanted);
+          } else {
+            // One process or workers: the other shape needs auth started again.
+            log.warn({ workers, configured: wanted }, 'Auth/workers changed: it takes effect when auth is restarted (b10 restart auth)');
+          }
+        }
       },
       onCommand: (name, args) => {
         switch (name) {

@@ -159,6 +159,8 @@ export class AuthServer {
    * set (only while limiting is on), each UDP answer is sent once its verdict comes.
    */
   sharedRateLimit: ((client: string, kind: ResponseKind, name: string, qtype: number) => Promise<Verdict>) | undefined;
+  /** Likewise for --tcp-max-connections: asked whether one more connection may open, told when one let in ends. */
+  sharedTcpCap: { open: () => Promise<boolean>; closed: () => void } | undefined;
   private readonly tsigFailures = new LogThrottle();
   readonly counters = new AuthCounters();
 
@@ -474,22 +476,48 @@ export class AuthServer {
 
   /** DNS over TCP, past the cap of connections closed at once; `connections` are those of the listener that accepted it. */
   private acceptTcp(socket: net.Socket, connections: Set<net.Socket>): void {
+    const cap = this.sharedTcpCap;
+    if (cap) {
+      // Its queries wait in the socket until the verdict: nothing reads it before. A reset meanwhile ends only it.
+      socket.on('error', () => socket.destroy());
+      void cap.open().then((admitted) => {
+        if (!admitted || socket.destroyed) {
+          if (admitted) cap.closed();
+          socket.destroy();
+          return;
+        }
+        let counted = true;
+        const release = (): void => {
+          if (counted) cap.closed();
+          counted = false;
+        };
+        this.serveTcp(socket, connections, release);
+      });
+      return;
+    }
     if (this.tcpSockets.size >= this.limits.maxTcpConnections) {
       socket.destroy();
       return;
     }
+    this.serveTcp(socket, connections, () => {});
+  }
+
+  /** Serves a connection let in; `release` once it no longer counts against the cap (closed, or handed off). */
+  private serveTcp(socket: net.Socket, connections: Set<net.Socket>, release: () => void): void {
     this.tcpSockets.add(socket);
     connections.add(socket);
     socket.setNoDelay(true);
     socket.on('close', () => {
       this.tcpSockets.delete(socket);
       connections.delete(socket);
+      release();
     });
     serveTcpConnection(socket, this.limits.tcpIdleMs, (packet) => {
       const outcome = this.respondTcp(socket, packet);
       if (outcome !== 'handed-off') return outcome;
       this.tcpSockets.delete(socket);
       connections.delete(socket);
+      release();
       return outcome;
     });
   }

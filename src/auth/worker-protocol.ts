@@ -39,21 +39,28 @@ export interface WorkerSettings {
   secondaries?: SecondaryZone[] | null;
 }
 
-/** A worker asks the primary whether a UDP answer may go (rate limiting), as ResponseRateLimiter.decide is asked. */
-export interface RateAsk {
-  type: 'auth:rate';
+/**
+ * What a worker asks the primary, which counts for every worker so that a
+ * limit holds for the set as for one process: whether a UDP answer may go
+ * (rate limiting: a Verdict), whether one more TCP connection may open
+ * (--tcp-max-connections: a boolean).
+ */
+export type PrimaryQuestion = { what: 'rate'; client: string; kind: ResponseKind; name: string; qtype: number } | { what: 'tcp' };
+
+export interface PrimaryAsk {
+  type: 'auth:ask';
   id: number;
-  client: string;
-  kind: ResponseKind;
-  name: string;
-  qtype: number;
+  question: PrimaryQuestion;
 }
 
-export interface RateVerdict {
-  type: 'auth:verdict';
+export interface PrimaryAnswer {
+  type: 'auth:answer';
   id: number;
-  verdict: Verdict;
+  answer: Verdict | boolean;
 }
+
+/** A TCP connection the primary let in has ended. */
+export const TCP_CLOSED = 'auth:tcp-closed';
 
 export interface WorkerError {
   message: string;

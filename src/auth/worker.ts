@@ -4,14 +4,16 @@ import { ZoneStore } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { EXIT_FAILURE } from '../options.js';
 import { XfrinZones } from '../xfrin/follow.js';
-import type { Verdict } from './rrl.js';
+import type { ResponseKind, Verdict } from './rrl.js';
 import { AuthServer } from './server.js';
 import { loadZone, parentHandOff, parentUpdateRelay, serveStoredZones } from './serving.js';
 import {
   errorToWire,
   WORKER_ENV,
-  type RateAsk,
-  type RateVerdict,
+  TCP_CLOSED,
+  type PrimaryAnswer,
+  type PrimaryAsk,
+  type PrimaryQuestion,
   type WorkerNotify,
   type WorkerOptions,
   type WorkerReply,
@@ -27,29 +29,40 @@ import {
  */
 const options = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerOptions;
 const log = createLogger('auth', { verbose: options.verbose });
-const send = (message: WorkerReply | WorkerNotify | RateAsk | { type: 'auth:up' }): void => {
+const send = (message: WorkerReply | WorkerNotify | PrimaryAsk | { type: 'auth:up' | typeof TCP_CLOSED }): void => {
   if (process.connected) process.send!(message, () => {});
 };
 const updates = parentUpdateRelay(log);
-// Xfrin's zones as the primary follows them: a NOTIFY is answered here as a lone auth answers it, and passed on when accepted.
-const xfrinZones = await XfrinZones.load(log);
+// Xfrin's zones as the primary follows them: a NOTIFY is answered here as a lone auth answers it. The primary
+// is told of each, and logs and passes it as for its own (one log for all the workers); this copy says nothing.
+const xfrinZones = await XfrinZones.load(log.child({}, { level: 'silent' }));
 const server = new AuthServer(
   log,
   { tcpIdleMs: options.tcpIdleMs, maxTcpConnections: options.maxTcpConnections },
   parentHandOff(log),
-  (zone, from, key) => xfrinZones.answerNotify(zone, from, () => send({ type: 'auth:notify', zone, from, key })),
+  (zone, from, key) => {
+    send({ type: 'auth:notify', zone, from, key });
+    return xfrinZones.answerNotify(zone, from, () => {});
+  },
   (packet, query, client) => updates.forward(packet, query, client),
 );
 
-/** Rate limiting verdicts asked of the primary, by id; a retiring worker ends once none is left. */
-const verdicts = new Map<number, (verdict: Verdict) => void>();
-let verdictIds = 0;
-const askVerdict = (client: string, kind: RateAsk['kind'], name: string, qtype: number): Promise<Verdict> =>
+/** Questions asked of the primary, by id; a retiring worker ends once none is left. */
+const asked = new Map<number, (answer: unknown) => void>();
+let askIds = 0;
+const askPrimary = (question: PrimaryQuestion): Promise<unknown> =>
   new Promise((resolve) => {
-    const id = ++verdictIds;
-    verdicts.set(id, resolve);
-    send({ type: 'auth:rate', id, client, kind, name, qtype });
+    const id = ++askIds;
+    asked.set(id, resolve);
+    send({ type: 'auth:ask', id, question });
   });
+const sharedRateLimit = (client: string, kind: ResponseKind, name: string, qtype: number): Promise<Verdict> =>
+  askPrimary({ what: 'rate', client, kind, name, qtype }) as Promise<Verdict>;
+server.sharedTcpCap = {
+  open: () => askPrimary({ what: 'tcp' }) as Promise<boolean>,
+  closed: () => send({ type: TCP_CLOSED }),
+};
+
 let store: ZoneStore;
 try {
   store = ZoneStore.open(options.dataPath);
@@ -77,18 +90,18 @@ const answer = async (request: WorkerRequest): Promise<unknown> => {
 /** Stops reading (the others read what is left on the shared sockets), then waits for the answers still to send. */
 async function retire(): Promise<void> {
   await server.close();
-  while (verdicts.size > 0 || updates.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (asked.size > 0 || updates.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
-process.on('message', (message: WorkerRequest | WorkerSettings | RateVerdict) => {
-  if (message?.type === 'auth:verdict') {
-    const resolve = verdicts.get(message.id);
-    verdicts.delete(message.id);
-    resolve?.(message.verdict);
+process.on('message', (message: WorkerRequest | WorkerSettings | PrimaryAnswer) => {
+  if (message?.type === 'auth:answer') {
+    const resolve = asked.get(message.id);
+    asked.delete(message.id);
+    resolve?.(message.answer);
     return;
   }
   if (message?.type === 'auth:settings') {
-    if (message.rateLimited !== undefined) server.sharedRateLimit = message.rateLimited ? askVerdict : undefined;
+    if (message.rateLimited !== undefined) server.sharedRateLimit = message.rateLimited ? sharedRateLimit : undefined;
     if (message.keys !== undefined) server.keyring = Keyring.fromEntries(message.keys);
     if (message.secondaries !== undefined) xfrinZones.adopt(message.secondaries);
     return;

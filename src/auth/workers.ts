@@ -24,11 +24,14 @@ import { bindFailure, checkEndpoints, keptPicks, ListenError, type Endpoint } fr
 import { limitsAnything, rateLimitFrom, ResponseRateLimiter, type RateLimitItems } from './rrl.js';
 import type { Listening } from './server.js';
 import type { Loaded } from './serving.js';
+import { MAX_UPDATES_IN_FLIGHT, UPDATE_TIMEOUT_MS } from './update-relay.js';
 import {
   errorFromWire,
   WORKER_ENV,
-  type RateAsk,
-  type RateVerdict,
+  TCP_CLOSED,
+  type PrimaryAnswer,
+  type PrimaryAsk,
+  type PrimaryQuestion,
   type WorkerNotify,
   type WorkerOptions,
   type WorkerReply,
@@ -66,6 +69,8 @@ interface Slot {
   missed: Set<string>;
   /** Stopped for good (Auth/workers lowered): not started again when it exits. */
   retiring: boolean;
+  /** Its TCP connections open, as counted against --tcp-max-connections for every worker. */
+  tcp: number;
   restarts: number;
   failures: number;
   startedAt: number;
@@ -101,6 +106,8 @@ export class AuthWorkers {
   private stopping = false;
   /** Every worker's UDP answers are counted here, one set of accounts (undefined: not limited). */
   private rateLimiter: ResponseRateLimiter | undefined;
+  /** Updates handed on to ddns (by the id the boss knows them by) whose answers have not come back: at most MAX_UPDATES_IN_FLIGHT for every worker. */
+  private readonly updates = new Map<number, { slot: Slot; timer: NodeJS.Timeout }>();
   /** Resizes and moves one after the other: a resize during a move would fork onto a half-moved set. */
   private changing: Promise<unknown> = Promise.resolve();
 
@@ -141,33 +148,28 @@ export class AuthWorkers {
   private async move(endpoints: Endpoint[]): Promise<Listening> {
     const previous = this.bound;
     const target = await this.resolve(endpoints);
-    const [first, ...others] = this.live();
-    if (first) {
+    const workers = this.live();
+    try {
+      // Tried here first: a bind a worker tries and fails costs it, in node:cluster, the sharing of that
+      // address with the others from then on (each worker numbers its binds of an address).
+      const fresh = target.filter((t) => !previous.some((p) => p.address === t.address && p.port === t.port));
       try {
-        await this.ask(first, { type: 'auth:listen', endpoints: target });
+        await Promise.all(fresh.map((endpoint) => probe(endpoint.address, endpoint.port)));
       } catch (err) {
         const ports = blockingPorts(err, previous, target);
         if (ports.size === 0) throw err;
         // The same port on an overlapping address (127.0.0.1:P to 0.0.0.0:P): the socket is shared, and
-        // goes only once no worker holds it. The others let go of it first, as a lone auth closes its own;
-        // the first one then moves as it would alone, and should it fail, everyone goes back.
-        await this.putBack(others, previous.filter((e) => !ports.has(e.port)));
-        try {
-          await this.ask(first, { type: 'auth:listen', endpoints: target });
-        } catch (again) {
-          await this.putBack(others, previous);
-          throw again;
-        }
+        // goes only once no worker holds it. Every worker lets go of it first, as a lone auth closes its own.
+        await this.putBack(workers, previous.filter((e) => !ports.has(e.port)));
+        await Promise.all(fresh.map((endpoint) => probe(endpoint.address, endpoint.port)));
       }
-      const moved = [first];
-      try {
-        for (const slot of others) {
-          if (await this.listenOrGone(slot, target)) moved.push(slot);
-        }
-      } catch (err) {
-        await this.putBack(moved, previous);
-        throw err;
-      }
+      const [first, ...others] = workers;
+      // The first one moves all or nothing, as a lone auth; the others then share its sockets.
+      if (first) await this.ask(first, { type: 'auth:listen', endpoints: target });
+      for (const slot of others) await this.listenOrGone(slot, target);
+    } catch (err) {
+      await this.putBack(workers, previous);
+      throw err;
     }
     // With no worker running, those started from now on listen there.
     this.asked = endpoints;
@@ -188,12 +190,14 @@ export class AuthWorkers {
         const added = Array.from({ length: count - this.slots.length }, (_, i) => newSlot(this.slots.length + i));
         this.slots = [...this.slots, ...added];
         await Promise.all(added.map((slot) => this.fork(slot).catch((err: Error) => this.log.error({ worker: slot.index + 1, err: err.message }, 'auth worker not started'))));
-        return;
+      } else {
+        // Listed (as stopping) until they end.
+        const surplus = this.slots.slice(count);
+        await Promise.all(surplus.map((slot) => this.retire(slot)));
+        this.slots = this.slots.slice(0, count);
+        this.report();
       }
-      const surplus = this.slots.slice(count);
-      this.slots = this.slots.slice(0, count);
-      await Promise.all(surplus.map((slot) => this.retire(slot)));
-      this.report();
+      this.log.info({ workers: this.rows() }, 'auth workers resized');
     });
   }
 
@@ -417,6 +421,12 @@ export class AuthWorkers {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
     slot.up = false;
+    slot.tcp = 0;
+    for (const [id, waiting] of this.updates) {
+      if (waiting.slot !== slot) continue;
+      clearTimeout(waiting.timer);
+      this.updates.delete(id);
+    }
     for (const [seq, pending] of this.pending) {
       if (pending.slot === slot) this.settle(seq, undefined, new WorkerGone(`worker ${slot.index + 1} exited`));
     }
@@ -443,23 +453,42 @@ export class AuthWorkers {
       this.settle(reply.seq, reply.result, reply.error && errorFromWire(reply.error));
     } else if (type === 'auth:notify') {
       this.onNotify(message as WorkerNotify);
-    } else if (type === 'auth:rate') {
-      const ask = message as RateAsk;
-      // performance.now() here: one clock for every worker's answers.
-      const verdict = this.rateLimiter?.decide(ask.client, ask.kind, ask.name, ask.qtype, performance.now()) ?? 'send';
-      slot.worker?.send({ type: 'auth:verdict', id: ask.id, verdict } satisfies RateVerdict, () => {});
+    } else if (type === 'auth:ask') {
+      const { id, question } = message as PrimaryAsk;
+      slot.worker?.send({ type: 'auth:answer', id, answer: this.decide(slot, question) } satisfies PrimaryAnswer, () => {});
+    } else if (type === TCP_CLOSED) {
+      slot.tcp = Math.max(0, slot.tcp - 1);
     } else if (type === AXFR_HANDOFF && handle instanceof Socket) {
       if (!this.toBoss(message, handle)) handle.destroy();
     } else if (type === UPDATE_HANDOFF) {
       const handoff = message as UpdateHandoff;
-      // The slot rides in the id, so the answer finds its worker with nothing kept here.
-      if (!this.toBoss({ ...handoff, id: handoff.id * SLOT_BITS + slot.index })) {
-        slot.worker?.send({ type: UPDATE_ANSWER, id: handoff.id, unavailable: 'auth runs without the boss' } satisfies UpdateAnswer, () => {});
-      }
+      const reply = (answer: Omit<UpdateAnswer, 'type' | 'id'>): void => {
+        slot.worker?.send({ type: UPDATE_ANSWER, id: handoff.id, ...answer } satisfies UpdateAnswer, () => {});
+      };
+      if (this.updates.size >= MAX_UPDATES_IN_FLIGHT) return reply({ busy: true });
+      // The slot rides in the id, so the answer finds its worker.
+      const id = handoff.id * SLOT_BITS + slot.index;
+      if (!this.toBoss({ ...handoff, id })) return reply({ unavailable: 'auth runs without the boss' });
+      // The worker gives up on it after as long (and answers SERVFAIL): it counts no more here either.
+      this.updates.set(id, { slot, timer: setTimeout(() => this.updates.delete(id), UPDATE_TIMEOUT_MS) });
     }
   }
 
+  /** What the primary answers a worker's question, counting for them all. */
+  private decide(slot: Slot, question: PrimaryQuestion): PrimaryAnswer['answer'] {
+    if (question.what === 'rate') {
+      // performance.now() here: one clock for every worker's answers.
+      return this.rateLimiter?.decide(question.client, question.kind, question.name, question.qtype, performance.now()) ?? 'send';
+    }
+    if (this.slots.reduce((sum, s) => sum + s.tcp, 0) >= this.options.maxTcpConnections) return false;
+    slot.tcp++;
+    return true;
+  }
+
   private passAnswer(answer: UpdateAnswer): void {
+    const waiting = this.updates.get(answer.id);
+    clearTimeout(waiting?.timer);
+    this.updates.delete(answer.id);
     const slot = this.slots[answer.id % SLOT_BITS];
     slot?.worker?.send({ ...answer, id: Math.floor(answer.id / SLOT_BITS) }, () => {});
   }
@@ -478,7 +507,7 @@ export class AuthWorkers {
 }
 
 function newSlot(index: number): Slot {
-  return { index, state: 'starting', up: false, missed: new Set(), retiring: false, restarts: 0, failures: 0, startedAt: 0 };
+  return { index, state: 'starting', up: false, missed: new Set(), retiring: false, tcp: 0, restarts: 0, failures: 0, startedAt: 0 };
 }
 
 /**
@@ -498,27 +527,36 @@ const PORT_PICKS = 10;
 /** A port free on `address` for UDP and TCP both, as the system picks it for UDP; given back before it is used. */
 async function pickPort(address: string): Promise<number> {
   for (let attempt = 1; ; attempt++) {
-    const udp = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
     try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind(0, address, () => resolve());
-      });
+      return await probe(address, 0);
     } catch (err) {
-      udp.close();
-      throw bindFailure({ address, port: 0 }, 'UDP', err as NodeJS.ErrnoException);
+      if (!(err instanceof ListenError) || err.bindCode !== 'EADDRINUSE' || attempt === PORT_PICKS) throw err;
     }
-    const port = udp.address().port;
-    const tcp = net.createServer();
-    try {
-      await listenOn(tcp, { port, host: address });
-      return port;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === PORT_PICKS) throw bindFailure({ address, port }, 'TCP', err as NodeJS.ErrnoException);
-    } finally {
-      udp.close();
-      await new Promise((resolve) => tcp.close(resolve));
-    }
+  }
+}
+
+/** Binds `port` on `address` for UDP, then the same port for TCP, and lets both go: the port bound, or ListenError. */
+async function probe(address: string, port: number): Promise<number> {
+  const udp = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(port, address, () => resolve());
+    });
+  } catch (err) {
+    udp.close();
+    throw bindFailure({ address, port }, 'UDP', err as NodeJS.ErrnoException);
+  }
+  const bound = udp.address().port;
+  const tcp = net.createServer();
+  try {
+    await listenOn(tcp, { port: bound, host: address });
+    return bound;
+  } catch (err) {
+    throw bindFailure({ address, port: bound }, 'TCP', err as NodeJS.ErrnoException);
+  } finally {
+    udp.close();
+    await new Promise((resolve) => tcp.close(resolve));
   }
 }
 
