@@ -33,6 +33,8 @@ const send = (message: WorkerReply | WorkerNotify | PrimaryAsk | { type: 'auth:u
   if (process.connected) process.send!(message, () => {});
 };
 const updates = parentUpdateRelay(log);
+// The primary logs a zone load once every worker serves it, as one process logs it: here only with -v.
+const zoneLog = log.child({}, { level: options.verbose ? 'debug' : 'warn' });
 // Xfrin's zones as the primary follows them: a NOTIFY is answered here as a lone auth answers it. The primary
 // is told of each, and logs and passes it as for its own (one log for all the workers); this copy says nothing.
 const xfrinZones = await XfrinZones.load(log.child({}, { level: 'silent' }));
@@ -77,7 +79,7 @@ const answer = async (request: WorkerRequest): Promise<unknown> => {
     case 'auth:listen':
       return (await server.listen(request.endpoints)).bound;
     case 'auth:loadzone':
-      return loadZone(server, store, log, request.origin, changesFromBus(request.changes));
+      return loadZone(server, store, zoneLog, request.origin, changesFromBus(request.changes));
     case 'auth:stats':
       return server.counters.snapshot();
     case 'auth:zones':

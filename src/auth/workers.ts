@@ -52,6 +52,7 @@ export function workersFor(configured: unknown): number | undefined {
   if (configured === undefined || configured === 0) return defaultWorkers();
   return typeof configured === 'number' && Number.isInteger(configured) && configured >= 1 && configured <= MAX_WORKERS ? configured : undefined;
 }
+
 const SLOT_BITS = 32;
 /** A worker that dies soon after its start waits a second, then twice as long each time, up to a minute. */
 const WORKER_POLICY: RestartPolicy = Object.freeze({ period: 1000, maxPeriod: 60_000, sigma: 0.05 });
@@ -266,8 +267,12 @@ export class AuthWorkers {
   async loadZone(origin: string, changes: unknown): Promise<Loaded> {
     // A worker starting may have read the store before this change: it loads the zone again before it answers.
     for (const slot of this.slots) if (slot.worker && !slot.up) slot.missed.add(origin);
-    const results = await this.everyWorker({ type: 'auth:loadzone', origin, changes });
-    return results[0] as Loaded;
+    const loaded = (await this.everyWorker({ type: 'auth:loadzone', origin, changes }))[0] as Loaded;
+    // Logged once, as one process logs it, when every worker serves it.
+    if (!('serial' in loaded)) this.log.info({ zone: loaded.origin }, 'zone dropped: no longer served');
+    else if (changes === undefined) this.log.info({ zone: loaded.origin, serial: loaded.serial, records: loaded.records }, 'zone loaded');
+    else this.log.debug({ zone: loaded.origin, serial: loaded.serial }, 'zone changed in memory');
+    return loaded;
   }
 
   /** Every running worker's counters, added up. */
@@ -470,7 +475,7 @@ export class AuthWorkers {
       const id = handoff.id * SLOT_BITS + slot.index;
       if (!this.toBoss({ ...handoff, id })) return reply({ unavailable: 'auth runs without the boss' });
       // The worker gives up on it after as long (and answers SERVFAIL): it counts no more here either.
-      this.updates.set(id, { slot, timer: setTimeout(() => this.updates.delete(id), UPDATE_TIMEOUT_MS) });
+      this.updates.set(id, { slot, timer: setTimeout(() => this.updates.delete(id), UPDATE_TIMEOUT_MS).unref() });
     }
   }
 
