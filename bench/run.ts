@@ -8,6 +8,7 @@ import { benchAxfr } from './axfr.js';
 import { benchZoneLoad } from './zoneload.js';
 import { benchIxfr } from './ixfr.js';
 import { benchDdns } from './ddns.js';
+import { workersRssLines } from './workers-rss.js';
 import { useOwnToken } from '../test/helpers/token.js';
 
 /** `npm run bench`: prints every figure, then the ratios the issues set targets for. */
@@ -99,3 +100,6 @@ if (typeof ddns === 'string') {
     out(`  ${what.padEnd(20)} b10 ${rate(figures.b10)}, named ${rate(figures.named)} updates = ${(figures.b10 / figures.named).toFixed(2)}x`);
   }
 }
+
+// perf-workers: auth's workers' memory with a 1,000,000-record zone against named (bench/workers-rss.ts).
+for (const line of await workersRssLines()) out(line);

@@ -108,6 +108,8 @@ export interface UpdateAnswer {
   to?: string;
   response?: string;
   unavailable?: string;
+  /** Too many updates wait for ddns already (auth's workers, counted together): answered SERVFAIL. */
+  busy?: boolean;
 }
 export const UPDATE_ANSWER = 'b10:update-answer';
 
@@ -116,7 +118,7 @@ export const WORKERS_REPORT = 'b10:auth-workers';
 
 export interface WorkerRow {
   pid: number | null;
-  state: 'starting' | 'running' | 'restarting';
+  state: 'starting' | 'running' | 'restarting' | 'stopping';
   restarts: number;
   /** When the current run started, ms since the epoch. */
   startedAt: number;

@@ -1,10 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Session } from '../protocol/session.js';
 import { sumSnapshots } from '../src/auth/counters.js';
 import { keptPicks } from '../src/auth/endpoints.js';
-import { shareOf, rateLimitFrom } from '../src/auth/rrl.js';
+import { blockingPorts, workersFor } from '../src/auth/workers.js';
+import { ListenError } from '../src/auth/endpoints.js';
 import { requireTool } from './helpers/debian.js';
 import { digAt, query, rcodeOf, udpExchange } from './helpers/dns.js';
 import { ROOT } from './helpers/processes.js';
@@ -74,6 +76,32 @@ async function www(port: number, id: number): Promise<string | undefined> {
   const msg = await udpExchange(port, query({ id, name: 'www.auth.test' }), 1000);
   if (!msg || rcodeOf(msg) !== 0 || msg.readUInt16BE(0) !== id) return undefined;
   return [...msg.subarray(-4)].join('.');
+}
+
+/** Asks www.auth.test over UDP one query after another until stopped: how many were asked, and how many not answered right. */
+function queryLoop(port: number): { asked: () => number; lost: () => number; after: (count: number) => Promise<void>; stop: () => Promise<void> } {
+  let lost = 0;
+  let asked = 0;
+  let looping = true;
+  const loop = (async () => {
+    for (let i = 0; looping; i++) {
+      asked++;
+      if ((await www(port, i & 0xffff)) !== '192.0.2.10') lost++;
+    }
+  })();
+  return {
+    asked: () => asked,
+    lost: () => lost,
+    // Resolves once `count` more queries were asked.
+    after: async (count) => {
+      const at = asked;
+      while (asked < at + count) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
+    stop: async () => {
+      looping = false;
+      await loop;
+    },
+  };
 }
 
 describe('Auth/workers: auth on every core', () => {
@@ -153,18 +181,9 @@ describe('Auth/workers: auth on every core', () => {
     const victim = before[0]!.pid!;
     const survivor = before[1]!.pid!;
     const authPid = (await ps(stack)).find((r) => r.name === 'auth')!.pid;
-    let lost = 0;
-    let asked = 0;
-    let looping = true;
-    const loop = (async () => {
-      for (let i = 0; looping; i++) {
-        asked++;
-        if ((await www(port, i & 0xffff)) !== '192.0.2.10') lost++;
-      }
-    })();
+    const loop = queryLoop(port);
     try {
-      await stack.boss.waitForLog((l) => l.component === 'auth' && l.msg === 'auth worker started', 'workers up');
-      while (asked < 50) await new Promise((resolve) => setImmediate(resolve));
+      await loop.after(50);
       process.kill(victim, 'SIGKILL');
       await stack.boss.waitForLog((l) => l.component === 'auth' && l.msg === 'auth worker exited: starting it again' && l.workerPid === victim, 'worker exit seen');
       const started = await stack.boss.waitForLog(
@@ -177,8 +196,7 @@ describe('Auth/workers: auth on every core', () => {
         if (rows.every((r) => r.state === 'running')) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      const at = asked;
-      while (asked < at + 100) await new Promise((resolve) => setTimeout(resolve, 10));
+      await loop.after(100);
       const after = workerRows(await ps(stack));
       expect(after.map((r) => r.pid).sort()).toEqual([started.workerPid as number, survivor].sort());
       expect(after.find((r) => r.pid === started.workerPid)!.restarts).toBe(1);
@@ -186,14 +204,42 @@ describe('Auth/workers: auth on every core', () => {
       // auth itself and the other worker ran on throughout.
       expect((await ps(stack)).find((r) => r.name === 'auth')!.pid).toBe(authPid);
     } finally {
-      looping = false;
-      await loop;
+      await loop.stop();
     }
-    expect(lost).toBeLessThanOrEqual(1);
+    expect(loop.lost()).toBeLessThanOrEqual(1);
     // Stopping b10 stops the workers too, the one started again included.
     const workers = workerRows(await ps(stack)).map((r) => r.pid!);
     await stack.boss.stop();
     await expectAllGone(workers);
+  });
+
+  it('workers_resized_live: Auth/workers 2 to 3 to 2 is applied without a restart of auth, a UDP query loop meanwhile getting every answer', { timeout: 90_000 }, async () => {
+    const { stack, port } = await stackWith(2);
+    const authPid = (await ps(stack)).find((r) => r.name === 'auth')!.pid;
+    const first = workerRows(await ps(stack)).map((r) => r.pid);
+    const loop = queryLoop(port);
+    try {
+      await loop.after(20);
+      let mark = stack.boss.logs.length;
+      expect((await stack.b10('config', 'set', 'Auth/workers', '3')).code).toBe(0);
+      await stack.boss.waitForLog((l) => l.component === 'auth' && l.msg === 'auth workers resized', 'grown to three', mark);
+      const three = workerRows(await ps(stack));
+      expect(three.map((r) => [r.name, r.state])).toEqual([['auth/1', 'running'], ['auth/2', 'running'], ['auth/3', 'running']]);
+      // The new one serves the zone: the workers each list it.
+      const zones = (await ask(stack, 'workers')) as WorkerZones[];
+      expect(zones.map((w) => w.zones)).toEqual(Array(3).fill([{ origin: 'auth.test.', serial: 7 }]));
+      await loop.after(50);
+      mark = stack.boss.logs.length;
+      expect((await stack.b10('config', 'set', 'Auth/workers', '2')).code).toBe(0);
+      await stack.boss.waitForLog((l) => l.component === 'auth' && l.msg === 'auth workers resized', 'back to two', mark);
+      expect(workerRows(await ps(stack)).map((r) => r.pid)).toEqual(first);
+      expect(alive(three[2]!.pid!)).toBe(false);
+      await loop.after(50);
+      expect((await ps(stack)).find((r) => r.name === 'auth')!.pid).toBe(authPid);
+    } finally {
+      await loop.stop();
+    }
+    expect(loop.lost()).toBe(0);
   });
 });
 
@@ -215,8 +261,17 @@ describe('Auth/workers: the pure parts', () => {
     expect(keptPicks([{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0 }, { address: '::1', port: 54 }], asked, bound)).toEqual([4242, undefined, 54]);
   });
 
-  it('rate_shared: each of N workers limits to its share, so together they let the configured rate through', () => {
-    const limit = rateLimitFrom({ responses_per_second: 10, nxdomains_per_second: 4 });
-    expect(shareOf(limit, 2)).toMatchObject({ responsesPerSecond: 5, nxdomainsPerSecond: 2, errorsPerSecond: 5, slip: 2 });
+  it('overlap_blocked: a move refused as in use, on a port the workers hold on an address given up, names that port; any other failure none', () => {
+    const inUse = new ListenError('cannot listen', 'EADDRINUSE');
+    const previous = [{ address: '127.0.0.1', port: 5353 }, { address: '::1', port: 5353 }];
+    expect([...blockingPorts(inUse, previous, [{ address: '0.0.0.0', port: 5353 }, { address: '::1', port: 5353 }])]).toEqual([5353]);
+    expect([...blockingPorts(inUse, previous, [{ address: '0.0.0.0', port: 5354 }])]).toEqual([]);
+    expect([...blockingPorts(new ListenError('no such address', 'EADDRNOTAVAIL'), previous, [{ address: '0.0.0.0', port: 5353 }])]).toEqual([]);
+  });
+
+  it('workers_default: unset or 0 is one worker per CPU (at most 16); 1..16 as given; anything else none', () => {
+    const cpus = Math.min(16, os.availableParallelism());
+    expect([workersFor(undefined), workersFor(0), workersFor(1), workersFor(16)]).toEqual([cpus, cpus, 1, 16]);
+    expect([workersFor(17), workersFor(2.5), workersFor('2'), workersFor(-1)]).toEqual([undefined, undefined, undefined, undefined]);
   });
 });

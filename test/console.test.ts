@@ -258,7 +258,7 @@ describe('web console (chromium)', () => {
 
     const processes = page.locator('form[data-command="Boss show_processes"]');
     await processes.getByRole('button', { name: 'show_processes' }).click();
-    await processes.locator('.result-table td[data-column="name"]', { hasText: 'auth' }).waitFor();
+    await processes.locator('.result-table td[data-column="name"]', { hasText: /^auth$/ }).waitFor();
     expect(await processes.locator('.result-table th').allTextContents()).toEqual(expect.arrayContaining(['name', 'pid', 'state']));
     await page.setViewportSize({ width: 390, height: 844 });
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);

@@ -23,7 +23,7 @@ function update(i: number): Buffer {
 }
 
 describe('auth\'s cap on updates waiting for ddns', () => {
-  it('in_flight_capped: with ddns stopped, the 101st update waiting is answered SERVFAIL at once; the 100 are applied once ddns goes on', async () => {
+  it('in_flight_capped: with ddns stopped, of 101 updates one is answered SERVFAIL at once (workers counted together); the 100 are applied once ddns goes on', async () => {
     const { stack, port } = await dynamicStack();
     const [pid] = stack.pidsOf('ddns');
     const socket = dgram.createSocket('udp4');
@@ -40,19 +40,20 @@ describe('auth\'s cap on updates waiting for ddns', () => {
         answered();
       });
     process.kill(pid!, 'SIGSTOP');
+    let refused: number | undefined;
     try {
-      for (let i = 0; i < MAX_UPDATES_IN_FLIGHT; i++) socket.send(update(i), port, '127.0.0.1');
-      // auth reads them in the order sent, and each waits from the moment it is read: the one after them is over the cap.
-      socket.send(update(MAX_UPDATES_IN_FLIGHT), port, '127.0.0.1');
-      await until(() => answers.has(MAX_UPDATES_IN_FLIGHT + 1));
-      expect(answers.get(MAX_UPDATES_IN_FLIGHT + 1)).toBe(SERVFAIL);
-      expect(answers.size).toBe(1);
+      for (let i = 0; i <= MAX_UPDATES_IN_FLIGHT; i++) socket.send(update(i), port, '127.0.0.1');
+      // Each waits from the moment auth reads it: the one read last is over the cap (with workers, the last
+      // to reach auth's primary, which counts for them all; one process reads them in the order sent).
+      await until(() => answers.size > 0);
+      expect([...answers.values()]).toEqual([SERVFAIL]);
+      refused = [...answers.keys()][0];
     } finally {
       process.kill(pid!, 'SIGCONT');
     }
     await until(() => answers.size === MAX_UPDATES_IN_FLIGHT + 1);
     socket.close();
-    expect([...answers].filter(([id]) => id <= MAX_UPDATES_IN_FLIGHT).every(([, rcode]) => rcode === NOERROR)).toBe(true);
+    expect([...answers].filter(([id]) => id !== refused).every(([, rcode]) => rcode === NOERROR)).toBe(true);
     await stack.boss.waitForLog(byComponent('auth', 'update answered SERVFAIL: too many updates in flight'), 'the refusal logged');
   });
 });

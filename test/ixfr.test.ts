@@ -257,6 +257,8 @@ describe('IXFR into b10', () => {
     const namedSaid = w.named.proc.logs.slice(namedMark).map((l) => String(l.msg));
     expect(namedSaid.some((m) => /in\.test\/IN.*IXFR started: TSIG pull-key/.test(m)), namedSaid.join('\n')).toBe(true);
     expect(w.b10.boss.logs.slice(mark).some((l) => l.component === 'auth' && l.msg === 'NOTIFY received: passed to Xfrin' && l.key === 'pull-key.')).toBe(true);
+    // xfrin tells auth after it logs the transfer: auth says when it serves the new serial.
+    await w.b10.boss.waitForLog((l) => l.component === 'auth' && l.msg === 'zone loaded' && l.serial === 2, 'auth serves serial 2', mark);
     expect((await dig(w.authPort, 'new.in.test', 'A', '+short')).trim()).toBe('192.0.2.99');
     await w.same();
 

@@ -8,7 +8,7 @@ import { rateLimitFrom, type RateLimitItems } from './rrl.js';
 import { AuthServer, type AuthLimits, type Endpoint, type Listening } from './server.js';
 import { loadZone, parentHandOff, parentUpdateRelay, serveStoredZones, type Loaded } from './serving.js';
 import type { UpdateRelay } from './update-relay.js';
-import { MAX_WORKERS, type AuthWorkers } from './workers.js';
+import { MAX_WORKERS, workersFor, type AuthWorkers } from './workers.js';
 
 /**
  * What answers auth's DNS, as main.ts drives it from the bus: this process
@@ -32,7 +32,7 @@ export interface Answering {
 /**
  * Auth/workers as stored, read before auth reaches the bus: the workers are
  * forked before DNS is served, and DNS is served before the bus is reached.
- * Unreadable or out of range: 1, logged.
+ * Unset or 0: one per CPU. Unreadable or out of range: 1, logged.
  */
 export async function storedWorkers(dataPath: string, log: Logger): Promise<number> {
   let stored: unknown;
@@ -42,9 +42,9 @@ export async function storedWorkers(dataPath: string, log: Logger): Promise<numb
     log.warn({ err: (err as Error).message }, 'stored configuration not read: auth runs as one process');
     return 1;
   }
-  if (stored === undefined) return 1;
-  if (typeof stored === 'number' && Number.isInteger(stored) && stored >= 1 && stored <= MAX_WORKERS) return stored;
-  log.warn({ workers: stored }, `Auth/workers must be 1..${MAX_WORKERS}: auth runs as one process`);
+  const workers = workersFor(stored);
+  if (workers !== undefined) return workers;
+  log.warn({ workers: stored }, `Auth/workers must be 0..${MAX_WORKERS}: auth runs as one process`);
   return 1;
 }
 
@@ -157,7 +157,7 @@ export class WorkersAnswering implements Answering {
   }
 
   setRateLimit(items: RateLimitItems): void {
-    this.pool.configure({ rateLimit: items });
+    this.pool.setRateLimit(items);
   }
 
   setKeyring(_keyring: Keyring, entries: string[]): void {

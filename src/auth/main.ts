@@ -18,7 +18,7 @@ import { formatEndpoint, ListenError } from './endpoints.js';
 import type { RateLimitItems } from './rrl.js';
 import { DEFAULT_AUTH_LIMITS, type Endpoint } from './server.js';
 import type { Loaded } from './serving.js';
-import { AuthWorkers } from './workers.js';
+import { AuthWorkers, workersFor } from './workers.js';
 import { DEFAULT_RECORDS, zoneDrop, zoneLoad, zoneRecords, zoneRows } from './zone-commands.js';
 
 const AUTH_SPEC = path.join(PROJECT_ROOT, 'src/auth/auth.spec');
@@ -60,13 +60,20 @@ const program = daemonOptions(
         if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
       });
     const limits = { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections };
-    const workers = await storedWorkers(dataPath, log);
+    let workers = await storedWorkers(dataPath, log);
+    // 1 keeps the shape auth always had, one process answering; above, workers, whose count follows Auth/workers live.
+    let pool: AuthWorkers | undefined;
     let answering: Answering;
     try {
-      answering =
-        workers > 1
-          ? new WorkersAnswering(new AuthWorkers(workers, { dataPath, ...limits, verbose: opts.verbose, workers }, log, ({ zone, from, key }) => onNotify(zone, from, key)), dataPath)
-          : new LocalAnswering(log, limits, dataPath, onNotify);
+      if (workers > 1) {
+        // A worker answers a NOTIFY itself, on Xfrin's zones as they are passed to it; this process logs and passes it as for its own.
+        pool = new AuthWorkers(workers, { dataPath, ...limits, verbose: opts.verbose }, log, ({ zone, from, key }) => onNotify(zone, from, key));
+        pool.configure({ secondaries: xfrinZones.known() });
+        xfrinZones.onChange = () => pool!.configure({ secondaries: xfrinZones.known() });
+        answering = new WorkersAnswering(pool, dataPath);
+      } else {
+        answering = new LocalAnswering(log, limits, dataPath, onNotify);
+      }
     } catch (err) {
       log.fatal(`cannot start: ${(err as Error).message}`);
       process.exit(EXIT_FAILURE);
@@ -120,9 +127,6 @@ const program = daemonOptions(
       log,
       onMessage: (message) => xfrinZones.onMessage(message),
       onConfig: async (config: Config) => {
-        if (module !== undefined && config.workers !== undefined && config.workers !== workers) {
-          log.warn({ workers, configured: config.workers }, 'Auth/workers changed: it takes effect when auth is restarted (b10 restart auth)');
-        }
         const configured = (config.listen_on as Endpoint[] | undefined) ?? [];
         try {
           await listenOn(configured.length > 0 ? configured : fallback);
@@ -139,6 +143,18 @@ const program = daemonOptions(
           }
         }
         answering.setRateLimit((config.rate_limit as RateLimitItems | undefined) ?? {});
+        const wanted = workersFor(config.workers);
+        if (module !== undefined && wanted !== undefined && wanted !== workers) {
+          if (pool && wanted > 1) {
+            // Not waited for: workers load every zone before they answer, which may take longer than a
+            // configuration change may. A move of listen_on meanwhile waits for it.
+            workers = wanted;
+            void pool.resize(wanted);
+          } else {
+            // One process or workers: the other shape needs auth started again.
+            log.warn({ workers, configured: wanted }, 'Auth/workers changed: it takes effect when auth is restarted (b10 restart auth)');
+          }
+        }
       },
       onCommand: (name, args) => {
         switch (name) {

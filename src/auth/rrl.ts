@@ -62,20 +62,6 @@ export function rateLimitFrom(items: RateLimitItems): RateLimit {
   };
 }
 
-/**
- * One of `processes`' share of `limit`, when that many answer from one
- * socket (Auth/workers), each keeping its own accounts: a flood spreads over
- * them all, so each lets through its share and together they let `limit` through.
- */
-export function shareOf(limit: RateLimit, processes: number): RateLimit {
-  return {
-    ...limit,
-    responsesPerSecond: limit.responsesPerSecond / processes,
-    nxdomainsPerSecond: limit.nxdomainsPerSecond / processes,
-    errorsPerSecond: limit.errorsPerSecond / processes,
-  };
-}
-
 /** True when `limit` limits anything at all. */
 export function limitsAnything(limit: RateLimit): boolean {
   return limit.responsesPerSecond > 0 || limit.nxdomainsPerSecond > 0 || limit.errorsPerSecond > 0;

@@ -24,7 +24,7 @@ import type { Logger } from '../log.js';
 import { AuthCounters } from './counters.js';
 import { bindFailure, blockedByOwn, checkEndpoints, formatEndpoint, ListenError, planMove, type Bound, type Endpoint } from './endpoints.js';
 import { PreparedResponses, type Counted, type Prepared } from './prepared.js';
-import { limitsAnything, ResponseRateLimiter, type RateLimit } from './rrl.js';
+import { limitsAnything, ResponseRateLimiter, type RateLimit, type ResponseKind, type Verdict } from './rrl.js';
 import { serveTcpConnection, type TcpOutcome } from './tcp-connection.js';
 import type { UpdateClient } from './update-relay.js';
 
@@ -122,6 +122,18 @@ function closeSockets({ udp, tcp }: Listener): void {
   tcp.close();
 }
 
+/** A UDP reply as rate limiting's verdict lets it go: whole, truncated (errors: whole, at the slip rate, as named leaks them), or not at all. */
+function limited(reply: Reply, verdict: Verdict): Buffer | undefined {
+  switch (verdict) {
+    case 'send':
+      return reply.bytes;
+    case 'slip':
+      return reply.slipped?.() ?? reply.bytes;
+    case 'drop':
+      return undefined;
+  }
+}
+
 /**
  * The DNS side of b10-auth: answers from the zones in memory, over UDP and
  * TCP, and never waits on anything else (the bus least of all). A response
@@ -138,6 +150,14 @@ export class AuthServer {
   private readonly tcpSockets = new Set<net.Socket>();
   /** The TSIG keys signed queries and NOTIFYs are checked with, and their answers signed. */
   keyring = new Keyring();
+  /**
+   * Where rate limiting verdicts come from when other processes answer on
+   * the same sockets (Auth/workers): one set of accounts for them all. While
+   * set (only while limiting is on), each UDP answer is sent once its verdict comes.
+   */
+  sharedRateLimit: ((client: string, kind: ResponseKind, name: string, qtype: number) => Promise<Verdict>) | undefined;
+  /** Likewise for --tcp-max-connections: asked whether one more connection may open, told when one let in ends. */
+  sharedTcpCap: { open: () => Promise<boolean>; closed: () => void } | undefined;
   private readonly tsigFailures = new LogThrottle();
   readonly counters = new AuthCounters();
 
@@ -213,17 +233,27 @@ export class AuthServer {
       return undefined;
     }
     const reply = this.respondTo(packet, parsed, 'udp', from);
-    if (!reply?.counted || !this.rateLimiter) return reply?.bytes;
+    if (!reply?.counted || !(this.rateLimiter || this.sharedRateLimit)) return reply?.bytes;
     const { kind, name, qtype } = reply.counted;
-    switch (this.rateLimiter.decide(from, kind, name, qtype, performance.now())) {
-      case 'send':
-        return reply.bytes;
-      case 'slip':
-        // Errors have nothing to truncate: they are sent as they are at the slip rate, as named leaks them.
-        return reply.slipped?.() ?? reply.bytes;
-      case 'drop':
-        return undefined;
+    if (this.sharedRateLimit) {
+      void this.sharedRateLimit(from, kind, name, qtype).then((verdict) => {
+        const response = limited(reply, verdict);
+        if (response) this.sendUdp(udp, response, rinfo);
+      });
+      return undefined;
     }
+    return limited(reply, this.rateLimiter!.decide(from, kind, name, qtype, performance.now()));
+  }
+
+  private sendUdp(udp: dgram.Socket, response: Buffer, rinfo: dgram.RemoteInfo): void {
+    try {
+      udp.send(response, rinfo.port, rinfo.address);
+    } catch (err) {
+      // The socket was closed meanwhile (auth moved or stopped): the client asks again.
+      this.log.debug({ err }, 'answer not sent: its socket is closed');
+      return;
+    }
+    this.counters.response(response);
   }
 
   /**
@@ -320,7 +350,7 @@ export class AuthServer {
    */
   private sendPrepared(msg: Buffer, rinfo: dgram.RemoteInfo, udp: dgram.Socket): boolean {
     const query = this.plain;
-    if (this.rateLimiter !== undefined || !readPlainQuery(msg, query)) return false;
+    if (this.rateLimiter !== undefined || this.sharedRateLimit !== undefined || !readPlainQuery(msg, query)) return false;
     const maxSize = udpMaxSize(query.edns === EDNS_NONE ? undefined : query.payload);
     const entry = this.prepared.find(msg, 12, query.questionEnd, query.edns, maxSize, query.rd);
     if (entry === undefined) return false;
@@ -402,9 +432,7 @@ export class AuthServer {
     udp.on('message', (msg, rinfo) => {
       if (this.sendPrepared(msg, rinfo, udp)) return;
       const response = this.safely(() => this.respondUdp(msg, rinfo, udp));
-      if (!response) return;
-      udp.send(response, rinfo.port, rinfo.address);
-      this.counters.response(response);
+      if (response) this.sendUdp(udp, response, rinfo);
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -472,22 +500,48 @@ export class AuthServer {
 
   /** DNS over TCP, past the cap of connections closed at once; `connections` are those of the listener that accepted it. */
   private acceptTcp(socket: net.Socket, connections: Set<net.Socket>): void {
+    const cap = this.sharedTcpCap;
+    if (cap) {
+      // Its queries wait in the socket until the verdict: nothing reads it before. A reset meanwhile ends only it.
+      socket.on('error', () => socket.destroy());
+      void cap.open().then((admitted) => {
+        if (!admitted || socket.destroyed) {
+          if (admitted) cap.closed();
+          socket.destroy();
+          return;
+        }
+        let counted = true;
+        const release = (): void => {
+          if (counted) cap.closed();
+          counted = false;
+        };
+        this.serveTcp(socket, connections, release);
+      });
+      return;
+    }
     if (this.tcpSockets.size >= this.limits.maxTcpConnections) {
       socket.destroy();
       return;
     }
+    this.serveTcp(socket, connections, () => {});
+  }
+
+  /** Serves a connection let in; `release` once it no longer counts against the cap (closed, or handed off). */
+  private serveTcp(socket: net.Socket, connections: Set<net.Socket>, release: () => void): void {
     this.tcpSockets.add(socket);
     connections.add(socket);
     socket.setNoDelay(true);
     socket.on('close', () => {
       this.tcpSockets.delete(socket);
       connections.delete(socket);
+      release();
     });
     serveTcpConnection(socket, this.limits.tcpIdleMs, (packet) => {
       const outcome = this.respondTcp(socket, packet);
       if (outcome !== 'handed-off') return outcome;
       this.tcpSockets.delete(socket);
       connections.delete(socket);
+      release();
       return outcome;
     });
   }

@@ -3,7 +3,7 @@ import { bareResponse, RCODE, type Query } from '../dns/message.js';
 import type { Logger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
 
-/** Updates waiting for ddns at once at most, per auth process; one more is answered SERVFAIL (named's update-quota is 100). */
+/** Updates waiting for ddns at once at most (auth's workers together); one more is answered SERVFAIL (named's update-quota is 100). */
 export const MAX_UPDATES_IN_FLIGHT = 100;
 /** How long an update waits for ddns's answer before auth answers SERVFAIL itself (ddns died with it, say), ms. */
 export const UPDATE_TIMEOUT_MS = 10_000;
@@ -33,6 +33,11 @@ export class UpdateRelay {
   private nextId = 1;
   private readonly throttle = new LogThrottle();
 
+  /** Updates handed on whose answers have not come yet. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
   constructor(
     /** Sends a handoff to the boss; false when there is no boss to send it to. */
     private readonly send: (handoff: UpdateHandoff) => boolean,
@@ -42,10 +47,7 @@ export class UpdateRelay {
 
   /** The response to the UPDATE `packet` (parsed as `query`), once ddns or the relay has one; undefined: send nothing. */
   forward(packet: Buffer, query: Query, client: UpdateClient): Promise<Buffer | undefined> {
-    if (this.pending.size >= this.limits.maxInFlight) {
-      this.warn('busy', { client: client.address, inFlight: this.pending.size }, 'update answered SERVFAIL: too many updates in flight');
-      return Promise.resolve(bareResponse(query, RCODE.SERVFAIL));
-    }
+    if (this.pending.size >= this.limits.maxInFlight) return Promise.resolve(this.busy(query, client.address, this.pending.size));
     const id = this.nextId;
     this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
     return new Promise((resolve) => {
@@ -67,6 +69,10 @@ export class UpdateRelay {
     if (!pending) return;
     this.pending.delete(answer.id);
     clearTimeout(pending.timer);
+    if (answer.busy) {
+      pending.resolve(this.busy(pending.query, undefined, undefined));
+      return;
+    }
     if (answer.unavailable !== undefined) {
       this.warn('unavailable', { zone: pending.query.qname, why: answer.unavailable }, 'update answered NOTIMP: ddns is not running');
       pending.resolve(bareResponse(pending.query, RCODE.NOTIMP));
@@ -82,6 +88,11 @@ export class UpdateRelay {
       this.pending.delete(id);
       pending.resolve(bareResponse(pending.query, RCODE.SERVFAIL));
     }
+  }
+
+  private busy(query: Query, client: string | undefined, inFlight: number | undefined): Buffer {
+    this.warn('busy', { client, inFlight }, 'update answered SERVFAIL: too many updates in flight');
+    return bareResponse(query, RCODE.SERVFAIL);
   }
 
   private warn(key: string, fields: object, message: string): void {

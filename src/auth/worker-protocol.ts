@@ -1,5 +1,7 @@
 import { AnswerError } from '../../protocol/errors.js';
+import type { SecondaryZone } from '../xfrin/secondaries.js';
 import { ListenError } from './endpoints.js';
+import type { ResponseKind, Verdict } from './rrl.js';
 
 /**
  * What auth's primary and its workers say to each other over the cluster's
@@ -16,22 +18,49 @@ export interface WorkerOptions {
   tcpIdleMs: number;
   maxTcpConnections: number;
   verbose: boolean;
-  /** How many workers there are: each rate limits its share. */
-  workers: number;
 }
 
 export type WorkerRequest =
   | { type: 'auth:listen'; seq: number; endpoints: { address: string; port: number }[] }
   | { type: 'auth:loadzone'; seq: number; origin: string; changes: unknown }
   | { type: 'auth:stats'; seq: number }
-  | { type: 'auth:zones'; seq: number };
+  | { type: 'auth:zones'; seq: number }
+  /** Stop reading (Auth/workers lowered): answered once what was read is answered. */
+  | { type: 'auth:retire'; seq: number };
 
-/** Settings pushed to every worker, no answer asked: the rate limit and the TSIG keys (as tsig_keys/keys holds them). */
+/** Settings pushed to every worker, no answer asked. */
 export interface WorkerSettings {
   type: 'auth:settings';
-  rateLimit?: unknown;
+  /** Whether UDP answers are rate limited: each then asks the primary, which keeps every worker's accounts. */
+  rateLimited?: boolean;
+  /** The TSIG keys, as tsig_keys/keys holds them. */
   keys?: string[];
+  /** Xfrin's zones, for the NOTIFY verdict; null while Xfrin's configuration is not known. */
+  secondaries?: SecondaryZone[] | null;
 }
+
+/**
+ * What a worker asks the primary, which counts for every worker so that a
+ * limit holds for the set as for one process: whether a UDP answer may go
+ * (rate limiting: a Verdict), whether one more TCP connection may open
+ * (--tcp-max-connections: a boolean).
+ */
+export type PrimaryQuestion = { what: 'rate'; client: string; kind: ResponseKind; name: string; qtype: number } | { what: 'tcp' };
+
+export interface PrimaryAsk {
+  type: 'auth:ask';
+  id: number;
+  question: PrimaryQuestion;
+}
+
+export interface PrimaryAnswer {
+  type: 'auth:answer';
+  id: number;
+  answer: Verdict | boolean;
+}
+
+/** A TCP connection the primary let in has ended. */
+export const TCP_CLOSED = 'auth:tcp-closed';
 
 export interface WorkerError {
   message: string;

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import dgram from 'node:dgram';
 import net, { Socket } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { restartDecision, type RestartPolicy } from '../../boss/restart.js';
 import { AnswerError } from '../../protocol/errors.js';
@@ -19,12 +20,18 @@ import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
 import { DIST } from '../paths.js';
 import { sumSnapshots } from './counters.js';
-import { bindFailure, checkEndpoints, keptPicks, type Endpoint } from './endpoints.js';
+import { bindFailure, checkEndpoints, keptPicks, ListenError, type Endpoint } from './endpoints.js';
+import { limitsAnything, rateLimitFrom, ResponseRateLimiter, type RateLimitItems } from './rrl.js';
 import type { Listening } from './server.js';
 import type { Loaded } from './serving.js';
+import { MAX_UPDATES_IN_FLIGHT, UPDATE_TIMEOUT_MS } from './update-relay.js';
 import {
   errorFromWire,
   WORKER_ENV,
+  TCP_CLOSED,
+  type PrimaryAnswer,
+  type PrimaryAsk,
+  type PrimaryQuestion,
   type WorkerNotify,
   type WorkerOptions,
   type WorkerReply,
@@ -34,6 +41,18 @@ import {
 
 /** Auth/workers at most: update ids carry the worker's slot in their low 5 bits. */
 export const MAX_WORKERS = 16;
+
+/** Auth/workers 0 (its default): one worker per CPU, at most MAX_WORKERS. */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(MAX_WORKERS, os.availableParallelism()));
+}
+
+/** The processes Auth/workers asks for: 0 or unset, one per CPU; undefined when it is no count auth takes. */
+export function workersFor(configured: unknown): number | undefined {
+  if (configured === undefined || configured === 0) return defaultWorkers();
+  return typeof configured === 'number' && Number.isInteger(configured) && configured >= 1 && configured <= MAX_WORKERS ? configured : undefined;
+}
+
 const SLOT_BITS = 32;
 /** A worker that dies soon after its start waits a second, then twice as long each time, up to a minute. */
 const WORKER_POLICY: RestartPolicy = Object.freeze({ period: 1000, maxPeriod: 60_000, sigma: 0.05 });
@@ -45,6 +64,14 @@ interface Slot {
   index: number;
   worker?: Worker;
   state: WorkerRow['state'];
+  /** The worker listens for requests (it said auth:up): zone loads are asked of it, not kept for it. */
+  up: boolean;
+  /** Zones loaded while its worker started, before it could be asked: loaded again before it answers. */
+  missed: Set<string>;
+  /** Stopped for good (Auth/workers lowered): not started again when it exits. */
+  retiring: boolean;
+  /** Its TCP connections open, as counted against --tcp-max-connections for every worker. */
+  tcp: number;
   restarts: number;
   failures: number;
   startedAt: number;
@@ -63,11 +90,13 @@ interface Pending {
  * It forks the workers (node:cluster, so every worker's UDP socket and TCP
  * listener on an address is the one socket the primary holds and shares),
  * keeps the bus for them, and passes to every worker what the bus says:
- * listen_on, zone loads, the rate limit, the TSIG keys. A worker that dies
- * is started again alone, the others answering meanwhile.
+ * listen_on, zone loads, the TSIG keys, Xfrin's zones. It keeps the rate
+ * limiting accounts of them all, so that the limit holds for the set as for
+ * one process. A worker that dies is started again alone, the others
+ * answering meanwhile; the count changes while they run (resize).
  */
 export class AuthWorkers {
-  private readonly slots: Slot[];
+  private slots: Slot[];
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
   /** The endpoints asked for, in the configuration's words. */
@@ -76,6 +105,12 @@ export class AuthWorkers {
   private bound: Endpoint[] = [];
   private settings: WorkerSettings = { type: 'auth:settings' };
   private stopping = false;
+  /** Every worker's UDP answers are counted here, one set of accounts (undefined: not limited). */
+  private rateLimiter: ResponseRateLimiter | undefined;
+  /** Updates handed on to ddns (by the id the boss knows them by) whose answers have not come back: at most MAX_UPDATES_IN_FLIGHT for every worker. */
+  private readonly updates = new Map<number, { slot: Slot; timer: NodeJS.Timeout }>();
+  /** Resizes and moves one after the other: a resize during a move would fork onto a half-moved set. */
+  private changing: Promise<unknown> = Promise.resolve();
 
   constructor(
     count: number,
@@ -83,7 +118,7 @@ export class AuthWorkers {
     private readonly log: Logger,
     private readonly onNotify: (notify: WorkerNotify) => void,
   ) {
-    this.slots = Array.from({ length: count }, (_, index) => ({ index, state: 'starting', restarts: 0, failures: 0, startedAt: 0 }));
+    this.slots = Array.from({ length: count }, (_, index) => newSlot(index));
     cluster.setupPrimary({ exec: path.join(DIST, 'src/auth/worker.js'), args: [], silent: false });
     process.on('message', (message: unknown) => {
       if ((message as UpdateAnswer | null)?.type === UPDATE_ANSWER) this.passAnswer(message as UpdateAnswer);
@@ -107,27 +142,85 @@ export class AuthWorkers {
    * the first one moves (all or nothing, as a lone auth), the others then
    * share its sockets; should one of them fail, those moved go back.
    */
-  async listen(endpoints: Endpoint[]): Promise<Listening> {
+  listen(endpoints: Endpoint[]): Promise<Listening> {
+    return this.serially(() => this.move(endpoints));
+  }
+
+  private async move(endpoints: Endpoint[]): Promise<Listening> {
     const previous = this.bound;
     const target = await this.resolve(endpoints);
-    const [first, ...others] = this.live();
-    if (first) {
-      // The first one moves all or nothing, as a lone auth; the others then share its sockets.
-      await this.ask(first, { type: 'auth:listen', endpoints: target });
-      const moved = [first];
+    const workers = this.live();
+    try {
+      // Tried here first: a bind a worker tries and fails costs it, in node:cluster, the sharing of that
+      // address with the others from then on (each worker numbers its binds of an address).
+      const fresh = target.filter((t) => !previous.some((p) => p.address === t.address && p.port === t.port));
       try {
-        for (const slot of others) {
-          if (await this.listenOrGone(slot, target)) moved.push(slot);
-        }
+        await Promise.all(fresh.map((endpoint) => probe(endpoint.address, endpoint.port)));
       } catch (err) {
-        await this.putBack(moved, previous);
-        throw err;
+        const ports = blockingPorts(err, previous, target);
+        if (ports.size === 0) throw err;
+        // The same port on an overlapping address (127.0.0.1:P to 0.0.0.0:P): the socket is shared, and
+        // goes only once no worker holds it. Every worker lets go of it first, as a lone auth closes its own.
+        await this.putBack(workers, previous.filter((e) => !ports.has(e.port)));
+        await Promise.all(fresh.map((endpoint) => probe(endpoint.address, endpoint.port)));
       }
+      const [first, ...others] = workers;
+      // The first one moves all or nothing, as a lone auth; the others then share its sockets.
+      if (first) await this.ask(first, { type: 'auth:listen', endpoints: target });
+      for (const slot of others) await this.listenOrGone(slot, target);
+    } catch (err) {
+      await this.putBack(workers, previous);
+      throw err;
     }
     // With no worker running, those started from now on listen there.
     this.asked = endpoints;
     this.bound = target;
     return { bound: target, changed: JSON.stringify(target) !== JSON.stringify(previous) };
+  }
+
+  /**
+   * Runs `count` workers from now on: those added load every zone before
+   * they answer; those taken away stop reading first (what they have not
+   * read, the others read), then end once their answers are out.
+   */
+  resize(count: number): Promise<void> {
+    return this.serially(async () => {
+      if (this.stopping || count === this.slots.length) return;
+      this.log.info({ from: this.slots.length, to: count }, 'Auth/workers changed: resizing');
+      if (count > this.slots.length) {
+        const added = Array.from({ length: count - this.slots.length }, (_, i) => newSlot(this.slots.length + i));
+        this.slots = [...this.slots, ...added];
+        await Promise.all(added.map((slot) => this.fork(slot).catch((err: Error) => this.log.error({ worker: slot.index + 1, err: err.message }, 'auth worker not started'))));
+      } else {
+        // Listed (as stopping) until they end.
+        const surplus = this.slots.slice(count);
+        await Promise.all(surplus.map((slot) => this.retire(slot)));
+        this.slots = this.slots.slice(0, count);
+        this.report();
+      }
+      this.log.info({ workers: this.rows() }, 'auth workers resized');
+    });
+  }
+
+  /** Stops a worker for good: it stops reading, answers what it has read, and ends. */
+  private async retire(slot: Slot): Promise<void> {
+    slot.retiring = true;
+    clearTimeout(slot.timer);
+    const worker = slot.worker;
+    if (!worker || worker.isDead()) return;
+    slot.state = 'stopping';
+    this.report();
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    await this.ask(slot, { type: 'auth:retire' }).catch(() => undefined);
+    worker.process.kill('SIGTERM');
+    await exited;
+    this.log.info({ worker: slot.index + 1, workerPid: worker.process.pid }, 'auth worker stopped: Auth/workers lowered');
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.changing.then(work);
+    this.changing = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -172,8 +265,14 @@ export class AuthWorkers {
 
   /** Answers once every running worker serves the zone as it is now (a worker that dies meanwhile reads it when started again). */
   async loadZone(origin: string, changes: unknown): Promise<Loaded> {
-    const results = await this.everyWorker({ type: 'auth:loadzone', origin, changes });
-    return results[0] as Loaded;
+    // A worker starting may have read the store before this change: it loads the zone again before it answers.
+    for (const slot of this.slots) if (slot.worker && !slot.up) slot.missed.add(origin);
+    const loaded = (await this.everyWorker({ type: 'auth:loadzone', origin, changes }))[0] as Loaded;
+    // Logged once, as one process logs it, when every worker serves it.
+    if (!('serial' in loaded)) this.log.info({ zone: loaded.origin }, 'zone dropped: no longer served');
+    else if (changes === undefined) this.log.info({ zone: loaded.origin, serial: loaded.serial, records: loaded.records }, 'zone loaded');
+    else this.log.debug({ zone: loaded.origin, serial: loaded.serial }, 'zone changed in memory');
+    return loaded;
   }
 
   /** Every running worker's counters, added up. */
@@ -198,9 +297,22 @@ export class AuthWorkers {
     );
   }
 
-  /** The rate limit items and TSIG keys every worker applies, now and when started anew. */
-  configure(settings: Omit<WorkerSettings, 'type'>): void {
+  /** The TSIG keys and Xfrin's zones every worker applies, now and when started anew. */
+  configure(settings: Omit<WorkerSettings, 'type' | 'rateLimited'>): void {
     this.settings = { ...this.settings, ...settings };
+    this.pushSettings();
+  }
+
+  /** Rate limits every worker's UDP answers from here, as one process would: the accounts kept go on while the limit stays the same. */
+  setRateLimit(items: RateLimitItems): void {
+    const limit = rateLimitFrom(items);
+    if (JSON.stringify(limit) !== JSON.stringify(this.rateLimiter?.limit)) this.rateLimiter = limitsAnything(limit) ? new ResponseRateLimiter(limit) : undefined;
+    if (this.settings.rateLimited === (this.rateLimiter !== undefined)) return;
+    this.settings = { ...this.settings, rateLimited: this.rateLimiter !== undefined };
+    this.pushSettings();
+  }
+
+  private pushSettings(): void {
     for (const slot of this.live()) slot.worker!.send(this.settings, () => {});
   }
 
@@ -225,8 +337,9 @@ export class AuthWorkers {
     await Promise.all(exits);
   }
 
+  /** The workers that take requests: started and listening for them. */
   private live(): Slot[] {
-    return this.slots.filter((s) => s.worker?.isConnected());
+    return this.slots.filter((s) => s.up && s.worker?.isConnected());
   }
 
   private async everyWorker(request: DistributiveOmit<WorkerRequest, 'seq'>): Promise<unknown[]> {
@@ -248,7 +361,7 @@ export class AuthWorkers {
 
   private ask(slot: Slot, request: DistributiveOmit<WorkerRequest, 'seq'>): Promise<unknown> {
     const worker = slot.worker;
-    if (!worker?.isConnected()) return Promise.reject(new WorkerGone(`worker ${slot.index + 1} is not running`));
+    if (!slot.up || !worker?.isConnected()) return Promise.reject(new WorkerGone(`worker ${slot.index + 1} is not running`));
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
       this.pending.set(seq, { slot, resolve, reject });
@@ -272,6 +385,8 @@ export class AuthWorkers {
     slot.worker = worker;
     slot.startedAt = Date.now();
     slot.readyAt = undefined;
+    slot.up = false;
+    slot.missed.clear();
     slot.state = 'starting';
     this.log.info({ worker: slot.index + 1, workerPid: worker.process.pid }, 'auth worker started');
     worker.on('message', (message: unknown, handle: unknown) => this.onWorkerMessage(slot, message, handle));
@@ -287,9 +402,12 @@ export class AuthWorkers {
       worker.on('message', onUp);
       worker.once('exit', () => reject(new WorkerGone(`worker ${slot.index + 1} exited while starting`)));
     });
-    const listening = up.then(() => {
+    const listening = up.then(async () => {
+      slot.up = true;
       worker.send(this.settings, () => {});
-      return this.ask(slot, { type: 'auth:listen', endpoints: this.bound }) as Promise<Endpoint[]>;
+      for (const origin of slot.missed) await this.ask(slot, { type: 'auth:loadzone', origin, changes: undefined }).catch(() => undefined);
+      slot.missed.clear();
+      return (await this.ask(slot, { type: 'auth:listen', endpoints: this.bound })) as Endpoint[];
     });
     return listening.then((bound) => {
       this.ready(slot);
@@ -307,10 +425,17 @@ export class AuthWorkers {
   private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
+    slot.up = false;
+    slot.tcp = 0;
+    for (const [id, waiting] of this.updates) {
+      if (waiting.slot !== slot) continue;
+      clearTimeout(waiting.timer);
+      this.updates.delete(id);
+    }
     for (const [seq, pending] of this.pending) {
       if (pending.slot === slot) this.settle(seq, undefined, new WorkerGone(`worker ${slot.index + 1} exited`));
     }
-    if (this.stopping) return;
+    if (this.stopping || slot.retiring) return;
     const now = Date.now();
     const decision = restartDecision({ startedAt: slot.startedAt, exitedAt: now, failures: slot.failures, ready: slot.readyAt !== undefined }, WORKER_POLICY);
     slot.failures = decision.failures;
@@ -333,18 +458,42 @@ export class AuthWorkers {
       this.settle(reply.seq, reply.result, reply.error && errorFromWire(reply.error));
     } else if (type === 'auth:notify') {
       this.onNotify(message as WorkerNotify);
+    } else if (type === 'auth:ask') {
+      const { id, question } = message as PrimaryAsk;
+      slot.worker?.send({ type: 'auth:answer', id, answer: this.decide(slot, question) } satisfies PrimaryAnswer, () => {});
+    } else if (type === TCP_CLOSED) {
+      slot.tcp = Math.max(0, slot.tcp - 1);
     } else if (type === AXFR_HANDOFF && handle instanceof Socket) {
       if (!this.toBoss(message, handle)) handle.destroy();
     } else if (type === UPDATE_HANDOFF) {
       const handoff = message as UpdateHandoff;
-      // The slot rides in the id, so the answer finds its worker with nothing kept here.
-      if (!this.toBoss({ ...handoff, id: handoff.id * SLOT_BITS + slot.index })) {
-        slot.worker?.send({ type: UPDATE_ANSWER, id: handoff.id, unavailable: 'auth runs without the boss' } satisfies UpdateAnswer, () => {});
-      }
+      const reply = (answer: Omit<UpdateAnswer, 'type' | 'id'>): void => {
+        slot.worker?.send({ type: UPDATE_ANSWER, id: handoff.id, ...answer } satisfies UpdateAnswer, () => {});
+      };
+      if (this.updates.size >= MAX_UPDATES_IN_FLIGHT) return reply({ busy: true });
+      // The slot rides in the id, so the answer finds its worker.
+      const id = handoff.id * SLOT_BITS + slot.index;
+      if (!this.toBoss({ ...handoff, id })) return reply({ unavailable: 'auth runs without the boss' });
+      // The worker gives up on it after as long (and answers SERVFAIL): it counts no more here either.
+      this.updates.set(id, { slot, timer: setTimeout(() => this.updates.delete(id), UPDATE_TIMEOUT_MS).unref() });
     }
   }
 
+  /** What the primary answers a worker's question, counting for them all. */
+  private decide(slot: Slot, question: PrimaryQuestion): PrimaryAnswer['answer'] {
+    if (question.what === 'rate') {
+      // performance.now() here: one clock for every worker's answers.
+      return this.rateLimiter?.decide(question.client, question.kind, question.name, question.qtype, performance.now()) ?? 'send';
+    }
+    if (this.slots.reduce((sum, s) => sum + s.tcp, 0) >= this.options.maxTcpConnections) return false;
+    slot.tcp++;
+    return true;
+  }
+
   private passAnswer(answer: UpdateAnswer): void {
+    const waiting = this.updates.get(answer.id);
+    clearTimeout(waiting?.timer);
+    this.updates.delete(answer.id);
     const slot = this.slots[answer.id % SLOT_BITS];
     slot?.worker?.send({ ...answer, id: Math.floor(answer.id / SLOT_BITS) }, () => {});
   }
@@ -362,33 +511,57 @@ export class AuthWorkers {
   }
 }
 
+function newSlot(index: number): Slot {
+  return { index, state: 'starting', up: false, missed: new Set(), retiring: false, tcp: 0, restarts: 0, failures: 0, startedAt: 0 };
+}
+
+/**
+ * The ports a move from `previous` to `target` may have failed to bind
+ * because the workers still hold them (`err` EADDRINUSE): a port kept, on
+ * an address that is not kept. Empty for any other failure.
+ */
+export function blockingPorts(err: unknown, previous: readonly Endpoint[], target: readonly Endpoint[]): Set<number> {
+  if (!(err instanceof ListenError) || err.bindCode !== 'EADDRINUSE') return new Set();
+  const kept = (e: Endpoint): boolean => target.some((t) => t.address === e.address && t.port === e.port);
+  return new Set(previous.filter((e) => !kept(e) && target.some((t) => t.port === e.port)).map((e) => e.port));
+}
+
 /** How many ports a pick tries before it gives up, as a lone auth's listen on port 0. */
 const PORT_PICKS = 10;
 
 /** A port free on `address` for UDP and TCP both, as the system picks it for UDP; given back before it is used. */
 async function pickPort(address: string): Promise<number> {
   for (let attempt = 1; ; attempt++) {
-    const udp = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
     try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind(0, address, () => resolve());
-      });
+      return await probe(address, 0);
     } catch (err) {
-      udp.close();
-      throw bindFailure({ address, port: 0 }, 'UDP', err as NodeJS.ErrnoException);
+      if (!(err instanceof ListenError) || err.bindCode !== 'EADDRINUSE' || attempt === PORT_PICKS) throw err;
     }
-    const port = udp.address().port;
-    const tcp = net.createServer();
-    try {
-      await listenOn(tcp, { port, host: address });
-      return port;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === PORT_PICKS) throw bindFailure({ address, port }, 'TCP', err as NodeJS.ErrnoException);
-    } finally {
-      udp.close();
-      await new Promise((resolve) => tcp.close(resolve));
-    }
+  }
+}
+
+/** Binds `port` on `address` for UDP, then the same port for TCP, and lets both go: the port bound, or ListenError. */
+async function probe(address: string, port: number): Promise<number> {
+  const udp = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(port, address, () => resolve());
+    });
+  } catch (err) {
+    udp.close();
+    throw bindFailure({ address, port }, 'UDP', err as NodeJS.ErrnoException);
+  }
+  const bound = udp.address().port;
+  const tcp = net.createServer();
+  try {
+    await listenOn(tcp, { port: bound, host: address });
+    return bound;
+  } catch (err) {
+    throw bindFailure({ address, port: bound }, 'TCP', err as NodeJS.ErrnoException);
+  } finally {
+    udp.close();
+    await new Promise((resolve) => tcp.close(resolve));
   }
 }
 

@@ -115,7 +115,12 @@ type Node = Map<number, RRset>;
  */
 export class Zone {
   private readonly nodes = new Map<string, Node>();
-  private readonly names = new Set<string>();
+  /**
+   * The names that exist with no records of their own (empty non-terminals);
+   * every other name that exists has a node. Not a set of every name: with
+   * a million names that would cost a worker tens of MB more.
+   */
+  private readonly empty = new Set<string>();
   private readonly nsec3Nodes = new Map<string, Node>();
   readonly soa: RRset;
   readonly records: number;
@@ -144,7 +149,7 @@ export class Zone {
       // Records of one RRset apart from each other (not the store's order): joined, with the first TTL.
       const rrset: RRset = earlier
         ? { ...earlier, count: earlier.count + open.count, wire: Buffer.concat([earlier.wire, wire]), targets: [...earlier.targets, ...open.targets] }
-        : { name, type, ttl, count: open.count, wire, targets: open.targets.length === 0 ? NO_TARGETS : open.targets };
+        : { name, type, ttl, count: open.count, wire, targets: open.targets.length === 0 ? NO_TARGETS : open.targets.slice() };
       node.set(key, rrset);
       open = undefined;
     };
@@ -153,11 +158,7 @@ export class Zone {
       const apart = r.type === NSEC3 || key === sigKey(NSEC3);
       if (open?.name !== r.name || open.key !== key) {
         close();
-        if (!apart && !this.nodes.has(r.name)) {
-          // The name and each of its ancestors down to the origin exist.
-          const own = labels(r.name);
-          for (let i = 0; i + originDepth <= own.length; i++) this.names.add(own.length - i === 0 ? '.' : `${own.slice(i).join('.')}.`);
-        }
+        if (!apart && !this.nodes.has(r.name)) this.ancestorsExist(r.name, originDepth);
         open = { nodes: apart ? this.nsec3Nodes : this.nodes, name: r.name, key, type: r.type, ttl: r.ttl, start: used, count: 0, targets: [] };
       }
       const size = 2 + r.rdata.length;
@@ -177,6 +178,8 @@ export class Zone {
       count++;
     }
     close();
+    // Records came for some of them after a name below (not in the store's order).
+    for (const name of this.empty) if (this.nodes.has(name)) this.empty.delete(name);
     this.records = count;
     const apex = this.nodes.get(origin);
     const soa = apex?.get(SOA);
@@ -220,7 +223,18 @@ export class Zone {
   }
 
   exists(name: string): boolean {
-    return this.names.has(name);
+    return this.nodes.has(name) || this.empty.has(name);
+  }
+
+  /** Each ancestor of `name` down to the origin exists: those with no node yet as empty non-terminals. */
+  private ancestorsExist(name: string, originDepth: number): void {
+    const own = labels(name);
+    for (let i = 1; i + originDepth <= own.length; i++) {
+      const above = own.length - i === 0 ? '.' : `${own.slice(i).join('.')}.`;
+      // Known already: so are its own ancestors.
+      if (this.exists(above)) return;
+      this.empty.add(above);
+    }
   }
 
   /** The closest existing ancestor of `name` (an empty non-terminal counts): the origin at the furthest. */
@@ -229,7 +243,7 @@ export class Zone {
     const depth = labels(this.origin).length;
     for (let i = 1; own.length - i > depth; i++) {
       const above = `${own.slice(i).join('.')}.`;
-      if (this.names.has(above)) return above;
+      if (this.exists(above)) return above;
     }
     return this.origin;
   }
@@ -294,7 +308,7 @@ export class Zone {
     }
     // Everything is checked before the maps change: a zone without its SOA is loaded whole instead.
     if (changed.get(this.origin)?.has(SOA) === false) return undefined;
-    const { nodes, names } = this;
+    const { nodes, empty } = this;
     const originDepth = labels(this.origin).length;
     const gone: string[] = [];
     for (const [name, node] of changed) {
@@ -304,23 +318,27 @@ export class Zone {
         continue;
       }
       nodes.set(name, new Map([...node].map(([key, { type, ttl, rdatas }]) => [key, makeRRset(name, type, ttl, rdatas)])));
-      const own = labels(name);
-      for (let i = 0; i + originDepth <= own.length; i++) names.add(own.length - i === 0 ? '.' : `${own.slice(i).join('.')}.`);
+      empty.delete(name);
+      this.ancestorsExist(name, originDepth);
     }
     // A name left with nothing exists still while a name below it does (an empty non-terminal); so do its ancestors.
     for (const name of gone) {
       const own = labels(name);
       for (let i = 0; i + originDepth < own.length; i++) {
         const above = `${own.slice(i).join('.')}.`;
-        if (nodes.has(above) || [...nodes.keys()].some((n) => n.endsWith(`.${above}`))) break;
-        names.delete(above);
+        if (nodes.has(above)) break;
+        if ([...nodes.keys()].some((n) => n.endsWith(`.${above}`))) {
+          empty.add(above);
+          break;
+        }
+        empty.delete(above);
       }
     }
     // The same class, its fields those of the changed zone; everything a signed zone adds stays unset.
     return Object.assign(Object.create(Zone.prototype) as Zone, {
       origin: this.origin,
       nodes,
-      names,
+      empty,
       nsec3Nodes: this.nsec3Nodes,
       soa: nodes.get(this.origin)!.get(SOA)!,
       records: this.records - removed.length + added.length,

@@ -26,11 +26,13 @@ export class XfrinZones {
   private changes = 0;
   private module: ModuleSession | undefined;
   private readonly refused = new LogThrottle();
+  /** Told whenever the zones known change (auth passes them on to its workers). */
+  onChange: (() => void) | undefined;
 
   private constructor(
     private readonly spec: ModuleSpec,
     private readonly log: Logger,
-    private readonly known: string,
+    private readonly knownLog: string,
   ) {}
 
   /** `known`: what the daemon logs once it knows Xfrin's zones (what it does with them). */
@@ -41,6 +43,16 @@ export class XfrinZones {
   /** Whether `zone` is one of Xfrin's (a secondary here); false while Xfrin's configuration is not known. */
   isSecondary(zone: string): boolean {
     return this.zones?.has(zone) === true;
+  }
+
+  /** Xfrin's zones as known now, for a process that answers NOTIFY without the bus (an auth worker); null while unknown. */
+  known(): SecondaryZone[] | null {
+    return this.zones ? [...this.zones.values()] : null;
+  }
+
+  /** Takes Xfrin's zones as another process follows them (known() there). */
+  adopt(zones: readonly SecondaryZone[] | null): void {
+    this.zones = zones ? new Map(zones.map((zone) => [zone.name, zone])) : undefined;
   }
 
   /** Starts following Xfrin's configuration on `module`'s session; its onMessage must call onMessage here. */
@@ -103,10 +115,11 @@ export class XfrinZones {
   private apply(config: Config): void {
     try {
       this.zones = secondaryZones(withDefaults(this.spec.config_data, config));
-      this.log.info({ zones: [...this.zones.keys()] }, this.known);
+      this.log.info({ zones: [...this.zones.keys()] }, this.knownLog);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'Xfrin\'s configuration not understood: NOTIFY goes to Xfrin to decide');
       this.zones = undefined;
     }
+    this.onChange?.();
   }
 }

@@ -139,7 +139,7 @@ export async function startAuth(
     store.replaceZone(zone.origin.endsWith('.') ? zone.origin : `${zone.origin}.`, parseMasterFile(zone.file, zone.origin));
   }
   store.close();
-  // B10_TEST_AUTH_WORKERS=2 runs the DNS tests against auth's workers (Auth/workers) instead of one process.
+  // The DNS tests run with Auth/workers as it defaults (one per CPU); B10_TEST_AUTH_WORKERS=1 runs them against one process.
   const workers = process.env.B10_TEST_AUTH_WORKERS;
   const stored = workers ? { ...options.stored, workers: Number(workers) } : options.stored;
   if (stored) await writeFile(path.join(dataPath, CONFIG_FILE), JSON.stringify({ version: 2, Auth: stored }));
