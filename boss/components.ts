@@ -48,6 +48,11 @@ export function saysReady(program: string): boolean {
   return SAYS_READY.has(program);
 }
 
+/** One of b10's own programs, not a JavaScript file named in the config. */
+export function isOwnProgram(program: string): boolean {
+  return Object.hasOwn(PROGRAMS, program);
+}
+
 export function resolveProgram(program: string): string {
   const own = PROGRAMS[program];
   if (own) return programPath(own);
