@@ -1,4 +1,4 @@
-import { benchBoss, median } from './boss.js';
+import { benchBoss, bossReport, median } from './boss.js';
 import { benchBus } from './bus.js';
 import { benchRecovery, RECOVERY_PERIOD_MS } from './recovery.js';
 import { benchClients } from './session.js';
@@ -45,11 +45,8 @@ if (typeof clients === 'string') {
   out(`  RPC p99              Session ${rpc.b10P99us.toFixed(0)} us, nats.js ${rpc.natsP99us.toFixed(0)} us  (target < 1000 us)`);
 }
 
-const boss = await benchBoss();
+for (const line of bossReport(await benchBoss())) out(line);
 const ms = (values: number[]): string => values.map((v) => v.toFixed(0)).join(', ');
-out('boss (default stack: msgq, cfgmgr, Boss, xfrout, ddns, auth, xfrin, cmdctl, stats, stats-httpd)');
-out(`  cold start median    ${median(boss.startMs).toFixed(0)} ms  (target < 1000 ms; runs: ${ms(boss.startMs)})`);
-out(`  shutdown median      ${median(boss.shutdownMs).toFixed(0)} ms  (target < 500 ms; runs: ${ms(boss.shutdownMs)})`);
 
 const recovery = await benchRecovery();
 const worst = (values: number[]): number => Math.max(...values);
