@@ -16,15 +16,16 @@ export const PROJECT_ROOT = (() => {
 /** Compiled entry points live here. */
 export const DIST = path.join(PROJECT_ROOT, 'dist');
 
-/** One bundled file per program (scripts/bundle.mjs, run by `npm run build`), laid out as in DIST. */
+/** Each program bundled in one file, with a launcher that starts it from V8's code cache (scripts/bundle.mjs). */
 export const BUNDLES = path.join(DIST, 'bundle');
 
 /**
- * Where to run a program from: its bundle, which Node loads as one file
- * instead of the hundreds its imports span (a third of a daemon's start-up),
- * or its compiled file in DIST when no bundle was built.
+ * Where to run a program from (`entry` as under DIST, e.g. 'src/auth/main.js'):
+ * its bundle's launcher, which has Node load and compile one file instead of
+ * the hundreds its imports span (most of a daemon's start-up), or its
+ * compiled file in DIST when no bundle was built.
  */
 export function programPath(entry: string): string {
-  const bundle = path.join(BUNDLES, entry);
-  return existsSync(bundle) ? bundle : path.join(DIST, entry);
+  const launcher = path.join(BUNDLES, entry.replace(/\.js$/, '.cjs'));
+  return existsSync(launcher) ? launcher : path.join(DIST, entry);
 }
