@@ -1,4 +1,4 @@
-import { benchBoss, median } from './boss.js';
+import { benchBoss, bossReport, median } from './boss.js';
 import { benchBus } from './bus.js';
 import { benchRecovery, RECOVERY_PERIOD_MS } from './recovery.js';
 import { benchClients, clientLines } from './session.js';
@@ -37,11 +37,8 @@ out(`  request/reply p99    ${bus.p99us.toFixed(0)} us  (target < 1000 us)`);
 
 for (const line of clientLines(clients)) out(line);
 
-const boss = await benchBoss();
+for (const line of bossReport(await benchBoss())) out(line);
 const ms = (values: number[]): string => values.map((v) => v.toFixed(0)).join(', ');
-out('boss (default stack: msgq, cfgmgr, Boss, xfrout, ddns, auth, xfrin, cmdctl, stats, stats-httpd)');
-out(`  cold start median    ${median(boss.startMs).toFixed(0)} ms  (target < 1000 ms; runs: ${ms(boss.startMs)})`);
-out(`  shutdown median      ${median(boss.shutdownMs).toFixed(0)} ms  (target < 500 ms; runs: ${ms(boss.shutdownMs)})`);
 
 const recovery = await benchRecovery();
 const worst = (values: number[]): number => Math.max(...values);

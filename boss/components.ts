@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UsageError } from '../protocol/errors.js';
-import { DIST } from '../src/paths.js';
+import { programPath } from '../src/paths.js';
 
 /**
  * What a component is, as the Boss config describes it (BIND 10's later
@@ -48,9 +48,14 @@ export function saysReady(program: string): boolean {
   return SAYS_READY.has(program);
 }
 
+/** One of b10's own programs, not a JavaScript file named in the config. */
+export function isOwnProgram(program: string): boolean {
+  return Object.hasOwn(PROGRAMS, program);
+}
+
 export function resolveProgram(program: string): string {
   const own = PROGRAMS[program];
-  if (own) return path.join(DIST, own);
+  if (own) return programPath(own);
   if (program.endsWith('.js') || program.endsWith('.mjs')) return path.resolve(program);
   throw new UsageError(`unknown program "${program}": not one of ${Object.keys(PROGRAMS).join(', ')} nor a .js file`);
 }

@@ -6,7 +6,7 @@ import { resolveMsgqPort } from '../protocol/transport.js';
 import { writeFileAtomic } from '../src/atomic-file.js';
 import { resolveDataPath } from '../src/cfgmgr/store.js';
 import { createLogger } from '../src/log.js';
-import { EXIT_FAILURE, parseArgs, parseMilliseconds, parsePort, VERSION } from '../src/options.js';
+import { EXIT_FAILURE, runProgram, parseMilliseconds, parsePort, VERSION } from '../src/options.js';
 import { Boss } from './boss.js';
 import { DEFAULT_POLICY } from './restart.js';
 
@@ -86,4 +86,4 @@ const program = new Command('bind10')
     await finish(await boss.done);
   });
 
-process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;
+runProgram(program);

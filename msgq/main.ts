@@ -7,7 +7,7 @@ import { resolveMsgqPort } from '../protocol/transport.js';
 import { isLoopback } from '../src/listen.js';
 import { onStopRequest } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
-import { EXIT_FAILURE, EXIT_USAGE, parseArgs, VERSION, parseCount, parseMillisecondsOrZero, parsePort, parseSize } from '../src/options.js';
+import { EXIT_FAILURE, EXIT_USAGE, runProgram, VERSION, parseCount, parseMillisecondsOrZero, parsePort, parseSize } from '../src/options.js';
 import { DEFAULT_ADMISSION } from './admission.js';
 import { MsgQ, SocketFileError } from './server.js';
 import { loadOrCreateToken } from './token-file.js';
@@ -117,4 +117,4 @@ const program = new Command('b10-msgq')
     process.exit(0);
   });
 
-process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;
+runProgram(program);

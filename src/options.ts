@@ -72,3 +72,14 @@ export async function parseArgs(program: Command, argv: readonly string[]): Prom
     throw err;
   }
 }
+
+/**
+ * What a program's main does last: parses its command line and sets the
+ * exit code from it. Not an await at the top level: the bundles the programs
+ * run as are CommonJS (scripts/bundle.mjs), which has none.
+ */
+export function runProgram(program: Command): void {
+  void parseArgs(program, process.argv).then((code) => {
+    process.exitCode = code ?? process.exitCode;
+  });
+}

@@ -9,7 +9,7 @@ import { resolveDataPath } from '../cfgmgr/store.js';
 import { daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
 import { KeyringFollower } from '../dns/keyring.js';
 import { createLogger } from '../log.js';
-import { EXIT_FAILURE, parseArgs, parseCount, parseMilliseconds, parsePort, VERSION } from '../options.js';
+import { EXIT_FAILURE, runProgram, parseCount, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { ZoneStore } from '../dns/zone-store.js';
 import { XfrinZones } from '../xfrin/follow.js';
@@ -197,4 +197,4 @@ const program = daemonOptions(
     }
   });
 
-process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;
+runProgram(program);

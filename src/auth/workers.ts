@@ -2,7 +2,6 @@ import cluster, { type Worker } from 'node:cluster';
 import dgram from 'node:dgram';
 import net, { Socket } from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
 import { restartDecision, type RestartPolicy } from '../../boss/restart.js';
 import { AnswerError } from '../../protocol/errors.js';
 import {
@@ -18,7 +17,7 @@ import {
 } from '../daemon.js';
 import { listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
-import { DIST } from '../paths.js';
+import { programPath } from '../paths.js';
 import { sumSnapshots } from './counters.js';
 import { bindFailure, checkEndpoints, keptPicks, ListenError, type Endpoint } from './endpoints.js';
 import { limitsAnything, rateLimitFrom, ResponseRateLimiter, type RateLimitItems } from './rrl.js';
@@ -119,7 +118,7 @@ export class AuthWorkers {
     private readonly onNotify: (notify: WorkerNotify) => void,
   ) {
     this.slots = Array.from({ length: count }, (_, index) => newSlot(index));
-    cluster.setupPrimary({ exec: path.join(DIST, 'src/auth/worker.js'), args: [], silent: false });
+    cluster.setupPrimary({ exec: programPath('src/auth/worker.js'), args: [], silent: false });
     process.on('message', (message: unknown) => {
       if ((message as UpdateAnswer | null)?.type === UPDATE_ANSWER) this.passAnswer(message as UpdateAnswer);
     });

@@ -11,7 +11,7 @@ import type { ModuleSpec } from '../../protocol/spec.js';
 import { writeFileAtomic } from '../atomic-file.js';
 import { daemonReconnectWindow, onMsgqUp, onStopRequest } from '../daemon.js';
 import { createLogger } from '../log.js';
-import { EXIT_FAILURE, parseArgs, parseMilliseconds, parsePort, VERSION } from '../options.js';
+import { EXIT_FAILURE, runProgram, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { ConfigManager } from './manager.js';
 import { loadPlugins, type ConfigPlugin } from './plugins.js';
 import {
@@ -155,4 +155,4 @@ const program = new Command('b10-cfgmgr')
     process.exit(stopping ? 0 : EXIT_FAILURE);
   });
 
-process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;
+runProgram(program);

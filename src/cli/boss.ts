@@ -75,7 +75,7 @@ interface ComponentEvent {
  * cc_components tell it: `running` is ready; `stopped` or `restarting` is a
  * failure, with the boss's reason.
  */
-async function untilRunning(session: Session, name: string, run: number, ms: number): Promise<void> {
+export async function untilRunning(session: Session, name: string, run: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     let body: unknown;

@@ -37,9 +37,12 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
 });
 
-try {
-  const code = await parseArgs(program, process.argv);
-  if (code !== undefined) process.exitCode = code;
-} catch (err) {
-  process.exitCode = reportError(err);
-}
+// Not awaited at the top level: the bundle b10 runs as is CommonJS (scripts/bundle.mjs).
+parseArgs(program, process.argv).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.exitCode = reportError(err);
+  },
+);

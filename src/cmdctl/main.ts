@@ -8,7 +8,7 @@ import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
 import { createLogger } from '../log.js';
-import { EXIT_FAILURE, EXIT_USAGE, parseArgs, parseCount, parseMilliseconds, parsePort, VERSION } from '../options.js';
+import { EXIT_FAILURE, EXIT_USAGE, runProgram, parseCount, parseMilliseconds, parsePort, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { Accounts, watchAccounts } from './accounts.js';
 import { EVENT_GROUPS, eventFrom } from './events.js';
@@ -159,4 +159,4 @@ const program = daemonOptions(
   }
 });
 
-process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;
+runProgram(program);

@@ -9,7 +9,7 @@ import { daemonOptions, onStopRequest, startDaemonModule, UPDATE_ANSWER, UPDATE_
 import { KeyringFollower } from '../dns/keyring.js';
 import { bareResponse, parseQuery, RCODE } from '../dns/message.js';
 import { createLogger } from '../log.js';
-import { parseArgs, VERSION } from '../options.js';
+import { runProgram, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { XfrinZones } from '../xfrin/follow.js';
 import { AuthReloads } from './reloads.js';
@@ -95,4 +95,4 @@ const program = daemonOptions(
   log.info('ddns ready');
 });
 
-process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;
+runProgram(program);

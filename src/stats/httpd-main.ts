@@ -8,7 +8,7 @@ import type { ModuleSession } from '../../protocol/module-session.js';
 import { formatEndpoint } from '../auth/endpoints.js';
 import { daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
 import { createLogger } from '../log.js';
-import { parseArgs, VERSION } from '../options.js';
+import { runProgram, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { exposureProblem, readBearerToken } from './exposure.js';
 import { HttpdListenError, StatsHttpServer, type Endpoint } from './httpd.js';
@@ -81,4 +81,4 @@ const program = daemonOptions(
     });
   });
 
-process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;
+runProgram(program);

@@ -6,7 +6,7 @@ import { AnswerError } from '../../protocol/errors.js';
 import type { ModuleSession } from '../../protocol/module-session.js';
 import { daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
 import { createLogger } from '../log.js';
-import { parseArgs, VERSION } from '../options.js';
+import { runProgram, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { Poller } from './poller.js';
 import { StatsStore } from './store.js';
@@ -54,4 +54,4 @@ const program = daemonOptions(
     log.info({ pollIntervalMs: intervalMs }, 'stats ready');
   });
 
-process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;
+runProgram(program);

@@ -16,7 +16,7 @@ import type { TsigKey } from '../dns/tsig.js';
 import { DEFAULT_MAX_JOURNAL_RECORDS, ZoneStore, ZoneStoreError } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
-import { parseArgs, VERSION } from '../options.js';
+import { runProgram, VERSION } from '../options.js';
 import { TransferCounters } from '../stats/transfer-counters.js';
 import { Coalescer, Limiter } from './scheduler.js';
 import { notifyVerdict, SecondaryConfigError, secondaryZones, XFRIN_SPEC, type SecondaryZone } from './secondaries.js';
@@ -324,4 +324,4 @@ const program = daemonOptions(
     log.info('xfrin ready');
   });
 
-process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;
+runProgram(program);

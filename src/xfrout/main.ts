@@ -13,7 +13,7 @@ import { absolute } from '../dns/name.js';
 import { sendNotify, type Target } from '../dns/notify.js';
 import { ZoneChangedError } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
-import { parseArgs, VERSION } from '../options.js';
+import { runProgram, VERSION } from '../options.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { TransferCutError, TransfersOut } from './transfer.js';
 
@@ -99,4 +99,4 @@ const program = daemonOptions(
     log.info('xfrout ready');
   });
 
-process.exitCode = (await parseArgs(program, process.argv)) ?? process.exitCode;
+runProgram(program);
