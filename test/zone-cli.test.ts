@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tellAuthWait } from '../src/cli/zone.js';
 import { freePort, ROOT, run } from './helpers/processes.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -101,5 +102,14 @@ describe('b10 zone', () => {
   it('help_and_usage: --help on each; a missing argument is a usage error', async () => {
     for (const sub of ['load', 'list', 'show', 'drop']) expect((await run('src/cli/main.js', ['zone', sub, '--help'])).code).toBe(0);
     expect((await run('src/cli/main.js', ['zone', 'load', 'example.com'])).code).toBe(2);
+  });
+});
+
+describe('b10 zone load: how long it waits for auth', () => {
+  it('big_zone_unconfirmed: a 1,000,000-record zone is waited for longer than --timeout (auth builds it for seconds)', () => {
+    expect(tellAuthWait(1_000_000, 4000)).toBe(22_000);
+    expect(tellAuthWait(10, 4000)).toBe(4000);
+    expect(tellAuthWait(0, 500)).toBe(2000);
+    expect(tellAuthWait(10, 60_000)).toBe(60_000);
   });
 });

@@ -11,8 +11,18 @@ import { connect, withBusOptions, type BusOptions } from './common.js';
 /** The group auth answers on, and the command that has it take a zone from the store again. */
 const AUTH = 'Auth';
 const LOADZONE = 'loadzone';
-/** How long `zone load` and `zone drop` wait for auth to say it has taken the change. */
+/** How long `zone load` and `zone drop` wait for auth to say it has taken the change, at the least. */
 const TELL_AUTH_MS = 2000;
+/**
+ * What auth may take per record to build a loaded zone (on a busy machine, every worker at once): a
+ * 1,000,000-record zone takes auth several seconds, and a fixed wait would report it unconfirmed.
+ */
+const TELL_AUTH_MS_PER_RECORD = 0.02;
+
+/** How long to wait for auth to confirm a zone of `records` records: the user's --timeout, or more for a big zone. */
+export function tellAuthWait(records: number, timeout: number): number {
+  return Math.max(timeout, TELL_AUTH_MS, Math.ceil(TELL_AUTH_MS + records * TELL_AUTH_MS_PER_RECORD));
+}
 
 interface ZoneOpts extends BusOptions {
   dataPath?: string;
@@ -60,24 +70,24 @@ interface Telling {
   refused?: string;
 }
 
-const LOADED = (origin: string): Telling => ({
+const LOADED = (origin: string, waitMs: number): Telling => ({
   done: `auth serves ${origin} as loaded`,
   atStart: `it serves ${origin} when it starts`,
-  unconfirmed: `auth did not confirm ${origin} within ${TELL_AUTH_MS} ms: it is stored, and auth reads it on restart`,
+  unconfirmed: `auth did not confirm ${origin} within ${waitMs} ms: it is stored, and auth reads it on restart`,
 });
-const DROPPED = (origin: string): Telling => ({
+const DROPPED = (origin: string, waitMs: number): Telling => ({
   done: `auth no longer serves ${origin}`,
   atStart: `it does not serve ${origin} when it starts`,
-  unconfirmed: `auth did not confirm dropping ${origin} within ${TELL_AUTH_MS} ms: it is gone from the store, and auth stops serving it on restart`,
+  unconfirmed: `auth did not confirm dropping ${origin} within ${waitMs} ms: it is gone from the store, and auth stops serving it on restart`,
   refused: `auth did not serve ${origin}`,
 });
 
 /** Asks a running auth to serve the zone as now stored (or no longer, when dropped); says on stderr when there is none to ask. */
-async function tellAuth(origin: string, opts: ZoneOpts, telling: Telling): Promise<void> {
+async function tellAuth(origin: string, opts: ZoneOpts, waitMs: number, telling: Telling): Promise<void> {
   try {
     const session = await connect({ ...opts, timeout: TELL_AUTH_MS });
     try {
-      await session.command(AUTH, LOADZONE, { origin });
+      await session.command(AUTH, LOADZONE, { origin }, { timeout: waitMs });
       process.stderr.write(`b10: ${telling.done}\n`);
     } finally {
       await session.close();
@@ -125,7 +135,8 @@ function loadCommand(): Command {
       return;
     }
     process.stdout.write(`${origin}: ${records.length} records loaded\n`);
-    if (opts.notify) await tellAuth(origin, opts, LOADED(origin));
+    const waitMs = tellAuthWait(records.length, opts.timeout);
+    if (opts.notify) await tellAuth(origin, opts, waitMs, LOADED(origin, waitMs));
   });
 }
 
@@ -178,7 +189,8 @@ function dropCommand(): Command {
     const origin = zoneName(zone);
     if (!withExistingStore(opts, { readonly: false }, (store) => store.dropZone(origin), false)) throw new AnswerError(1, `no zone ${origin} in the store`);
     process.stdout.write(`${origin}: dropped\n`);
-    if (opts.notify) await tellAuth(origin, opts, DROPPED(origin));
+    const waitMs = tellAuthWait(0, opts.timeout);
+    if (opts.notify) await tellAuth(origin, opts, waitMs, DROPPED(origin, waitMs));
   });
 }
 
