@@ -118,7 +118,10 @@ export class WorkersAnswering implements Answering {
   constructor(
     private readonly pool: AuthWorkers,
     private readonly dataPath: string,
-  ) {}
+  ) {
+    // Made here, before the workers start at once: two making a fresh store together, one finds it locked.
+    ZoneStore.open(dataPath).close();
+  }
 
   async listen(endpoints: Endpoint[]): Promise<Listening> {
     if (this.started) return this.pool.listen(endpoints);

@@ -130,9 +130,10 @@ export class AuthWorkers {
     this.bound = await this.resolve(endpoints);
     this.asked = endpoints;
     const [first, ...others] = this.slots;
-    // The first one binds; the others share what it bound.
-    await this.fork(first!);
-    await Promise.all(others.map((slot) => this.fork(slot)));
+    // Every worker starts at once (a Node process's start is most of auth's); the first one binds, and
+    // the others, once it has, share what it bound. If it cannot, auth ends, and the workers with it.
+    const bound = this.fork(first!);
+    await Promise.all([bound, ...others.map((slot) => this.fork(slot, bound))]);
     return this.bound;
   }
 
@@ -378,8 +379,8 @@ export class AuthWorkers {
     else pending.resolve(result);
   }
 
-  /** Starts the slot's worker; resolves once it listens where every worker does. */
-  private fork(slot: Slot): Promise<Endpoint[]> {
+  /** Starts the slot's worker; resolves once it listens where every worker does (asked once `after` has). */
+  private fork(slot: Slot, after?: Promise<unknown>): Promise<Endpoint[]> {
     const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(this.options) });
     slot.worker = worker;
     slot.startedAt = Date.now();
@@ -406,6 +407,7 @@ export class AuthWorkers {
       worker.send(this.settings, () => {});
       for (const origin of slot.missed) await this.ask(slot, { type: 'auth:loadzone', origin, changes: undefined }).catch(() => undefined);
       slot.missed.clear();
+      await after;
       return (await this.ask(slot, { type: 'auth:listen', endpoints: this.bound })) as Endpoint[];
     });
     return listening.then((bound) => {
