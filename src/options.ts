@@ -75,11 +75,18 @@ export async function parseArgs(program: Command, argv: readonly string[]): Prom
 
 /**
  * What a program's main does last: parses its command line and sets the
- * exit code from it. Not an await at the top level: the bundles the programs
+ * exit code from it (`report` turns an error into one). Not an await at the top level: the bundles the programs
  * run as are CommonJS (scripts/bundle.mjs), which has none.
  */
-export function runProgram(program: Command): void {
-  void parseArgs(program, process.argv).then((code) => {
-    process.exitCode = code ?? process.exitCode;
-  });
+export function runProgram(program: Command, report?: (err: unknown) => number): void {
+  void parseArgs(program, process.argv).then(
+    (code) => {
+      process.exitCode = code ?? process.exitCode;
+    },
+    (err: unknown) => {
+      // Without a report, as a rejected top-level await ends a program: its error, and exit code 1.
+      if (!report) throw err;
+      process.exitCode = report(err);
+    },
+  );
 }

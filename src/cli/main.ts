@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { parseArgs, VERSION } from '../options.js';
+import { runProgram, VERSION } from '../options.js';
 import { reportError } from './common.js';
 import { bossCommands } from './boss.js';
 import { configCommand } from './config.js';
@@ -37,12 +37,4 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
 });
 
-// Not awaited at the top level: the bundle b10 runs as is CommonJS (scripts/bundle.mjs).
-parseArgs(program, process.argv).then(
-  (code) => {
-    if (code !== undefined) process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.exitCode = reportError(err);
-  },
-);
+runProgram(program, reportError);
