@@ -25,7 +25,8 @@ export interface Answering {
   /** What the `workers` command answers. */
   workers(): Promise<unknown>;
   setRateLimit(items: RateLimitItems): void;
-  setKeyring(keyring: Keyring, entries: string[]): void;
+  /** Resolved once every process answering holds it. */
+  setKeyring(keyring: Keyring, entries: string[]): void | Promise<void>;
   close(): Promise<void>;
 }
 
@@ -163,8 +164,8 @@ export class WorkersAnswering implements Answering {
     this.pool.setRateLimit(items);
   }
 
-  setKeyring(_keyring: Keyring, entries: string[]): void {
-    this.pool.configure({ keys: entries });
+  setKeyring(_keyring: Keyring, entries: string[]): Promise<void> {
+    return this.pool.configure({ keys: entries });
   }
 
   close(): Promise<void> {

@@ -68,7 +68,7 @@ const program = daemonOptions(
       if (workers > 1) {
         // A worker answers a NOTIFY itself, on Xfrin's zones as they are passed to it; this process logs and passes it as for its own.
         pool = new AuthWorkers(workers, { dataPath, ...limits, verbose: opts.verbose }, log, ({ zone, from, key }) => onNotify(zone, from, key));
-        pool.configure({ secondaries: xfrinZones.known() });
+        void pool.configure({ secondaries: xfrinZones.known() });
         xfrinZones.onChange = () => pool!.configure({ secondaries: xfrinZones.known() });
         answering = new WorkersAnswering(pool, dataPath);
       } else {

@@ -25,6 +25,8 @@ export type WorkerRequest =
   | { type: 'auth:loadzone'; seq: number; origin: string; changes: unknown }
   | { type: 'auth:stats'; seq: number }
   | { type: 'auth:zones'; seq: number }
+  /** Answered once the worker has taken every message sent before it (settings included). */
+  | { type: 'auth:sync'; seq: number }
   /** Stop reading (Auth/workers lowered): answered once what was read is answered. */
   | { type: 'auth:retire'; seq: number };
 

@@ -86,6 +86,8 @@ async function run(): Promise<void> {
         return server.counters.snapshot();
       case 'auth:zones':
         return server.zoneList();
+      case 'auth:sync':
+        return undefined;
       case 'auth:retire':
         return retire();
     }

@@ -297,10 +297,14 @@ export class AuthWorkers {
     );
   }
 
-  /** The TSIG keys and Xfrin's zones every worker applies, now and when started anew. */
-  configure(settings: Omit<WorkerSettings, 'type' | 'rateLimited'>): void {
+  /**
+   * The TSIG keys and Xfrin's zones every worker applies, now and when started anew; resolved once every
+   * running worker holds them (the channel keeps order: a worker answers the sync after taking the settings).
+   */
+  async configure(settings: Omit<WorkerSettings, 'type' | 'rateLimited'>): Promise<void> {
     this.settings = { ...this.settings, ...settings };
     this.pushSettings();
+    await Promise.all(this.live().map((slot) => this.ask(slot, { type: 'auth:sync' }).catch(() => undefined)));
   }
 
   /** Rate limits every worker's UDP answers from here, as one process would: the accounts kept go on while the limit stays the same. */

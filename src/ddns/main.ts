@@ -91,7 +91,9 @@ const program = daemonOptions(
     },
   });
   await secondaries.follow(module);
-  KeyringFollower.follow(module, log, (keyring) => (service.keyring = keyring));
+  KeyringFollower.follow(module, log, (keyring) => {
+    service.keyring = keyring;
+  });
   log.info('ddns ready');
 });
 

@@ -25,7 +25,7 @@ export class KeyringFollower {
   private constructor(
     private readonly module: ModuleSession,
     private readonly log: Logger,
-    private readonly onChange?: (keyring: Keyring) => void,
+    private readonly onChange?: (keyring: Keyring) => void | Promise<void>,
   ) {
     this.loaded = new Promise((resolve) => (this.firstTried = resolve));
   }
@@ -33,9 +33,10 @@ export class KeyringFollower {
   /**
    * Starts following tsig_keys on `module`; returns at once, the first
    * keyring coming when the config manager answers. `onChange` is given
-   * each keyring taken.
+   * each keyring taken; the log that it is loaded waits for what it returns
+   * (auth's workers taking it), so that it is true of every process.
    */
-  static follow(module: ModuleSession, log: Logger, onChange?: (keyring: Keyring) => void): KeyringFollower {
+  static follow(module: ModuleSession, log: Logger, onChange?: (keyring: Keyring) => void | Promise<void>): KeyringFollower {
     const follower = new KeyringFollower(module, log, onChange);
     void follower.start(0);
     return follower;
@@ -63,8 +64,8 @@ export class KeyringFollower {
   private apply(config: Config): void {
     try {
       this.current = Keyring.fromEntries((config.keys as string[] | undefined) ?? []);
-      this.onChange?.(this.current);
-      this.log.info({ keys: this.current.list().map((k) => `${k.name} (${k.algorithm})`) }, 'TSIG keyring loaded');
+      const keys = this.current.list().map((k) => `${k.name} (${k.algorithm})`);
+      void Promise.resolve(this.onChange?.(this.current)).then(() => this.log.info({ keys }, 'TSIG keyring loaded'));
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'TSIG keyring refused: the previous one stays');
     }

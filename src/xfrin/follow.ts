@@ -26,8 +26,11 @@ export class XfrinZones {
   private changes = 0;
   private module: ModuleSession | undefined;
   private readonly refused = new LogThrottle();
-  /** Told whenever the zones known change (auth passes them on to its workers). */
-  onChange: (() => void) | undefined;
+  /**
+   * Told whenever the zones known change (auth passes them on to its workers); the log that they are known
+   * waits for what it returns, so that it is true of every process answering NOTIFY.
+   */
+  onChange: (() => void | Promise<void>) | undefined;
 
   private constructor(
     private readonly spec: ModuleSpec,
@@ -115,11 +118,13 @@ export class XfrinZones {
   private apply(config: Config): void {
     try {
       this.zones = secondaryZones(withDefaults(this.spec.config_data, config));
-      this.log.info({ zones: [...this.zones.keys()] }, this.knownLog);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'Xfrin\'s configuration not understood: NOTIFY goes to Xfrin to decide');
       this.zones = undefined;
+      void this.onChange?.();
+      return;
     }
-    this.onChange?.();
+    const zones = [...this.zones.keys()];
+    void Promise.resolve(this.onChange?.()).then(() => this.log.info({ zones }, this.knownLog));
   }
 }

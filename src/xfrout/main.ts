@@ -95,7 +95,9 @@ const program = daemonOptions(
         return undefined;
       },
     });
-    KeyringFollower.follow(module, log, (keyring) => (transfers.keyring = keyring));
+    KeyringFollower.follow(module, log, (keyring) => {
+      transfers.keyring = keyring;
+    });
     log.info('xfrout ready');
   });
 

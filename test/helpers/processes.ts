@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import net from 'node:net';
 import type { SpawnOptions } from 'node:child_process';
 import { start, type Proc } from '../../src/testing/process.js';
@@ -46,12 +47,35 @@ export async function startCfgmgr(msgqPort: number, dataPath: string, args: stri
   return { proc, stop: () => proc.stop() };
 }
 
-/** A port nobody listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
+/*
+ * Ports for servers a test starts with a fixed port (named, or auth with a port given up front). They come from
+ * below the kernel's ephemeral range, so a server another test binds to port 0 cannot be handed the same one
+ * between our pick and its use; each vitest worker draws from its own slice, so parallel files never pick alike.
+ */
+const PICK_LOW = 10_000;
+const PICK_HIGH = 32_000;
+const SLICES = 16;
+const slice = (Number(process.env.VITEST_POOL_ID ?? 1) - 1) % SLICES;
+const sliceSize = Math.floor((PICK_HIGH - PICK_LOW) / SLICES);
+let nextPick = Math.floor(Math.random() * sliceSize);
+
+function bindable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+    const tcp = net.createServer();
+    tcp.once('error', () => resolve(false));
+    tcp.listen(port, '127.0.0.1', () => {
+      const udp = dgram.createSocket('udp4');
+      udp.once('error', () => tcp.close(() => resolve(false)));
+      udp.bind(port, '127.0.0.1', () => udp.close(() => tcp.close(() => resolve(true))));
     });
   });
+}
+
+/** A port nobody listens on right now, over TCP or UDP, and not one this process has handed out before. */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < sliceSize; tries++) {
+    const port = PICK_LOW + slice * sliceSize + (nextPick++ % sliceSize);
+    if (await bindable(port)) return port;
+  }
+  throw new Error('no free port left in this worker\'s slice');
 }
