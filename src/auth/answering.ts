@@ -24,8 +24,8 @@ export interface Answering {
   stats(): Promise<Record<string, unknown>>;
   /** What the `workers` command answers. */
   workers(): Promise<unknown>;
-  setRateLimit(items: RateLimitItems): void;
-  /** Resolved once every process answering holds it. */
+  /** Each, resolved once every process answering holds it. */
+  setRateLimit(items: RateLimitItems): void | Promise<void>;
   setKeyring(keyring: Keyring, entries: string[]): void | Promise<void>;
   close(): Promise<void>;
 }
@@ -160,8 +160,8 @@ export class WorkersAnswering implements Answering {
     return this.pool.perWorker();
   }
 
-  setRateLimit(items: RateLimitItems): void {
-    this.pool.setRateLimit(items);
+  setRateLimit(items: RateLimitItems): Promise<void> {
+    return this.pool.setRateLimit(items);
   }
 
   setKeyring(_keyring: Keyring, entries: string[]): Promise<void> {

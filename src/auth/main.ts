@@ -142,7 +142,7 @@ const program = daemonOptions(
             throw new AnswerError(1, `listen_on: ${err.message}; still answering on ${still}`);
           }
         }
-        answering.setRateLimit((config.rate_limit as RateLimitItems | undefined) ?? {});
+        await answering.setRateLimit((config.rate_limit as RateLimitItems | undefined) ?? {});
         const wanted = workersFor(config.workers);
         if (module !== undefined && wanted !== undefined && wanted !== workers) {
           if (pool && wanted > 1) {

@@ -301,23 +301,26 @@ export class AuthWorkers {
    * The TSIG keys and Xfrin's zones every worker applies, now and when started anew; resolved once every
    * running worker holds them (the channel keeps order: a worker answers the sync after taking the settings).
    */
-  async configure(settings: Omit<WorkerSettings, 'type' | 'rateLimited'>): Promise<void> {
-    this.settings = { ...this.settings, ...settings };
-    this.pushSettings();
-    await Promise.all(this.live().map((slot) => this.ask(slot, { type: 'auth:sync' }).catch(() => undefined)));
+  configure(settings: Omit<WorkerSettings, 'type' | 'rateLimited'>): Promise<void> {
+    return this.pushSettings(settings);
   }
 
-  /** Rate limits every worker's UDP answers from here, as one process would: the accounts kept go on while the limit stays the same. */
-  setRateLimit(items: RateLimitItems): void {
+  /**
+   * Rate limits every worker's UDP answers from here, as one process would: the accounts kept go on while the
+   * limit stays the same. Resolved once every running worker asks here before it answers (or no longer does).
+   */
+  async setRateLimit(items: RateLimitItems): Promise<void> {
     const limit = rateLimitFrom(items);
     if (JSON.stringify(limit) !== JSON.stringify(this.rateLimiter?.limit)) this.rateLimiter = limitsAnything(limit) ? new ResponseRateLimiter(limit) : undefined;
     if (this.settings.rateLimited === (this.rateLimiter !== undefined)) return;
-    this.settings = { ...this.settings, rateLimited: this.rateLimiter !== undefined };
-    this.pushSettings();
+    await this.pushSettings({ rateLimited: this.rateLimiter !== undefined });
   }
 
-  private pushSettings(): void {
-    for (const slot of this.live()) slot.worker!.send(this.settings, () => {});
+  private async pushSettings(settings: Partial<WorkerSettings>): Promise<void> {
+    this.settings = { ...this.settings, ...settings };
+    const live = this.live();
+    for (const slot of live) slot.worker!.send(this.settings, () => {});
+    await Promise.all(live.map((slot) => this.ask(slot, { type: 'auth:sync' }).catch(() => undefined)));
   }
 
   rows(): WorkerRow[] {
