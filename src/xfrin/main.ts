@@ -161,6 +161,7 @@ const program = daemonOptions(
       if (done?.transferred) counters.count(name, done.transfer!, 'success', done.records, ixfr.bytes);
       if (!done) {
         const axfr = { bytes: 0 };
+        const began = performance.now();
         let stored: { serial: number; records: number };
         try {
           stored = storeWhole(name, await axfrFrom(primary, name, undefined, await keyOf(name), axfr), `AXFR from ${primary.address}#${primary.port}`);
@@ -169,7 +170,8 @@ const program = daemonOptions(
           throw err;
         }
         counters.count(name, 'AXFR', 'success', stored.records, axfr.bytes);
-        log.info({ zone: name, serial: stored.serial, transfer: 'AXFR', records: stored.records, primary }, 'zone transferred');
+        // ms: from the connection to the zone stored, as named's "Transfer completed" counts it; auth's reload follows.
+        log.info({ zone: name, serial: stored.serial, transfer: 'AXFR', records: stored.records, primary, ms: Math.round(performance.now() - began) }, 'zone transferred');
         done = { zone: name, ...stored, transferred: true, transfer: 'AXFR' };
       }
       if (done.transferred) await tellAuth(name);
