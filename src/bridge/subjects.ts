@@ -16,6 +16,8 @@ export const ALL = 'all';
 /** The group token of a host's events. */
 export const EVENTS = 'events';
 export const HOSTS_SUBJECT = `${ROOT}.hosts`;
+/** Every host's events, for a subscriber. */
+export const ALL_EVENTS_SUBJECT = `${ROOT}.*.${EVENTS}`;
 
 /** The module a bridge registers as, and the boss's name for its component. */
 export const BRIDGE_MODULE = 'Bridge';
