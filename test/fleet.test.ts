@@ -1,0 +1,190 @@
+import { connect, errors } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNatsCluster, type NatsCluster } from './helpers/nats.js';
+import { run } from './helpers/processes.js';
+import { boot, type Booted } from './helpers/stack.js';
+
+/**
+ * A fleet of three b10 stacks, each with its bridge, over a three-node NATS
+ * cluster on loopback: what `b10 fleet` reaches, what it cannot, and what
+ * happens when a NATS node or a bridge goes away.
+ */
+
+const HOSTS = ['h1', 'h2', 'h3'];
+const EXPORTED = ['Boss', 'ConfigManager'];
+
+interface Line {
+  host: string;
+  answer?: { result: [number, unknown?] };
+  error?: string;
+  unreachable?: boolean;
+  changed?: boolean;
+  skipped?: string;
+  export?: string[];
+}
+
+const lines = (stdout: string): Line[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Line);
+
+function fleet(servers: readonly string[], ...args: string[]): ReturnType<typeof run> {
+  return run('src/cli/main.js', ['fleet', ...args], { env: { ...process.env, B10_FLEET_NATS: servers.join(',') } });
+}
+
+/** Waits until the host's bridge logs that it listens on NATS (from its boss's log), from log line `since` on. */
+function bridgeListening(stack: Booted, since = 0): Promise<unknown> {
+  return stack.boss.waitForLog((l) => l.component === 'bridge' && l.msg === 'listening for fleet commands', 'bridge listening', since);
+}
+
+describe('a fleet of three hosts over a three-node NATS cluster', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  const register = (stop: () => Promise<void>): void => void cleanups.push(stop);
+  let cluster: NatsCluster;
+  const stacks: Booted[] = [];
+
+  beforeAll(async () => {
+    cluster = await startNatsCluster(3, register);
+    // Each host's bridge first tries the node of its own rank, so the nodes all have clients.
+    const booted = await Promise.all(
+      HOSTS.map((host, i) =>
+        boot({}, [], { Bridge: { nats: { servers: [cluster.urls[i]!, ...cluster.urls.filter((_, j) => j !== i)] }, host, export: EXPORTED } }, register),
+      ),
+    );
+    stacks.push(...booted);
+    await Promise.all(stacks.map((s) => bridgeListening(s)));
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const stop of cleanups.reverse()) await stop();
+  });
+
+  it('every host answers a command sent to all', async () => {
+    const { code, stdout } = await fleet(cluster.urls, 'send', 'Boss', 'print_message', '{"message":"hello fleet"}');
+    expect(lines(stdout).sort((a, b) => a.host.localeCompare(b.host))).toEqual(HOSTS.map((host) => ({ host, answer: { result: [0, 'hello fleet'] } })));
+    expect(code).toBe(0);
+  });
+
+  it('fleet hosts lists every bridge with what it exports', async () => {
+    const { code, stdout } = await fleet(cluster.urls, 'hosts');
+    expect(lines(stdout)).toEqual(HOSTS.map((host) => ({ host, export: EXPORTED, events: false })));
+    expect(code).toBe(0);
+  });
+
+  it('fleet config set reaches every host, and each host\'s own config show agrees', async () => {
+    const { code, stdout } = await fleet(cluster.urls, 'config', 'set', 'Bridge/timeout', '3456');
+    expect(lines(stdout)).toEqual(HOSTS.map((host) => ({ host, changed: true })));
+    expect(code).toBe(0);
+    for (const stack of stacks) expect((await stack.b10('config', 'show', 'Bridge/timeout')).stdout.trim()).toBe('3456');
+  });
+
+  it('config_set_refused stops at the first host unless --continue', async () => {
+    const stopped = await fleet(cluster.urls, 'config', 'set', 'Bridge/timeout', '"not a number"');
+    expect(lines(stopped.stdout).map((l) => [l.host, 'error' in l, 'skipped' in l])).toEqual([
+      ['h1', true, false],
+      ['h2', false, true],
+      ['h3', false, true],
+    ]);
+    expect(stopped.code).toBe(1);
+    const all = await fleet(cluster.urls, 'config', 'set', 'Bridge/timeout', '"not a number"', '--continue');
+    expect(lines(all.stdout).every((l) => l.error !== undefined)).toBe(true);
+  });
+
+  it('not_exported_unreachable: a group a host does not export gets the bus\'s no-recipient answer, and NATS has no responders for it', async () => {
+    // Bridge runs on every host but is not in Bridge/export.
+    const { code, stdout } = await fleet(cluster.urls, 'send', 'Bridge', 'status');
+    expect(lines(stdout).map((l) => l.answer)).toEqual(HOSTS.map(() => ({ result: [-1, 'No such recipient'] })));
+    expect(code).toBe(1);
+    const nc = await connect({ servers: cluster.urls });
+    try {
+      for (const subject of ['b10.h1.Bridge', 'b10.all.Bridge']) {
+        await expect(nc.request(subject, JSON.stringify({ command: ['status'] }), { timeout: 2000 })).rejects.toSatisfy(
+          (err: Error) => err instanceof errors.NoRespondersError || (err instanceof errors.RequestError && err.isNoResponders()),
+        );
+      }
+      // The exported group answers on the fleet-wide subject, one answer per host.
+      const replies = await nc.requestMany('b10.all.Boss', JSON.stringify({ command: ['ping'] }), { strategy: 'count', maxMessages: 3, maxWait: 5000 });
+      const hosts: string[] = [];
+      for await (const msg of replies) hosts.push((msg.json() as Line).host);
+      expect(hosts.sort()).toEqual(HOSTS);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('nats_node_killed: commands sent right after a node dies (kill -9) all reach every host', async () => {
+    const status = (await stacks[0]!.b10('send', 'Bridge', 'status')).stdout;
+    const used = (JSON.parse(status) as { server: string }).server;
+    const victim = cluster.nodes.find((n) => n.address === used)!;
+    expect(victim).toBeDefined();
+    const since = stacks[0]!.boss.logs.length;
+    victim.proc.child.kill('SIGKILL');
+    await victim.proc.exited;
+    const survivors = cluster.nodes.filter((n) => n !== victim).map((n) => n.url);
+    for (let i = 0; i < 5; i++) {
+      const { code, stdout } = await fleet(survivors, 'send', 'Boss', 'ping', '--hosts', HOSTS.join(','), '-t', '8000');
+      expect(lines(stdout)).toEqual(HOSTS.map((host) => ({ host, answer: { result: [0, 'pong'] } })));
+      expect(code).toBe(0);
+    }
+    await stacks[0]!.boss.waitForLog((l) => l.component === 'bridge' && l.msg === 'NATS reconnected', 'bridge reconnected', since);
+  }, 60_000);
+
+  it('bridge_down_reported: a host whose bridge hangs or is gone is reported as not answering within the timeout', async () => {
+    const survivors = cluster.nodes.filter((n) => n.proc.child.exitCode === null && n.proc.child.signalCode === null).map((n) => n.url);
+    const [bridgePid] = stacks[2]!.pidsOf('bridge').slice(-1);
+    process.kill(bridgePid!, 'SIGSTOP');
+    try {
+      const hung = await fleet(survivors, 'send', 'Boss', 'ping', '--hosts', HOSTS.join(','), '-t', '1000');
+      expect(lines(hung.stdout)).toEqual([
+        { host: 'h1', answer: { result: [0, 'pong'] } },
+        { host: 'h2', answer: { result: [0, 'pong'] } },
+        { host: 'h3', error: 'did not answer within 1000 ms', unreachable: true },
+      ]);
+      expect(hung.code).toBe(3);
+    } finally {
+      process.kill(bridgePid!, 'SIGCONT');
+    }
+    // Gone: Bridge/nats cleared, the boss stops the bridge; nobody holds h3's subjects any more.
+    expect((await stacks[2]!.b10('config', 'unset', 'Bridge/nats')).code).toBe(0);
+    await stacks[2]!.boss.waitForLog((l) => l.component === 'bridge' && l.msg === 'component stopped', 'bridge stopped');
+    const gone = await fleet(survivors, 'send', 'Boss', 'ping', '--hosts', HOSTS.join(','), '-t', '1000');
+    expect(lines(gone.stdout)[2]).toEqual({ host: 'h3', error: 'did not answer within 1000 ms', unreachable: true });
+    expect(gone.code).toBe(3);
+    const listed = await fleet(survivors, 'hosts', '--hosts', HOSTS.join(','), '-t', '1000');
+    expect(lines(listed.stdout).map((l) => l.host)).toEqual(['h1', 'h2', 'h3']);
+    expect(lines(listed.stdout)[2]!.error).toBe('did not answer within 1000 ms');
+    expect(listed.code).toBe(3);
+  }, 30_000);
+});
+
+describe('Bridge configured on a stack where the bridge never ran', () => {
+  it('bridge_never_ran: Bridge/host and export can be set, setting nats starts the bridge and clearing it stops it', async () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      const cluster = await startNatsCluster(1, (stop) => void cleanups.push(stop));
+      const stack = await boot();
+      expect((await stack.b10('config', 'set', 'Bridge/host', '"solo"')).code).toBe(0);
+      expect((await stack.b10('config', 'set', 'Bridge/export', '["Boss"]')).code).toBe(0);
+      expect((await stack.b10('ps')).stdout).not.toMatch(/^bridge/m);
+      const refused = await stack.b10('config', 'set', 'Bridge/host', '"two.words"');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/NATS subject token/);
+
+      expect((await stack.b10('config', 'set', 'Bridge/nats', JSON.stringify({ servers: cluster.urls }))).code).toBe(0);
+      await bridgeListening(stack);
+      const sent = await fleet(cluster.urls, 'send', 'Boss', 'ping');
+      expect(lines(sent.stdout)).toEqual([{ host: 'solo', answer: { result: [0, 'pong'] } }]);
+
+      expect((await stack.b10('config', 'unset', 'Bridge/nats')).code).toBe(0);
+      await stack.boss.waitForLog((l) => l.component === 'bridge' && l.msg === 'component stopped', 'bridge stopped');
+      expect((await stack.b10('ps')).stdout).not.toMatch(/^bridge/m);
+      const none = await fleet(cluster.urls, 'hosts', '-t', '500');
+      expect(none.stdout).toBe('');
+      expect(none.code).toBe(3);
+    } finally {
+      for (const stop of cleanups.reverse()) await stop();
+    }
+  }, 30_000);
+});
