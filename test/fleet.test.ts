@@ -114,6 +114,26 @@ describe('a fleet of three hosts over a three-node NATS cluster', () => {
     }
   });
 
+  it('events_published: with Bridge/events on, a committed configuration change goes out on b10.<host>.events', async () => {
+    const status = JSON.parse((await stacks[0]!.b10('send', 'Bridge', 'status')).stdout) as { server: string };
+    // On the bridge's own node: once flushed, the subscription is there before anything is published.
+    const nc = await connect({ servers: status.server });
+    try {
+      const sub = nc.subscribe('b10.h1.events');
+      await nc.flush();
+      expect((await stacks[0]!.b10('config', 'set', 'Bridge/events', 'true')).code).toBe(0);
+      expect((await stacks[0]!.b10('config', 'set', 'Bridge/timeout', '4321')).code).toBe(0);
+      for await (const msg of sub) {
+        const event = msg.json() as { host: string; event: string; module?: string; config?: { timeout?: number } };
+        if (event.event !== 'config_update' || event.config?.timeout !== 4321) continue;
+        expect(event).toMatchObject({ host: 'h1', module: 'Bridge' });
+        break;
+      }
+    } finally {
+      await nc.close();
+    }
+  });
+
   it('nats_node_killed: commands sent right after a node dies (kill -9) all reach every host', async () => {
     const status = (await stacks[0]!.b10('send', 'Bridge', 'status')).stdout;
     const used = (JSON.parse(status) as { server: string }).server;
