@@ -1,8 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { connect, errors } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireTool } from './helpers/debian.js';
 import { startNatsCluster, type NatsCluster } from './helpers/nats.js';
 import { run } from './helpers/processes.js';
 import { boot, type Booted } from './helpers/stack.js';
+import { tempDir } from './helpers/tmp.js';
 
 /**
  * A fleet of three b10 stacks, each with its bridge, over a three-node NATS
@@ -203,6 +207,33 @@ describe('Bridge configured on a stack where the bridge never ran', () => {
       const none = await fleet(cluster.urls, 'hosts', '-t', '500');
       expect(none.stdout).toBe('');
       expect(none.code).toBe(3);
+    } finally {
+      for (const stop of cleanups.reverse()) await stop();
+    }
+  }, 30_000);
+});
+
+describe('a fleet whose NATS requires TLS with client certificates', () => {
+  it('tls_required: the bridge and b10 fleet get through with the CA, certificate and key; without a client certificate b10 fleet is refused in one line', async () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      const openssl = requireTool('openssl', 'openssl');
+      const dir = await tempDir();
+      // One self-signed certificate serves as the CA, the server's and the clients' (mutual TLS, as nats-server --tlsverify asks);
+      // the NATS client checks the name localhost for 127.0.0.1.
+      const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+      execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+      const cluster = await startNatsCluster(1, (stop) => void cleanups.push(stop), ['--tls', '--tlscert', cert, '--tlskey', key, '--tlscacert', cert, '--tlsverify']);
+      const url = cluster.urls[0]!.replace('nats://', 'tls://');
+      const stack = await boot({}, [], { Bridge: { nats: { servers: [url], ca: cert, cert, key }, host: 'secure', export: ['Boss'] } });
+      await bridgeListening(stack);
+      const sent = await fleet([url], 'send', 'Boss', 'ping', '--tls-ca', cert, '--tls-cert', cert, '--tls-key', key);
+      expect(lines(sent.stdout)).toEqual([{ host: 'secure', answer: { result: [0, 'pong'] } }]);
+      const refused = await fleet([url], 'send', 'Boss', 'ping', '--tls-ca', cert);
+      expect(refused.code).toBe(3);
+      expect(refused.stderr.split('\n')).toHaveLength(1);
+      expect(refused.stderr).toMatch(/^b10: cannot reach NATS at tls:\/\/127\.0\.0\.1:\d+: /);
     } finally {
       for (const stop of cleanups.reverse()) await stop();
     }

@@ -34,10 +34,10 @@ async function routes(monitorPort: number): Promise<number> {
 /**
  * A NATS cluster of `size` nodes on loopback (Debian's nats-server, each
  * routed to all others), resolved once every node is ready and has a route
- * to every other one. `register` is given the cluster's stop at once, so the
+ * to every other one (`extraArgs` for each node: TLS, say). `register` is given the cluster's stop at once, so the
  * caller's cleanup stops the nodes even when forming the cluster fails.
  */
-export async function startNatsCluster(size: number, register: (stop: () => Promise<void>) => void): Promise<NatsCluster> {
+export async function startNatsCluster(size: number, register: (stop: () => Promise<void>) => void, extraArgs: string[] = []): Promise<NatsCluster> {
   const binary = requireTool('nats-server', 'nats-server');
   const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), cluster: await freePort(), monitor: await freePort() })));
   const nodes: NatsNode[] = [];
@@ -46,7 +46,7 @@ export async function startNatsCluster(size: number, register: (stop: () => Prom
   };
   register(stop);
   for (const [i, p] of ports.entries()) {
-    const args = ['-a', '127.0.0.1', '-p', String(p.client), '-m', String(p.monitor), '-n', `b10test-${i + 1}`];
+    const args = ['-a', '127.0.0.1', '-p', String(p.client), '-m', String(p.monitor), '-n', `b10test-${i + 1}`, ...extraArgs];
     if (size > 1) {
       const others = ports.filter((o) => o !== p).map((o) => `nats://127.0.0.1:${o.cluster}`);
       args.push('--cluster_name', 'b10test', '--cluster', `nats://127.0.0.1:${p.cluster}`, '--routes', others.join(','));
