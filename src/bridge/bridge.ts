@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { NoRecipientError, TimeoutError } from '../../protocol/errors.js';
 import { createAnswer, parseCommand, RCODE_ERROR, RCODE_NO_RECIPIENT } from '../../protocol/message.js';
 import type { Session } from '../../protocol/session.js';
 import { eventFrom } from '../cmdctl/events.js';
 import type { Logger } from '../log.js';
+import { LogThrottle } from '../log-throttle.js';
 import { natsOptions } from './nats.js';
 import { commandSubjects, eventsSubject, groupOf, HOSTS_SUBJECT, type NatsSettings } from './subjects.js';
 import type { FleetReply, HostInfo } from './wire.js';
@@ -20,6 +22,8 @@ export interface BridgeSettings {
 
 /** Waits between tries to reach a NATS server, ms: short, so a host is back soon after a node it used dies. */
 const RECONNECT_WAIT_MS = 250;
+/** The longest wait between tries to join NATS at all. */
+const MAX_JOIN_WAIT_MS = 5000;
 
 /**
  * One host's bus joined to NATS: a command arriving on one of its exported
@@ -34,6 +38,7 @@ export class Bridge {
   private settings: BridgeSettings | undefined;
   /** Counts connections asked for, so one still connecting when the settings change is dropped. */
   private generation = 0;
+  private readonly joinFailures = new LogThrottle();
 
   constructor(
     private readonly bus: Session,
@@ -81,14 +86,24 @@ export class Bridge {
     await this.disconnect();
   }
 
+  /**
+   * Joins NATS, trying again until it works or the settings change: the
+   * reason it failed (no server, TLS refused, credentials refused) is logged
+   * once a minute at most, for the operator to see in the boss's log.
+   */
   private async connect(generation: number, options: ReturnType<typeof natsOptions>): Promise<void> {
-    let nc: NatsConnection;
-    try {
-      nc = await connect({ ...options, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_WAIT_MS });
-    } catch (err) {
-      this.log.error({ err: (err as Error).message, servers: options.servers }, 'cannot join NATS');
-      return;
+    let nc: NatsConnection | undefined;
+    for (let wait = RECONNECT_WAIT_MS; generation === this.generation; wait = Math.min(wait * 2, MAX_JOIN_WAIT_MS)) {
+      try {
+        nc = await connect({ ...options, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_WAIT_MS });
+        break;
+      } catch (err) {
+        const held = this.joinFailures.take((err as Error).message);
+        if (held !== undefined) this.log.warn({ err: (err as Error).message, servers: options.servers, heldBack: held }, 'cannot join NATS: trying again');
+        await sleep(wait);
+      }
     }
+    if (!nc) return;
     if (generation !== this.generation) {
       await nc.close();
       return;
