@@ -1,11 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { CmdctlClient } from '../src/cmdctl/client.js';
 import { answers, ask, gate } from './helpers/cmdctl.js';
 import { run } from './helpers/processes.js';
-import { requireTool } from './helpers/debian.js';
+import { selfSignedCert } from './helpers/tls.js';
 import { tempDir } from './helpers/tmp.js';
 
 describe('b10-cmdctl', () => {
@@ -127,11 +125,7 @@ describe('b10-cmdctl', () => {
   });
 
   it('tls: with --cert and --key, login and the WebSocket go over HTTPS and WSS; plain HTTP gets nothing', async () => {
-    const openssl = requireTool('openssl', 'openssl');
-    const dir = await tempDir();
-    const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
-    execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const { cert, key } = selfSignedCert(await tempDir());
     const g = await gate(['--cert', cert, '--key', key]);
     const port = new URL(g.url).port;
     const ca = await readFile(cert);

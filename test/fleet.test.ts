@@ -1,12 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { connect, errors } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireTool } from './helpers/debian.js';
 import { startNatsCluster, type NatsCluster } from './helpers/nats.js';
 import { run } from './helpers/processes.js';
 import { boot, type Booted } from './helpers/stack.js';
 import { tempDir } from './helpers/tmp.js';
+import { selfSignedCert } from './helpers/tls.js';
 
 /**
  * A fleet of three b10 stacks, each with its bridge, over a three-node NATS
@@ -217,13 +215,8 @@ describe('a fleet whose NATS requires TLS with client certificates', () => {
   it('tls_required: the bridge and b10 fleet get through with the CA, certificate and key; without a client certificate b10 fleet is refused in one line', async () => {
     const cleanups: (() => Promise<void>)[] = [];
     try {
-      const openssl = requireTool('openssl', 'openssl');
-      const dir = await tempDir();
-      // One self-signed certificate serves as the CA, the server's and the clients' (mutual TLS, as nats-server --tlsverify asks);
-      // the NATS client checks the name localhost for 127.0.0.1.
-      const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
-      execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+      // One self-signed certificate serves as the CA, the server's and the clients' (mutual TLS, as nats-server --tlsverify asks).
+      const { cert, key } = selfSignedCert(await tempDir());
       const cluster = await startNatsCluster(1, (stop) => void cleanups.push(stop), ['--tls', '--tlscert', cert, '--tlskey', key, '--tlscacert', cert, '--tlsverify']);
       const url = cluster.urls[0]!.replace('nats://', 'tls://');
       const stack = await boot({}, [], { Bridge: { nats: { servers: [url], ca: cert, cert, key }, host: 'secure', export: ['Boss'] } });
