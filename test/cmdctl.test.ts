@@ -85,8 +85,8 @@ describe('b10-cmdctl', () => {
     expect(await ask(ws, { config: 'show', target: 'Tunable/max_clients' })).toEqual([0, 10]);
     const [rcode, specs] = (await ask(ws, { config: 'spec' })) as [number, Record<string, { commands: { command_name: string }[] }>];
     expect(rcode).toBe(0);
-    // tsig_keys: the config manager holds its spec itself (no process hosts it).
-    expect(Object.keys(specs).sort()).toEqual(['Cmdctl', 'Echo', 'Tunable', 'tsig_keys']);
+    // tsig_keys and Bridge: the config manager holds their specs itself (no process hosts tsig_keys; b10-bridge runs only once configured).
+    expect(Object.keys(specs).sort()).toEqual(['Bridge', 'Cmdctl', 'Echo', 'Tunable', 'tsig_keys']);
     expect(specs.Tunable!.commands.map((c) => c.command_name)).toEqual(['greet', 'shutdown']);
     expect(await ask(ws, { config: 'spec', module: 'Nobody' })).toEqual([1, 'no spec registered for module Nobody']);
     expect(await ask(ws, { config: 'frobnicate' })).toEqual([1, 'config must be one of show, set, unset, spec']);

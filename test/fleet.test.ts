@@ -1,7 +1,7 @@
 import { connect, errors } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsCluster, type NatsCluster } from './helpers/nats.js';
-import { run } from './helpers/processes.js';
+import { run, start } from './helpers/processes.js';
 import { boot, type Booted } from './helpers/stack.js';
 import { tempDir } from './helpers/tmp.js';
 import { selfSignedCert } from './helpers/tls.js';
@@ -134,6 +134,22 @@ describe('a fleet of three hosts over a three-node NATS cluster', () => {
     } finally {
       await nc.close();
     }
+  });
+
+  it('fleet ps and fleet events: each host\'s components, and a host\'s events as JSON lines', async () => {
+    const ps = await fleet(cluster.urls, 'ps');
+    expect(ps.stdout.match(/^== h\d$/gm)).toEqual(['== h1', '== h2', '== h3']);
+    expect(ps.stdout.match(/^bridge +\d+ +running/gm)).toHaveLength(3);
+    expect((await stacks[0]!.b10('config', 'set', 'Bridge/events', 'true')).code).toBe(0);
+    const status = JSON.parse((await stacks[0]!.b10('send', 'Bridge', 'status')).stdout) as { server: string };
+    // On h1's bridge's node: once b10 fleet events says it listens, the node has its subscription.
+    const watcher = start('src/cli/main.js', ['fleet', 'events', '-n', '1', '--nats', `nats://${status.server}`]);
+    register(() => watcher.stop());
+    await watcher.waitForLog((l) => String(l.msg).startsWith('b10: listening to b10.*.events'), 'fleet events listening');
+    expect((await stacks[0]!.b10('config', 'set', 'Bridge/timeout', '4567')).code).toBe(0);
+    expect(await watcher.exited).toEqual({ code: 0, signal: null });
+    await watcher.drained;
+    expect(JSON.parse(watcher.stdout)).toMatchObject({ host: 'h1', event: 'config_update', module: 'Bridge', config: { timeout: 4567 } });
   });
 
   it('nats_node_killed: commands sent right after a node dies (kill -9) all reach every host', async () => {

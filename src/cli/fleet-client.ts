@@ -165,11 +165,15 @@ export class FleetClient {
     };
   }
 
-  /** Every event of the hosts (b10.*.events), until `signal` aborts or `count` were given. */
-  async events(onEvent: (event: unknown) => void, count: number | undefined, signal: AbortSignal): Promise<void> {
+  /**
+   * Every event of the hosts (b10.*.events), until `signal` aborts or
+   * `count` were given; `onListening` once the server has the subscription.
+   */
+  async events(onEvent: (event: unknown) => void, count: number | undefined, signal: AbortSignal, onListening: (server: string) => void): Promise<void> {
     const sub = this.nc.subscribe(ALL_EVENTS_SUBJECT, count === undefined ? {} : { max: count });
     signal.addEventListener('abort', () => sub.unsubscribe(), { once: true });
     await this.nc.flush();
+    onListening(this.nc.getServer());
     for await (const msg of sub) {
       try {
         onEvent(msg.json());

@@ -130,7 +130,8 @@ function eventsCommand(): Command {
   ).action(async (opts: FleetOpts & { count?: number }) => {
     const stop = new AbortController();
     process.once('SIGINT', () => stop.abort());
-    await withFleet(opts, (fleet) => fleet.events(printJson, opts.count, stop.signal));
+    const listening = (server: string): boolean => process.stderr.write(`b10: listening to b10.*.events on ${server}\n`);
+    await withFleet(opts, (fleet) => fleet.events(printJson, opts.count, stop.signal, listening));
   });
 }
 
