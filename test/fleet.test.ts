@@ -221,6 +221,8 @@ describe('Bridge configured on a stack where the bridge never ran', () => {
       const none = await fleet(cluster.urls, 'hosts', '-t', '500');
       expect(none.stdout).toBe('');
       expect(none.code).toBe(3);
+      const nobody = await fleet(cluster.urls, 'send', 'Boss', 'ping', '-t', '500');
+      expect([nobody.code, nobody.stdout, nobody.stderr]).toEqual([3, '', 'b10: no b10 bridge answered on NATS within 500 ms']);
     } finally {
       for (const stop of cleanups.reverse()) await stop();
     }

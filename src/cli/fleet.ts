@@ -54,10 +54,14 @@ async function withFleet<T>(opts: FleetOpts, body: (fleet: FleetClient, hosts: s
   }
 }
 
-/** Prints one JSON line per host and sets the exit code: 0 all succeeded, 1 an error answer, 3 a host did not answer. */
-function report(outcomes: HostOutcome[]): void {
+/**
+ * Prints one JSON line per host and sets the exit code: 0 all succeeded, 1
+ * an error answer, 3 a host did not answer, or no host at all did.
+ */
+function report(outcomes: HostOutcome[], timeout: number): void {
   for (const outcome of outcomes) printJson(outcome);
-  process.exitCode = fleetExitCode(outcomes);
+  if (outcomes.length === 0) process.stderr.write(`b10: no b10 bridge answered on NATS within ${timeout} ms\n`);
+  process.exitCode = outcomes.length === 0 ? EXIT_UNREACHABLE : fleetExitCode(outcomes);
 }
 
 function hostsCommand(): Command {
@@ -83,7 +87,7 @@ function sendCommand(): Command {
       .argument('[args_json]', 'command arguments as JSON, e.g. \'{"message":"hi"}\''),
   ).action(async (group: string, name: string, argsJson: string | undefined, opts: FleetOpts) => {
     const args = argsJson === undefined ? undefined : parseJsonArgument('ARGS_JSON', argsJson);
-    report(await withFleet(opts, (fleet, named) => fleet.send(group, name, args, named)));
+    report(await withFleet(opts, (fleet, named) => fleet.send(group, name, args, named)), opts.timeout);
   });
 }
 
@@ -92,8 +96,8 @@ function psCommand(): Command {
     new Command('ps').description('list each host\'s components (Boss show_processes; Boss must be exported)').option('--json', 'one JSON line per host instead of tables', false),
   ).action(async (opts: FleetOpts & { json: boolean }) => {
     const outcomes = await withFleet(opts, (fleet, named) => fleet.send(BOSS, 'show_processes', undefined, named));
-    if (opts.json) {
-      report(outcomes);
+    if (opts.json || outcomes.length === 0) {
+      report(outcomes, opts.timeout);
       return;
     }
     for (const outcome of outcomes) {
@@ -117,7 +121,7 @@ function configCommand(): Command {
   ).action(async (target: string, valueJson: string, opts: FleetOpts & { continue: boolean }) => {
     const value = parseJsonArgument('VALUE_JSON', valueJson);
     splitTarget(target);
-    report(await withFleet(opts, (fleet, named) => fleet.configSet(target, value, named, opts.continue)));
+    report(await withFleet(opts, (fleet, named) => fleet.configSet(target, value, named, opts.continue)), opts.timeout);
   });
   return new Command('config').description('change configuration across the fleet').addCommand(set);
 }
