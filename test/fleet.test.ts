@@ -1,7 +1,8 @@
+import path from 'node:path';
 import { connect, errors } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsCluster, type NatsCluster } from './helpers/nats.js';
-import { run, start } from './helpers/processes.js';
+import { ROOT, run, start } from './helpers/processes.js';
 import { boot, type Booted } from './helpers/stack.js';
 import { tempDir } from './helpers/tmp.js';
 import { selfSignedCert } from './helpers/tls.js';
@@ -245,6 +246,33 @@ describe('a fleet whose NATS requires TLS with client certificates', () => {
       expect(refused.code).toBe(3);
       expect(refused.stderr.split('\n')).toHaveLength(1);
       expect(refused.stderr).toMatch(/^b10: cannot reach NATS at tls:\/\/127\.0\.0\.1:\d+: /);
+    } finally {
+      for (const stop of cleanups.reverse()) await stop();
+    }
+  }, 30_000);
+});
+
+describe('zone loads in the fleet\'s events', () => {
+  it('zone_loaded_published: a zone auth serves anew after b10 zone load goes out on b10.<host>.events', async () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      const cluster = await startNatsCluster(1, (stop) => void cleanups.push(stop));
+      const stack = await boot({ auth: { process: 'b10-auth', kind: 'needed', address: 'Auth' } }, ['-p', '0'], {
+        Bridge: { nats: { servers: cluster.urls }, host: 'zones', events: true },
+      });
+      await bridgeListening(stack);
+      const nc = await connect({ servers: cluster.urls });
+      cleanups.push(() => nc.close());
+      const sub = nc.subscribe('b10.zones.events');
+      await nc.flush();
+      const loaded = await stack.b10('zone', 'load', 'auth.test', path.join(ROOT, 'test/fixtures/zones/auth.zone'), '-d', stack.dir);
+      expect(loaded.stderr).toBe('b10: auth serves auth.test. as loaded');
+      for await (const msg of sub) {
+        const event = msg.json() as { event: string };
+        if (event.event !== 'zone_loaded') continue;
+        expect(event).toEqual({ host: 'zones', event: 'zone_loaded', origin: 'auth.test.', how: 'load' });
+        break;
+      }
     } finally {
       for (const stop of cleanups.reverse()) await stop();
     }
