@@ -142,6 +142,8 @@ describe('a fleet of three hosts over a three-node NATS cluster', () => {
     expect(ps.stdout.match(/^== h\d$/gm)).toEqual(['== h1', '== h2', '== h3']);
     expect(ps.stdout.match(/^bridge +\d+ +running/gm)).toHaveLength(3);
     expect((await stacks[0]!.b10('config', 'set', 'Bridge/events', 'true')).code).toBe(0);
+    // Turned on without joining NATS again: b10.hosts says so at once.
+    expect(lines((await fleet(cluster.urls, 'hosts', '--hosts', 'h1')).stdout)).toEqual([{ host: 'h1', export: EXPORTED, events: true }]);
     const status = JSON.parse((await stacks[0]!.b10('send', 'Bridge', 'status')).stdout) as { server: string };
     // On h1's bridge's node: once b10 fleet events says it listens, the node has its subscription.
     const watcher = start('src/cli/main.js', ['fleet', 'events', '-n', '1', '--nats', `nats://${status.server}`]);

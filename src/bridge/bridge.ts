@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { NoRecipientError, TimeoutError } from '../../protocol/errors.js';
+import { DEFAULT_TIMEOUT_MS } from '../../protocol/limits.js';
 import { createAnswer, parseCommand, RCODE_ERROR, RCODE_NO_RECIPIENT } from '../../protocol/message.js';
 import type { Session } from '../../protocol/session.js';
 import { eventFrom } from '../cmdctl/events.js';
@@ -8,7 +9,7 @@ import type { Logger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
 import { natsOptions } from './nats.js';
 import { commandSubjects, eventsSubject, groupOf, HOSTS_SUBJECT, type NatsSettings } from './subjects.js';
-import type { FleetReply, HostInfo } from './wire.js';
+import type { FleetEvent, FleetReply, HostInfo } from './wire.js';
 
 /** Bridge's configuration as the bridge runs on it, host resolved. */
 export interface BridgeSettings {
@@ -78,7 +79,9 @@ export class Bridge {
     const settings = this.settings;
     if (!settings?.events || !this.nc || this.nc.isClosed()) return;
     const event = eventFrom(group, body);
-    if (event) this.nc.publish(eventsSubject(settings.host), JSON.stringify({ host: settings.host, ...event }));
+    if (!event) return;
+    const published: FleetEvent = { host: settings.host, ...event };
+    this.nc.publish(eventsSubject(settings.host), JSON.stringify(published));
   }
 
   async close(): Promise<void> {
@@ -128,20 +131,21 @@ export class Bridge {
     const settings = this.settings;
     if (!nc || !settings) return;
     for (const sub of this.subscriptions) sub.unsubscribe();
-    const info: HostInfo = { host: settings.host, export: settings.export, events: settings.events };
+    // Host and export are those subscribed with (a change subscribes again); events and timeout are read as they are now.
+    const info = (): HostInfo => ({ host: settings.host, export: settings.export, events: this.settings?.events ?? false });
     this.subscriptions = [
-      nc.subscribe(HOSTS_SUBJECT, { callback: (_err, msg) => void msg.respond(JSON.stringify(info)) }),
+      nc.subscribe(HOSTS_SUBJECT, { callback: (_err, msg) => void msg.respond(JSON.stringify(info())) }),
       ...commandSubjects(settings.host, settings.export).map((subject) =>
-        nc.subscribe(subject, { callback: (err, msg) => void (err ? undefined : this.onRequest(msg, settings)) }),
+        nc.subscribe(subject, { callback: (err, msg) => void (err ? undefined : this.onRequest(msg, settings.host)) }),
       ),
     ];
     this.log.info({ host: settings.host, export: settings.export }, 'listening for fleet commands');
   }
 
   /** A fleet command: sent on the local bus, its answer sent back with the host's name. */
-  private async onRequest(msg: Msg, settings: BridgeSettings): Promise<void> {
+  private async onRequest(msg: Msg, host: string): Promise<void> {
     const group = groupOf(msg.subject)!;
-    const reply: FleetReply = { host: settings.host, answer: await this.localAnswer(group, msg, settings.timeout) };
+    const reply: FleetReply = { host, answer: await this.localAnswer(group, msg, this.settings?.timeout ?? DEFAULT_TIMEOUT_MS) };
     msg.respond(JSON.stringify(reply));
   }
 

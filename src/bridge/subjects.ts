@@ -49,14 +49,14 @@ export function groupOf(subject: string): string | undefined {
 }
 
 /** Why `host` cannot be a fleet host name; undefined when it can. */
-export function hostProblem(host: string): string | undefined {
+function hostProblem(host: string): string | undefined {
   if (!TOKEN.test(host)) return `host "${host}" must be letters, digits, - and _ only (it is a NATS subject token)`;
   if (host === ALL) return `host "${ALL}" is taken: it addresses every host`;
   return undefined;
 }
 
 /** Why `group` cannot be exported; undefined when it can. */
-export function groupProblem(group: string): string | undefined {
+function groupProblem(group: string): string | undefined {
   if (!TOKEN.test(group)) return `group "${group}" must be letters, digits, - and _ only (it is a NATS subject token)`;
   if (group === EVENTS) return `group "${EVENTS}" is taken: b10.<host>.events carries the host's events`;
   return undefined;

@@ -69,7 +69,7 @@ function hostsCommand(): Command {
     new Command('hosts').description('list the hosts whose bridge answers: one JSON line each, {host, export, events}; exit 3 if none (or a host named in --hosts) answers'),
   ).action(async (opts: FleetOpts) => {
     await withFleet(opts, async (fleet, named) => {
-      const found = (await fleet.discover(named)).sort((a, b) => a.host.localeCompare(b.host));
+      const found = (await fleet.discover(named)).filter((f) => !named || named.includes(f.host)).sort((a, b) => a.host.localeCompare(b.host));
       for (const info of found) printJson(info);
       const missing = (named ?? []).filter((host) => !found.some((f) => f.host === host));
       for (const host of missing) printJson({ host, error: `did not answer within ${opts.timeout} ms` });
