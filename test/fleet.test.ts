@@ -247,7 +247,7 @@ describe('a fleet whose NATS requires TLS with client certificates', () => {
       const refused = await fleet([url], 'send', 'Boss', 'ping', '--tls-ca', cert);
       expect(refused.code).toBe(3);
       expect(refused.stderr.split('\n')).toHaveLength(1);
-      expect(refused.stderr).toMatch(/^b10: cannot reach NATS at tls:\/\/127\.0\.0\.1:\d+: /);
+      expect(refused.stderr).toMatch(/^b10: cannot connect to NATS at tls:\/\/127\.0\.0\.1:\d+: /);
     } finally {
       for (const stop of cleanups.reverse()) await stop();
     }

@@ -52,7 +52,7 @@ export class FleetClient {
     try {
       return new FleetClient(await connect({ ...base, timeout: options.timeout, maxReconnectAttempts: 1 }), options.timeout);
     } catch (err) {
-      throw new ClosedError(`cannot reach NATS at ${options.servers.join(', ')}: ${(err as Error).message}`, { cause: err });
+      throw new ClosedError(`cannot connect to NATS at ${options.servers.join(', ')}: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -129,7 +129,7 @@ function configCommand(): Command {
 function eventsCommand(): Command {
   return withFleetOptions(
     new Command('events')
-      .description('print the hosts\' events (b10.*.events: component states, configuration changes) as JSON lines until interrupted')
+      .description('print the hosts\' events (b10.*.events: component states, configuration changes, zone loads) as JSON lines until interrupted')
       .addOption(new Option('-n, --count <n>', 'stop after this many events').argParser(parseCount)),
   ).action(async (opts: FleetOpts & { count?: number }) => {
     const stop = new AbortController();
