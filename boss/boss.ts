@@ -31,8 +31,8 @@ import {
 } from '../src/daemon.js';
 import type { Logger } from '../src/log.js';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { COMPONENT_PID, describeExit, spawnChild, type ChildHandle, type Exit } from './child.js';
 import { BRIDGE_MODULE, bridgeWanted } from '../src/bridge/subjects.js';
+import { COMPONENT_PID, describeExit, spawnChild, type ChildHandle, type Exit } from './child.js';
 import { BRIDGE_COMPONENT, componentsFrom, isOwnProgram, resolveProgram, saysReady, type ComponentConfig } from './components.js';
 import { makeDataPath } from './data-path.js';
 import { componentStats } from './counters.js';
