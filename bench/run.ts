@@ -9,6 +9,7 @@ import { benchZoneLoad } from './zoneload.js';
 import { benchIxfr } from './ixfr.js';
 import { benchDdns } from './ddns.js';
 import { workersRssLines } from './workers-rss.js';
+import { benchFleet, fleetLines } from './fleet.js';
 import { useOwnToken } from '../test/helpers/token.js';
 
 /** `npm run bench`: prints every figure, then the ratios the issues set targets for. */
@@ -101,3 +102,5 @@ if (typeof ddns === 'string') {
 
 // perf-workers: auth's workers' memory with a 1,000,000-record zone against named (bench/workers-rss.ts).
 for (const line of await workersRssLines()) out(line);
+
+for (const line of fleetLines(await benchFleet())) out(line);

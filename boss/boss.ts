@@ -31,8 +31,9 @@ import {
 } from '../src/daemon.js';
 import type { Logger } from '../src/log.js';
 import { PROJECT_ROOT } from '../src/paths.js';
+import { BRIDGE_MODULE, bridgeWanted } from '../src/bridge/subjects.js';
 import { COMPONENT_PID, describeExit, spawnChild, type ChildHandle, type Exit } from './child.js';
-import { componentsFrom, isOwnProgram, resolveProgram, saysReady, type ComponentConfig } from './components.js';
+import { BRIDGE_COMPONENT, componentsFrom, isOwnProgram, resolveProgram, saysReady, type ComponentConfig } from './components.js';
 import { makeDataPath } from './data-path.js';
 import { componentStats } from './counters.js';
 import { restartDecision, type RestartPolicy } from './restart.js';
@@ -181,6 +182,8 @@ export class Boss {
   private session: Session | undefined;
   private module: ModuleSession | undefined;
   private config: Config = {};
+  /** Bridge's configuration names NATS servers: b10-bridge runs beside the configured components. */
+  private bridgeWanted = false;
   private startingUp = true;
   /** Why the start failed, once something made it fail. */
   private startupFailure: StartupError | undefined;
@@ -218,10 +221,11 @@ export class Boss {
       await this.connect(msgq, cfgmgr);
       await this.waitForConfigManager(cfgmgr);
       await this.openModuleSession();
+      await this.followBridge();
       // Spawned in priority order without waiting for one another: each takes
       // a Node start-up (~0.2 s) to register, and one after the other they
       // added up past a second.
-      for (const [name, config] of componentsFrom(this.config.components)) this.startComponent(this.add(name, config));
+      for (const [name, config] of this.wantedComponents()) this.startComponent(this.add(name, config));
       await this.untilStarted();
       this.startingUp = false;
       this.logStarted();
@@ -441,9 +445,36 @@ export class Boss {
     if (!first) void this.reconcile();
   }
 
-  /** Brings the running components in line with a changed `components` config. */
+  /**
+   * Follows Bridge's configuration: the boss runs b10-bridge while it names
+   * NATS servers, so that setting Bridge/nats starts the bridge and clearing
+   * it stops it. Without it (the config manager cannot tell) no bridge runs.
+   */
+  private async followBridge(): Promise<void> {
+    const module = this.module!;
+    try {
+      await module.addRemoteConfig(BRIDGE_MODULE, (_module, config) => {
+        if (bridgeWanted(config) === this.bridgeWanted) return;
+        this.bridgeWanted = !this.bridgeWanted;
+        void this.reconcile();
+      });
+      this.bridgeWanted = bridgeWanted(module.getRemoteValue(BRIDGE_MODULE, []) as Config);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'Bridge configuration not read: b10-bridge does not run');
+    }
+  }
+
+  /** The components to run: those configured, and b10-bridge when Bridge asks for it. */
+  private wantedComponents(): [string, ComponentConfig][] {
+    const wanted = componentsFrom(this.config.components);
+    const [name, config] = BRIDGE_COMPONENT;
+    if (this.bridgeWanted && !wanted.some(([n]) => n === name)) wanted.push([name, { ...config, params: [...config.params] }]);
+    return wanted;
+  }
+
+  /** Brings the running components in line with a changed `components` config, or Bridge's. */
   private async reconcile(): Promise<void> {
-    const wanted = new Map(componentsFrom(this.config.components));
+    const wanted = new Map(this.wantedComponents());
     for (const component of [...this.components.values()]) {
       if (component.name === 'msgq' || component.name === 'cfgmgr') continue;
       const next = wanted.get(component.name);

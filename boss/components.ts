@@ -34,6 +34,7 @@ export const PROGRAMS: Readonly<Record<string, string>> = Object.freeze({
   'b10-cmdctl': 'src/cmdctl/main.js',
   'b10-stats': 'src/stats/main.js',
   'b10-stats-httpd': 'src/stats/httpd-main.js',
+  'b10-bridge': 'src/bridge/main.js',
 });
 
 /**
@@ -42,7 +43,7 @@ export const PROGRAMS: Readonly<Record<string, string>> = Object.freeze({
  * not enough for them: cmdctl, for one, binds its port only after it has
  * registered and read its configuration.
  */
-const SAYS_READY: ReadonlySet<string> = new Set(['b10-auth', 'b10-xfrout', 'b10-xfrin', 'b10-ddns', 'b10-cmdctl', 'b10-stats', 'b10-stats-httpd']);
+const SAYS_READY: ReadonlySet<string> = new Set(['b10-auth', 'b10-xfrout', 'b10-xfrin', 'b10-ddns', 'b10-cmdctl', 'b10-stats', 'b10-stats-httpd', 'b10-bridge']);
 
 export function saysReady(program: string): boolean {
   return SAYS_READY.has(program);
@@ -59,6 +60,9 @@ export function resolveProgram(program: string): string {
   if (program.endsWith('.js') || program.endsWith('.mjs')) return path.resolve(program);
   throw new UsageError(`unknown program "${program}": not one of ${Object.keys(PROGRAMS).join(', ')} nor a .js file`);
 }
+
+/** b10-bridge, as the boss runs it while Bridge/nats names servers (it is not in Boss/components). */
+export const BRIDGE_COMPONENT: readonly [string, ComponentConfig] = ['bridge', { process: 'b10-bridge', kind: 'dispensable', address: 'Bridge', params: [], priority: 0 }];
 
 function isMap(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);

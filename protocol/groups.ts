@@ -14,3 +14,7 @@ export const BOSS = 'Boss';
 export const COMPONENT_EVENTS = 'cc_components';
 /** The notification on COMPONENT_EVENTS: `{name, state, pid, restarts, reason?}` (reason: why a run failed). */
 export const COMPONENT_STATE = 'component';
+/** Announcements of zones auth serves anew, made by whoever had auth load one once auth confirmed it. */
+export const ZONE_EVENTS = 'cc_zones';
+/** The notification on ZONE_EVENTS: `{origin, how}`, how being `load` (b10 zone load), `transfer` (xfrin) or `update` (ddns). */
+export const ZONE_LOADED = 'zone_loaded';

@@ -1,11 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { CmdctlClient } from '../src/cmdctl/client.js';
 import { answers, ask, gate } from './helpers/cmdctl.js';
 import { run } from './helpers/processes.js';
-import { requireTool } from './helpers/debian.js';
+import { selfSignedCert } from './helpers/tls.js';
 import { tempDir } from './helpers/tmp.js';
 
 describe('b10-cmdctl', () => {
@@ -87,8 +85,8 @@ describe('b10-cmdctl', () => {
     expect(await ask(ws, { config: 'show', target: 'Tunable/max_clients' })).toEqual([0, 10]);
     const [rcode, specs] = (await ask(ws, { config: 'spec' })) as [number, Record<string, { commands: { command_name: string }[] }>];
     expect(rcode).toBe(0);
-    // tsig_keys: the config manager holds its spec itself (no process hosts it).
-    expect(Object.keys(specs).sort()).toEqual(['Cmdctl', 'Echo', 'Tunable', 'tsig_keys']);
+    // tsig_keys and Bridge: the config manager holds their specs itself (no process hosts tsig_keys; b10-bridge runs only once configured).
+    expect(Object.keys(specs).sort()).toEqual(['Bridge', 'Cmdctl', 'Echo', 'Tunable', 'tsig_keys']);
     expect(specs.Tunable!.commands.map((c) => c.command_name)).toEqual(['greet', 'shutdown']);
     expect(await ask(ws, { config: 'spec', module: 'Nobody' })).toEqual([1, 'no spec registered for module Nobody']);
     expect(await ask(ws, { config: 'frobnicate' })).toEqual([1, 'config must be one of show, set, unset, spec']);
@@ -127,11 +125,7 @@ describe('b10-cmdctl', () => {
   });
 
   it('tls: with --cert and --key, login and the WebSocket go over HTTPS and WSS; plain HTTP gets nothing', async () => {
-    const openssl = requireTool('openssl', 'openssl');
-    const dir = await tempDir();
-    const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
-    execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const { cert, key } = selfSignedCert(await tempDir());
     const g = await gate(['--cert', cert, '--key', key]);
     const port = new URL(g.url).port;
     const ca = await readFile(cert);

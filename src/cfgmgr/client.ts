@@ -41,7 +41,8 @@ function mustBeInSpec(module: string, spec: ModuleSpec | undefined, path: readon
 
 export class ConfigClient {
   constructor(
-    private readonly session: Session,
+    /** The bus, or anything that carries commands to a config manager as it does (a host's bridge, for `b10 fleet`). */
+    private readonly session: Pick<Session, 'command'>,
     private readonly timeout?: number,
   ) {}
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../../protocol/config-data.js';
 import { loadSpecFile, type ModuleSpec } from '../../protocol/spec.js';
+import { BRIDGE_MODULE, bridgeConfigProblems } from '../bridge/subjects.js';
 import { keyEntriesProblems, maskKeyEntry } from '../dns/tsig.js';
 import { PROJECT_ROOT } from '../paths.js';
 
@@ -20,8 +21,19 @@ export interface ConfigPlugin {
 export const TSIG_KEYS = 'tsig_keys';
 const TSIG_KEYS_SPEC = path.join(PROJECT_ROOT, 'src/cfgmgr/plugins/tsig_keys.spec');
 
+const BRIDGE_SPEC = path.join(PROJECT_ROOT, 'src/bridge/bridge.spec');
+
+/**
+ * The plugins, and Bridge: b10-bridge runs only once its configuration
+ * names NATS servers, so its spec must be known before it ever ran (as the
+ * boss's is) for `b10 config set Bridge/...` to work; while it does not
+ * run, its own check stands in for it here.
+ */
 export async function loadPlugins(): Promise<Map<string, ConfigPlugin>> {
-  return new Map([[TSIG_KEYS, { spec: await loadSpecFile(TSIG_KEYS_SPEC), check: (config: Config) => keyEntriesProblems(config.keys ?? []) }]]);
+  return new Map([
+    [TSIG_KEYS, { spec: await loadSpecFile(TSIG_KEYS_SPEC), check: (config: Config) => keyEntriesProblems(config.keys ?? []) }],
+    [BRIDGE_MODULE, { spec: await loadSpecFile(BRIDGE_SPEC), check: bridgeConfigProblems }],
+  ]);
 }
 
 /**

@@ -9,7 +9,7 @@ import { printJson, withBusOptions, withSession, type BusOptions } from './commo
 /** How long `b10 restart` waits for the component to be ready again: the boss's own limits (stop grace, ready timeout) are shorter. */
 const RESTART_WAIT_MS = 30_000;
 
-interface Row {
+export interface Row {
   name: string;
   pid: number | null;
   kind: string;
@@ -22,7 +22,7 @@ interface Row {
 }
 
 /** show_processes rows as an aligned table. */
-function processTable(rows: Row[]): string {
+export function processTable(rows: Row[]): string {
   const header = ['NAME', 'PID', 'STATE', 'KIND', 'RESTARTS', 'UPTIME', 'ADDRESS', 'REASON'];
   const cells = rows.map((r) => [
     r.name,

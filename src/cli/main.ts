@@ -5,6 +5,7 @@ import { reportError } from './common.js';
 import { bossCommands } from './boss.js';
 import { configCommand } from './config.js';
 import { ctlCommand } from './ctl.js';
+import { fleetCommand } from './fleet.js';
 import { listenCommand } from './listen.js';
 import { membersCommand } from './members.js';
 import { pingCommand } from './ping.js';
@@ -29,7 +30,8 @@ const program = new Command('b10')
   .addCommand(tsigCommand())
   .addCommand(userCommand())
   .addCommand(ctlCommand())
-  .addCommand(statsCommand());
+  .addCommand(statsCommand())
+  .addCommand(fleetCommand());
 for (const command of bossCommands()) program.addCommand(command);
 
 // Piped into `head`, say: the reader leaving is not an error.

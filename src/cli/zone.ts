@@ -5,6 +5,7 @@ import { AnswerError, AuthError, ConnectionError, NoRecipientError, TimeoutError
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { formatRecord } from '../dns/master-file.js';
 import { readZoneFile, zoneName } from '../dns/zone-load.js';
+import { announceZoneLoaded } from '../dns/zone-events.js';
 import { DEFAULT_MAX_JOURNAL_RECORDS, ZONE_DB, ZoneStore } from '../dns/zone-store.js';
 import { connect, withBusOptions, type BusOptions } from './common.js';
 
@@ -68,12 +69,15 @@ interface Telling {
   unconfirmed: string;
   /** Said when auth refuses: it does so only for a zone it neither has in the store nor serves, the end a drop wants. */
   refused?: string;
+  /** Auth serving the zone anew is announced (cc_zones): a load, not a drop. */
+  announce?: boolean;
 }
 
 const LOADED = (origin: string, waitMs: number): Telling => ({
   done: `auth serves ${origin} as loaded`,
   atStart: `it serves ${origin} when it starts`,
   unconfirmed: `auth did not confirm ${origin} within ${waitMs} ms: it is stored, and auth reads it on restart`,
+  announce: true,
 });
 const DROPPED = (origin: string, waitMs: number): Telling => ({
   done: `auth no longer serves ${origin}`,
@@ -88,6 +92,7 @@ async function tellAuth(origin: string, opts: ZoneOpts, waitMs: number, telling:
     const session = await connect({ ...opts, timeout: TELL_AUTH_MS });
     try {
       await session.command(AUTH, LOADZONE, { origin }, { timeout: waitMs });
+      if (telling.announce) announceZoneLoaded(session, origin, 'load');
       process.stderr.write(`b10: ${telling.done}\n`);
     } finally {
       await session.close();

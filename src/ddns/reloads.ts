@@ -1,5 +1,6 @@
 import type { ModuleSession } from '../../protocol/module-session.js';
 import { changesToBus, type ZoneChange } from '../dns/zone-changes.js';
+import { announceZoneLoaded } from '../dns/zone-events.js';
 import type { Logger } from '../log.js';
 
 /** How long ddns waits for auth to say it serves a changed zone before it answers the update anyway, ms. */
@@ -47,6 +48,7 @@ export class AuthReloads {
     try {
       if (!session?.isConnected) throw new Error('not on the bus');
       await session.command('Auth', 'loadzone', { origin: zone, changes: changesToBus(changes) }, { timeout: LOADZONE_TIMEOUT_MS });
+      announceZoneLoaded(session, zone, 'update');
     } catch (err) {
       this.log.warn({ zone, err: (err as Error).message }, 'auth was not told of the update: it serves it once it loads the zone again');
     }

@@ -13,6 +13,7 @@ import { checkZone, type ZoneRecord } from '../dns/master-file.js';
 import { absolute } from '../dns/name.js';
 import { soaTimers } from '../dns/rdata.js';
 import type { TsigKey } from '../dns/tsig.js';
+import { announceZoneLoaded } from '../dns/zone-events.js';
 import { DEFAULT_MAX_JOURNAL_RECORDS, ZoneStore, ZoneStoreError } from '../dns/zone-store.js';
 import { createLogger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
@@ -97,6 +98,7 @@ const program = daemonOptions(
     const tellAuth = async (name: string): Promise<void> => {
       try {
         await module?.session.command('Auth', 'loadzone', { origin: name });
+        if (module) announceZoneLoaded(module.session, name, 'transfer');
       } catch (err) {
         log.warn({ zone: name, err: (err as Error).message }, 'auth was not told of the new zone: it reads it when it starts');
       }

@@ -49,12 +49,21 @@ export async function writeBossConfig(dir: string, components: Record<string, ob
   await writeFile(path.join(dir, 'b10-config.db'), JSON.stringify({ version: 2, ...more, Boss: { components } }));
 }
 
-/** Starts the real bind10 on a free msgq port and waits for "b10 started"; `more` is other modules' stored configuration. */
-export async function boot(components: Record<string, object> = {}, args: string[] = [], more: Record<string, object> = {}): Promise<Booted> {
-  const dir = await tempDir();
+/**
+ * Starts the real bind10 on a free msgq port and waits for "b10 started"; `more` is other modules' stored
+ * configuration. The stack is stopped when the test finishes, or through `cleanup` (a file's afterAll, for a
+ * stack its tests share).
+ */
+export async function boot(
+  components: Record<string, object> = {},
+  args: string[] = [],
+  more: Record<string, object> = {},
+  cleanup: (stop: () => Promise<void>) => void = onTestFinished,
+): Promise<Booted> {
+  const dir = await tempDir(cleanup);
   await writeBossConfig(dir, components, more);
   const boss = start('boss/main.js', ['-m', '0', '-d', dir, ...args]);
-  onTestFinished(async () => {
+  cleanup(async () => {
     const pids = startedPids(boss);
     await boss.stop();
     await expectAllGone(pids);

@@ -1,0 +1,185 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
+import { AnswerError, ClosedError, TimeoutError } from '../../protocol/errors.js';
+import { answerValue, createCommand, parseAnswer } from '../../protocol/message.js';
+import type { Session } from '../../protocol/session.js';
+import { ConfigClient } from '../cfgmgr/client.js';
+import { natsOptions } from '../bridge/nats.js';
+import { ALL_EVENTS_SUBJECT, HOSTS_SUBJECT, hostSubject } from '../bridge/subjects.js';
+import type { FleetReply, FleetRequest, HostInfo } from '../bridge/wire.js';
+import { NO_RECIPIENT, planHosts, unreachable, type HostOutcome } from './fleet-results.js';
+
+export interface FleetConnectOptions {
+  servers: string[];
+  creds?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** ms a host may take to answer; also how long discovery and connecting may take. */
+  timeout: number;
+}
+
+/** Waits between tries of a host that has no subscription right now (its bridge moving to another NATS node), ms. */
+const NO_RESPONDERS_RETRY_MS = 50;
+
+function isFleetReply(value: unknown): value is FleetReply {
+  const reply = value as FleetReply | null;
+  return typeof reply?.host === 'string' && Array.isArray(reply.answer?.result) && typeof reply.answer.result[0] === 'number';
+}
+
+function isHostInfo(value: unknown): value is HostInfo {
+  const info = value as HostInfo | null;
+  return typeof info?.host === 'string' && Array.isArray(info.export);
+}
+
+/**
+ * `b10 fleet`'s side of NATS: finds the bridges (b10.hosts) and asks hosts
+ * one by one on b10.<host>.<group>, each answer within the timeout. A
+ * "no responders" for a host means nobody received the command, so it is
+ * safe to send again: it is sent again until the timeout, which rides out a
+ * bridge moving to another node of the cluster.
+ */
+export class FleetClient {
+  private constructor(
+    private readonly nc: NatsConnection,
+    readonly timeout: number,
+  ) {}
+
+  /** Connects; ClosedError when no server can be reached, UsageError for a file that cannot be read. */
+  static async open(options: FleetConnectOptions): Promise<FleetClient> {
+    const settings = { servers: options.servers, credentials: options.creds ?? '', ca: options.tlsCa ?? '', cert: options.tlsCert ?? '', key: options.tlsKey ?? '' };
+    const base = natsOptions(settings, 'b10 fleet');
+    try {
+      return new FleetClient(await connect({ ...base, timeout: options.timeout, maxReconnectAttempts: 1 }), options.timeout);
+    } catch (err) {
+      throw new ClosedError(`cannot connect to NATS at ${options.servers.join(', ')}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.nc.close();
+  }
+
+  /**
+   * The bridges that answer b10.hosts within the timeout, by name. With
+   * `named`, done as soon as each of those answered; otherwise once no new
+   * answer came for a moment (NATS's "stall" strategy).
+   */
+  async discover(named?: readonly string[]): Promise<HostInfo[]> {
+    const found = new Map<string, HostInfo>();
+    const missing = new Set(named);
+    try {
+      const replies = await this.nc.requestMany(HOSTS_SUBJECT, '', { strategy: named ? 'timer' : 'stall', maxWait: this.timeout });
+      for await (const msg of replies) {
+        let info: unknown;
+        try {
+          info = msg.json();
+        } catch {
+          continue;
+        }
+        if (!isHostInfo(info)) continue;
+        found.set(info.host, info);
+        missing.delete(info.host);
+        if (named && missing.size === 0) break;
+      }
+    } catch (err) {
+      if (!(err instanceof errors.NoRespondersError)) throw err;
+    }
+    return [...found.values()];
+  }
+
+  /** One host's reply to a command; undefined when it did not answer by `deadline`. */
+  async ask(host: string, group: string, request: FleetRequest, deadline: number): Promise<FleetReply | { host: string; error: string } | undefined> {
+    const subject = hostSubject(host, group);
+    const payload = JSON.stringify(request);
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      try {
+        const msg = await this.nc.request(subject, payload, { timeout: left });
+        let reply: unknown;
+        try {
+          reply = msg.json();
+        } catch {
+          reply = undefined;
+        }
+        return isFleetReply(reply) ? reply : { host, error: 'the bridge\'s reply is not a fleet reply' };
+      } catch (err) {
+        if (err instanceof errors.TimeoutError) return undefined;
+        if (!(err instanceof errors.RequestError && err.isNoResponders()) && !(err instanceof errors.NoRespondersError)) throw err;
+      }
+      await sleep(Math.min(NO_RESPONDERS_RETRY_MS, Math.max(0, deadline - Date.now())));
+    }
+  }
+
+  /** A command to a group on each host: the named ones, else every host that answers discovery. */
+  async send(group: string, name: string, args: unknown, named?: readonly string[]): Promise<HostOutcome[]> {
+    const plan = planHosts(named, await this.discover(named), group);
+    const request = createCommand(name, args) as FleetRequest;
+    return Promise.all(
+      plan.map(async ({ host, exported }): Promise<HostOutcome> => {
+        if (exported === false) return { host, answer: NO_RECIPIENT };
+        return (await this.ask(host, group, request, Date.now() + this.timeout)) ?? unreachable(host, this.timeout);
+      }),
+    );
+  }
+
+  /**
+   * MODULE/PATH set to `value` on each host in turn, through its config
+   * manager (exported as ConfigManager). Stops at the first host that fails
+   * unless `keepGoing`; the hosts not tried are reported as skipped.
+   */
+  async configSet(target: string, value: unknown, named: readonly string[] | undefined, keepGoing: boolean): Promise<HostOutcome[]> {
+    const plan = planHosts(named, await this.discover(named), 'ConfigManager');
+    const outcomes: HostOutcome[] = [];
+    for (const { host, exported } of plan) {
+      if (outcomes.some((o) => !('changed' in o)) && !keepGoing) {
+        outcomes.push({ host, skipped: 'not tried: a host before it failed (--continue goes on)' });
+        continue;
+      }
+      if (exported === false) {
+        outcomes.push({ host, error: 'ConfigManager is not exported by this host (Bridge/export)' });
+        continue;
+      }
+      try {
+        await new ConfigClient(this.remote(host)).set(target, value);
+        outcomes.push({ host, changed: true });
+      } catch (err) {
+        if (err instanceof TimeoutError) outcomes.push(unreachable(host, this.timeout));
+        else if (err instanceof AnswerError) outcomes.push({ host, error: err.message });
+        else throw err;
+      }
+    }
+    return outcomes;
+  }
+
+  /** A host's bus as the config client uses one: a command and its answer's value, AnswerError for an error answer. */
+  private remote(host: string): Pick<Session, 'command'> {
+    return {
+      command: async (group: string, name: string, args?: unknown): Promise<unknown> => {
+        const reply = await this.ask(host, group, createCommand(name, args) as FleetRequest, Date.now() + this.timeout);
+        if (reply === undefined) throw new TimeoutError(`an answer from ${host}`, this.timeout);
+        if ('error' in reply) throw new AnswerError(1, reply.error);
+        return answerValue(parseAnswer(reply.answer));
+      },
+    };
+  }
+
+  /**
+   * Every event of the hosts (b10.*.events), until `signal` aborts or
+   * `count` were given; `onListening` once the server has the subscription.
+   */
+  async events(onEvent: (event: unknown) => void, count: number | undefined, signal: AbortSignal, onListening: (server: string) => void): Promise<void> {
+    const sub = this.nc.subscribe(ALL_EVENTS_SUBJECT, count === undefined ? {} : { max: count });
+    signal.addEventListener('abort', () => sub.unsubscribe(), { once: true });
+    await this.nc.flush();
+    onListening(this.nc.getServer());
+    for await (const msg of sub) {
+      try {
+        onEvent(msg.json());
+      } catch {
+        continue;
+      }
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import { RCODE_NO_RECIPIENT, RCODE_OK } from '../../protocol/message.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_UNREACHABLE } from '../options.js';
+import type { FleetReply, HostInfo } from '../bridge/wire.js';
+
+/**
+ * What `b10 fleet` makes of the hosts' answers, apart from NATS: one outcome
+ * per host, printed as one JSON line each, and the exit code of them all.
+ */
+
+/** A host's outcome: the answer it gave, a change made, or why there is none. */
+export type HostOutcome =
+  | FleetReply
+  | { host: string; changed: true }
+  | { host: string; error: string; unreachable?: true }
+  | { host: string; skipped: string };
+
+/** The bus's own answer when nobody receives a command: what a group the host does not export gets. */
+export const NO_RECIPIENT: FleetReply['answer'] = { result: [RCODE_NO_RECIPIENT, 'No such recipient'] };
+
+export function unreachable(host: string, ms: number): HostOutcome {
+  return { host, error: `did not answer within ${ms} ms`, unreachable: true };
+}
+
+function failed(outcome: HostOutcome): boolean {
+  if ('answer' in outcome) return outcome.answer.result[0] !== RCODE_OK;
+  return 'error' in outcome || 'skipped' in outcome;
+}
+
+/** 3 when a host did not answer in time (the worse news), else 1 when one answered an error, else 0. */
+export function fleetExitCode(outcomes: readonly HostOutcome[]): number {
+  if (outcomes.some((o) => 'unreachable' in o)) return EXIT_UNREACHABLE;
+  return outcomes.some(failed) ? EXIT_FAILURE : EXIT_OK;
+}
+
+/**
+ * The hosts a command goes to: those named (in that order), else every host
+ * that answered discovery, by name. Each comes with whether it is known to
+ * export the group: a host that answered discovery without it is answered
+ * "No such recipient" without asking, one that did not answer is asked
+ * (and reported as not answering when it does not).
+ */
+export function planHosts(named: readonly string[] | undefined, found: readonly HostInfo[], group: string): { host: string; exported: boolean | undefined }[] {
+  const exports = new Map(found.map((h) => [h.host, h.export]));
+  const hosts = named ?? [...exports.keys()].sort();
+  return hosts.map((host) => ({ host, exported: exports.has(host) ? exports.get(host)!.includes(group) : undefined }));
+}
+
+/** Hosts named on the command line: "a,b c" -> [a, b, c], duplicates dropped. */
+export function parseHostList(text: string): string[] {
+  return [...new Set(text.split(/[\s,]+/).filter((h) => h !== ''))];
+}

@@ -1,0 +1,282 @@
+import path from 'node:path';
+import { connect, errors } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNatsCluster, type NatsCluster } from './helpers/nats.js';
+import { ROOT, run, start } from './helpers/processes.js';
+import { boot, type Booted } from './helpers/stack.js';
+import { tempDir } from './helpers/tmp.js';
+import { selfSignedCert } from './helpers/tls.js';
+
+/**
+ * A fleet of three b10 stacks, each with its bridge, over a three-node NATS
+ * cluster on loopback: what `b10 fleet` reaches, what it cannot, and what
+ * happens when a NATS node or a bridge goes away.
+ */
+
+const HOSTS = ['h1', 'h2', 'h3'];
+const EXPORTED = ['Boss', 'ConfigManager'];
+
+interface Line {
+  host: string;
+  answer?: { result: [number, unknown?] };
+  error?: string;
+  unreachable?: boolean;
+  changed?: boolean;
+  skipped?: string;
+  export?: string[];
+}
+
+const lines = (stdout: string): Line[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Line);
+
+function fleet(servers: readonly string[], ...args: string[]): ReturnType<typeof run> {
+  return run('src/cli/main.js', ['fleet', ...args], { env: { ...process.env, B10_FLEET_NATS: servers.join(',') } });
+}
+
+/** Waits until the host's bridge logs that it listens on NATS (from its boss's log), from log line `since` on. */
+function bridgeListening(stack: Booted, since = 0): Promise<unknown> {
+  return stack.boss.waitForLog((l) => l.component === 'bridge' && l.msg === 'listening for fleet commands', 'bridge listening', since);
+}
+
+describe('a fleet of three hosts over a three-node NATS cluster', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  const register = (stop: () => Promise<void>): void => void cleanups.push(stop);
+  let cluster: NatsCluster;
+  const stacks: Booted[] = [];
+
+  beforeAll(async () => {
+    cluster = await startNatsCluster(3, register);
+    // Each host's bridge first tries the node of its own rank, so the nodes all have clients.
+    const booted = await Promise.all(
+      HOSTS.map((host, i) =>
+        boot({}, [], { Bridge: { nats: { servers: [cluster.urls[i]!, ...cluster.urls.filter((_, j) => j !== i)] }, host, export: EXPORTED } }, register),
+      ),
+    );
+    stacks.push(...booted);
+    await Promise.all(stacks.map((s) => bridgeListening(s)));
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const stop of cleanups.reverse()) await stop();
+  });
+
+  it('every host answers a command sent to all', async () => {
+    const { code, stdout } = await fleet(cluster.urls, 'send', 'Boss', 'print_message', '{"message":"hello fleet"}');
+    expect(lines(stdout).sort((a, b) => a.host.localeCompare(b.host))).toEqual(HOSTS.map((host) => ({ host, answer: { result: [0, 'hello fleet'] } })));
+    expect(code).toBe(0);
+  });
+
+  it('fleet hosts lists every bridge with what it exports', async () => {
+    const { code, stdout } = await fleet(cluster.urls, 'hosts');
+    expect(lines(stdout)).toEqual(HOSTS.map((host) => ({ host, export: EXPORTED, events: false })));
+    expect(code).toBe(0);
+  });
+
+  it('fleet config set reaches every host, and each host\'s own config show agrees', async () => {
+    const { code, stdout } = await fleet(cluster.urls, 'config', 'set', 'Bridge/timeout', '3456');
+    expect(lines(stdout)).toEqual(HOSTS.map((host) => ({ host, changed: true })));
+    expect(code).toBe(0);
+    for (const stack of stacks) expect((await stack.b10('config', 'show', 'Bridge/timeout')).stdout.trim()).toBe('3456');
+  });
+
+  it('config_set_refused stops at the first host unless --continue', async () => {
+    const stopped = await fleet(cluster.urls, 'config', 'set', 'Bridge/timeout', '"not a number"');
+    expect(lines(stopped.stdout).map((l) => [l.host, 'error' in l, 'skipped' in l])).toEqual([
+      ['h1', true, false],
+      ['h2', false, true],
+      ['h3', false, true],
+    ]);
+    expect(stopped.code).toBe(1);
+    const all = await fleet(cluster.urls, 'config', 'set', 'Bridge/timeout', '"not a number"', '--continue');
+    expect(lines(all.stdout).every((l) => l.error !== undefined)).toBe(true);
+  });
+
+  it('not_exported_unreachable: a group a host does not export gets the bus\'s no-recipient answer, and NATS has no responders for it', async () => {
+    // Bridge runs on every host but is not in Bridge/export.
+    const { code, stdout } = await fleet(cluster.urls, 'send', 'Bridge', 'status');
+    expect(lines(stdout).map((l) => l.answer)).toEqual(HOSTS.map(() => ({ result: [-1, 'No such recipient'] })));
+    expect(code).toBe(1);
+    const nc = await connect({ servers: cluster.urls });
+    try {
+      for (const subject of ['b10.h1.Bridge', 'b10.all.Bridge']) {
+        await expect(nc.request(subject, JSON.stringify({ command: ['status'] }), { timeout: 2000 })).rejects.toSatisfy(
+          (err: Error) => err instanceof errors.NoRespondersError || (err instanceof errors.RequestError && err.isNoResponders()),
+        );
+      }
+      // The exported group answers on the fleet-wide subject, one answer per host.
+      const replies = await nc.requestMany('b10.all.Boss', JSON.stringify({ command: ['ping'] }), { strategy: 'count', maxMessages: 3, maxWait: 5000 });
+      const hosts: string[] = [];
+      for await (const msg of replies) hosts.push((msg.json() as Line).host);
+      expect(hosts.sort()).toEqual(HOSTS);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('events_published: with Bridge/events on, a committed configuration change goes out on b10.<host>.events', async () => {
+    const status = JSON.parse((await stacks[0]!.b10('send', 'Bridge', 'status')).stdout) as { server: string };
+    // On the bridge's own node: once flushed, the subscription is there before anything is published.
+    const nc = await connect({ servers: status.server });
+    try {
+      const sub = nc.subscribe('b10.h1.events');
+      await nc.flush();
+      expect((await stacks[0]!.b10('config', 'set', 'Bridge/events', 'true')).code).toBe(0);
+      expect((await stacks[0]!.b10('config', 'set', 'Bridge/timeout', '4321')).code).toBe(0);
+      for await (const msg of sub) {
+        const event = msg.json() as { host: string; event: string; module?: string; config?: { timeout?: number } };
+        if (event.event !== 'config_update' || event.config?.timeout !== 4321) continue;
+        expect(event).toMatchObject({ host: 'h1', module: 'Bridge' });
+        break;
+      }
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('fleet ps and fleet events: each host\'s components, and a host\'s events as JSON lines', async () => {
+    const ps = await fleet(cluster.urls, 'ps');
+    expect(ps.stdout.match(/^== h\d$/gm)).toEqual(['== h1', '== h2', '== h3']);
+    expect(ps.stdout.match(/^bridge +\d+ +running/gm)).toHaveLength(3);
+    expect((await stacks[0]!.b10('config', 'set', 'Bridge/events', 'true')).code).toBe(0);
+    // Turned on without joining NATS again: b10.hosts says so at once.
+    expect(lines((await fleet(cluster.urls, 'hosts', '--hosts', 'h1')).stdout)).toEqual([{ host: 'h1', export: EXPORTED, events: true }]);
+    const status = JSON.parse((await stacks[0]!.b10('send', 'Bridge', 'status')).stdout) as { server: string };
+    // On h1's bridge's node: once b10 fleet events says it listens, the node has its subscription.
+    const watcher = start('src/cli/main.js', ['fleet', 'events', '-n', '1', '--nats', `nats://${status.server}`]);
+    register(() => watcher.stop());
+    await watcher.waitForLog((l) => String(l.msg).startsWith('b10: listening to b10.*.events'), 'fleet events listening');
+    expect((await stacks[0]!.b10('config', 'set', 'Bridge/timeout', '4567')).code).toBe(0);
+    expect(await watcher.exited).toEqual({ code: 0, signal: null });
+    await watcher.drained;
+    expect(JSON.parse(watcher.stdout)).toMatchObject({ host: 'h1', event: 'config_update', module: 'Bridge', config: { timeout: 4567 } });
+  });
+
+  it('nats_node_killed: commands sent right after a node dies (kill -9) all reach every host', async () => {
+    const status = (await stacks[0]!.b10('send', 'Bridge', 'status')).stdout;
+    const used = (JSON.parse(status) as { server: string }).server;
+    const victim = cluster.nodes.find((n) => n.address === used)!;
+    expect(victim).toBeDefined();
+    const since = stacks[0]!.boss.logs.length;
+    victim.proc.child.kill('SIGKILL');
+    await victim.proc.exited;
+    const survivors = cluster.nodes.filter((n) => n !== victim).map((n) => n.url);
+    for (let i = 0; i < 5; i++) {
+      const { code, stdout } = await fleet(survivors, 'send', 'Boss', 'ping', '--hosts', HOSTS.join(','), '-t', '8000');
+      expect(lines(stdout)).toEqual(HOSTS.map((host) => ({ host, answer: { result: [0, 'pong'] } })));
+      expect(code).toBe(0);
+    }
+    await stacks[0]!.boss.waitForLog((l) => l.component === 'bridge' && l.msg === 'NATS reconnected', 'bridge reconnected', since);
+  }, 60_000);
+
+  it('bridge_down_reported: a host whose bridge hangs or is gone is reported as not answering within the timeout', async () => {
+    const survivors = cluster.nodes.filter((n) => n.proc.child.exitCode === null && n.proc.child.signalCode === null).map((n) => n.url);
+    const [bridgePid] = stacks[2]!.pidsOf('bridge').slice(-1);
+    process.kill(bridgePid!, 'SIGSTOP');
+    try {
+      const hung = await fleet(survivors, 'send', 'Boss', 'ping', '--hosts', HOSTS.join(','), '-t', '1000');
+      expect(lines(hung.stdout)).toEqual([
+        { host: 'h1', answer: { result: [0, 'pong'] } },
+        { host: 'h2', answer: { result: [0, 'pong'] } },
+        { host: 'h3', error: 'did not answer within 1000 ms', unreachable: true },
+      ]);
+      expect(hung.code).toBe(3);
+    } finally {
+      process.kill(bridgePid!, 'SIGCONT');
+    }
+    // Gone: Bridge/nats cleared, the boss stops the bridge; nobody holds h3's subjects any more.
+    expect((await stacks[2]!.b10('config', 'unset', 'Bridge/nats')).code).toBe(0);
+    await stacks[2]!.boss.waitForLog((l) => l.component === 'bridge' && l.msg === 'component stopped', 'bridge stopped');
+    const gone = await fleet(survivors, 'send', 'Boss', 'ping', '--hosts', HOSTS.join(','), '-t', '1000');
+    expect(lines(gone.stdout)[2]).toEqual({ host: 'h3', error: 'did not answer within 1000 ms', unreachable: true });
+    expect(gone.code).toBe(3);
+    const listed = await fleet(survivors, 'hosts', '--hosts', HOSTS.join(','), '-t', '1000');
+    expect(lines(listed.stdout).map((l) => l.host)).toEqual(['h1', 'h2', 'h3']);
+    expect(lines(listed.stdout)[2]!.error).toBe('did not answer within 1000 ms');
+    expect(listed.code).toBe(3);
+  }, 30_000);
+});
+
+describe('Bridge configured on a stack where the bridge never ran', () => {
+  it('bridge_never_ran: Bridge/host and export can be set, setting nats starts the bridge and clearing it stops it', async () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      const cluster = await startNatsCluster(1, (stop) => void cleanups.push(stop));
+      const stack = await boot();
+      expect((await stack.b10('config', 'set', 'Bridge/host', '"solo"')).code).toBe(0);
+      expect((await stack.b10('config', 'set', 'Bridge/export', '["Boss"]')).code).toBe(0);
+      expect((await stack.b10('ps')).stdout).not.toMatch(/^bridge/m);
+      const refused = await stack.b10('config', 'set', 'Bridge/host', '"two.words"');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/NATS subject token/);
+
+      expect((await stack.b10('config', 'set', 'Bridge/nats', JSON.stringify({ servers: cluster.urls }))).code).toBe(0);
+      await bridgeListening(stack);
+      const sent = await fleet(cluster.urls, 'send', 'Boss', 'ping');
+      expect(lines(sent.stdout)).toEqual([{ host: 'solo', answer: { result: [0, 'pong'] } }]);
+
+      expect((await stack.b10('config', 'unset', 'Bridge/nats')).code).toBe(0);
+      await stack.boss.waitForLog((l) => l.component === 'bridge' && l.msg === 'component stopped', 'bridge stopped');
+      expect((await stack.b10('ps')).stdout).not.toMatch(/^bridge/m);
+      const none = await fleet(cluster.urls, 'hosts', '-t', '500');
+      expect(none.stdout).toBe('');
+      expect(none.code).toBe(3);
+      const nobody = await fleet(cluster.urls, 'send', 'Boss', 'ping', '-t', '500');
+      expect([nobody.code, nobody.stdout, nobody.stderr]).toEqual([3, '', 'b10: no b10 bridge answered on NATS within 500 ms']);
+    } finally {
+      for (const stop of cleanups.reverse()) await stop();
+    }
+  }, 30_000);
+});
+
+describe('a fleet whose NATS requires TLS with client certificates', () => {
+  it('tls_required: the bridge and b10 fleet get through with the CA, certificate and key; without a client certificate b10 fleet is refused in one line', async () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      // One self-signed certificate serves as the CA, the server's and the clients' (mutual TLS, as nats-server --tlsverify asks).
+      const { cert, key } = selfSignedCert(await tempDir());
+      const cluster = await startNatsCluster(1, (stop) => void cleanups.push(stop), ['--tls', '--tlscert', cert, '--tlskey', key, '--tlscacert', cert, '--tlsverify']);
+      const url = cluster.urls[0]!.replace('nats://', 'tls://');
+      const stack = await boot({}, [], { Bridge: { nats: { servers: [url], ca: cert, cert, key }, host: 'secure', export: ['Boss'] } });
+      await bridgeListening(stack);
+      const sent = await fleet([url], 'send', 'Boss', 'ping', '--tls-ca', cert, '--tls-cert', cert, '--tls-key', key);
+      expect(lines(sent.stdout)).toEqual([{ host: 'secure', answer: { result: [0, 'pong'] } }]);
+      const refused = await fleet([url], 'send', 'Boss', 'ping', '--tls-ca', cert);
+      expect(refused.code).toBe(3);
+      expect(refused.stderr.split('\n')).toHaveLength(1);
+      expect(refused.stderr).toMatch(/^b10: cannot connect to NATS at tls:\/\/127\.0\.0\.1:\d+: /);
+    } finally {
+      for (const stop of cleanups.reverse()) await stop();
+    }
+  }, 30_000);
+});
+
+describe('zone loads in the fleet\'s events', () => {
+  it('zone_loaded_published: a zone auth serves anew after b10 zone load goes out on b10.<host>.events', async () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      const cluster = await startNatsCluster(1, (stop) => void cleanups.push(stop));
+      const stack = await boot({ auth: { process: 'b10-auth', kind: 'needed', address: 'Auth' } }, ['-p', '0'], {
+        Bridge: { nats: { servers: cluster.urls }, host: 'zones', events: true },
+      });
+      await bridgeListening(stack);
+      const nc = await connect({ servers: cluster.urls });
+      cleanups.push(() => nc.close());
+      const sub = nc.subscribe('b10.zones.events');
+      await nc.flush();
+      const loaded = await stack.b10('zone', 'load', 'auth.test', path.join(ROOT, 'test/fixtures/zones/auth.zone'), '-d', stack.dir);
+      expect(loaded.stderr).toBe('b10: auth serves auth.test. as loaded');
+      for await (const msg of sub) {
+        const event = msg.json() as { event: string };
+        if (event.event !== 'zone_loaded') continue;
+        expect(event).toEqual({ host: 'zones', event: 'zone_loaded', origin: 'auth.test.', how: 'load' });
+        break;
+      }
+    } finally {
+      for (const stop of cleanups.reverse()) await stop();
+    }
+  }, 30_000);
+});
