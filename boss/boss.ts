@@ -221,11 +221,13 @@ export class Boss {
       await this.connect(msgq, cfgmgr);
       await this.waitForConfigManager(cfgmgr);
       await this.openModuleSession();
-      await this.followBridge();
       // Spawned in priority order without waiting for one another: each takes
       // a Node start-up (~0.2 s) to register, and one after the other they
       // added up past a second.
-      for (const [name, config] of this.wantedComponents()) this.startComponent(this.add(name, config));
+      for (const [name, config] of componentsFrom(this.config.components)) this.startComponent(this.add(name, config));
+      // Bridge's configuration is read while they start; the bridge, when it is wanted, joins them.
+      await this.followBridge();
+      for (const [name, config] of this.wantedComponents()) if (!this.components.has(name)) this.startComponent(this.add(name, config));
       await this.untilStarted();
       this.startingUp = false;
       this.logStarted();
