@@ -9,7 +9,8 @@
 // dist/ stays as tsc wrote it, for the tests that spawn its files and for library users.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import Module from 'node:module';
+import Module, { createRequire } from 'node:module';
+import path from 'node:path';
 import vm from 'node:vm';
 import { build } from 'esbuild';
 import { PROGRAMS } from '../dist/boss/components.js';
@@ -34,6 +35,39 @@ const requireSqlite = {
     plugin.onLoad({ filter: /.*/, namespace: 'required' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});` }));
   },
 };
+
+/**
+ * cbor-extract (cbor-x's native decoder of strings, which every program
+ * loads) finds its addon through node-gyp-build-optional-packages, which
+ * asks detect-libc whether this is musl and searches directories: 7 ms of
+ * each process's start, for a file known at build time. The bundle requires
+ * that file by its path from the bundle (written in below, per bundle), and
+ * requires cbor-extract as usual when that fails: the project moved, or was
+ * built on another platform.
+ */
+const ADDON_PATH = '$B10_CBOR_EXTRACT_ADDON$';
+const requireCborExtract = {
+  name: 'require-cbor-extract-addon',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^cbor-extract$/ }, (args) =>
+      args.namespace === 'addon' ? { path: args.path, external: true } : { path: args.path, namespace: 'addon' },
+    );
+    plugin.onLoad({ filter: /.*/, namespace: 'addon' }, () => ({
+      contents: `let addon;
+try {
+  addon = require(require('node:path').join(__dirname, ${JSON.stringify(ADDON_PATH)}));
+} catch {
+  addon = require('cbor-extract');
+}
+module.exports = addon;`,
+    }));
+  },
+};
+/** The addon cbor-extract loads here, as node-gyp-build-optional-packages finds it. */
+const cborExtractAddon = (() => {
+  const require = createRequire(import.meta.url);
+  return require('node-gyp-build-optional-packages').path(path.dirname(require.resolve('cbor-extract/package.json')));
+})();
 
 /**
  * The launcher of one program: compiles its bundle with the code cache
@@ -76,7 +110,7 @@ await build({
   external: ['better-sqlite3', 'cbor-extract', 'pino-pretty'],
   define: { 'import.meta.url': 'b10ImportMetaUrl' },
   banner: { js: 'var b10ImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [requireSqlite],
+  plugins: [requireSqlite, requireCborExtract],
   logLevel: 'warning',
 });
 
@@ -84,7 +118,8 @@ for (const entry of entries) {
   const base = entry.replace(/\.js$/, '');
   // The entry's #! line, which esbuild keeps, belongs to the launcher: the bundle is run wrapped in a function.
   const code = `${OUT}/${base}.code.cjs`;
-  writeFileSync(code, readFileSync(code, 'utf8').replace(/^#!.*/, ''));
+  const addon = path.relative(path.dirname(code), cborExtractAddon);
+  writeFileSync(code, readFileSync(code, 'utf8').replace(/^#!.*/, '').replace(ADDON_PATH, () => addon));
   const file = `${OUT}/${base}.cjs`;
   writeFileSync(file, launcher(base.slice(base.lastIndexOf('/') + 1)));
   chmodSync(file, 0o755);
