@@ -22,19 +22,47 @@ const WORKER_ENTRY = 'src/auth/worker.js';
 const OUT = 'dist/bundle';
 
 /**
- * better-sqlite3 imported as an ES module costs Node a CommonJS export scan
- * on top of the load: 15 ms of CPU against 9 ms for a require(), in each of
- * the four daemons that keep zones. The bundle requires it instead.
+ * better-sqlite3, in the four daemons that keep zones (auth's workers too),
+ * is bundled with them, and given its addon by the path found at build
+ * time: required from node_modules, its dozen files cost Node a resolve and
+ * a compile each, and its addon a search by `bindings`, 9 ms of each start
+ * (imported as an ES module, Node's CommonJS export scan on top). When the
+ * addon is not where it was built (the project moved), better-sqlite3 is
+ * required from node_modules as usual.
  */
-const requireSqlite = {
-  name: 'require-better-sqlite3',
+const SQLITE_ADDON_PATH = '$B10_SQLITE_ADDON$';
+const bundleSqlite = {
+  name: 'bundle-better-sqlite3',
   setup(plugin) {
     plugin.onResolve({ filter: /^better-sqlite3$/ }, (args) =>
-      args.namespace === 'required' ? { path: args.path, external: true } : { path: args.path, namespace: 'required' },
+      args.namespace === 'sqlite' ? { path: args.path, external: true } : { path: args.path, namespace: 'sqlite' },
     );
-    plugin.onLoad({ filter: /.*/, namespace: 'required' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});` }));
+    // Called by better-sqlite3 only when it is given no addon.
+    plugin.onResolve({ filter: /^bindings$/ }, (args) => ({ path: args.path, external: true }));
+    plugin.onLoad({ filter: /.*/, namespace: 'sqlite' }, () => ({
+      resolveDir: process.cwd(),
+      contents: `let addon;
+try {
+  addon = require(require('node:path').join(__dirname, ${JSON.stringify(SQLITE_ADDON_PATH)}));
+} catch {
+  module.exports = require('better-sqlite3');
+}
+if (addon) {
+  const Bundled = require('./node_modules/better-sqlite3/lib/index.js');
+  const Database = function Database(filename, options) {
+    return new Bundled(filename, { nativeBinding: addon, ...options });
+  };
+  Database.prototype = Bundled.prototype;
+  Database.SqliteError = Bundled.SqliteError;
+  module.exports = Database;
+}`,
+    }));
   },
 };
+const sqliteAddon = (() => {
+  const require = createRequire(import.meta.url);
+  return path.join(path.dirname(require.resolve('better-sqlite3/package.json')), 'build/Release/better_sqlite3.node');
+})();
 
 /**
  * cbor-extract (cbor-x's native decoder of strings, which every program
@@ -105,12 +133,13 @@ await build({
   // CommonJS: V8's code cache can be given to a script, not to an ES module (Node 20).
   format: 'cjs',
   target: 'node20',
-  // Native addons load their .node files relative to their own package, and
-  // pino-pretty is required only for a terminal: all stay in node_modules.
-  external: ['better-sqlite3', 'cbor-extract', 'pino-pretty'],
+  // What is left of cbor-extract when its addon is not found by its path
+  // (it loads the addon relative to its own package), and pino-pretty,
+  // required only for a terminal, stay in node_modules.
+  external: ['cbor-extract', 'pino-pretty'],
   define: { 'import.meta.url': 'b10ImportMetaUrl' },
   banner: { js: 'var b10ImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [requireSqlite, requireCborExtract],
+  plugins: [bundleSqlite, requireCborExtract],
   logLevel: 'warning',
 });
 
@@ -118,8 +147,9 @@ for (const entry of entries) {
   const base = entry.replace(/\.js$/, '');
   // The entry's #! line, which esbuild keeps, belongs to the launcher: the bundle is run wrapped in a function.
   const code = `${OUT}/${base}.code.cjs`;
-  const addon = path.relative(path.dirname(code), cborExtractAddon);
-  writeFileSync(code, readFileSync(code, 'utf8').replace(/^#!.*/, '').replace(ADDON_PATH, () => addon));
+  const from = (file) => path.relative(path.dirname(code), file);
+  const text = readFileSync(code, 'utf8').replace(/^#!.*/, '');
+  writeFileSync(code, text.replace(ADDON_PATH, () => from(cborExtractAddon)).replace(SQLITE_ADDON_PATH, () => from(sqliteAddon)));
   const file = `${OUT}/${base}.cjs`;
   writeFileSync(file, launcher(base.slice(base.lastIndexOf('/') + 1)));
   chmodSync(file, 0o755);
