@@ -98,6 +98,25 @@ const cborExtractAddon = (() => {
 })();
 
 /**
+ * Node's assert, as pino's sonic-boom and thread-stream require it, only to
+ * check their own misuse: loading it has Node make process.stderr (for its
+ * error messages' colours), 5 ms of each start of a program that otherwise
+ * never touches process.stderr (its log goes to fd 2 directly). They get
+ * assert loaded when first called.
+ */
+const lazyAssert = {
+  name: 'lazy-assert',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^assert$/ }, (args) =>
+      /node_modules\/(sonic-boom|thread-stream)\//.test(args.importer) ? { path: args.path, namespace: 'lazy-assert' } : undefined,
+    );
+    plugin.onLoad({ filter: /.*/, namespace: 'lazy-assert' }, () => ({
+      contents: "module.exports = (...args) => require('node:assert')(...args);",
+    }));
+  },
+};
+
+/**
  * The launcher of one program: compiles its bundle with the code cache
  * beside it (V8 drops a cache that does not match the source or this Node,
  * and compiles as usual), then runs it as Node runs a CommonJS file. With
@@ -139,7 +158,7 @@ await build({
   external: ['cbor-extract', 'pino-pretty'],
   define: { 'import.meta.url': 'b10ImportMetaUrl' },
   banner: { js: 'var b10ImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [bundleSqlite, requireCborExtract],
+  plugins: [bundleSqlite, requireCborExtract, lazyAssert],
   logLevel: 'warning',
 });
 
