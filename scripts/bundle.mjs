@@ -18,38 +18,54 @@ import vm from 'node:vm';
 import { build } from 'esbuild';
 import { PROGRAMS } from '../dist/boss/components.js';
 
-/** The components the boss starts, the boss and the CLI: each is run once with --help to fill its code cache. */
+/** The components the boss starts, the boss and the CLI: each is run once with --help to fill its code cache (then the stack, below). */
 const PROGRAM_ENTRIES = [...Object.values(PROGRAMS), 'boss/main.js', 'src/cli/main.js'];
-/** Run by node:cluster in auth, never alone: its code cache holds what compiling it makes, without running it. */
+/** Run by node:cluster in auth, never alone: its first code cache holds what compiling it makes, without running it. */
 const WORKER_ENTRY = 'src/auth/worker.js';
 const OUT = 'dist/bundle';
+
+const require = createRequire(import.meta.url);
+
+/** Has `filter`'s imports loaded from `namespace`, except from there, where they stay in node_modules. */
+function redirect(plugin, filter, namespace) {
+  plugin.onResolve({ filter }, (args) => (args.namespace === namespace ? { path: args.path, external: true } : { path: args.path, namespace }));
+}
+
+/**
+ * Code that requires a native addon by `placeholder`, its path from the
+ * bundle (written in per bundle, below), into `addon`, and runs `orElse`
+ * when that fails: the project moved, or was built on another platform.
+ */
+function requireAddon(placeholder, orElse) {
+  return `let addon;
+try {
+  addon = require(require('node:path').join(__dirname, ${JSON.stringify(placeholder)}));
+} catch {
+  ${orElse}
+}
+`;
+}
 
 /**
  * better-sqlite3, in the four daemons that keep zones (auth's workers too),
  * is bundled with them, and given its addon by the path found at build
  * time: required from node_modules, its dozen files cost Node a resolve and
- * a compile each, and its addon a search by `bindings`, 9 ms of each start
+ * a compile each, and its addon a search by `bindings`, 8 ms of each start
  * (imported as an ES module, Node's CommonJS export scan on top). When the
- * addon is not where it was built (the project moved), better-sqlite3 is
- * required from node_modules as usual.
+ * addon is not where it was built, better-sqlite3 is required from
+ * node_modules as before.
  */
 const SQLITE_ADDON_PATH = '$B10_SQLITE_ADDON$';
+const sqliteAddon = path.join(path.dirname(require.resolve('better-sqlite3/package.json')), 'build/Release/better_sqlite3.node');
 const bundleSqlite = {
   name: 'bundle-better-sqlite3',
   setup(plugin) {
-    plugin.onResolve({ filter: /^better-sqlite3$/ }, (args) =>
-      args.namespace === 'sqlite' ? { path: args.path, external: true } : { path: args.path, namespace: 'sqlite' },
-    );
+    redirect(plugin, /^better-sqlite3$/, 'sqlite');
     // Called by better-sqlite3 only when it is given no addon.
     plugin.onResolve({ filter: /^bindings$/ }, (args) => ({ path: args.path, external: true }));
     plugin.onLoad({ filter: /.*/, namespace: 'sqlite' }, () => ({
       resolveDir: process.cwd(),
-      contents: `let addon;
-try {
-  addon = require(require('node:path').join(__dirname, ${JSON.stringify(SQLITE_ADDON_PATH)}));
-} catch {
-  module.exports = require('better-sqlite3');
-}
+      contents: `${requireAddon(SQLITE_ADDON_PATH, "module.exports = require('better-sqlite3');")}
 if (addon) {
   const Bundled = require('./node_modules/better-sqlite3/lib/index.js');
   const Database = function Database(filename, options) {
@@ -62,50 +78,32 @@ if (addon) {
     }));
   },
 };
-const sqliteAddon = (() => {
-  const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve('better-sqlite3/package.json')), 'build/Release/better_sqlite3.node');
-})();
 
 /**
  * cbor-extract (cbor-x's native decoder of strings, which every program
  * loads) finds its addon through node-gyp-build-optional-packages, which
  * asks detect-libc whether this is musl and searches directories: 7 ms of
  * each process's start, for a file known at build time. The bundle requires
- * that file by its path from the bundle (written in below, per bundle), and
- * requires cbor-extract as usual when that fails: the project moved, or was
- * built on another platform.
+ * that file by its path, and cbor-extract as before when that fails.
  */
-const ADDON_PATH = '$B10_CBOR_EXTRACT_ADDON$';
+const CBOR_EXTRACT_ADDON_PATH = '$B10_CBOR_EXTRACT_ADDON$';
+const cborExtractAddon = require('node-gyp-build-optional-packages').path(path.dirname(require.resolve('cbor-extract/package.json')));
 const requireCborExtract = {
   name: 'require-cbor-extract-addon',
   setup(plugin) {
-    plugin.onResolve({ filter: /^cbor-extract$/ }, (args) =>
-      args.namespace === 'addon' ? { path: args.path, external: true } : { path: args.path, namespace: 'addon' },
-    );
+    redirect(plugin, /^cbor-extract$/, 'addon');
     plugin.onLoad({ filter: /.*/, namespace: 'addon' }, () => ({
-      contents: `let addon;
-try {
-  addon = require(require('node:path').join(__dirname, ${JSON.stringify(ADDON_PATH)}));
-} catch {
-  addon = require('cbor-extract');
-}
-module.exports = addon;`,
+      contents: `${requireAddon(CBOR_EXTRACT_ADDON_PATH, "addon = require('cbor-extract');")}module.exports = addon;`,
     }));
   },
 };
-/** The addon cbor-extract loads here, as node-gyp-build-optional-packages finds it. */
-const cborExtractAddon = (() => {
-  const require = createRequire(import.meta.url);
-  return require('node-gyp-build-optional-packages').path(path.dirname(require.resolve('cbor-extract/package.json')));
-})();
 
 /**
  * Node's assert, as pino's sonic-boom and thread-stream require it, only to
  * check their own misuse: loading it has Node make process.stderr (for its
- * error messages' colours), 5 ms of each start of a program that otherwise
- * never touches process.stderr (its log goes to fd 2 directly). They get
- * assert loaded when first called.
+ * error messages' colours), about 1 ms of the start of every program, none
+ * of which otherwise touches process.stderr (its log goes to fd 2 directly).
+ * They get assert loaded when first called.
  */
 const lazyAssert = {
   name: 'lazy-assert',
@@ -177,7 +175,7 @@ for (const entry of entries) {
   const code = `${OUT}/${base}.code.cjs`;
   const from = (file) => path.relative(path.dirname(code), file);
   const text = readFileSync(code, 'utf8').replace(/^#!.*/, '');
-  writeFileSync(code, text.replace(ADDON_PATH, () => from(cborExtractAddon)).replace(SQLITE_ADDON_PATH, () => from(sqliteAddon)));
+  writeFileSync(code, text.replace(CBOR_EXTRACT_ADDON_PATH, () => from(cborExtractAddon)).replace(SQLITE_ADDON_PATH, () => from(sqliteAddon)));
   const file = `${OUT}/${base}.cjs`;
   writeFileSync(file, launcher(base.slice(base.lastIndexOf('/') + 1)));
   chmodSync(file, 0o755);

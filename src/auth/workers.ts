@@ -141,6 +141,8 @@ export class AuthWorkers {
       prepared = resolve;
       failed = reject;
     });
+    // Its failure is start's to report, whether a worker is up to wait for it or not.
+    this.prepared.catch(() => {});
     const [first, ...others] = this.slots;
     const bound = this.fork(first!);
     const started = Promise.all([bound, ...others.map((slot) => this.fork(slot, bound))]);
