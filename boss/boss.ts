@@ -395,8 +395,7 @@ export class Boss {
     });
     this.session.on('disconnect', () => this.log.warn('lost the connection to msgq: reconnecting'));
     this.session.on('reconnect', ({ lname, downMs }) => this.log.info({ lname, downMs }, 'reconnected to msgq'));
-    await this.session.subscribe(BOSS);
-    await this.session.subscribe(CONFIG_NOTIFICATIONS);
+    await Promise.all([this.session.subscribe(BOSS), this.session.subscribe(CONFIG_NOTIFICATIONS)]);
   }
 
   /**

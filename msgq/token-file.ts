@@ -3,11 +3,14 @@ import path from 'node:path';
 import { assertPrivate, createToken, readTokenFile } from '../protocol/token.js';
 import { writeFileAtomic } from '../src/atomic-file.js';
 
-/** Writes a fresh bus token, readable by its owner alone; its directory is made owner-only if it is new. */
+/**
+ * Writes a fresh bus token, readable by its owner alone; its directory is made owner-only if it is new.
+ * Not fsynced: it is made anew at every start of the bus, which waits for it (a few ms of every cold start).
+ */
 export async function writeTokenFile(file: string): Promise<string> {
   const token = createToken();
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(file, `${token}\n`, 0o600);
+  await writeFileAtomic(file, `${token}\n`, 0o600, { durable: false });
   return token;
 }
 

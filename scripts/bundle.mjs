@@ -5,33 +5,115 @@
 // For dist/src/auth/main.js:
 //   dist/bundle/src/auth/main.cjs        the launcher: what the boss, the bins and auth's cluster run
 //   dist/bundle/src/auth/main.code.cjs   the bundle (CommonJS)
-//   dist/bundle/src/auth/main.code.cache V8's code cache of the bundle, made by running the program's --help
+//   dist/bundle/src/auth/main.code.cache V8's code cache of the bundle, made by running the default stack once
+//                                        (and the program's --help, for what the stack does not run)
 // dist/ stays as tsc wrote it, for the tests that spawn its files and for library users.
-import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import Module from 'node:module';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import vm from 'node:vm';
 import { build } from 'esbuild';
 import { PROGRAMS } from '../dist/boss/components.js';
 
-/** The components the boss starts, the boss and the CLI: each is run once with --help to fill its code cache. */
+/** The components the boss starts, the boss and the CLI: each is run once with --help to fill its code cache (then the stack, below). */
 const PROGRAM_ENTRIES = [...Object.values(PROGRAMS), 'boss/main.js', 'src/cli/main.js'];
-/** Run by node:cluster in auth, never alone: its code cache holds what compiling it makes, without running it. */
+/** Run by node:cluster in auth, never alone: its first code cache holds what compiling it makes, without running it. */
 const WORKER_ENTRY = 'src/auth/worker.js';
 const OUT = 'dist/bundle';
 
+const require = createRequire(import.meta.url);
+
+/** Has `filter`'s imports loaded from `namespace`, except from there, where they stay in node_modules. */
+function redirect(plugin, filter, namespace) {
+  plugin.onResolve({ filter }, (args) => (args.namespace === namespace ? { path: args.path, external: true } : { path: args.path, namespace }));
+}
+
 /**
- * better-sqlite3 imported as an ES module costs Node a CommonJS export scan
- * on top of the load: 15 ms of CPU against 9 ms for a require(), in each of
- * the four daemons that keep zones. The bundle requires it instead.
+ * Code that requires a native addon by `placeholder`, its path from the
+ * bundle (written in per bundle, below), into `addon`, and runs `orElse`
+ * when that fails: the project moved, or was built on another platform.
  */
-const requireSqlite = {
-  name: 'require-better-sqlite3',
+function requireAddon(placeholder, orElse) {
+  return `let addon;
+try {
+  addon = require(require('node:path').join(__dirname, ${JSON.stringify(placeholder)}));
+} catch {
+  ${orElse}
+}
+`;
+}
+
+/**
+ * better-sqlite3, in the four daemons that keep zones (auth's workers too),
+ * is bundled with them, and given its addon by the path found at build
+ * time: required from node_modules, its dozen files cost Node a resolve and
+ * a compile each, and its addon a search by `bindings`, 8 ms of each start
+ * (imported as an ES module, Node's CommonJS export scan on top). When the
+ * addon is not where it was built, better-sqlite3 is required from
+ * node_modules as before.
+ */
+const SQLITE_ADDON_PATH = '$B10_SQLITE_ADDON$';
+const sqliteAddon = path.join(path.dirname(require.resolve('better-sqlite3/package.json')), 'build/Release/better_sqlite3.node');
+const bundleSqlite = {
+  name: 'bundle-better-sqlite3',
   setup(plugin) {
-    plugin.onResolve({ filter: /^better-sqlite3$/ }, (args) =>
-      args.namespace === 'required' ? { path: args.path, external: true } : { path: args.path, namespace: 'required' },
+    redirect(plugin, /^better-sqlite3$/, 'sqlite');
+    // Called by better-sqlite3 only when it is given no addon.
+    plugin.onResolve({ filter: /^bindings$/ }, (args) => ({ path: args.path, external: true }));
+    plugin.onLoad({ filter: /.*/, namespace: 'sqlite' }, () => ({
+      resolveDir: process.cwd(),
+      contents: `${requireAddon(SQLITE_ADDON_PATH, "module.exports = require('better-sqlite3');")}
+if (addon) {
+  const Bundled = require('./node_modules/better-sqlite3/lib/index.js');
+  const Database = function Database(filename, options) {
+    return new Bundled(filename, { nativeBinding: addon, ...options });
+  };
+  Database.prototype = Bundled.prototype;
+  Database.SqliteError = Bundled.SqliteError;
+  module.exports = Database;
+}`,
+    }));
+  },
+};
+
+/**
+ * cbor-extract (cbor-x's native decoder of strings, which every program
+ * loads) finds its addon through node-gyp-build-optional-packages, which
+ * asks detect-libc whether this is musl and searches directories: 7 ms of
+ * each process's start, for a file known at build time. The bundle requires
+ * that file by its path, and cbor-extract as before when that fails.
+ */
+const CBOR_EXTRACT_ADDON_PATH = '$B10_CBOR_EXTRACT_ADDON$';
+const cborExtractAddon = require('node-gyp-build-optional-packages').path(path.dirname(require.resolve('cbor-extract/package.json')));
+const requireCborExtract = {
+  name: 'require-cbor-extract-addon',
+  setup(plugin) {
+    redirect(plugin, /^cbor-extract$/, 'addon');
+    plugin.onLoad({ filter: /.*/, namespace: 'addon' }, () => ({
+      contents: `${requireAddon(CBOR_EXTRACT_ADDON_PATH, "addon = require('cbor-extract');")}module.exports = addon;`,
+    }));
+  },
+};
+
+/**
+ * Node's assert, as pino's sonic-boom and thread-stream require it, only to
+ * check their own misuse: loading it has Node make process.stderr (for its
+ * error messages' colours), about 1 ms of the start of every program, none
+ * of which otherwise touches process.stderr (its log goes to fd 2 directly).
+ * They get assert loaded when first called.
+ */
+const lazyAssert = {
+  name: 'lazy-assert',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^assert$/ }, (args) =>
+      /node_modules\/(sonic-boom|thread-stream)\//.test(args.importer) ? { path: args.path, namespace: 'lazy-assert' } : undefined,
     );
-    plugin.onLoad({ filter: /.*/, namespace: 'required' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});` }));
+    plugin.onLoad({ filter: /.*/, namespace: 'lazy-assert' }, () => ({
+      contents: "module.exports = (...args) => require('node:assert')(...args);",
+    }));
   },
 };
 
@@ -45,7 +127,7 @@ const requireSqlite = {
 const launcher = (name) => `#!/usr/bin/env node
 'use strict';
 // Generated by scripts/bundle.mjs: runs ${name}.code.cjs from V8's code cache.
-const { readFileSync, writeFileSync } = require('node:fs');
+const { readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { createRequire, wrap } = require('node:module');
 const { Script } = require('node:vm');
 const file = require('node:path').join(__dirname, '${name}.code.cjs');
@@ -56,7 +138,13 @@ try {
 } catch {}
 const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
 script.runInThisContext()({}, createRequire(file), { exports: {} }, file, __dirname);
-if (process.env.B10_WRITE_CODE_CACHE === '1') process.once('exit', () => writeFileSync(cache, script.createCachedData()));
+if (process.env.B10_WRITE_CODE_CACHE === '1') {
+  // Written whole, then renamed: auth's workers write theirs at the same time.
+  process.once('exit', () => {
+    writeFileSync(\`\${cache}.\${process.pid}\`, script.createCachedData());
+    renameSync(\`\${cache}.\${process.pid}\`, cache);
+  });
+}
 `;
 
 const entries = [...PROGRAM_ENTRIES, WORKER_ENTRY];
@@ -71,12 +159,13 @@ await build({
   // CommonJS: V8's code cache can be given to a script, not to an ES module (Node 20).
   format: 'cjs',
   target: 'node20',
-  // Native addons load their .node files relative to their own package, and
-  // pino-pretty is required only for a terminal: all stay in node_modules.
-  external: ['better-sqlite3', 'cbor-extract', 'pino-pretty'],
+  // What is left of cbor-extract when its addon is not found by its path
+  // (it loads the addon relative to its own package), and pino-pretty,
+  // required only for a terminal, stay in node_modules.
+  external: ['cbor-extract', 'pino-pretty'],
   define: { 'import.meta.url': 'b10ImportMetaUrl' },
   banner: { js: 'var b10ImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [requireSqlite],
+  plugins: [bundleSqlite, requireCborExtract, lazyAssert],
   logLevel: 'warning',
 });
 
@@ -84,7 +173,9 @@ for (const entry of entries) {
   const base = entry.replace(/\.js$/, '');
   // The entry's #! line, which esbuild keeps, belongs to the launcher: the bundle is run wrapped in a function.
   const code = `${OUT}/${base}.code.cjs`;
-  writeFileSync(code, readFileSync(code, 'utf8').replace(/^#!.*/, ''));
+  const from = (file) => path.relative(path.dirname(code), file);
+  const text = readFileSync(code, 'utf8').replace(/^#!.*/, '');
+  writeFileSync(code, text.replace(CBOR_EXTRACT_ADDON_PATH, () => from(cborExtractAddon)).replace(SQLITE_ADDON_PATH, () => from(sqliteAddon)));
   const file = `${OUT}/${base}.cjs`;
   writeFileSync(file, launcher(base.slice(base.lastIndexOf('/') + 1)));
   chmodSync(file, 0o755);
@@ -98,3 +189,36 @@ for (const entry of PROGRAM_ENTRIES) {
 const worker = `${OUT}/${WORKER_ENTRY.replace(/\.js$/, '.code.cjs')}`;
 const compiled = new vm.Script(Module.wrap(readFileSync(worker, 'utf8')), { filename: `${process.cwd()}/${worker}` });
 writeFileSync(worker.replace(/cjs$/, 'cache'), compiled.createCachedData());
+
+/** How long the stack run below may take, from its start to its end. */
+const STACK_RUN_MS = 30_000;
+
+/**
+ * A cache from --help holds what a program compiles to read its options; a
+ * daemon's start compiles much more (its bus session, its module, its
+ * servers), which V8 then compiles lazily at every start. The default stack
+ * is started once, on ports the system picks and with a data path of its own
+ * (auth with two workers), and stopped: every program writes its cache as it
+ * exits, with what it compiled to start and to stop. xfrout to ready: 57.7 ->
+ * 50.9 ms of CPU. Should the stack not start (no loopback, say), the caches
+ * from --help stay, and the build goes on.
+ */
+async function cachesFromStack() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'b10-build-'));
+  const config = { version: 2, Auth: { workers: 2 }, StatsHttpd: { listen_on: [{ address: '127.0.0.1', port: 0 }] } };
+  writeFileSync(path.join(dir, 'b10-config.db'), JSON.stringify(config));
+  const boss = spawn(process.execPath, [`${OUT}/boss/main.cjs`, '-m', '0', '-p', '0', '--cmdctl-port', '0', '-d', dir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, B10_WRITE_CODE_CACHE: '1', B10_LOG_JSON: '1' },
+  });
+  const exited = new Promise((resolve) => boss.once('exit', (code, signal) => resolve(signal ?? code)));
+  const timer = setTimeout(() => boss.kill('SIGKILL'), STACK_RUN_MS);
+  createInterface({ input: boss.stderr }).on('line', (line) => {
+    if (line.includes('"msg":"b10 started"')) boss.kill('SIGTERM');
+  });
+  const end = await exited;
+  clearTimeout(timer);
+  rmSync(dir, { recursive: true, force: true });
+  if (end !== 0) process.stderr.write(`bundle: the default stack ended with ${end}: some code caches are from --help only\n`);
+}
+await cachesFromStack();

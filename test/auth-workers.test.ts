@@ -1,15 +1,19 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Session } from '../protocol/session.js';
+import { CONFIG_FILE } from '../src/cfgmgr/store.js';
+import { parseMasterFile } from '../src/dns/master-file.js';
+import { ZoneStore } from '../src/dns/zone-store.js';
+import { expectMessage, startBus } from '../src/testing/index.js';
 import { sumSnapshots } from '../src/auth/counters.js';
 import { keptPicks } from '../src/auth/endpoints.js';
 import { blockingPorts, workersFor } from '../src/auth/workers.js';
 import { ListenError } from '../src/auth/endpoints.js';
 import { requireTool } from './helpers/debian.js';
 import { digAt, query, rcodeOf, udpExchange } from './helpers/dns.js';
-import { ROOT } from './helpers/processes.js';
+import { ROOT, start } from './helpers/processes.js';
 import { alive, boot, byComponent, expectAllGone, type Booted } from './helpers/stack.js';
 import { tempDir } from './helpers/tmp.js';
 import { DDNS_CONFIG, dynamicStack, nsupdate } from './helpers/ddns.js';
@@ -240,6 +244,32 @@ describe('Auth/workers: auth on every core', () => {
       await loop.stop();
     }
     expect(loop.lost()).toBe(0);
+  });
+
+  it('shutdown_while_starting: a bus shutdown that reaches auth while its workers still load the zones ends it cleanly, nothing logged as an error', { timeout: 90_000 }, async () => {
+    // Big enough that the workers are still loading it once auth has joined the bus, which it does meanwhile.
+    const dir = await tempDir();
+    const lines = ['$TTL 60', '@ SOA ns h 1 2 3 4 5', '@ NS ns', 'ns A 192.0.2.1'];
+    for (let i = 0; i < 200_000; i++) lines.push(`h${i} A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    const file = path.join(dir, 'big.zone');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const store = ZoneStore.open(dir);
+    store.replaceZone('big.test.', parseMasterFile(file, 'big.test'));
+    store.close();
+    await writeFile(path.join(dir, CONFIG_FILE), JSON.stringify({ version: 2, Auth: { workers: 2 } }));
+    const bus = await startBus({ cfgmgr: true, dataPath: dir });
+    onTestFinished(() => bus.stop());
+    const watcher = await bus.connect();
+    await watcher.subscribe('cc_config');
+    const auth = start('src/auth/main.js', ['-p', '0', '-d', dir], { env: bus.env, lifeline: true });
+    onTestFinished(() => auth.stop());
+    const registered = JSON.stringify({ notification: ['module_spec', { module_name: 'Auth' }] });
+    await expectMessage(watcher, (m) => JSON.stringify(m.body) === registered, 30_000);
+    expect(auth.logs.some((l) => l.msg === 'auth listening')).toBe(false);
+    await watcher.command('Auth', 'shutdown');
+    expect((await auth.exited).code).toBe(0);
+    expect(auth.logs.filter((l) => Number(l.level) >= 50)).toEqual([]);
+    expect(auth.logs.some((l) => l.msg === 'auth stopping' && l.reason === 'shutdown command')).toBe(true);
   });
 });
 

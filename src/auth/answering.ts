@@ -31,8 +31,8 @@ export interface Answering {
 }
 
 /**
- * Auth/workers as stored, read before auth reaches the bus: the workers are
- * forked before DNS is served, and DNS is served before the bus is reached.
+ * Auth/workers as stored, read first: the workers are forked before auth
+ * does anything else, and auth reaches the bus while they start.
  * Unset or 0: one per CPU. Unreadable or out of range: 1, logged.
  */
 export async function storedWorkers(dataPath: string, log: Logger): Promise<number> {
@@ -119,14 +119,13 @@ export class WorkersAnswering implements Answering {
   constructor(
     private readonly pool: AuthWorkers,
     private readonly dataPath: string,
-  ) {
-    // Made here, before the workers start at once: two making a fresh store together, one finds it locked.
-    ZoneStore.open(dataPath).close();
-  }
+  ) {}
 
   async listen(endpoints: Endpoint[]): Promise<Listening> {
     if (this.started) return this.pool.listen(endpoints);
-    const bound = await this.pool.start(endpoints);
+    // The store is made here, while the workers start and before any opens it: two making a fresh store
+    // together, one finds it locked.
+    const bound = await this.pool.start(endpoints, () => ZoneStore.open(this.dataPath).close());
     this.started = true;
     return { bound, changed: true };
   }

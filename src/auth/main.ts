@@ -52,15 +52,15 @@ const program = daemonOptions(
     const dataPath = resolveDataPath(opts.dataPath);
     let module: ModuleSession | undefined;
     // A NOTIFY for one of Xfrin's zones is answered here, REFUSED unless it comes from the zone's primary,
-    // and passed to Xfrin when it does.
-    const xfrinZones = await XfrinZones.load(log);
+    // and passed to Xfrin when it does. Read with Auth/workers, which tells how auth answers.
+    const [xfrinZones, storedCount] = await Promise.all([XfrinZones.load(log), storedWorkers(dataPath, log)]);
     const onNotify = (zone: string, from: string, key?: string): number | undefined =>
       xfrinZones.answerNotify(zone, from, () => {
         log.info({ zone, from, key }, 'NOTIFY received: passed to Xfrin');
         if (module?.session.isConnected) module.session.send('Xfrin', createCommand('notify', { zone_name: zone, master: from }));
       });
     const limits = { tcpIdleMs: opts.tcpIdleTimeout, maxTcpConnections: opts.tcpMaxConnections };
-    let workers = await storedWorkers(dataPath, log);
+    let workers = storedCount;
     // 1 keeps the shape auth always had, one process answering; above, workers, whose count follows Auth/workers live.
     let pool: AuthWorkers | undefined;
     let answering: Answering;
@@ -81,7 +81,7 @@ const program = daemonOptions(
 
     const fallback: Endpoint[] = [{ address: opts.address, port: dnsPort(opts.port) }];
     let relisten: Promise<void> = Promise.resolve();
-    // DNS is served before the bus is reached, and goes on whatever the bus does.
+    // DNS waits for nothing on the bus, and goes on whatever the bus does.
     // Changes of address are applied one after the other, never interleaved;
     // one that cannot be made whole changes nothing (server.listen).
     const listenOn = (endpoints: Endpoint[]): Promise<void> => {
@@ -92,13 +92,18 @@ const program = daemonOptions(
       relisten = run.catch(() => {});
       return run;
     };
-    try {
-      await listenOn(fallback);
-    } catch (err) {
-      log.fatal(`cannot start: ${(err as Error).message}`);
-      process.exit(EXIT_FAILURE);
-    }
-    log.info({ zones: await answering.zones(), workers }, 'zones loaded');
+    // The bus is reached meanwhile (auth's workers take a while to start): a configuration it gives is
+    // applied once DNS is served on the fallback, and auth tells the boss it is up only then.
+    let stopping = false;
+    const served = listenOn(fallback).then(
+      async () => log.info({ zones: await answering.zones(), workers }, 'zones loaded'),
+      (err: unknown) => {
+        // A bus `shutdown` while starting stops the workers as they start: no failure, and nothing after.
+        if (stopping) return new Promise<never>(() => {});
+        log.fatal(`cannot start: ${(err as Error).message}`);
+        process.exit(EXIT_FAILURE);
+      },
+    );
 
     // The zone commands (the console's) read and write the store themselves, through a handle of their own.
     let store: ZoneStore | undefined;
@@ -112,6 +117,7 @@ const program = daemonOptions(
     };
 
     const stop = (reason: string): void => {
+      stopping = true;
       log.info({ reason }, 'auth stopping');
       void answering.close().then(async () => {
         await module?.close();
@@ -119,8 +125,9 @@ const program = daemonOptions(
         process.exit(0);
       });
     };
-    onStopRequest(stop);
-    module = await startDaemonModule({
+    // Signals stop auth this way once DNS is served; until then they end it at once, as they always did.
+    void served.then(() => onStopRequest(stop));
+    const joined = startDaemonModule({
       spec: AUTH_SPEC,
       msgqPort: opts.msgqPort,
       stop,
@@ -156,7 +163,9 @@ const program = daemonOptions(
           }
         }
       },
-      onCommand: (name, args) => {
+      // Asked of a starting auth, a command waits until its zones are served.
+      onCommand: async (name, args) => {
+        await served;
         switch (name) {
           case 'loadzone':
             return loadZone(String(args.origin), args.changes);
@@ -182,13 +191,14 @@ const program = daemonOptions(
         }
       },
     });
+    [module] = await Promise.all([joined, served]);
     KeyringFollower.follow(module, log, (keyring) => answering.setKeyring(keyring, module!.getRemoteValue('tsig_keys', 'keys') as string[]));
     await xfrinZones.follow(module);
     // A zone stored between auth's read of the store and its joining the bus (xfrin's first transfer, say)
     // was announced to nobody: each stored zone not served as it is stored now is loaded.
-    const served = new Map((await answering.zones()).map((z) => [z.origin, z.serial]));
+    const serving = new Map((await answering.zones()).map((z) => [z.origin, z.serial]));
     for (const { name, serial } of answering.storedZones()) {
-      if (served.get(name) === serial) continue;
+      if (serving.get(name) === serial) continue;
       try {
         await loadZone(name, undefined);
       } catch (err) {

@@ -67,16 +67,23 @@ async function run(): Promise<void> {
     closed: () => send({ type: TCP_CLOSED }),
   };
 
-  let store: ZoneStore;
-  try {
-    store = ZoneStore.open(options.dataPath);
-    serveStoredZones(server, store);
-  } catch (err) {
-    log.fatal(`worker cannot start: ${(err as Error).message}`);
-    process.exit(EXIT_FAILURE);
-  }
+  // Opened at the first request, not before: the primary forks the workers as it starts and makes a fresh
+  // store meanwhile, asking them nothing until it has (two making a fresh store together, one finds it locked).
+  let opened: ZoneStore | undefined;
+  const openStore = (): ZoneStore => {
+    if (opened) return opened;
+    try {
+      opened = ZoneStore.open(options.dataPath);
+      serveStoredZones(server, opened);
+      return opened;
+    } catch (err) {
+      log.fatal(`worker cannot start: ${(err as Error).message}`);
+      process.exit(EXIT_FAILURE);
+    }
+  };
 
   const answer = async (request: WorkerRequest): Promise<unknown> => {
+    const store = openStore();
     switch (request.type) {
       case 'auth:listen':
         return (await server.listen(request.endpoints)).bound;
@@ -124,7 +131,7 @@ async function run(): Promise<void> {
   const stop = (): void => {
     updates.close();
     void server.close().then(() => {
-      store.close();
+      opened?.close();
       process.exit(0);
     });
   };

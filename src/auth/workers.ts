@@ -108,6 +108,8 @@ export class AuthWorkers {
   private rateLimiter: ResponseRateLimiter | undefined;
   /** Updates handed on to ddns (by the id the boss knows them by) whose answers have not come back: at most MAX_UPDATES_IN_FLIGHT for every worker. */
   private readonly updates = new Map<number, { slot: Slot; timer: NodeJS.Timeout }>();
+  /** What a worker waits for, once started, before it is asked anything: start's `prepare` done, the ports picked. */
+  private prepared: Promise<void> = Promise.resolve();
   /** Resizes and moves one after the other: a resize during a move would fork onto a half-moved set. */
   private changing: Promise<unknown> = Promise.resolve();
 
@@ -125,15 +127,37 @@ export class AuthWorkers {
     process.channel?.unref();
   }
 
-  /** Starts every worker listening on `endpoints`; rejects (the workers stopped) when they cannot listen there. */
-  async start(endpoints: Endpoint[]): Promise<Endpoint[]> {
-    this.bound = await this.resolve(endpoints);
-    this.asked = endpoints;
+  /**
+   * Starts every worker listening on `endpoints`; rejects (the workers stopped) when they cannot listen there.
+   * Their processes are started first of all, at once (a Node process's start is most of auth's): `prepare`,
+   * what must be done before any of them is asked anything, runs meanwhile, and so does the pick of a port
+   * asked as 0. The first one binds, and the others, once it has, share what it bound. If it cannot, or
+   * `prepare` fails, auth ends, and the workers with it.
+   */
+  async start(endpoints: Endpoint[], prepare: () => void): Promise<Endpoint[]> {
+    let prepared!: () => void;
+    let failed!: (err: unknown) => void;
+    this.prepared = new Promise<void>((resolve, reject) => {
+      prepared = resolve;
+      failed = reject;
+    });
+    // Its failure is start's to report, whether a worker is up to wait for it or not.
+    this.prepared.catch(() => {});
     const [first, ...others] = this.slots;
-    // Every worker starts at once (a Node process's start is most of auth's); the first one binds, and
-    // the others, once it has, share what it bound. If it cannot, auth ends, and the workers with it.
     const bound = this.fork(first!);
-    await Promise.all([bound, ...others.map((slot) => this.fork(slot, bound))]);
+    const started = Promise.all([bound, ...others.map((slot) => this.fork(slot, bound))]);
+    // Awaited below once prepared; until then a failure must not count as unhandled.
+    started.catch(() => {});
+    try {
+      prepare();
+      this.bound = await this.resolve(endpoints);
+      this.asked = endpoints;
+    } catch (err) {
+      failed(err);
+      throw err;
+    }
+    prepared();
+    await started;
     return this.bound;
   }
 
@@ -410,6 +434,7 @@ export class AuthWorkers {
       worker.once('exit', () => reject(new WorkerGone(`worker ${slot.index + 1} exited while starting`)));
     });
     const listening = up.then(async () => {
+      await this.prepared;
       slot.up = true;
       worker.send(this.settings, () => {});
       for (const origin of slot.missed) await this.ask(slot, { type: 'auth:loadzone', origin, changes: undefined }).catch(() => undefined);
