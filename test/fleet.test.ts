@@ -117,6 +117,25 @@ describe('a fleet of three hosts over a three-node NATS cluster', () => {
     }
   });
 
+  it('answer_too_large: an answer larger than NATS takes is an error answer, and the bridge keeps running', async () => {
+    const [pid] = stacks[0]!.pidsOf('bridge').slice(-1);
+    const nc = await connect({ servers: cluster.urls });
+    try {
+      // 400,000 bytes that are not UTF-8: each becomes U+FFFD, 3 bytes, in the echoed answer (1.2 MB > max_payload's 1 MB).
+      const command = Buffer.concat([Buffer.from('{"command":["print_message",{"message":"'), Buffer.alloc(400_000, 0xff), Buffer.from('"}]}')]);
+      const msg = await nc.request('b10.h1.Boss', command, { timeout: 5000 });
+      const reply = msg.json() as Line;
+      expect(reply.host).toBe('h1');
+      expect(reply.answer?.result[0]).toBe(1);
+      expect(reply.answer?.result[1]).toMatch(/^the answer \(\d+ bytes\) is larger than NATS's max_payload \(1048576 bytes\)$/);
+      const ping = await nc.request('b10.h1.Boss', JSON.stringify({ command: ['ping'] }), { timeout: 5000 });
+      expect(ping.json()).toEqual({ host: 'h1', answer: { result: [0, 'pong'] } });
+    } finally {
+      await nc.close();
+    }
+    expect(stacks[0]!.pidsOf('bridge').slice(-1)).toEqual([pid]);
+  });
+
   it('events_published: with Bridge/events on, a committed configuration change goes out on b10.<host>.events', async () => {
     const status = JSON.parse((await stacks[0]!.b10('send', 'Bridge', 'status')).stdout) as { server: string };
     // On the bridge's own node: once flushed, the subscription is there before anything is published.

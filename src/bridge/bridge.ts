@@ -145,8 +145,24 @@ export class Bridge {
   /** A fleet command: sent on the local bus, its answer sent back with the host's name. */
   private async onRequest(msg: Msg, host: string): Promise<void> {
     const group = groupOf(msg.subject)!;
-    const reply: FleetReply = { host, answer: await this.localAnswer(group, msg, this.settings?.timeout ?? DEFAULT_TIMEOUT_MS) };
-    msg.respond(JSON.stringify(reply));
+    const answer = await this.localAnswer(group, msg, this.settings?.timeout ?? DEFAULT_TIMEOUT_MS);
+    msg.respond(this.replyText(host, answer, msg.data.length));
+  }
+
+  /**
+   * The reply as sent. One larger than the server takes (its max_payload,
+   * 1 MB by default; an answer can outgrow the command that asked for it)
+   * would make the NATS client throw and the bridge stop: an error answer
+   * saying so goes instead.
+   */
+  private replyText(host: string, answer: FleetReply['answer'], requestBytes: number): string {
+    const text = JSON.stringify({ host, answer } satisfies FleetReply);
+    const max = this.nc?.info?.max_payload;
+    const bytes = Buffer.byteLength(text);
+    if (max === undefined || bytes <= max) return text;
+    this.log.warn({ bytes, max, requestBytes }, 'fleet answer too large for NATS: an error answer sent instead');
+    const tooLarge = createAnswer(RCODE_ERROR, `the answer (${bytes} bytes) is larger than NATS's max_payload (${max} bytes)`) as FleetReply['answer'];
+    return JSON.stringify({ host, answer: tooLarge } satisfies FleetReply);
   }
 
   private async localAnswer(group: string, msg: Msg, timeout: number): Promise<FleetReply['answer']> {
