@@ -117,6 +117,22 @@ describe('a fleet of three hosts over a three-node NATS cluster', () => {
     }
   });
 
+  it('not_a_subject_token: a host, group or server that would not make a NATS subject or URL is a usage error, nothing sent', async () => {
+    const refuse = async (args: string[]): Promise<string> => {
+      const { code, stdout, stderr } = await fleet(cluster.urls, ...args);
+      expect([code, stdout]).toEqual([2, '']);
+      return stderr;
+    };
+    // b10.all.Boss would reach every host, and print one of their answers as if it were a host's.
+    expect(await refuse(['send', 'Boss', 'ping', '--hosts', 'h1,all'])).toBe('b10: --hosts: host "all" is taken: it addresses every host');
+    expect(await refuse(['send', 'Boss', 'ping', '--hosts', '*'])).toBe('b10: --hosts: host "*" must be letters, digits, - and _ only (it is a NATS subject token)');
+    expect(await refuse(['hosts', '--hosts', 'h1.Boss'])).toMatch(/^b10: --hosts: host "h1\.Boss" must be/);
+    expect(await refuse(['send', 'Boss.x', 'ping', '--hosts', 'h1'])).toBe('b10: group "Boss.x" must be letters, digits, - and _ only (it is a NATS subject token)');
+    expect(await refuse(['send', 'events', 'ping'])).toMatch(/^b10: group "events" is taken/);
+    expect(await refuse(['ps', '--nats', 'nats://'])).toBe('b10: --nats: "nats://" is not a NATS URL (nats://host:port, tls://host:port or host:port)');
+    expect(await refuse(['ps', '--nats', ','])).toBe('b10: --nats: no NATS server given');
+  });
+
   it('answer_too_large: an answer larger than NATS takes is an error answer, and the bridge keeps running', async () => {
     const [pid] = stacks[0]!.pidsOf('bridge').slice(-1);
     const nc = await connect({ servers: cluster.urls });

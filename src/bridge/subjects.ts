@@ -49,14 +49,14 @@ export function groupOf(subject: string): string | undefined {
 }
 
 /** Why `host` cannot be a fleet host name; undefined when it can. */
-function hostProblem(host: string): string | undefined {
+export function hostProblem(host: string): string | undefined {
   if (!TOKEN.test(host)) return `host "${host}" must be letters, digits, - and _ only (it is a NATS subject token)`;
   if (host === ALL) return `host "${ALL}" is taken: it addresses every host`;
   return undefined;
 }
 
-/** Why `group` cannot be exported; undefined when it can. */
-function groupProblem(group: string): string | undefined {
+/** Why `group` cannot be exported (nor addressed); undefined when it can. */
+export function groupProblem(group: string): string | undefined {
   if (!TOKEN.test(group)) return `group "${group}" must be letters, digits, - and _ only (it is a NATS subject token)`;
   if (group === EVENTS) return `group "${EVENTS}" is taken: b10.<host>.events carries the host's events`;
   return undefined;
@@ -107,16 +107,19 @@ export function bridgeConfigProblems(config: Config): string[] {
     if (problem) problems.push(`export[${i}]: ${problem}`);
   });
   natsSettings(config).servers.forEach((server, i) => {
-    if (!serverUrlOk(server)) problems.push(`nats/servers[${i}]: "${server}" is not a NATS URL (nats://host:port, tls://host:port or host:port)`);
+    const problem = serverProblem(server);
+    if (problem) problems.push(`nats/servers[${i}]: ${problem}`);
   });
   return problems;
 }
 
-function serverUrlOk(server: string): boolean {
+/** Why `server` is not a NATS server URL; undefined when it is. */
+export function serverProblem(server: string): string | undefined {
+  const problem = `"${server}" is not a NATS URL (nats://host:port, tls://host:port or host:port)`;
   try {
     const url = new URL(server.includes('://') ? server : `nats://${server}`);
-    return ['nats:', 'tls:'].includes(url.protocol) && url.hostname !== '';
+    return ['nats:', 'tls:'].includes(url.protocol) && url.hostname !== '' ? undefined : problem;
   } catch {
-    return false;
+    return problem;
   }
 }

@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
+import { UsageError } from '../../protocol/errors.js';
 import { BOSS } from '../../protocol/groups.js';
 import { RCODE_OK } from '../../protocol/message.js';
+import { groupProblem, hostProblem, serverProblem } from '../bridge/subjects.js';
 import { splitTarget } from '../cfgmgr/client.js';
 import { EXIT_OK, EXIT_UNREACHABLE, parseCount, parseMilliseconds } from '../options.js';
 import { processTable, type Row } from './boss.js';
@@ -38,9 +40,25 @@ function withFleetOptions(command: Command): Command {
     .addOption(new Option('-t, --timeout <ms>', 'how long each host may take to answer').argParser(parseMilliseconds).default(DEFAULT_FLEET_TIMEOUT_MS));
 }
 
+/** UsageError for the first problem there is. */
+function refuse(problems: (string | undefined)[]): void {
+  const problem = problems.find((p) => p !== undefined);
+  if (problem !== undefined) throw new UsageError(problem);
+}
+
+const ofOption = (option: string, problem: string | undefined): string | undefined => (problem === undefined ? undefined : `${option}: ${problem}`);
+
 async function withFleet<T>(opts: FleetOpts, body: (fleet: FleetClient, hosts: string[] | undefined) => Promise<T>): Promise<T> {
+  const servers = parseHostList(opts.nats);
+  const hosts = opts.hosts === undefined ? undefined : parseHostList(opts.hosts);
+  // Checked before anything is sent: a host "all" or "*" would make a subject that reaches other hosts than named, or none.
+  refuse([
+    servers.length === 0 ? '--nats: no NATS server given' : undefined,
+    ...servers.map((server) => ofOption('--nats', serverProblem(server))),
+    ...(hosts ?? []).map((host) => ofOption('--hosts', hostProblem(host))),
+  ]);
   const fleet = await FleetClient.open({
-    servers: parseHostList(opts.nats),
+    servers,
     creds: opts.creds,
     tlsCa: opts.tlsCa,
     tlsCert: opts.tlsCert,
@@ -48,7 +66,7 @@ async function withFleet<T>(opts: FleetOpts, body: (fleet: FleetClient, hosts: s
     timeout: opts.timeout,
   });
   try {
-    return await body(fleet, opts.hosts === undefined ? undefined : parseHostList(opts.hosts));
+    return await body(fleet, hosts);
   } finally {
     await fleet.close();
   }
@@ -87,6 +105,7 @@ function sendCommand(): Command {
       .argument('[args_json]', 'command arguments as JSON, e.g. \'{"message":"hi"}\''),
   ).action(async (group: string, name: string, argsJson: string | undefined, opts: FleetOpts) => {
     const args = argsJson === undefined ? undefined : parseJsonArgument('ARGS_JSON', argsJson);
+    refuse([groupProblem(group)]);
     report(await withFleet(opts, (fleet, named) => fleet.send(group, name, args, named)), opts.timeout);
   });
 }
