@@ -152,6 +152,24 @@ describe('a fleet of three hosts over a three-node NATS cluster', () => {
     expect(stacks[0]!.pidsOf('bridge').slice(-1)).toEqual([pid]);
   });
 
+  it('reply_to_fleet_subject: a command whose reply subject is a fleet subject is not run, so no answer goes out there as the bridge\'s word', async () => {
+    const nc = await connect({ servers: cluster.urls });
+    try {
+      const onFleet: string[] = [];
+      const sub = nc.subscribe('b10.>', { callback: (_err, msg) => void (msg.subject.startsWith('b10.h1.Boss') || onFleet.push(`${msg.subject} ${msg.string()}`)) });
+      await nc.flush();
+      for (const reply of ['b10.h1.events', 'b10.h2.Boss', 'b10.hosts']) nc.publish('b10.h1.Boss', JSON.stringify({ command: ['print_message', { message: 'spoof' }] }), { reply });
+      // Commands on one subscription are taken in order: once this one is answered, the three before it were taken.
+      const ping = await nc.request('b10.h1.Boss', JSON.stringify({ command: ['ping'] }), { timeout: 5000 });
+      expect(ping.json()).toEqual({ host: 'h1', answer: { result: [0, 'pong'] } });
+      await nc.flush();
+      sub.unsubscribe();
+      expect(onFleet.filter((m) => m.includes('spoof'))).toEqual([]);
+    } finally {
+      await nc.close();
+    }
+  });
+
   it('events_published: with Bridge/events on, a committed configuration change goes out on b10.<host>.events', async () => {
     const status = JSON.parse((await stacks[0]!.b10('send', 'Bridge', 'status')).stdout) as { server: string };
     // On the bridge's own node: once flushed, the subscription is there before anything is published.

@@ -8,7 +8,7 @@ import { eventFrom } from '../cmdctl/events.js';
 import type { Logger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
 import { natsOptions } from './nats.js';
-import { commandSubjects, eventsSubject, groupOf, HOSTS_SUBJECT, type NatsSettings } from './subjects.js';
+import { commandSubjects, eventsSubject, groupOf, HOSTS_SUBJECT, isFleetSubject, type NatsSettings } from './subjects.js';
 import type { FleetEvent, FleetReply, HostInfo } from './wire.js';
 
 /** Bridge's configuration as the bridge runs on it, host resolved. */
@@ -40,6 +40,7 @@ export class Bridge {
   /** Counts connections asked for, so one still connecting when the settings change is dropped. */
   private generation = 0;
   private readonly joinFailures = new LogThrottle();
+  private readonly refusedReplies = new LogThrottle();
 
   constructor(
     private readonly bus: Session,
@@ -145,6 +146,13 @@ export class Bridge {
   /** A fleet command: sent on the local bus, its answer sent back with the host's name. */
   private async onRequest(msg: Msg, host: string): Promise<void> {
     const group = groupOf(msg.subject)!;
+    if (msg.reply !== undefined && isFleetSubject(msg.reply)) {
+      // Answered there, the reply would go out as this bridge's word on a fleet subject (its b10.<host>.events, say),
+      // published with the bridge's permissions: a client's inbox is never one.
+      const held = this.refusedReplies.take(group);
+      if (held !== undefined) this.log.warn({ group, reply: msg.reply, heldBack: held }, 'fleet command refused: its reply subject is a b10 subject');
+      return;
+    }
     const answer = await this.localAnswer(group, msg, this.settings?.timeout ?? DEFAULT_TIMEOUT_MS);
     msg.respond(this.replyText(host, answer, msg.data.length));
   }

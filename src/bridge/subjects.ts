@@ -42,6 +42,11 @@ export function commandSubjects(host: string, exported: readonly string[]): stri
   return exported.flatMap((group) => [hostSubject(host, group), allSubject(group)]);
 }
 
+/** Whether `subject` is one of the fleet's own (b10. and on). */
+export function isFleetSubject(subject: string): boolean {
+  return subject === ROOT || subject.startsWith(`${ROOT}.`);
+}
+
 /** The group a command subject addresses; undefined for a subject of another shape. */
 export function groupOf(subject: string): string | undefined {
   const parts = subject.split('.');
