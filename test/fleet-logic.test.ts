@@ -12,7 +12,9 @@ import {
   groupOf,
   hostSubject,
   HOSTS_SUBJECT,
+  maskServer,
 } from '../src/bridge/subjects.js';
+import { maskSecrets } from '../src/cfgmgr/plugins.js';
 import { fleetExitCode, parseHostList, planHosts, unreachable, type HostOutcome } from '../src/cli/fleet-results.js';
 import { ROOT } from './helpers/processes.js';
 
@@ -41,6 +43,18 @@ describe('fleet subjects', () => {
     ]);
     expect(bridgeConfigProblems({ host: 'all' })).toEqual(['host: host "all" is taken: it addresses every host']);
     expect(bridgeConfigProblems({ host: '', export: ['Boss'], nats: { servers: ['127.0.0.1:4222', 'tls://nats.example.org:4443'] } })).toEqual([]);
+  });
+
+  it('nats_password_masked: a password or token in a NATS URL is masked wherever Bridge\'s configuration is shown or published', () => {
+    expect(maskServer('nats://fleet:s3cret@10.0.0.1:4222')).toBe('nats://fleet:****@10.0.0.1:4222');
+    expect(maskServer('tls://t0ken@nats.example.org:4443')).toBe('tls://****@nats.example.org:4443');
+    expect(maskServer('fleet:s3cret@10.0.0.1:4222')).toBe('fleet:****@10.0.0.1:4222');
+    expect(maskServer('nats://10.0.0.1:4222')).toBe('nats://10.0.0.1:4222');
+    const config = { host: 'ns1', nats: { servers: ['nats://fleet:s3cret@10.0.0.1:4222', '10.0.0.2:4222'], credentials: '' } };
+    // What b10 config show, the console and b10.<host>.events (config_update) show of Bridge.
+    expect(JSON.stringify(maskSecrets('Bridge', config))).not.toContain('s3cret');
+    expect(maskSecrets('Bridge', config)).toEqual({ host: 'ns1', nats: { servers: ['nats://fleet:****@10.0.0.1:4222', '10.0.0.2:4222'], credentials: '' } });
+    expect(config.nats.servers[0]).toBe('nats://fleet:s3cret@10.0.0.1:4222');
   });
 
   it('the default host is the hostname\'s first label, made a token', () => {

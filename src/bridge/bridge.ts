@@ -8,7 +8,7 @@ import { eventFrom } from '../cmdctl/events.js';
 import type { Logger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
 import { natsOptions } from './nats.js';
-import { commandSubjects, eventsSubject, groupOf, HOSTS_SUBJECT, isFleetSubject, type NatsSettings } from './subjects.js';
+import { commandSubjects, eventsSubject, groupOf, HOSTS_SUBJECT, isFleetSubject, maskServer, type NatsSettings } from './subjects.js';
 import type { FleetEvent, FleetReply, HostInfo } from './wire.js';
 
 /** Bridge's configuration as the bridge runs on it, host resolved. */
@@ -103,7 +103,7 @@ export class Bridge {
         break;
       } catch (err) {
         const held = this.joinFailures.take((err as Error).message);
-        if (held !== undefined) this.log.warn({ err: (err as Error).message, servers: options.servers, heldBack: held }, 'cannot join NATS: trying again');
+        if (held !== undefined) this.log.warn({ err: (err as Error).message, servers: this.settings?.nats.servers.map(maskServer), heldBack: held }, 'cannot join NATS: trying again');
         await sleep(wait);
       }
     }

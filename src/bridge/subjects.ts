@@ -118,6 +118,24 @@ export function bridgeConfigProblems(config: Config): string[] {
   return problems;
 }
 
+/**
+ * A server URL as shown, published and logged: a password in it
+ * (nats://user:password@host) or a token (nats://token@host) replaced by ****.
+ */
+export function maskServer(server: string): string {
+  return server.replace(/^([a-z]+:\/\/)?([^@/]*)@/i, (_match, scheme: string | undefined, userinfo: string) => {
+    const colon = userinfo.indexOf(':');
+    return `${scheme ?? ''}${colon === -1 ? '****' : `${userinfo.slice(0, colon)}:****`}@`;
+  });
+}
+
+/** Bridge's configuration as operators and the fleet's events are shown it: the servers' passwords masked. */
+export function maskBridgeConfig(config: Config): Config {
+  const nats = config.nats as Config | undefined;
+  if (!nats || !Array.isArray(nats.servers)) return config;
+  return { ...config, nats: { ...nats, servers: nats.servers.map((server) => (typeof server === 'string' ? maskServer(server) : server)) } };
+}
+
 /** Why `server` is not a NATS server URL; undefined when it is. */
 export function serverProblem(server: string): string | undefined {
   const problem = `"${server}" is not a NATS URL (nats://host:port, tls://host:port or host:port)`;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../../protocol/config-data.js';
 import { loadSpecFile, type ModuleSpec } from '../../protocol/spec.js';
-import { BRIDGE_MODULE, bridgeConfigProblems } from '../bridge/subjects.js';
+import { BRIDGE_MODULE, bridgeConfigProblems, maskBridgeConfig } from '../bridge/subjects.js';
 import { keyEntriesProblems, maskKeyEntry } from '../dns/tsig.js';
 import { PROJECT_ROOT } from '../paths.js';
 
@@ -38,10 +38,13 @@ export async function loadPlugins(): Promise<Map<string, ConfigPlugin>> {
 
 /**
  * A module's configuration as operators are shown it (`b10 config show`,
- * the web console): the TSIG secrets replaced by ****. Everything else as it is.
+ * the web console): the TSIG secrets, and passwords in Bridge's NATS URLs,
+ * replaced by ****. Everything else as it is.
  */
 export function maskSecrets(module: string, config: unknown): unknown {
-  if (module !== TSIG_KEYS || config === null || typeof config !== 'object' || Array.isArray(config)) return config;
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) return config;
+  if (module === BRIDGE_MODULE) return maskBridgeConfig(config as Config);
+  if (module !== TSIG_KEYS) return config;
   const { keys } = config as Config;
   return Array.isArray(keys) ? { ...config, keys: keys.map(maskKeyEntry) } : config;
 }

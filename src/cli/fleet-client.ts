@@ -5,7 +5,7 @@ import { answerValue, createCommand, parseAnswer } from '../../protocol/message.
 import type { Session } from '../../protocol/session.js';
 import { ConfigClient } from '../cfgmgr/client.js';
 import { natsOptions } from '../bridge/nats.js';
-import { ALL_EVENTS_SUBJECT, HOSTS_SUBJECT, hostSubject } from '../bridge/subjects.js';
+import { ALL_EVENTS_SUBJECT, HOSTS_SUBJECT, hostSubject, maskServer } from '../bridge/subjects.js';
 import type { FleetReply, FleetRequest, HostInfo } from '../bridge/wire.js';
 import { NO_RECIPIENT, planHosts, unreachable, type HostOutcome } from './fleet-results.js';
 
@@ -52,7 +52,7 @@ export class FleetClient {
     try {
       return new FleetClient(await connect({ ...base, timeout: options.timeout, maxReconnectAttempts: 1 }), options.timeout);
     } catch (err) {
-      throw new ClosedError(`cannot connect to NATS at ${options.servers.join(', ')}: ${(err as Error).message}`, { cause: err });
+      throw new ClosedError(`cannot connect to NATS at ${options.servers.map(maskServer).join(', ')}: ${(err as Error).message}`, { cause: err });
     }
   }
 
