@@ -14,7 +14,7 @@ import {
   HOSTS_SUBJECT,
   maskServer,
 } from '../src/bridge/subjects.js';
-import { maskSecrets } from '../src/cfgmgr/plugins.js';
+import { maskConfigAnswer, maskSecrets } from '../src/cfgmgr/plugins.js';
 import { fleetExitCode, parseHostList, planHosts, unreachable, type HostOutcome } from '../src/cli/fleet-results.js';
 import { ROOT } from './helpers/processes.js';
 
@@ -55,6 +55,8 @@ describe('fleet subjects', () => {
     expect(JSON.stringify(maskSecrets('Bridge', config))).not.toContain('s3cret');
     expect(maskSecrets('Bridge', config)).toEqual({ host: 'ns1', nats: { servers: ['nats://fleet:****@10.0.0.1:4222', '10.0.0.2:4222'], credentials: '' } });
     expect(config.nats.servers[0]).toBe('nats://fleet:s3cret@10.0.0.1:4222');
+    // The console's get_config of every module at once.
+    expect(JSON.stringify(maskConfigAnswer({}, { Bridge: config, Boss: {} }))).not.toContain('s3cret');
   });
 
   it('the default host is the hostname\'s first label, made a token', () => {

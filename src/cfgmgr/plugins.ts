@@ -50,14 +50,14 @@ export function maskSecrets(module: string, config: unknown): unknown {
 }
 
 /**
- * A get_config answer as an operator may see it: the keyring's secrets
- * masked, whether the whole configuration was asked (`args` without a
+ * A get_config answer as an operator may see it: the keyring's secrets and
+ * Bridge's NATS passwords masked, whether the whole configuration was asked (`args` without a
  * module_name) or tsig_keys's alone. Daemons read the keyring unmasked
  * over the bus; only what leaves for an operator goes through here.
  */
 export function maskConfigAnswer(args: unknown, value: unknown): unknown {
   const module = (args as { module_name?: unknown } | null | undefined)?.module_name;
   if (typeof module === 'string') return maskSecrets(module, value);
-  if (value === null || typeof value !== 'object' || !(TSIG_KEYS in value)) return value;
-  return { ...value, [TSIG_KEYS]: maskSecrets(TSIG_KEYS, (value as Record<string, unknown>)[TSIG_KEYS]) };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([name, config]) => [name, maskSecrets(name, config)]));
 }
