@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { connect, errors } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Session } from '../protocol/session.js';
+import { MAX_COMMANDS_IN_FLIGHT } from '../src/bridge/bridge.js';
 import { startNatsCluster, type NatsCluster } from './helpers/nats.js';
 import { ROOT, run, start } from './helpers/processes.js';
 import { boot, type Booted } from './helpers/stack.js';
@@ -169,6 +171,30 @@ describe('a fleet of three hosts over a three-node NATS cluster', () => {
       await nc.close();
     }
   });
+
+  it('commands_in_flight_bounded: beyond MAX_COMMANDS_IN_FLIGHT commands waiting on a slow module, a command is answered busy at once', async () => {
+    const slow = await Session.connect({ port: stacks[1]!.port, tokenFile: stacks[1]!.tokenFile });
+    const nc = await connect({ servers: cluster.urls });
+    const since = stacks[1]!.boss.logs.length;
+    try {
+      // A module that takes every command and never answers.
+      await slow.subscribe('Slow');
+      expect((await stacks[1]!.b10('config', 'set', 'Bridge/export', JSON.stringify([...EXPORTED, 'Slow']))).code).toBe(0);
+      await bridgeListening(stacks[1]!, since);
+      const command = JSON.stringify({ command: ['anything'] });
+      const replies = await Promise.all(
+        Array.from({ length: MAX_COMMANDS_IN_FLIGHT + 1 }, async () => ((await nc.request('b10.h2.Slow', command, { timeout: 10_000 })).json() as Line).answer!.result[1]),
+      );
+      expect(replies.filter((r) => String(r).startsWith('busy'))).toEqual([`busy: ${MAX_COMMANDS_IN_FLIGHT} fleet commands are in progress on h2; try again`]);
+      expect(replies.filter((r) => /^Slow did not answer within \d+ ms$/.test(String(r)))).toHaveLength(MAX_COMMANDS_IN_FLIGHT);
+    } finally {
+      await nc.close();
+      await slow.close();
+      const restoring = stacks[1]!.boss.logs.length;
+      expect((await stacks[1]!.b10('config', 'set', 'Bridge/export', JSON.stringify(EXPORTED))).code).toBe(0);
+      await bridgeListening(stacks[1]!, restoring);
+    }
+  }, 30_000);
 
   it('events_published: with Bridge/events on, a committed configuration change goes out on b10.<host>.events', async () => {
     const status = JSON.parse((await stacks[0]!.b10('send', 'Bridge', 'status')).stdout) as { server: string };

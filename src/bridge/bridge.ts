@@ -25,6 +25,12 @@ export interface BridgeSettings {
 const RECONNECT_WAIT_MS = 250;
 /** The longest wait between tries to join NATS at all. */
 const MAX_JOIN_WAIT_MS = 5000;
+/**
+ * Fleet commands a bridge runs at once; more are answered "busy". Each
+ * holds its command (up to NATS's max_payload, 1 MB) until the local
+ * module answers, so this bounds the bridge's memory under a burst.
+ */
+export const MAX_COMMANDS_IN_FLIGHT = 64;
 
 /**
  * One host's bus joined to NATS: a command arriving on one of its exported
@@ -41,6 +47,8 @@ export class Bridge {
   private generation = 0;
   private readonly joinFailures = new LogThrottle();
   private readonly refusedReplies = new LogThrottle();
+  private readonly busyRefusals = new LogThrottle();
+  private inFlight = 0;
 
   constructor(
     private readonly bus: Session,
@@ -153,8 +161,20 @@ export class Bridge {
       if (held !== undefined) this.log.warn({ group, reply: msg.reply, heldBack: held }, 'fleet command refused: its reply subject is a b10 subject');
       return;
     }
-    const answer = await this.localAnswer(group, msg, this.settings?.timeout ?? DEFAULT_TIMEOUT_MS);
-    msg.respond(this.replyText(host, answer, msg.data.length));
+    if (this.inFlight >= MAX_COMMANDS_IN_FLIGHT) {
+      const held = this.busyRefusals.take(group);
+      if (held !== undefined) this.log.warn({ group, inFlight: this.inFlight, heldBack: held }, 'fleet command refused: too many in progress');
+      const busy = createAnswer(RCODE_ERROR, `busy: ${MAX_COMMANDS_IN_FLIGHT} fleet commands are in progress on ${host}; try again`) as FleetReply['answer'];
+      msg.respond(JSON.stringify({ host, answer: busy } satisfies FleetReply));
+      return;
+    }
+    this.inFlight++;
+    try {
+      const answer = await this.localAnswer(group, msg, this.settings?.timeout ?? DEFAULT_TIMEOUT_MS);
+      msg.respond(this.replyText(host, answer, msg.data.length));
+    } finally {
+      this.inFlight--;
+    }
   }
 
   /**
