@@ -311,6 +311,35 @@ describe('Bridge configured on a stack where the bridge never ran', () => {
   }, 30_000);
 });
 
+describe('b10 fleet events of named hosts', () => {
+  it('events_of_named_hosts: fleet events --hosts prints the events of those hosts only', async () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      const cluster = await startNatsCluster(1, (stop) => void cleanups.push(stop));
+      const [h1, h2] = await Promise.all(
+        ['e1', 'e2'].map((host) => boot({}, [], { Bridge: { nats: { servers: cluster.urls }, host, events: true } }, (stop) => void cleanups.push(stop))),
+      );
+      await Promise.all([bridgeListening(h1!), bridgeListening(h2!)]);
+      const nc = await connect({ servers: cluster.urls });
+      cleanups.push(() => nc.close());
+      const seen = nc.subscribe('b10.e1.events');
+      await nc.flush();
+      const watcher = start('src/cli/main.js', ['fleet', 'events', '-n', '1', '--hosts', 'e2', '--nats', cluster.urls[0]!]);
+      cleanups.push(() => watcher.stop());
+      await watcher.waitForLog((l) => l.msg === 'b10: listening to b10.e2.events on ' + cluster.urls[0]!.replace('nats://', ''), 'fleet events listening');
+      // e1's event is published after the watcher's subscription was made (one node): it would have been printed.
+      expect((await h1!.b10('config', 'set', 'Bridge/timeout', '4001')).code).toBe(0);
+      for await (const msg of seen) if ((msg.json() as { config?: { timeout?: number } }).config?.timeout === 4001) break;
+      expect((await h2!.b10('config', 'set', 'Bridge/timeout', '4002')).code).toBe(0);
+      expect(await watcher.exited).toEqual({ code: 0, signal: null });
+      await watcher.drained;
+      expect(JSON.parse(watcher.stdout)).toMatchObject({ host: 'e2', event: 'config_update', module: 'Bridge', config: { timeout: 4002 } });
+    } finally {
+      for (const stop of cleanups.reverse()) await stop();
+    }
+  }, 30_000);
+});
+
 describe('a fleet whose NATS requires TLS with client certificates', () => {
   it('tls_required: the bridge and b10 fleet get through with the CA, certificate and key; without a client certificate b10 fleet is refused in one line', async () => {
     const cleanups: (() => Promise<void>)[] = [];

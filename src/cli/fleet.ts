@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../../protocol/errors.js';
 import { BOSS } from '../../protocol/groups.js';
 import { RCODE_OK } from '../../protocol/message.js';
-import { groupProblem, hostProblem, serverProblem } from '../bridge/subjects.js';
+import { ALL_EVENTS_SUBJECT, eventsSubject, groupProblem, hostProblem, serverProblem } from '../bridge/subjects.js';
 import { splitTarget } from '../cfgmgr/client.js';
 import { EXIT_OK, EXIT_UNREACHABLE, parseCount, parseMilliseconds } from '../options.js';
 import { processTable, type Row } from './boss.js';
@@ -148,13 +148,16 @@ function configCommand(): Command {
 function eventsCommand(): Command {
   return withFleetOptions(
     new Command('events')
-      .description('print the hosts\' events (b10.*.events: component states, configuration changes, zone loads) as JSON lines until interrupted')
+      .description('print the hosts\' events (b10.*.events, or those of the hosts in --hosts: component states, configuration changes, zone loads) as JSON lines until interrupted')
       .addOption(new Option('-n, --count <n>', 'stop after this many events').argParser(parseCount)),
   ).action(async (opts: FleetOpts & { count?: number }) => {
     const stop = new AbortController();
     process.once('SIGINT', () => stop.abort());
-    const listening = (server: string): boolean => process.stderr.write(`b10: listening to b10.*.events on ${server}\n`);
-    await withFleet(opts, (fleet) => fleet.events(printJson, opts.count, stop.signal, listening));
+    await withFleet(opts, (fleet, hosts) => {
+      const subjects = hosts === undefined ? ALL_EVENTS_SUBJECT : hosts.map(eventsSubject).join(', ');
+      const onListening = (server: string): boolean => process.stderr.write(`b10: listening to ${subjects} on ${server}\n`);
+      return fleet.events(printJson, { count: opts.count, hosts, signal: stop.signal, onListening });
+    });
   });
 }
 
