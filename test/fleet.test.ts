@@ -311,6 +311,18 @@ describe('Bridge configured on a stack where the bridge never ran', () => {
   }, 30_000);
 });
 
+describe('b10 fleet --help', () => {
+  it('help_says_each_default_once: every fleet command\'s help names the options, --continue\'s default said once', async () => {
+    for (const command of [['hosts'], ['send'], ['ps'], ['config', 'set'], ['events']]) {
+      const { code, stdout } = await run('src/cli/main.js', ['fleet', ...command, '--help']);
+      expect(code).toBe(0);
+      for (const option of ['--nats <urls>', '--creds <file>', '--hosts <names>', '-t, --timeout <ms>']) expect(stdout).toContain(option);
+    }
+    const { stdout } = await run('src/cli/main.js', ['fleet', 'config', 'set', '--help']);
+    expect(stdout.replace(/\s+/g, ' ')).toContain('--continue go on with the other hosts after one fails (default: stop at the first failure) --nats');
+  });
+});
+
 describe('b10 fleet events of named hosts', () => {
   it('events_of_named_hosts: fleet events --hosts prints the events of those hosts only', async () => {
     const cleanups: (() => Promise<void>)[] = [];

@@ -136,11 +136,11 @@ function configCommand(): Command {
       .description('set MODULE/PATH on each host in turn (ConfigManager must be exported); one JSON line per host: {host, changed} or {host, error}')
       .argument('<target>', 'MODULE/PATH, e.g. Auth/listen_on[0]/port')
       .argument('<value_json>', 'the new value as JSON')
-      .option('--continue', 'go on with the other hosts after one fails (default: stop at the first failure)', false),
-  ).action(async (target: string, valueJson: string, opts: FleetOpts & { continue: boolean }) => {
+      .option('--continue', 'go on with the other hosts after one fails (default: stop at the first failure)'),
+  ).action(async (target: string, valueJson: string, opts: FleetOpts & { continue?: true }) => {
     const value = parseJsonArgument('VALUE_JSON', valueJson);
     splitTarget(target);
-    report(await withFleet(opts, (fleet, named) => fleet.configSet(target, value, named, opts.continue)), opts.timeout);
+    report(await withFleet(opts, (fleet, named) => fleet.configSet(target, value, named, opts.continue === true)), opts.timeout);
   });
   return new Command('config').description('change configuration across the fleet').addCommand(set);
 }
