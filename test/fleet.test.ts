@@ -352,6 +352,25 @@ describe('b10 fleet events of named hosts', () => {
   }, 30_000);
 });
 
+describe('a bridge whose NATS goes away', () => {
+  it('status_while_disconnected: Bridge status says server null while NATS is down', async () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      const cluster = await startNatsCluster(1, (stop) => void cleanups.push(stop));
+      const stack = await boot({}, [], { Bridge: { nats: { servers: cluster.urls }, host: 'lonely' } }, (stop) => void cleanups.push(stop));
+      await bridgeListening(stack);
+      const status = async (): Promise<{ server: string | null }> => JSON.parse((await stack.b10('send', 'Bridge', 'status')).stdout) as { server: string | null };
+      expect((await status()).server).toBe(cluster.nodes[0]!.address);
+      const since = stack.boss.logs.length;
+      await cluster.stop();
+      await stack.boss.waitForLog((l) => l.component === 'bridge' && l.msg === 'NATS connection lost: reconnecting', 'bridge lost NATS', since);
+      expect((await status()).server).toBeNull();
+    } finally {
+      for (const stop of cleanups.reverse()) await stop();
+    }
+  }, 30_000);
+});
+
 describe('a fleet whose NATS requires TLS with client certificates', () => {
   it('tls_required: the bridge and b10 fleet get through with the CA, certificate and key; without a client certificate b10 fleet is refused in one line', async () => {
     const cleanups: (() => Promise<void>)[] = [];

@@ -49,6 +49,8 @@ export class Bridge {
   private readonly refusedReplies = new LogThrottle();
   private readonly busyRefusals = new LogThrottle();
   private inFlight = 0;
+  /** Whether the connection is up: the client keeps its server while it tries to reconnect. */
+  private connected = false;
 
   constructor(
     private readonly bus: Session,
@@ -79,7 +81,7 @@ export class Bridge {
       host: this.settings?.host,
       export: this.settings?.export ?? [],
       events: this.settings?.events ?? false,
-      server: this.nc && !this.nc.isClosed() ? this.nc.getServer() || null : null,
+      server: this.nc && this.connected && !this.nc.isClosed() ? this.nc.getServer() || null : null,
     };
   }
 
@@ -121,17 +123,22 @@ export class Bridge {
       return;
     }
     this.nc = nc;
+    this.connected = true;
     this.log.info({ server: nc.getServer(), host: this.settings?.host }, 'joined NATS');
     void this.watch(nc);
     this.subscribe();
   }
 
-  /** Logs the connection's ups and downs: an operator sees the bridge move to another node. */
+  /** Follows the connection's ups and downs, and logs them: an operator sees the bridge move to another node. */
   private async watch(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
-      if (status.type === 'disconnect') this.log.warn({ server: status.server }, 'NATS connection lost: reconnecting');
-      else if (status.type === 'reconnect') this.log.info({ server: status.server }, 'NATS reconnected');
-      else if (status.type === 'error') this.log.warn({ err: String(status.error) }, 'NATS error');
+      if (status.type === 'disconnect') {
+        if (nc === this.nc) this.connected = false;
+        this.log.warn({ server: status.server }, 'NATS connection lost: reconnecting');
+      } else if (status.type === 'reconnect') {
+        if (nc === this.nc) this.connected = true;
+        this.log.info({ server: status.server }, 'NATS reconnected');
+      } else if (status.type === 'error') this.log.warn({ err: String(status.error) }, 'NATS error');
     }
   }
 
