@@ -369,6 +369,22 @@ describe('a bridge whose NATS goes away', () => {
       for (const stop of cleanups.reverse()) await stop();
     }
   }, 30_000);
+
+  it('events_connection_lost: fleet events exits 3 saying so when NATS goes away (it exited 0 as if done)', async () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      const cluster = await startNatsCluster(1, (stop) => void cleanups.push(stop));
+      const watcher = start('src/cli/main.js', ['fleet', 'events', '--nats', cluster.urls[0]!]);
+      cleanups.push(() => watcher.stop());
+      await watcher.waitForLog((l) => String(l.msg).startsWith('b10: listening to b10.*.events'), 'fleet events listening');
+      await cluster.stop();
+      expect(await watcher.exited).toEqual({ code: 3, signal: null });
+      await watcher.drained;
+      expect(watcher.stderrLines.at(-1)).toMatch(/^b10: lost the NATS connection(: .+)?$/);
+    } finally {
+      for (const stop of cleanups.reverse()) await stop();
+    }
+  }, 30_000);
 });
 
 describe('a fleet whose NATS requires TLS with client certificates', () => {

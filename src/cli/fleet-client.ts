@@ -167,8 +167,9 @@ export class FleetClient {
 
   /**
    * The hosts' events (b10.*.events, or b10.<host>.events of each of
-   * `hosts`), until `signal` aborts, `count` were given or the connection
-   * closes; `onListening` once the server has the subscriptions.
+   * `hosts`), until `signal` aborts or `count` were given; `onListening`
+   * once the server has the subscriptions. ClosedError when the connection
+   * is lost for good (no server of the cluster takes it back).
    */
   async events(
     onEvent: (event: unknown) => void,
@@ -176,8 +177,10 @@ export class FleetClient {
   ): Promise<void> {
     const subjects = options.hosts === undefined ? [ALL_EVENTS_SUBJECT] : options.hosts.map(eventsSubject);
     let given = 0;
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
+      let finished = false;
       const done = (): void => {
+        finished = true;
         for (const sub of subs) sub.unsubscribe();
         resolve();
       };
@@ -197,7 +200,9 @@ export class FleetClient {
         }),
       );
       options.signal.addEventListener('abort', done, { once: true });
-      void this.nc.closed().then(done);
+      void this.nc.closed().then((err) => {
+        if (!finished) reject(new ClosedError(`lost the NATS connection${err ? `: ${err.message}` : ''}`));
+      });
       void this.nc.flush().then(() => options.onListening(this.nc.getServer()), done);
     });
   }
