@@ -150,7 +150,11 @@ export class Bridge {
     // Host and export are those subscribed with (a change subscribes again); events and timeout are read as they are now.
     const info = (): HostInfo => ({ host: settings.host, export: settings.export, events: this.settings?.events ?? false });
     this.subscriptions = [
-      nc.subscribe(HOSTS_SUBJECT, { callback: (_err, msg) => void msg.respond(JSON.stringify(info())) }),
+      nc.subscribe(HOSTS_SUBJECT, {
+        callback: (err, msg) => {
+          if (!err && this.answerable(msg, HOSTS_SUBJECT)) msg.respond(JSON.stringify(info()));
+        },
+      }),
       ...commandSubjects(settings.host, settings.export).map((subject) =>
         nc.subscribe(subject, { callback: (err, msg) => void (err ? undefined : this.onRequest(msg, settings.host)) }),
       ),
@@ -161,13 +165,7 @@ export class Bridge {
   /** A fleet command: sent on the local bus, its answer sent back with the host's name. */
   private async onRequest(msg: Msg, host: string): Promise<void> {
     const group = groupOf(msg.subject)!;
-    if (msg.reply !== undefined && isFleetSubject(msg.reply)) {
-      // Answered there, the reply would go out as this bridge's word on a fleet subject (its b10.<host>.events, say),
-      // published with the bridge's permissions: a client's inbox is never one.
-      const held = this.refusedReplies.take(group);
-      if (held !== undefined) this.log.warn({ group, reply: msg.reply, heldBack: held }, 'fleet command refused: its reply subject is a b10 subject');
-      return;
-    }
+    if (!this.answerable(msg, group)) return;
     if (this.inFlight >= MAX_COMMANDS_IN_FLIGHT) {
       const held = this.busyRefusals.take(group);
       if (held !== undefined) this.log.warn({ group, inFlight: this.inFlight, heldBack: held }, 'fleet command refused: too many in progress');
@@ -182,6 +180,19 @@ export class Bridge {
     } finally {
       this.inFlight--;
     }
+  }
+
+  /**
+   * Whether a request may be answered: not when its reply subject is a
+   * fleet subject, where the answer would go out as this bridge's word (on
+   * its b10.<host>.events, say), published with the bridge's permissions.
+   * A client's inbox is never one.
+   */
+  private answerable(msg: Msg, what: string): boolean {
+    if (msg.reply === undefined || !isFleetSubject(msg.reply)) return true;
+    const held = this.refusedReplies.take(what);
+    if (held !== undefined) this.log.warn({ subject: msg.subject, reply: msg.reply, heldBack: held }, 'fleet request refused: its reply subject is a b10 subject');
+    return false;
   }
 
   /**
