@@ -133,6 +133,8 @@ describe('a fleet of three hosts over a three-node NATS cluster', () => {
     expect(await refuse(['send', 'events', 'ping'])).toMatch(/^b10: group "events" is taken/);
     expect(await refuse(['ps', '--nats', 'nats://'])).toBe('b10: --nats: "nats://" is not a NATS URL (nats://host:port, tls://host:port or host:port)');
     expect(await refuse(['ps', '--nats', ','])).toBe('b10: --nats: no NATS server given');
+    // It waited out the timeout and said no bridge answered.
+    expect(await refuse(['send', 'Boss', 'ping', '--hosts', ''])).toBe('b10: --hosts: no host given (leave it out, and B10_FLEET_HOSTS unset, to address every host)');
   });
 
   it('answer_too_large: an answer larger than NATS takes is an error answer, and the bridge keeps running', async () => {

@@ -55,6 +55,7 @@ async function withFleet<T>(opts: FleetOpts, body: (fleet: FleetClient, hosts: s
   refuse([
     servers.length === 0 ? '--nats: no NATS server given' : undefined,
     ...servers.map((server) => ofOption('--nats', serverProblem(server))),
+    hosts?.length === 0 ? '--hosts: no host given (leave it out, and B10_FLEET_HOSTS unset, to address every host)' : undefined,
     ...(hosts ?? []).map((host) => ofOption('--hosts', hostProblem(host))),
   ]);
   const fleet = await FleetClient.open({
