@@ -16,6 +16,7 @@ import {
 } from '../src/bridge/subjects.js';
 import { maskConfigAnswer, maskSecrets } from '../src/cfgmgr/plugins.js';
 import { fleetExitCode, parseHostList, planHosts, unreachable, type HostOutcome } from '../src/cli/fleet-results.js';
+import { parseMilliseconds } from '../src/options.js';
 import { ROOT } from './helpers/processes.js';
 
 const ok = (host: string): HostOutcome => ({ host, answer: { result: [0, 'pong'] } });
@@ -72,6 +73,13 @@ describe('fleet subjects', () => {
     expect(defaults.events).toBe(false);
     expect(bridgeWanted(defaults)).toBe(false);
     expect(bridgeWanted({ nats: { servers: ['127.0.0.1:4222'] } })).toBe(true);
+  });
+});
+
+describe('fleet options', () => {
+  it('timeout_too_long: a --timeout longer than a Node timer keeps is refused (it fired at once: "cannot connect to NATS: timeout")', () => {
+    expect(parseMilliseconds('2147483647')).toBe(2147483647);
+    expect(() => parseMilliseconds('99999999999')).toThrow('requires at most 2147483647 milliseconds (about 24 days).');
   });
 });
 
