@@ -43,11 +43,15 @@ export function parseMilliseconds(value: string): number {
   return ms;
 }
 
+/** The longest wait Node's timers keep: a longer one fires at once, with a TimeoutOverflowWarning. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function parseMillisecondsOrZero(value: string): number {
   const ms = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(ms)) {
     throw new InvalidArgumentError('requires a whole number of milliseconds.');
   }
+  if (ms > MAX_TIMER_MS) throw new InvalidArgumentError(`requires at most ${MAX_TIMER_MS} milliseconds (about 24 days).`);
   return ms;
 }
 

@@ -12,8 +12,11 @@ import {
   groupOf,
   hostSubject,
   HOSTS_SUBJECT,
+  maskServer,
 } from '../src/bridge/subjects.js';
+import { maskConfigAnswer, maskSecrets } from '../src/cfgmgr/plugins.js';
 import { fleetExitCode, parseHostList, planHosts, unreachable, type HostOutcome } from '../src/cli/fleet-results.js';
+import { parseMilliseconds } from '../src/options.js';
 import { ROOT } from './helpers/processes.js';
 
 const ok = (host: string): HostOutcome => ({ host, answer: { result: [0, 'pong'] } });
@@ -43,6 +46,20 @@ describe('fleet subjects', () => {
     expect(bridgeConfigProblems({ host: '', export: ['Boss'], nats: { servers: ['127.0.0.1:4222', 'tls://nats.example.org:4443'] } })).toEqual([]);
   });
 
+  it('nats_password_masked: a password or token in a NATS URL is masked wherever Bridge\'s configuration is shown or published', () => {
+    expect(maskServer('nats://fleet:s3cret@10.0.0.1:4222')).toBe('nats://fleet:****@10.0.0.1:4222');
+    expect(maskServer('tls://t0ken@nats.example.org:4443')).toBe('tls://****@nats.example.org:4443');
+    expect(maskServer('fleet:s3cret@10.0.0.1:4222')).toBe('fleet:****@10.0.0.1:4222');
+    expect(maskServer('nats://10.0.0.1:4222')).toBe('nats://10.0.0.1:4222');
+    const config = { host: 'ns1', nats: { servers: ['nats://fleet:s3cret@10.0.0.1:4222', '10.0.0.2:4222'], credentials: '' } };
+    // What b10 config show, the console and b10.<host>.events (config_update) show of Bridge.
+    expect(JSON.stringify(maskSecrets('Bridge', config))).not.toContain('s3cret');
+    expect(maskSecrets('Bridge', config)).toEqual({ host: 'ns1', nats: { servers: ['nats://fleet:****@10.0.0.1:4222', '10.0.0.2:4222'], credentials: '' } });
+    expect(config.nats.servers[0]).toBe('nats://fleet:s3cret@10.0.0.1:4222');
+    // The console's get_config of every module at once.
+    expect(JSON.stringify(maskConfigAnswer({}, { Bridge: config, Boss: {} }))).not.toContain('s3cret');
+  });
+
   it('the default host is the hostname\'s first label, made a token', () => {
     expect(defaultHost('ns1.example.org')).toBe('ns1');
     expect(defaultHost('my box')).toBe('my-box');
@@ -56,6 +73,13 @@ describe('fleet subjects', () => {
     expect(defaults.events).toBe(false);
     expect(bridgeWanted(defaults)).toBe(false);
     expect(bridgeWanted({ nats: { servers: ['127.0.0.1:4222'] } })).toBe(true);
+  });
+});
+
+describe('fleet options', () => {
+  it('timeout_too_long: a --timeout longer than a Node timer keeps is refused (it fired at once: "cannot connect to NATS: timeout")', () => {
+    expect(parseMilliseconds('2147483647')).toBe(2147483647);
+    expect(() => parseMilliseconds('99999999999')).toThrow('requires at most 2147483647 milliseconds (about 24 days).');
   });
 });
 

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { connect, errors } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Session } from '../protocol/session.js';
+import { MAX_COMMANDS_IN_FLIGHT } from '../src/bridge/bridge.js';
 import { startNatsCluster, type NatsCluster } from './helpers/nats.js';
 import { ROOT, run, start } from './helpers/processes.js';
 import { boot, type Booted } from './helpers/stack.js';
@@ -117,6 +119,88 @@ describe('a fleet of three hosts over a three-node NATS cluster', () => {
     }
   });
 
+  it('not_a_subject_token: a host, group or server that would not make a NATS subject or URL is a usage error, nothing sent', async () => {
+    const refuse = async (args: string[]): Promise<string> => {
+      const { code, stdout, stderr } = await fleet(cluster.urls, ...args);
+      expect([code, stdout]).toEqual([2, '']);
+      return stderr;
+    };
+    // b10.all.Boss would reach every host, and print one of their answers as if it were a host's.
+    expect(await refuse(['send', 'Boss', 'ping', '--hosts', 'h1,all'])).toBe('b10: --hosts: host "all" is taken: it addresses every host');
+    expect(await refuse(['send', 'Boss', 'ping', '--hosts', '*'])).toBe('b10: --hosts: host "*" must be letters, digits, - and _ only (it is a NATS subject token)');
+    expect(await refuse(['hosts', '--hosts', 'h1.Boss'])).toMatch(/^b10: --hosts: host "h1\.Boss" must be/);
+    expect(await refuse(['send', 'Boss.x', 'ping', '--hosts', 'h1'])).toBe('b10: group "Boss.x" must be letters, digits, - and _ only (it is a NATS subject token)');
+    expect(await refuse(['send', 'events', 'ping'])).toMatch(/^b10: group "events" is taken/);
+    expect(await refuse(['ps', '--nats', 'nats://'])).toBe('b10: --nats: "nats://" is not a NATS URL (nats://host:port, tls://host:port or host:port)');
+    expect(await refuse(['ps', '--nats', ','])).toBe('b10: --nats: no NATS server given');
+    // It waited out the timeout and said no bridge answered.
+    expect(await refuse(['send', 'Boss', 'ping', '--hosts', ''])).toBe('b10: --hosts: no host given (leave it out, and B10_FLEET_HOSTS unset, to address every host)');
+  });
+
+  it('answer_too_large: an answer larger than NATS takes is an error answer, and the bridge keeps running', async () => {
+    const [pid] = stacks[0]!.pidsOf('bridge').slice(-1);
+    const nc = await connect({ servers: cluster.urls });
+    try {
+      // 400,000 bytes that are not UTF-8: each becomes U+FFFD, 3 bytes, in the echoed answer (1.2 MB > max_payload's 1 MB).
+      const command = Buffer.concat([Buffer.from('{"command":["print_message",{"message":"'), Buffer.alloc(400_000, 0xff), Buffer.from('"}]}')]);
+      const msg = await nc.request('b10.h1.Boss', command, { timeout: 5000 });
+      const reply = msg.json() as Line;
+      expect(reply.host).toBe('h1');
+      expect(reply.answer?.result[0]).toBe(1);
+      expect(reply.answer?.result[1]).toMatch(/^the answer \(\d+ bytes\) is larger than NATS's max_payload \(1048576 bytes\)$/);
+      const ping = await nc.request('b10.h1.Boss', JSON.stringify({ command: ['ping'] }), { timeout: 5000 });
+      expect(ping.json()).toEqual({ host: 'h1', answer: { result: [0, 'pong'] } });
+    } finally {
+      await nc.close();
+    }
+    expect(stacks[0]!.pidsOf('bridge').slice(-1)).toEqual([pid]);
+  });
+
+  it('reply_to_fleet_subject: a command or b10.hosts request whose reply subject is a fleet subject is not answered there in the bridge\'s name', async () => {
+    const nc = await connect({ servers: cluster.urls });
+    try {
+      const onFleet: string[] = [];
+      const sub = nc.subscribe('b10.>', { callback: (_err, msg) => void (msg.subject.startsWith('b10.h1.Boss') || onFleet.push(`${msg.subject} ${msg.string()}`)) });
+      await nc.flush();
+      for (const reply of ['b10.h1.events', 'b10.h2.Boss', 'b10.hosts']) nc.publish('b10.h1.Boss', JSON.stringify({ command: ['print_message', { message: 'spoof' }] }), { reply });
+      nc.publish('b10.hosts', '', { reply: 'b10.h2.events' });
+      // Every bridge has answered b10.hosts once this discovery is over (no new answer for a moment).
+      for await (const _info of await nc.requestMany('b10.hosts', '', { strategy: 'stall', maxWait: 5000 }));
+      // Commands on one subscription are taken in order: once this one is answered, the three before it were taken.
+      const ping = await nc.request('b10.h1.Boss', JSON.stringify({ command: ['ping'] }), { timeout: 5000 });
+      expect(ping.json()).toEqual({ host: 'h1', answer: { result: [0, 'pong'] } });
+      await nc.flush();
+      sub.unsubscribe();
+      expect(onFleet.filter((m) => m.includes('spoof') || m.includes('"export"'))).toEqual([]);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('commands_in_flight_bounded: beyond MAX_COMMANDS_IN_FLIGHT commands waiting on a slow module, a command is answered busy at once', async () => {
+    const slow = await Session.connect({ port: stacks[1]!.port, tokenFile: stacks[1]!.tokenFile });
+    const nc = await connect({ servers: cluster.urls });
+    const since = stacks[1]!.boss.logs.length;
+    try {
+      // A module that takes every command and never answers.
+      await slow.subscribe('Slow');
+      expect((await stacks[1]!.b10('config', 'set', 'Bridge/export', JSON.stringify([...EXPORTED, 'Slow']))).code).toBe(0);
+      await bridgeListening(stacks[1]!, since);
+      const command = JSON.stringify({ command: ['anything'] });
+      const replies = await Promise.all(
+        Array.from({ length: MAX_COMMANDS_IN_FLIGHT + 1 }, async () => ((await nc.request('b10.h2.Slow', command, { timeout: 10_000 })).json() as Line).answer!.result[1]),
+      );
+      expect(replies.filter((r) => String(r).startsWith('busy'))).toEqual([`busy: ${MAX_COMMANDS_IN_FLIGHT} fleet commands are in progress on h2; try again`]);
+      expect(replies.filter((r) => /^Slow did not answer within \d+ ms$/.test(String(r)))).toHaveLength(MAX_COMMANDS_IN_FLIGHT);
+    } finally {
+      await nc.close();
+      await slow.close();
+      const restoring = stacks[1]!.boss.logs.length;
+      expect((await stacks[1]!.b10('config', 'set', 'Bridge/export', JSON.stringify(EXPORTED))).code).toBe(0);
+      await bridgeListening(stacks[1]!, restoring);
+    }
+  }, 30_000);
+
   it('events_published: with Bridge/events on, a committed configuration change goes out on b10.<host>.events', async () => {
     const status = JSON.parse((await stacks[0]!.b10('send', 'Bridge', 'status')).stdout) as { server: string };
     // On the bridge's own node: once flushed, the subscription is there before anything is published.
@@ -226,6 +310,82 @@ describe('Bridge configured on a stack where the bridge never ran', () => {
       expect(none.code).toBe(3);
       const nobody = await fleet(cluster.urls, 'send', 'Boss', 'ping', '-t', '500');
       expect([nobody.code, nobody.stdout, nobody.stderr]).toEqual([3, '', 'b10: no b10 bridge answered on NATS within 500 ms']);
+    } finally {
+      for (const stop of cleanups.reverse()) await stop();
+    }
+  }, 30_000);
+});
+
+describe('b10 fleet --help', () => {
+  it('help_says_each_default_once: every fleet command\'s help names the options, --continue\'s default said once', async () => {
+    for (const command of [['hosts'], ['send'], ['ps'], ['config', 'set'], ['events']]) {
+      const { code, stdout } = await run('src/cli/main.js', ['fleet', ...command, '--help']);
+      expect(code).toBe(0);
+      for (const option of ['--nats <urls>', '--creds <file>', '--hosts <names>', '-t, --timeout <ms>']) expect(stdout).toContain(option);
+    }
+    const { stdout } = await run('src/cli/main.js', ['fleet', 'config', 'set', '--help']);
+    expect(stdout.replace(/\s+/g, ' ')).toContain('--continue go on with the other hosts after one fails (default: stop at the first failure) --nats');
+  });
+});
+
+describe('b10 fleet events of named hosts', () => {
+  it('events_of_named_hosts: fleet events --hosts prints the events of those hosts only', async () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      const cluster = await startNatsCluster(1, (stop) => void cleanups.push(stop));
+      const [h1, h2] = await Promise.all(
+        ['e1', 'e2'].map((host) => boot({}, [], { Bridge: { nats: { servers: cluster.urls }, host, events: true } }, (stop) => void cleanups.push(stop))),
+      );
+      await Promise.all([bridgeListening(h1!), bridgeListening(h2!)]);
+      const nc = await connect({ servers: cluster.urls });
+      cleanups.push(() => nc.close());
+      const seen = nc.subscribe('b10.e1.events');
+      await nc.flush();
+      const watcher = start('src/cli/main.js', ['fleet', 'events', '-n', '1', '--hosts', 'e2', '--nats', cluster.urls[0]!]);
+      cleanups.push(() => watcher.stop());
+      await watcher.waitForLog((l) => l.msg === 'b10: listening to b10.e2.events on ' + cluster.urls[0]!.replace('nats://', ''), 'fleet events listening');
+      // e1's event is published after the watcher's subscription was made (one node): it would have been printed.
+      expect((await h1!.b10('config', 'set', 'Bridge/timeout', '4001')).code).toBe(0);
+      for await (const msg of seen) if ((msg.json() as { config?: { timeout?: number } }).config?.timeout === 4001) break;
+      expect((await h2!.b10('config', 'set', 'Bridge/timeout', '4002')).code).toBe(0);
+      expect(await watcher.exited).toEqual({ code: 0, signal: null });
+      await watcher.drained;
+      expect(JSON.parse(watcher.stdout)).toMatchObject({ host: 'e2', event: 'config_update', module: 'Bridge', config: { timeout: 4002 } });
+    } finally {
+      for (const stop of cleanups.reverse()) await stop();
+    }
+  }, 30_000);
+});
+
+describe('a bridge whose NATS goes away', () => {
+  it('status_while_disconnected: Bridge status says server null while NATS is down', async () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      const cluster = await startNatsCluster(1, (stop) => void cleanups.push(stop));
+      const stack = await boot({}, [], { Bridge: { nats: { servers: cluster.urls }, host: 'lonely' } }, (stop) => void cleanups.push(stop));
+      await bridgeListening(stack);
+      const status = async (): Promise<{ server: string | null }> => JSON.parse((await stack.b10('send', 'Bridge', 'status')).stdout) as { server: string | null };
+      expect((await status()).server).toBe(cluster.nodes[0]!.address);
+      const since = stack.boss.logs.length;
+      await cluster.stop();
+      await stack.boss.waitForLog((l) => l.component === 'bridge' && l.msg === 'NATS connection lost: reconnecting', 'bridge lost NATS', since);
+      expect((await status()).server).toBeNull();
+    } finally {
+      for (const stop of cleanups.reverse()) await stop();
+    }
+  }, 30_000);
+
+  it('events_connection_lost: fleet events exits 3 saying so when NATS goes away (it exited 0 as if done)', async () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      const cluster = await startNatsCluster(1, (stop) => void cleanups.push(stop));
+      const watcher = start('src/cli/main.js', ['fleet', 'events', '--nats', cluster.urls[0]!]);
+      cleanups.push(() => watcher.stop());
+      await watcher.waitForLog((l) => String(l.msg).startsWith('b10: listening to b10.*.events'), 'fleet events listening');
+      await cluster.stop();
+      expect(await watcher.exited).toEqual({ code: 3, signal: null });
+      await watcher.drained;
+      expect(watcher.stderrLines.at(-1)).toMatch(/^b10: lost the NATS connection(: .+)?$/);
     } finally {
       for (const stop of cleanups.reverse()) await stop();
     }

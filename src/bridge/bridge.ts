@@ -8,7 +8,7 @@ import { eventFrom } from '../cmdctl/events.js';
 import type { Logger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
 import { natsOptions } from './nats.js';
-import { commandSubjects, eventsSubject, groupOf, HOSTS_SUBJECT, type NatsSettings } from './subjects.js';
+import { commandSubjects, eventsSubject, groupOf, HOSTS_SUBJECT, isFleetSubject, maskServer, type NatsSettings } from './subjects.js';
 import type { FleetEvent, FleetReply, HostInfo } from './wire.js';
 
 /** Bridge's configuration as the bridge runs on it, host resolved. */
@@ -25,6 +25,12 @@ export interface BridgeSettings {
 const RECONNECT_WAIT_MS = 250;
 /** The longest wait between tries to join NATS at all. */
 const MAX_JOIN_WAIT_MS = 5000;
+/**
+ * Fleet commands a bridge runs at once; more are answered "busy". Each
+ * holds its command (up to NATS's max_payload, 1 MB) until the local
+ * module answers, so this bounds the bridge's memory under a burst.
+ */
+export const MAX_COMMANDS_IN_FLIGHT = 64;
 
 /**
  * One host's bus joined to NATS: a command arriving on one of its exported
@@ -40,6 +46,11 @@ export class Bridge {
   /** Counts connections asked for, so one still connecting when the settings change is dropped. */
   private generation = 0;
   private readonly joinFailures = new LogThrottle();
+  private readonly refusedReplies = new LogThrottle();
+  private readonly busyRefusals = new LogThrottle();
+  private inFlight = 0;
+  /** Whether the connection is up: the client keeps its server while it tries to reconnect. */
+  private connected = false;
 
   constructor(
     private readonly bus: Session,
@@ -70,7 +81,7 @@ export class Bridge {
       host: this.settings?.host,
       export: this.settings?.export ?? [],
       events: this.settings?.events ?? false,
-      server: this.nc && !this.nc.isClosed() ? this.nc.getServer() || null : null,
+      server: this.nc && this.connected && !this.nc.isClosed() ? this.nc.getServer() || null : null,
     };
   }
 
@@ -102,7 +113,7 @@ export class Bridge {
         break;
       } catch (err) {
         const held = this.joinFailures.take((err as Error).message);
-        if (held !== undefined) this.log.warn({ err: (err as Error).message, servers: options.servers, heldBack: held }, 'cannot join NATS: trying again');
+        if (held !== undefined) this.log.warn({ err: (err as Error).message, servers: this.settings?.nats.servers.map(maskServer), heldBack: held }, 'cannot join NATS: trying again');
         await sleep(wait);
       }
     }
@@ -112,17 +123,22 @@ export class Bridge {
       return;
     }
     this.nc = nc;
+    this.connected = true;
     this.log.info({ server: nc.getServer(), host: this.settings?.host }, 'joined NATS');
     void this.watch(nc);
     this.subscribe();
   }
 
-  /** Logs the connection's ups and downs: an operator sees the bridge move to another node. */
+  /** Follows the connection's ups and downs, and logs them: an operator sees the bridge move to another node. */
   private async watch(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
-      if (status.type === 'disconnect') this.log.warn({ server: status.server }, 'NATS connection lost: reconnecting');
-      else if (status.type === 'reconnect') this.log.info({ server: status.server }, 'NATS reconnected');
-      else if (status.type === 'error') this.log.warn({ err: String(status.error) }, 'NATS error');
+      if (status.type === 'disconnect') {
+        if (nc === this.nc) this.connected = false;
+        this.log.warn({ server: status.server }, 'NATS connection lost: reconnecting');
+      } else if (status.type === 'reconnect') {
+        if (nc === this.nc) this.connected = true;
+        this.log.info({ server: status.server }, 'NATS reconnected');
+      } else if (status.type === 'error') this.log.warn({ err: String(status.error) }, 'NATS error');
     }
   }
 
@@ -134,7 +150,11 @@ export class Bridge {
     // Host and export are those subscribed with (a change subscribes again); events and timeout are read as they are now.
     const info = (): HostInfo => ({ host: settings.host, export: settings.export, events: this.settings?.events ?? false });
     this.subscriptions = [
-      nc.subscribe(HOSTS_SUBJECT, { callback: (_err, msg) => void msg.respond(JSON.stringify(info())) }),
+      nc.subscribe(HOSTS_SUBJECT, {
+        callback: (err, msg) => {
+          if (!err && this.answerable(msg, HOSTS_SUBJECT)) msg.respond(JSON.stringify(info()));
+        },
+      }),
       ...commandSubjects(settings.host, settings.export).map((subject) =>
         nc.subscribe(subject, { callback: (err, msg) => void (err ? undefined : this.onRequest(msg, settings.host)) }),
       ),
@@ -145,8 +165,50 @@ export class Bridge {
   /** A fleet command: sent on the local bus, its answer sent back with the host's name. */
   private async onRequest(msg: Msg, host: string): Promise<void> {
     const group = groupOf(msg.subject)!;
-    const reply: FleetReply = { host, answer: await this.localAnswer(group, msg, this.settings?.timeout ?? DEFAULT_TIMEOUT_MS) };
-    msg.respond(JSON.stringify(reply));
+    if (!this.answerable(msg, group)) return;
+    if (this.inFlight >= MAX_COMMANDS_IN_FLIGHT) {
+      const held = this.busyRefusals.take(group);
+      if (held !== undefined) this.log.warn({ group, inFlight: this.inFlight, heldBack: held }, 'fleet command refused: too many in progress');
+      const busy = createAnswer(RCODE_ERROR, `busy: ${MAX_COMMANDS_IN_FLIGHT} fleet commands are in progress on ${host}; try again`) as FleetReply['answer'];
+      msg.respond(JSON.stringify({ host, answer: busy } satisfies FleetReply));
+      return;
+    }
+    this.inFlight++;
+    try {
+      const answer = await this.localAnswer(group, msg, this.settings?.timeout ?? DEFAULT_TIMEOUT_MS);
+      msg.respond(this.replyText(host, answer, msg.data.length));
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /**
+   * Whether a request may be answered: not when its reply subject is a
+   * fleet subject, where the answer would go out as this bridge's word (on
+   * its b10.<host>.events, say), published with the bridge's permissions.
+   * A client's inbox is never one.
+   */
+  private answerable(msg: Msg, what: string): boolean {
+    if (msg.reply === undefined || !isFleetSubject(msg.reply)) return true;
+    const held = this.refusedReplies.take(what);
+    if (held !== undefined) this.log.warn({ subject: msg.subject, reply: msg.reply, heldBack: held }, 'fleet request refused: its reply subject is a b10 subject');
+    return false;
+  }
+
+  /**
+   * The reply as sent. One larger than the server takes (its max_payload,
+   * 1 MB by default; an answer can outgrow the command that asked for it)
+   * would make the NATS client throw and the bridge stop: an error answer
+   * saying so goes instead.
+   */
+  private replyText(host: string, answer: FleetReply['answer'], requestBytes: number): string {
+    const text = JSON.stringify({ host, answer } satisfies FleetReply);
+    const max = this.nc?.info?.max_payload;
+    const bytes = Buffer.byteLength(text);
+    if (max === undefined || bytes <= max) return text;
+    this.log.warn({ bytes, max, requestBytes }, 'fleet answer too large for NATS: an error answer sent instead');
+    const tooLarge = createAnswer(RCODE_ERROR, `the answer (${bytes} bytes) is larger than NATS's max_payload (${max} bytes)`) as FleetReply['answer'];
+    return JSON.stringify({ host, answer: tooLarge } satisfies FleetReply);
   }
 
   private async localAnswer(group: string, msg: Msg, timeout: number): Promise<FleetReply['answer']> {

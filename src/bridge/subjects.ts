@@ -42,6 +42,11 @@ export function commandSubjects(host: string, exported: readonly string[]): stri
   return exported.flatMap((group) => [hostSubject(host, group), allSubject(group)]);
 }
 
+/** Whether `subject` is one of the fleet's own (b10. and on). */
+export function isFleetSubject(subject: string): boolean {
+  return subject === ROOT || subject.startsWith(`${ROOT}.`);
+}
+
 /** The group a command subject addresses; undefined for a subject of another shape. */
 export function groupOf(subject: string): string | undefined {
   const parts = subject.split('.');
@@ -49,14 +54,14 @@ export function groupOf(subject: string): string | undefined {
 }
 
 /** Why `host` cannot be a fleet host name; undefined when it can. */
-function hostProblem(host: string): string | undefined {
+export function hostProblem(host: string): string | undefined {
   if (!TOKEN.test(host)) return `host "${host}" must be letters, digits, - and _ only (it is a NATS subject token)`;
   if (host === ALL) return `host "${ALL}" is taken: it addresses every host`;
   return undefined;
 }
 
-/** Why `group` cannot be exported; undefined when it can. */
-function groupProblem(group: string): string | undefined {
+/** Why `group` cannot be exported (nor addressed); undefined when it can. */
+export function groupProblem(group: string): string | undefined {
   if (!TOKEN.test(group)) return `group "${group}" must be letters, digits, - and _ only (it is a NATS subject token)`;
   if (group === EVENTS) return `group "${EVENTS}" is taken: b10.<host>.events carries the host's events`;
   return undefined;
@@ -107,16 +112,37 @@ export function bridgeConfigProblems(config: Config): string[] {
     if (problem) problems.push(`export[${i}]: ${problem}`);
   });
   natsSettings(config).servers.forEach((server, i) => {
-    if (!serverUrlOk(server)) problems.push(`nats/servers[${i}]: "${server}" is not a NATS URL (nats://host:port, tls://host:port or host:port)`);
+    const problem = serverProblem(server);
+    if (problem) problems.push(`nats/servers[${i}]: ${problem}`);
   });
   return problems;
 }
 
-function serverUrlOk(server: string): boolean {
+/**
+ * A server URL as shown, published and logged: a password in it
+ * (nats://user:password@host) or a token (nats://token@host) replaced by ****.
+ */
+export function maskServer(server: string): string {
+  return server.replace(/^([a-z]+:\/\/)?([^@/]*)@/i, (_match, scheme: string | undefined, userinfo: string) => {
+    const colon = userinfo.indexOf(':');
+    return `${scheme ?? ''}${colon === -1 ? '****' : `${userinfo.slice(0, colon)}:****`}@`;
+  });
+}
+
+/** Bridge's configuration as operators and the fleet's events are shown it: the servers' passwords masked. */
+export function maskBridgeConfig(config: Config): Config {
+  const nats = config.nats as Config | undefined;
+  if (!nats || !Array.isArray(nats.servers)) return config;
+  return { ...config, nats: { ...nats, servers: nats.servers.map((server) => (typeof server === 'string' ? maskServer(server) : server)) } };
+}
+
+/** Why `server` is not a NATS server URL; undefined when it is. */
+export function serverProblem(server: string): string | undefined {
+  const problem = `"${server}" is not a NATS URL (nats://host:port, tls://host:port or host:port)`;
   try {
     const url = new URL(server.includes('://') ? server : `nats://${server}`);
-    return ['nats:', 'tls:'].includes(url.protocol) && url.hostname !== '';
+    return ['nats:', 'tls:'].includes(url.protocol) && url.hostname !== '' ? undefined : problem;
   } catch {
-    return false;
+    return problem;
   }
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../../protocol/config-data.js';
 import { loadSpecFile, type ModuleSpec } from '../../protocol/spec.js';
-import { BRIDGE_MODULE, bridgeConfigProblems } from '../bridge/subjects.js';
+import { BRIDGE_MODULE, bridgeConfigProblems, maskBridgeConfig } from '../bridge/subjects.js';
 import { keyEntriesProblems, maskKeyEntry } from '../dns/tsig.js';
 import { PROJECT_ROOT } from '../paths.js';
 
@@ -38,23 +38,26 @@ export async function loadPlugins(): Promise<Map<string, ConfigPlugin>> {
 
 /**
  * A module's configuration as operators are shown it (`b10 config show`,
- * the web console): the TSIG secrets replaced by ****. Everything else as it is.
+ * the web console): the TSIG secrets, and passwords in Bridge's NATS URLs,
+ * replaced by ****. Everything else as it is.
  */
 export function maskSecrets(module: string, config: unknown): unknown {
-  if (module !== TSIG_KEYS || config === null || typeof config !== 'object' || Array.isArray(config)) return config;
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) return config;
+  if (module === BRIDGE_MODULE) return maskBridgeConfig(config as Config);
+  if (module !== TSIG_KEYS) return config;
   const { keys } = config as Config;
   return Array.isArray(keys) ? { ...config, keys: keys.map(maskKeyEntry) } : config;
 }
 
 /**
- * A get_config answer as an operator may see it: the keyring's secrets
- * masked, whether the whole configuration was asked (`args` without a
+ * A get_config answer as an operator may see it: the keyring's secrets and
+ * Bridge's NATS passwords masked, whether the whole configuration was asked (`args` without a
  * module_name) or tsig_keys's alone. Daemons read the keyring unmasked
  * over the bus; only what leaves for an operator goes through here.
  */
 export function maskConfigAnswer(args: unknown, value: unknown): unknown {
   const module = (args as { module_name?: unknown } | null | undefined)?.module_name;
   if (typeof module === 'string') return maskSecrets(module, value);
-  if (value === null || typeof value !== 'object' || !(TSIG_KEYS in value)) return value;
-  return { ...value, [TSIG_KEYS]: maskSecrets(TSIG_KEYS, (value as Record<string, unknown>)[TSIG_KEYS]) };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([name, config]) => [name, maskSecrets(name, config)]));
 }

@@ -5,7 +5,7 @@ import { answerValue, createCommand, parseAnswer } from '../../protocol/message.
 import type { Session } from '../../protocol/session.js';
 import { ConfigClient } from '../cfgmgr/client.js';
 import { natsOptions } from '../bridge/nats.js';
-import { ALL_EVENTS_SUBJECT, HOSTS_SUBJECT, hostSubject } from '../bridge/subjects.js';
+import { ALL_EVENTS_SUBJECT, eventsSubject, HOSTS_SUBJECT, hostSubject, maskServer } from '../bridge/subjects.js';
 import type { FleetReply, FleetRequest, HostInfo } from '../bridge/wire.js';
 import { NO_RECIPIENT, planHosts, unreachable, type HostOutcome } from './fleet-results.js';
 
@@ -52,7 +52,7 @@ export class FleetClient {
     try {
       return new FleetClient(await connect({ ...base, timeout: options.timeout, maxReconnectAttempts: 1 }), options.timeout);
     } catch (err) {
-      throw new ClosedError(`cannot connect to NATS at ${options.servers.join(', ')}: ${(err as Error).message}`, { cause: err });
+      throw new ClosedError(`cannot connect to NATS at ${options.servers.map(maskServer).join(', ')}: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -166,20 +166,44 @@ export class FleetClient {
   }
 
   /**
-   * Every event of the hosts (b10.*.events), until `signal` aborts or
-   * `count` were given; `onListening` once the server has the subscription.
+   * The hosts' events (b10.*.events, or b10.<host>.events of each of
+   * `hosts`), until `signal` aborts or `count` were given; `onListening`
+   * once the server has the subscriptions. ClosedError when the connection
+   * is lost for good (no server of the cluster takes it back).
    */
-  async events(onEvent: (event: unknown) => void, count: number | undefined, signal: AbortSignal, onListening: (server: string) => void): Promise<void> {
-    const sub = this.nc.subscribe(ALL_EVENTS_SUBJECT, count === undefined ? {} : { max: count });
-    signal.addEventListener('abort', () => sub.unsubscribe(), { once: true });
-    await this.nc.flush();
-    onListening(this.nc.getServer());
-    for await (const msg of sub) {
-      try {
-        onEvent(msg.json());
-      } catch {
-        continue;
-      }
-    }
+  async events(
+    onEvent: (event: unknown) => void,
+    options: { count?: number; hosts?: readonly string[]; signal: AbortSignal; onListening: (server: string) => void },
+  ): Promise<void> {
+    const subjects = options.hosts === undefined ? [ALL_EVENTS_SUBJECT] : options.hosts.map(eventsSubject);
+    let given = 0;
+    await new Promise<void>((resolve, reject) => {
+      let finished = false;
+      const done = (): void => {
+        finished = true;
+        for (const sub of subs) sub.unsubscribe();
+        resolve();
+      };
+      const subs = subjects.map((subject) =>
+        this.nc.subscribe(subject, {
+          callback: (err, msg) => {
+            if (err || given === options.count) return;
+            let event: unknown;
+            try {
+              event = msg.json();
+            } catch {
+              return;
+            }
+            onEvent(event);
+            if (++given === options.count) done();
+          },
+        }),
+      );
+      options.signal.addEventListener('abort', done, { once: true });
+      void this.nc.closed().then((err) => {
+        if (!finished) reject(new ClosedError(`lost the NATS connection${err ? `: ${err.message}` : ''}`));
+      });
+      void this.nc.flush().then(() => options.onListening(this.nc.getServer()), done);
+    });
   }
 }

@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
+import { UsageError } from '../../protocol/errors.js';
 import { BOSS } from '../../protocol/groups.js';
 import { RCODE_OK } from '../../protocol/message.js';
+import { ALL_EVENTS_SUBJECT, eventsSubject, groupProblem, hostProblem, serverProblem } from '../bridge/subjects.js';
 import { splitTarget } from '../cfgmgr/client.js';
 import { EXIT_OK, EXIT_UNREACHABLE, parseCount, parseMilliseconds } from '../options.js';
 import { processTable, type Row } from './boss.js';
@@ -38,9 +40,26 @@ function withFleetOptions(command: Command): Command {
     .addOption(new Option('-t, --timeout <ms>', 'how long each host may take to answer').argParser(parseMilliseconds).default(DEFAULT_FLEET_TIMEOUT_MS));
 }
 
+/** UsageError for the first problem there is. */
+function refuse(problems: (string | undefined)[]): void {
+  const problem = problems.find((p) => p !== undefined);
+  if (problem !== undefined) throw new UsageError(problem);
+}
+
+const ofOption = (option: string, problem: string | undefined): string | undefined => (problem === undefined ? undefined : `${option}: ${problem}`);
+
 async function withFleet<T>(opts: FleetOpts, body: (fleet: FleetClient, hosts: string[] | undefined) => Promise<T>): Promise<T> {
+  const servers = parseHostList(opts.nats);
+  const hosts = opts.hosts === undefined ? undefined : parseHostList(opts.hosts);
+  // Checked before anything is sent: a host "all" or "*" would make a subject that reaches other hosts than named, or none.
+  refuse([
+    servers.length === 0 ? '--nats: no NATS server given' : undefined,
+    ...servers.map((server) => ofOption('--nats', serverProblem(server))),
+    hosts?.length === 0 ? '--hosts: no host given (leave it out, and B10_FLEET_HOSTS unset, to address every host)' : undefined,
+    ...(hosts ?? []).map((host) => ofOption('--hosts', hostProblem(host))),
+  ]);
   const fleet = await FleetClient.open({
-    servers: parseHostList(opts.nats),
+    servers,
     creds: opts.creds,
     tlsCa: opts.tlsCa,
     tlsCert: opts.tlsCert,
@@ -48,7 +67,7 @@ async function withFleet<T>(opts: FleetOpts, body: (fleet: FleetClient, hosts: s
     timeout: opts.timeout,
   });
   try {
-    return await body(fleet, opts.hosts === undefined ? undefined : parseHostList(opts.hosts));
+    return await body(fleet, hosts);
   } finally {
     await fleet.close();
   }
@@ -87,6 +106,7 @@ function sendCommand(): Command {
       .argument('[args_json]', 'command arguments as JSON, e.g. \'{"message":"hi"}\''),
   ).action(async (group: string, name: string, argsJson: string | undefined, opts: FleetOpts) => {
     const args = argsJson === undefined ? undefined : parseJsonArgument('ARGS_JSON', argsJson);
+    refuse([groupProblem(group)]);
     report(await withFleet(opts, (fleet, named) => fleet.send(group, name, args, named)), opts.timeout);
   });
 }
@@ -117,11 +137,11 @@ function configCommand(): Command {
       .description('set MODULE/PATH on each host in turn (ConfigManager must be exported); one JSON line per host: {host, changed} or {host, error}')
       .argument('<target>', 'MODULE/PATH, e.g. Auth/listen_on[0]/port')
       .argument('<value_json>', 'the new value as JSON')
-      .option('--continue', 'go on with the other hosts after one fails (default: stop at the first failure)', false),
-  ).action(async (target: string, valueJson: string, opts: FleetOpts & { continue: boolean }) => {
+      .option('--continue', 'go on with the other hosts after one fails (default: stop at the first failure)'),
+  ).action(async (target: string, valueJson: string, opts: FleetOpts & { continue?: true }) => {
     const value = parseJsonArgument('VALUE_JSON', valueJson);
     splitTarget(target);
-    report(await withFleet(opts, (fleet, named) => fleet.configSet(target, value, named, opts.continue)), opts.timeout);
+    report(await withFleet(opts, (fleet, named) => fleet.configSet(target, value, named, opts.continue === true)), opts.timeout);
   });
   return new Command('config').description('change configuration across the fleet').addCommand(set);
 }
@@ -129,13 +149,16 @@ function configCommand(): Command {
 function eventsCommand(): Command {
   return withFleetOptions(
     new Command('events')
-      .description('print the hosts\' events (b10.*.events: component states, configuration changes, zone loads) as JSON lines until interrupted')
+      .description('print the hosts\' events (b10.*.events, or those of the hosts in --hosts: component states, configuration changes, zone loads) as JSON lines until interrupted')
       .addOption(new Option('-n, --count <n>', 'stop after this many events').argParser(parseCount)),
   ).action(async (opts: FleetOpts & { count?: number }) => {
     const stop = new AbortController();
     process.once('SIGINT', () => stop.abort());
-    const listening = (server: string): boolean => process.stderr.write(`b10: listening to b10.*.events on ${server}\n`);
-    await withFleet(opts, (fleet) => fleet.events(printJson, opts.count, stop.signal, listening));
+    await withFleet(opts, (fleet, hosts) => {
+      const subjects = hosts === undefined ? ALL_EVENTS_SUBJECT : hosts.map(eventsSubject).join(', ');
+      const onListening = (server: string): boolean => process.stderr.write(`b10: listening to ${subjects} on ${server}\n`);
+      return fleet.events(printJson, { count: opts.count, hosts, signal: stop.signal, onListening });
+    });
   });
 }
 
