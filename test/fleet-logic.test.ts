@@ -107,4 +107,16 @@ describe('fleet answers and exit codes', () => {
     ]);
     expect(parseHostList('a,b c,,a')).toEqual(['a', 'b', 'c']);
   });
+
+  it('host_name_shared: a name two bridges answered under is planned with the reason, not sent', () => {
+    const found = [
+      { host: 'a', export: ['Boss'], events: false },
+      { host: 'b', export: ['Boss'], events: false },
+      { host: 'a', export: ['Boss'], events: false },
+    ];
+    expect(planHosts(undefined, found, 'Boss')).toEqual([
+      { host: 'a', exported: true, shared: '2 bridges answer as host a: give each its own Bridge/host (nothing sent to it)' },
+      { host: 'b', exported: true },
+    ]);
+  });
 });

@@ -119,6 +119,30 @@ describe('a fleet of three hosts over a three-node NATS cluster', () => {
     }
   });
 
+  it('host_name_shared: a second bridge answering as h2 makes h2 an error everywhere, and neither of them runs the command', async () => {
+    // Stopped when the test ends, before the next one.
+    const twin = await boot({}, [], { Bridge: { nats: { servers: cluster.urls }, host: 'h2', export: EXPORTED } });
+    await bridgeListening(twin);
+    const shared = '2 bridges answer as host h2: give each its own Bridge/host (nothing sent to it)';
+    const listed = await fleet(cluster.urls, 'hosts');
+    expect(lines(listed.stdout).map((l) => [l.host, l.error])).toEqual([
+      ['h1', undefined],
+      ['h2', shared],
+      ['h3', undefined],
+    ]);
+    expect(listed.code).toBe(1);
+    const sent = await fleet(cluster.urls, 'send', 'Boss', 'print_message', '{"message":"to the twins"}');
+    expect(lines(sent.stdout).sort((a, b) => a.host.localeCompare(b.host))).toEqual([
+      { host: 'h1', answer: { result: [0, 'to the twins'] } },
+      { host: 'h2', error: shared },
+      { host: 'h3', answer: { result: [0, 'to the twins'] } },
+    ]);
+    expect(sent.code).toBe(1);
+    const printed = (l: { msg?: unknown; message?: unknown }) => l.msg === 'print_message' && l.message === 'to the twins';
+    await stacks[0]!.boss.waitForLog(printed, 'h1 printed the message');
+    expect([stacks[1]!.boss.logs.some(printed), twin.boss.logs.some(printed)]).toEqual([false, false]);
+  });
+
   it('not_a_subject_token: a host, group or server that would not make a NATS subject or URL is a usage error, nothing sent', async () => {
     const refuse = async (args: string[]): Promise<string> => {
       const { code, stdout, stderr } = await fleet(cluster.urls, ...args);

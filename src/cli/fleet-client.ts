@@ -61,12 +61,13 @@ export class FleetClient {
   }
 
   /**
-   * The bridges that answer b10.hosts within the timeout, by name. With
-   * `named`, done as soon as each of those answered; otherwise once no new
-   * answer came for a moment (NATS's "stall" strategy).
+   * The bridges that answer b10.hosts within the timeout, one entry each (a
+   * name twice: two bridges share it). With `named`, done as soon as each of
+   * those answered; otherwise once no new answer came for a moment (NATS's
+   * "stall" strategy).
    */
   async discover(named?: readonly string[]): Promise<HostInfo[]> {
-    const found = new Map<string, HostInfo>();
+    const found: HostInfo[] = [];
     const missing = new Set(named);
     try {
       const replies = await this.nc.requestMany(HOSTS_SUBJECT, '', { strategy: named ? 'timer' : 'stall', maxWait: this.timeout });
@@ -78,14 +79,14 @@ export class FleetClient {
           continue;
         }
         if (!isHostInfo(info)) continue;
-        found.set(info.host, info);
+        found.push(info);
         missing.delete(info.host);
         if (named && missing.size === 0) break;
       }
     } catch (err) {
       if (!(err instanceof errors.NoRespondersError)) throw err;
     }
-    return [...found.values()];
+    return found;
   }
 
   /** One host's reply to a command; undefined when it did not answer by `deadline`. */
@@ -117,7 +118,8 @@ export class FleetClient {
     const plan = planHosts(named, await this.discover(named), group);
     const request = createCommand(name, args) as FleetRequest;
     return Promise.all(
-      plan.map(async ({ host, exported }): Promise<HostOutcome> => {
+      plan.map(async ({ host, exported, shared }): Promise<HostOutcome> => {
+        if (shared) return { host, error: shared };
         if (exported === false) return { host, answer: NO_RECIPIENT };
         return (await this.ask(host, group, request, Date.now() + this.timeout)) ?? unreachable(host, this.timeout);
       }),
@@ -132,9 +134,13 @@ export class FleetClient {
   async configSet(target: string, value: unknown, named: readonly string[] | undefined, keepGoing: boolean): Promise<HostOutcome[]> {
     const plan = planHosts(named, await this.discover(named), 'ConfigManager');
     const outcomes: HostOutcome[] = [];
-    for (const { host, exported } of plan) {
+    for (const { host, exported, shared } of plan) {
       if (outcomes.some((o) => !('changed' in o)) && !keepGoing) {
         outcomes.push({ host, skipped: 'not tried: a host before it failed (--continue goes on)' });
+        continue;
+      }
+      if (shared) {
+        outcomes.push({ host, error: shared });
         continue;
       }
       if (exported === false) {

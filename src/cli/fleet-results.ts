@@ -37,12 +37,29 @@ export function fleetExitCode(outcomes: readonly HostOutcome[]): number {
  * that answered discovery, by name. Each comes with whether it is known to
  * export the group: a host that answered discovery without it is answered
  * "No such recipient" without asking, one that did not answer is asked
- * (and reported as not answering when it does not).
+ * (and reported as not answering when it does not). `found` has one entry
+ * per bridge that answered: a name found twice is shared by two bridges.
  */
-export function planHosts(named: readonly string[] | undefined, found: readonly HostInfo[], group: string): { host: string; exported: boolean | undefined }[] {
+export function planHosts(
+  named: readonly string[] | undefined,
+  found: readonly HostInfo[],
+  group: string,
+): { host: string; exported: boolean | undefined; shared?: string }[] {
   const exports = new Map(found.map((h) => [h.host, h.export]));
   const hosts = named ?? [...exports.keys()].sort();
-  return hosts.map((host) => ({ host, exported: exports.has(host) ? exports.get(host)!.includes(group) : undefined }));
+  return hosts.map((host) => {
+    const problem = sharedName(found, host);
+    return { host, exported: exports.has(host) ? exports.get(host)!.includes(group) : undefined, ...(problem && { shared: problem }) };
+  });
+}
+
+/**
+ * Why `host` may not be sent a command, when more than one bridge answered
+ * discovery under its name: each would run it, and the fleet would report one.
+ */
+export function sharedName(found: readonly HostInfo[], host: string): string | undefined {
+  const bridges = found.filter((f) => f.host === host).length;
+  return bridges > 1 ? `${bridges} bridges answer as host ${host}: give each its own Bridge/host (nothing sent to it)` : undefined;
 }
 
 /** Hosts named on the command line: "a,b c" -> [a, b, c], duplicates dropped. */

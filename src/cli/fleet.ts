@@ -4,11 +4,11 @@ import { BOSS } from '../../protocol/groups.js';
 import { RCODE_OK } from '../../protocol/message.js';
 import { ALL_EVENTS_SUBJECT, eventsSubject, groupProblem, hostProblem, serverProblem } from '../bridge/subjects.js';
 import { splitTarget } from '../cfgmgr/client.js';
-import { EXIT_OK, EXIT_UNREACHABLE, parseCount, parseMilliseconds } from '../options.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_UNREACHABLE, parseCount, parseMilliseconds } from '../options.js';
 import { processTable, type Row } from './boss.js';
 import { parseJsonArgument, printJson } from './common.js';
 import { FleetClient } from './fleet-client.js';
-import { fleetExitCode, parseHostList, type HostOutcome } from './fleet-results.js';
+import { fleetExitCode, parseHostList, sharedName, type HostOutcome } from './fleet-results.js';
 
 /** Where NATS is when neither --nats nor B10_FLEET_NATS says. */
 const DEFAULT_NATS = 'nats://127.0.0.1:4222';
@@ -85,14 +85,20 @@ function report(outcomes: HostOutcome[], timeout: number): void {
 
 function hostsCommand(): Command {
   return withFleetOptions(
-    new Command('hosts').description('list the hosts whose bridge answers: one JSON line each, {host, export, events}; exit 3 if none (or a host named in --hosts) answers'),
+    new Command('hosts').description('list the hosts whose bridge answers: one JSON line each, {host, export, events}; exit 3 if none (or a host named in --hosts) answers, 1 if two bridges answer as one host'),
   ).action(async (opts: FleetOpts) => {
     await withFleet(opts, async (fleet, named) => {
       const found = (await fleet.discover(named)).filter((f) => !named || named.includes(f.host)).sort((a, b) => a.host.localeCompare(b.host));
-      for (const info of found) printJson(info);
+      const listed = found.filter((info, i) => found.findIndex((f) => f.host === info.host) === i);
+      let shared = false;
+      for (const info of listed) {
+        const problem = sharedName(found, info.host);
+        shared ||= problem !== undefined;
+        printJson(problem ? { ...info, error: problem } : info);
+      }
       const missing = (named ?? []).filter((host) => !found.some((f) => f.host === host));
       for (const host of missing) printJson({ host, error: `did not answer within ${opts.timeout} ms` });
-      process.exitCode = found.length === 0 || missing.length > 0 ? EXIT_UNREACHABLE : EXIT_OK;
+      process.exitCode = found.length === 0 || missing.length > 0 ? EXIT_UNREACHABLE : shared ? EXIT_FAILURE : EXIT_OK;
     });
   });
 }
