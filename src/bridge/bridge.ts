@@ -2,14 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { NoRecipientError, TimeoutError } from '../../protocol/errors.js';
 import { DEFAULT_TIMEOUT_MS } from '../../protocol/limits.js';
-import { createAnswer, parseCommand, RCODE_ERROR, RCODE_NO_RECIPIENT } from '../../protocol/message.js';
+import { createAnswer, parseCommand, RCODE_ERROR } from '../../protocol/message.js';
 import type { Session } from '../../protocol/session.js';
 import { eventFrom } from '../cmdctl/events.js';
 import type { Logger } from '../log.js';
 import { LogThrottle } from '../log-throttle.js';
 import { natsOptions } from './nats.js';
 import { commandSubjects, eventsSubject, groupOf, HOSTS_SUBJECT, isFleetSubject, maskServer, type NatsSettings } from './subjects.js';
-import type { FleetEvent, FleetReply, HostInfo } from './wire.js';
+import { NO_RECIPIENT, type FleetEvent, type FleetReply, type HostInfo } from './wire.js';
 
 /** Bridge's configuration as the bridge runs on it, host resolved. */
 export interface BridgeSettings {
@@ -31,6 +31,9 @@ const MAX_JOIN_WAIT_MS = 5000;
  * module answers, so this bounds the bridge's memory under a burst.
  */
 export const MAX_COMMANDS_IN_FLIGHT = 64;
+
+/** An error answer the bridge gives itself, in the bus's answer shape. */
+const errorAnswer = (text: string): FleetReply['answer'] => createAnswer(RCODE_ERROR, text) as FleetReply['answer'];
 
 /**
  * One host's bus joined to NATS: a command arriving on one of its exported
@@ -169,7 +172,7 @@ export class Bridge {
     if (this.inFlight >= MAX_COMMANDS_IN_FLIGHT) {
       const held = this.busyRefusals.take(group);
       if (held !== undefined) this.log.warn({ group, inFlight: this.inFlight, heldBack: held }, 'fleet command refused: too many in progress');
-      const busy = createAnswer(RCODE_ERROR, `busy: ${MAX_COMMANDS_IN_FLIGHT} fleet commands are in progress on ${host}; try again`) as FleetReply['answer'];
+      const busy = errorAnswer(`busy: ${MAX_COMMANDS_IN_FLIGHT} fleet commands are in progress on ${host}; try again`);
       msg.respond(JSON.stringify({ host, answer: busy } satisfies FleetReply));
       return;
     }
@@ -207,7 +210,7 @@ export class Bridge {
     const bytes = Buffer.byteLength(text);
     if (max === undefined || bytes <= max) return text;
     this.log.warn({ bytes, max, requestBytes }, 'fleet answer too large for NATS: an error answer sent instead');
-    const tooLarge = createAnswer(RCODE_ERROR, `the answer (${bytes} bytes) is larger than NATS's max_payload (${max} bytes)`) as FleetReply['answer'];
+    const tooLarge = errorAnswer(`the answer (${bytes} bytes) is larger than NATS's max_payload (${max} bytes)`);
     return JSON.stringify({ host, answer: tooLarge } satisfies FleetReply);
   }
 
@@ -217,15 +220,15 @@ export class Bridge {
       body = JSON.parse(msg.string());
       parseCommand(body);
     } catch (err) {
-      return createAnswer(RCODE_ERROR, `malformed command: ${(err as Error).message}`) as FleetReply['answer'];
+      return errorAnswer(`malformed command: ${(err as Error).message}`);
     }
     try {
       return (await this.bus.request(group, body, { timeout })).body as FleetReply['answer'];
     } catch (err) {
-      if (err instanceof NoRecipientError) return createAnswer(RCODE_NO_RECIPIENT, 'No such recipient') as FleetReply['answer'];
-      if (err instanceof TimeoutError) return createAnswer(RCODE_ERROR, `${group} did not answer within ${timeout} ms`) as FleetReply['answer'];
+      if (err instanceof NoRecipientError) return NO_RECIPIENT;
+      if (err instanceof TimeoutError) return errorAnswer(`${group} did not answer within ${timeout} ms`);
       this.log.warn({ err: (err as Error).message, group }, 'fleet command not delivered on the bus');
-      return createAnswer(RCODE_ERROR, `not delivered on the bus: ${(err as Error).message}`) as FleetReply['answer'];
+      return errorAnswer(`not delivered on the bus: ${(err as Error).message}`);
     }
   }
 

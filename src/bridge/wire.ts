@@ -1,3 +1,5 @@
+import { RCODE_NO_RECIPIENT } from '../../protocol/message.js';
+
 /**
  * What travels on a fleet's NATS subjects, as JSON (what NATS users read):
  * a command in BIND 10's shape, the bus answer it got with the host that
@@ -14,6 +16,9 @@ export interface FleetReply {
   host: string;
   answer: { result: [number] | [number, unknown] };
 }
+
+/** The bus's own answer when nobody receives a command: what a group a host does not export gets too. */
+export const NO_RECIPIENT: FleetReply['answer'] = { result: [RCODE_NO_RECIPIENT, 'No such recipient'] };
 
 /** A bridge's answer on b10.hosts. */
 export interface HostInfo {

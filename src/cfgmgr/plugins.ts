@@ -30,9 +30,10 @@ const BRIDGE_SPEC = path.join(PROJECT_ROOT, 'src/bridge/bridge.spec');
  * run, its own check stands in for it here.
  */
 export async function loadPlugins(): Promise<Map<string, ConfigPlugin>> {
+  const [tsigKeys, bridge] = await Promise.all([loadSpecFile(TSIG_KEYS_SPEC), loadSpecFile(BRIDGE_SPEC)]);
   return new Map([
-    [TSIG_KEYS, { spec: await loadSpecFile(TSIG_KEYS_SPEC), check: (config: Config) => keyEntriesProblems(config.keys ?? []) }],
-    [BRIDGE_MODULE, { spec: await loadSpecFile(BRIDGE_SPEC), check: bridgeConfigProblems }],
+    [TSIG_KEYS, { spec: tsigKeys, check: (config: Config) => keyEntriesProblems(config.keys ?? []) }],
+    [BRIDGE_MODULE, { spec: bridge, check: bridgeConfigProblems }],
   ]);
 }
 

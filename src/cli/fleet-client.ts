@@ -6,8 +6,8 @@ import type { Session } from '../../protocol/session.js';
 import { ConfigClient } from '../cfgmgr/client.js';
 import { natsOptions } from '../bridge/nats.js';
 import { ALL_EVENTS_SUBJECT, eventsSubject, HOSTS_SUBJECT, hostSubject, maskServer } from '../bridge/subjects.js';
-import type { FleetReply, FleetRequest, HostInfo } from '../bridge/wire.js';
-import { NO_RECIPIENT, planHosts, unreachable, type HostOutcome } from './fleet-results.js';
+import { NO_RECIPIENT, type FleetReply, type FleetRequest, type HostInfo } from '../bridge/wire.js';
+import { planHosts, unreachable, type HostOutcome } from './fleet-results.js';
 
 export interface FleetConnectOptions {
   servers: string[];

@@ -1,4 +1,4 @@
-import { RCODE_NO_RECIPIENT, RCODE_OK } from '../../protocol/message.js';
+import { RCODE_OK } from '../../protocol/message.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_UNREACHABLE } from '../options.js';
 import type { FleetReply, HostInfo } from '../bridge/wire.js';
 
@@ -13,9 +13,6 @@ export type HostOutcome =
   | { host: string; changed: true }
   | { host: string; error: string; unreachable?: true }
   | { host: string; skipped: string };
-
-/** The bus's own answer when nobody receives a command: what a group the host does not export gets. */
-export const NO_RECIPIENT: FleetReply['answer'] = { result: [RCODE_NO_RECIPIENT, 'No such recipient'] };
 
 export function unreachable(host: string, ms: number): HostOutcome {
   return { host, error: `did not answer within ${ms} ms`, unreachable: true };
