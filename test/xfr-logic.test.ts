@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { formatRecord, rdataOfText, type ZoneRecord } from '../src/dns/master-file.js';
 import { RECORDS_PER_READ, ZONE_DB, ZoneChangedError, ZoneStore } from '../src/dns/zone-store.js';
@@ -180,6 +181,105 @@ describe('zone store: reads in short transactions, ids never reused, WAL checkpo
     } finally {
       reader.close();
       writer.close();
+    }
+  });
+});
+
+describe('zone store: a zone staged while it arrives', () => {
+  const zone = (name: string, serial: number, hosts: number): ZoneRecord[] => [
+    { name, ttl: 60, type: 6, rdata: rdataOfText(6, `ns.${name} h.${name} ${serial} 2 3 4 5`) },
+    { name, ttl: 60, type: 2, rdata: rdataOfText(2, `ns.${name}`) },
+    ...Array.from({ length: hosts }, (_, i) => ({ name: `h${i}.${name}`, ttl: 60, type: 1, rdata: rdataOfText(1, `10.0.${i >> 8}.${i & 255}`) })),
+  ];
+  const serialOf = (store: ZoneStore, name: string): number | undefined => store.zones().find((z) => z.name === name)?.serial;
+  const rows = (dir: string): number => {
+    const db = new Database(path.join(dir, ZONE_DB), { readonly: true });
+    try {
+      return (db.prepare('SELECT COUNT(*) AS n FROM records').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+
+  it('staged_zone_unseen: readers see the old zone until the commit, then the new one whole; the old one\'s rows go at tidy', async () => {
+    const dir = await tempDir();
+    const writer = ZoneStore.open(dir);
+    const reader = ZoneStore.open(dir, { readonly: true });
+    try {
+      writer.replaceZone('a.test.', zone('a.test.', 1, 10));
+      const staged = writer.stageZone('a.test.');
+      const records = zone('a.test.', 2, 12_000);
+      for (let at = 0; at < records.length; at += 1000) staged.add(records.slice(at, at + 1000));
+      // Written already (more than a batch), and out of every reader's sight.
+      expect(rows(dir)).toBeGreaterThan(12);
+      expect(reader.zones()).toEqual([expect.objectContaining({ name: 'a.test.', serial: 1, records: 12 })]);
+      expect(reader.records('a.test.')).toHaveLength(12);
+      expect(staged.commit()).toEqual({ serial: 2, records: 12_002 });
+      expect(reader.zones()).toEqual([expect.objectContaining({ name: 'a.test.', serial: 2, records: 12_002 })]);
+      expect(rows(dir)).toBe(12_002 + 12);
+      staged.tidy();
+      expect(rows(dir)).toBe(12_002);
+      // The serial moved forward: the difference (the SOA, and the hosts added) is journaled as replaceZone does.
+      expect(writer.journal('a.test.')).toEqual([expect.objectContaining({ from: 1, to: 2, removed: 1, added: 11_991 })]);
+    } finally {
+      reader.close();
+      writer.close();
+    }
+  });
+
+  it('staged_zone_aborted: the zone there stays as it was, and nothing staged is left', async () => {
+    const dir = await tempDir();
+    const store = ZoneStore.open(dir);
+    try {
+      store.replaceZone('a.test.', zone('a.test.', 1, 10));
+      const staged = store.stageZone('a.test.');
+      staged.add(zone('a.test.', 2, 6000));
+      staged.abort();
+      expect(serialOf(store, 'a.test.')).toBe(1);
+      expect(rows(dir)).toBe(12);
+      expect(() => staged.add(zone('a.test.', 2, 1))).toThrow(/already committed or aborted/);
+      // A new zone aborted: no zone at all.
+      const fresh = store.stageZone('b.test.');
+      fresh.add(zone('b.test.', 1, 10));
+      fresh.abort();
+      expect(store.zones().map((z) => z.name)).toEqual(['a.test.']);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('staged_by_a_writer_that_died: left out of sight, and dropped by dropUnseen; the zones committed stay', async () => {
+    const dir = await tempDir();
+    const dead = ZoneStore.open(dir);
+    dead.replaceZone('a.test.', zone('a.test.', 1, 10));
+    dead.stageZone('a.test.').add(zone('a.test.', 2, 6000));
+    const replaced = dead.stageZone('b.test.');
+    replaced.add(zone('b.test.', 1, 10));
+    replaced.commit();
+    dead.close();
+    const store = ZoneStore.open(dir);
+    try {
+      expect(store.zones().map((z) => [z.name, z.serial])).toEqual([['a.test.', 1], ['b.test.', 1]]);
+      expect(rows(dir)).toBeGreaterThan(6000);
+      store.dropUnseen();
+      expect(rows(dir)).toBe(24);
+      expect(store.records('a.test.')).toHaveLength(12);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('staged_zone_without_its_soa_first: refused, as a transfer must begin with it', async () => {
+    const dir = await tempDir();
+    const store = ZoneStore.open(dir);
+    try {
+      const staged = store.stageZone('a.test.');
+      expect(() => staged.add(zone('a.test.', 1, 3).slice(1))).toThrow(/begins with its SOA/);
+      expect(() => staged.commit()).toThrow(/nothing staged/);
+      staged.abort();
+      expect(rows(dir)).toBe(0);
+    } finally {
+      store.close();
     }
   });
 });

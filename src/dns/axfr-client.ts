@@ -72,19 +72,29 @@ function receive(
       while (!settled && pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
         const message = pending.subarray(2, 2 + pending.readUInt16BE(0));
         pending = pending.subarray(2 + message.length);
+        let decoded: ReturnType<typeof readResponse>;
         try {
-          const decoded = readResponse(message);
+          decoded = readResponse(message);
           if (decoded.id !== id) return fail(`a message with id ${decoded.id}, not ${id}`);
           tsig?.verify(message);
-          if (decoded.rcode !== 0) return fail(`the primary answered ${RCODES[decoded.rcode] ?? `rcode ${decoded.rcode}`}`);
+        } catch (err) {
+          if (err instanceof TsigVerifyError) return fail(`TSIG: ${err.message}`);
+          return fail(`malformed message: ${(err as Error).message}`);
+        }
+        if (decoded.rcode !== 0) return fail(`the primary answered ${RCODES[decoded.rcode] ?? `rcode ${decoded.rcode}`}`);
+        try {
           for (const record of decoded.answers) {
             handler.take(record);
             if (handler.done()) break;
           }
           handler.messageEnd();
         } catch (err) {
-          if (err instanceof TsigVerifyError) return fail(`TSIG: ${err.message}`);
-          return fail(err instanceof IxfrFormatError || err instanceof TransferError ? err.message : `malformed message: ${(err as Error).message}`);
+          if (err instanceof IxfrFormatError || err instanceof TransferError) return fail(err.message);
+          // The handler's own refusal (a record the zone's rules refuse, the store failing): as it is.
+          settled = true;
+          socket.destroy();
+          reject(err);
+          return;
         }
         if (handler.done()) {
           if (tsig && !tsig.complete) return fail('TSIG: the last message is not signed');
@@ -100,21 +110,47 @@ function receive(
 
 /** The whole zone from `primary` by AXFR, signed with `key` if given; TransferError and `counted` as receive() says. */
 export async function axfrFrom(primary: Primary, zone: string, idleMs = 10_000, key?: TsigKey, counted = { bytes: 0 }): Promise<ZoneRecord[]> {
-  const id = randomInt(65536);
   const records: ZoneRecord[] = [];
+  await axfrStream(primary, zone, (batch) => {
+    for (const r of batch) records.push(r);
+  }, { idleMs, key, counted });
+  return records;
+}
+
+/**
+ * The same, each message's records handed to `each` as it arrives (the
+ * closing SOA not among them), so that they are checked and stored while
+ * the rest is on its way; an error `each` throws ends the transfer and is
+ * thrown as it is. The number of records.
+ */
+export async function axfrStream(
+  primary: Primary,
+  zone: string,
+  each: (records: ZoneRecord[]) => void,
+  { idleMs = 10_000, key, counted = { bytes: 0 } }: { idleMs?: number; key?: TsigKey; counted?: { bytes: number } } = {},
+): Promise<number> {
+  const id = randomInt(65536);
+  let batch: ZoneRecord[] = [];
+  let received = 0;
   let soaSeen = 0;
   await receive(primary, `AXFR of ${zone}`, encodeQuery(id, 0, zone, AXFR), id, idleMs, {
     take(record) {
       const isSoa = record.type === SOA && record.name === zone;
-      if (records.length === 0 && !isSoa) throw new TransferError('the transfer does not begin with the zone\'s SOA');
+      if (received === 0 && !isSoa) throw new TransferError('the transfer does not begin with the zone\'s SOA');
       if (isSoa && ++soaSeen === 2) return;
-      records.push(record);
+      batch.push(record);
+      received++;
     },
-    messageEnd() {},
+    messageEnd() {
+      if (batch.length === 0) return;
+      const full = batch;
+      batch = [];
+      each(full);
+    },
     done: () => soaSeen === 2,
-    received: () => records.length,
+    received: () => received,
   }, key && new TsigClient(key), counted);
-  return records;
+  return received;
 }
 
 /**

@@ -314,62 +314,109 @@ function expiryProblem(rrsig: Buffer, now: number): string | undefined {
  * names its source instead).
  */
 export function checkZone(records: (ZoneRecord & { line?: number; file?: string })[], zone: string, source = '(transfer)'): ZoneRecord[] {
-  const out: ZoneRecord[] = [];
+  const checker = new ZoneChecker(zone, source);
+  const out = checker.takeAll(records);
+  checker.finish(records[0]);
+  return out;
+}
+
+/**
+ * checkZone's rules taken a record at a time, for a zone that arrives in
+ * pieces (a transfer checked while it is received): take() each record in
+ * order, then finish() once all came.
+ */
+export class ZoneChecker {
   // Kept lean, for zones of millions of records: one entry per owner name, found again without a
   // lookup while its records come together, as they mostly do.
-  const owners = new Map<string, OwnerSeen>();
-  let name = '';
-  let owner: OwnerSeen | undefined;
-  for (const r of records) {
+  private readonly owners = new Map<string, OwnerSeen>();
+  private name = '';
+  private owner: OwnerSeen | undefined;
+
+  constructor(
+    private readonly zone: string,
+    private readonly source = '(transfer)',
+  ) {}
+
+  /** The record as the zone keeps it (its RRset's TTL), undefined for a duplicate; ZoneFileError when it breaks a rule. */
+  take(r: ZoneRecord & { line?: number; file?: string }): ZoneRecord | undefined {
+    const { zone } = this;
     const at = (why: string): never => {
-      throw new ZoneFileError(r.file ?? source, r.line ?? 0, why);
+      throw new ZoneFileError(r.file ?? this.source, r.line ?? 0, why);
     };
-    if (r.name !== name || owner === undefined) {
-      name = r.name;
-      owner = owners.get(name);
-      if (owner === undefined) {
-        if (!isWithin(name, zone)) at(`${name} is outside the zone ${zone}`);
-        owners.set(name, (owner = { kinds: 0, rrsets: [] }));
-      }
-    }
     if (r.type === 6 && r.name !== zone) at(`SOA for ${r.name}: only the zone apex ${zone} has one`);
     // RRSIGs form one RRset per type they cover, each with its own TTL, as BIND keeps them.
     const key = r.type === 46 && r.rdata.length >= 2 ? 0x10000 + r.rdata.readUInt16BE(0) : r.type;
-    const rrsets = owner.rrsets;
-    let i = 0;
-    while (i < rrsets.length && rrsets[i]!.key !== key) i++;
-    let rrset = rrsets[i];
+    let owner = this.owner;
+    let rrset: RRsetSeen | undefined;
+    if (r.name !== this.name || owner === undefined) {
+      this.name = r.name;
+      owner = this.owners.get(r.name);
+      if (owner === undefined) {
+        if (!isWithin(r.name, zone)) at(`${r.name} is outside the zone ${zone}`);
+        // Most owners have one RRset of one record: it is the owner's entry itself.
+        const first: OwnerSeen = { kinds: 0, key, ttl: r.ttl, seen: r.rdata, next: undefined };
+        this.owners.set(r.name, (owner = rrset = first));
+      }
+      this.owner = owner;
+    }
     if (rrset === undefined) {
-      rrsets.push((rrset = { key, ttl: r.ttl, seen: r.rdata }));
-    } else {
-      const { seen } = rrset;
-      if (Buffer.isBuffer(seen) ? seen.equals(r.rdata) : seen.has(r.rdata.toString('latin1'))) continue;
-      if (r.type === 6) at(`a second SOA for ${zone}`);
-      if (Buffer.isBuffer(seen)) rrset.seen = new Set([seen.toString('latin1'), r.rdata.toString('latin1')]);
-      else seen.add(r.rdata.toString('latin1'));
+      rrset = owner;
+      while (rrset !== undefined && rrset.key !== key) rrset = rrset.next;
+      if (rrset === undefined) {
+        owner.next = rrset = { key, ttl: r.ttl, seen: r.rdata, next: owner.next };
+      } else {
+        const { seen } = rrset;
+        if (Buffer.isBuffer(seen) ? seen.equals(r.rdata) : seen.has(r.rdata.toString('latin1'))) return undefined;
+        if (r.type === 6) at(`a second SOA for ${zone}`);
+        if (Buffer.isBuffer(seen)) rrset.seen = new Set([seen.toString('latin1'), r.rdata.toString('latin1')]);
+        else seen.add(r.rdata.toString('latin1'));
+      }
     }
     owner.kinds |= r.type === 5 ? CNAME_SEEN : BESIDE_CNAME.has(r.type) ? 0 : OTHER_SEEN;
     if (owner.kinds === (CNAME_SEEN | OTHER_SEEN)) at(`${r.name} has a CNAME and other data`);
     // A record from a transfer (no file, no line) that keeps its TTL goes out as it came: no copy.
-    out.push(r.ttl === rrset.ttl && r.file === undefined && r.line === undefined ? r : { name: r.name, ttl: rrset.ttl, type: r.type, rdata: r.rdata });
+    return r.ttl === rrset.ttl && r.file === undefined && r.line === undefined ? r : { name: r.name, ttl: rrset.ttl, type: r.type, rdata: r.rdata };
   }
-  const apex = owners.get(zone)?.rrsets;
-  const file = records[0]?.file ?? source;
-  const line = records[0]?.line ?? 0;
-  if (!apex?.some((s) => s.key === 6)) throw new ZoneFileError(file, line, `no SOA record at the zone apex ${zone}`);
-  if (!apex.some((s) => s.key === 2)) throw new ZoneFileError(file, line, `no NS records at the zone apex ${zone}`);
-  return out;
+
+  /** take() of each, those kept. */
+  takeAll(records: readonly (ZoneRecord & { line?: number; file?: string })[]): ZoneRecord[] {
+    const kept: ZoneRecord[] = [];
+    for (const r of records) {
+      const k = this.take(r);
+      if (k) kept.push(k);
+    }
+    return kept;
+  }
+
+  /** The rules of the whole zone: SOA and NS at the apex. `first` is the zone's first record, whose file and line an error names. */
+  finish(first?: { line?: number; file?: string }): void {
+    const has = (key: number): boolean => {
+      for (let s: RRsetSeen | undefined = this.owners.get(this.zone); s !== undefined; s = s.next) if (s.key === key) return true;
+      return false;
+    };
+    const file = first?.file ?? this.source;
+    const line = first?.line ?? 0;
+    if (!has(6)) throw new ZoneFileError(file, line, `no SOA record at the zone apex ${this.zone}`);
+    if (!has(2)) throw new ZoneFileError(file, line, `no NS records at the zone apex ${this.zone}`);
+  }
 }
 
-/** What checkZone keeps of an owner name: whether it has a CNAME, or a type that may not stand beside one; its RRsets. */
-interface OwnerSeen {
+/**
+ * What ZoneChecker keeps of an RRset: its type (an RRSIG's: 0x10000 and
+ * the type it covers), its TTL, and its RDATAs seen: the first alone, as
+ * most RRsets have one; a set of them (as latin1 strings) once there are
+ * more. The owner's RRsets are a list.
+ */
+interface RRsetSeen {
+  key: number;
+  ttl: number;
+  seen: Buffer | Set<string>;
+  next: RRsetSeen | undefined;
+}
+
+/** An owner name's first RRset, and whether it has a CNAME, or a type that may not stand beside one. */
+interface OwnerSeen extends RRsetSeen {
   kinds: number;
-  /**
-   * Each RRset's type (an RRSIG's: 0x10000 and the type it covers), its
-   * TTL, and its RDATAs seen: the first alone, as most RRsets have one;
-   * a set of them (as latin1 strings) once there are more.
-   */
-  rrsets: { key: number; ttl: number; seen: Buffer | Set<string> }[];
 }
 const CNAME_SEEN = 1;
 const OTHER_SEEN = 2;

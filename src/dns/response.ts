@@ -1,5 +1,5 @@
 import type { ZoneRecord } from './master-file.js';
-import { decompressName, wireToName } from './name.js';
+import { decompressName, readName, type PointedNames } from './name.js';
 import { rdataFromMessage } from './rdata.js';
 import { WireError } from './wire.js';
 
@@ -36,8 +36,9 @@ export function readResponse(msg: Buffer): Response {
   }
   const answers: ZoneRecord[] = [];
   const authority: ZoneRecord[] = [];
+  const pointed: PointedNames = new Map();
   for (let i = 0; i < ancount + nscount; i++) {
-    const owner = decompressName(msg, pos, msg.length);
+    const owner = readName(msg, pos, msg.length, pointed);
     pos = owner.end;
     if (pos + 10 > msg.length) throw new WireError('a record runs past the end');
     const type = msg.readUInt16BE(pos);
@@ -45,7 +46,7 @@ export function readResponse(msg: Buffer): Response {
     const rdlength = msg.readUInt16BE(pos + 8);
     pos += 10;
     if (pos + rdlength > msg.length) throw new WireError('record data runs past the end');
-    if (type !== OPT) (i < ancount ? answers : authority).push({ name: wireToName(owner.wire, 0, true), ttl, type, rdata: rdataFromMessage(msg, pos, rdlength, type) });
+    if (type !== OPT) (i < ancount ? answers : authority).push({ name: owner.name, ttl, type, rdata: rdataFromMessage(msg, pos, rdlength, type) });
     pos += rdlength;
   }
   return { id, flags, rcode: flags & 0xf, answers, authority };

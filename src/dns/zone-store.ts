@@ -55,12 +55,21 @@ export const RECORDS_PER_READ = 1000;
 const WRITE_CACHE_KIB = 65_536;
 /** Rows a zone's INSERT writes at once: 600 parameters, well under SQLite's 32,766. */
 const INSERT_BATCH = 100;
+/** Records a staged zone writes a transaction: one per transfer message cost 40 ms more of a 100,000-record zone. */
+const STAGE_BATCH = 5000;
 /** Records a difference must change for a checkpoint after it (a whole zone written is always followed by one). */
 const CHECKPOINT_AFTER_RECORDS = 1000;
 /** How long a checkpoint after a write waits for readers to leave the WAL, ms. */
 const CHECKPOINT_WAIT_MS = 1000;
 /** better-sqlite3's own wait for a lock, put back after a checkpoint, ms. */
 const BUSY_WAIT_MS = 5000;
+
+/**
+ * How the name of a zone row no reader is to see begins: one being staged,
+ * or one replaced and not yet dropped. No zone's name begins so (a name's
+ * space is written `\\032`).
+ */
+const UNSEEN = ' ';
 
 export class ZoneStoreError extends Error {
   readonly code = 'ERR_ZONE_STORE';
@@ -223,23 +232,99 @@ export class ZoneStore {
     if (!soa) throw new ZoneStoreError(`zone ${name} has no SOA at its apex`);
     const serial = serialOf(soa);
     const replace = this.db.transaction(() => {
-      const old = this.db.prepare('SELECT serial FROM zones WHERE name = ?').get(name) as { serial: number } | undefined;
+      const old = this.sql('SELECT serial FROM zones WHERE name = ?').get(name) as { serial: number } | undefined;
       const difference = old && serialNewer(serial, old.serial) ? zoneDifference(name, this.iterate(name)!, records) : undefined;
-      this.db.prepare('DELETE FROM zones WHERE name = ?').run(name);
-      const { last: zoneId } = this.db.prepare('UPDATE zone_ids SET last = last + 1 RETURNING last').get() as { last: number };
-      this.db.prepare('INSERT INTO zones (id, name, serial, loaded_at) VALUES (?, ?, ?, ?)').run(zoneId, name, serial, new Date().toISOString());
+      this.sql('DELETE FROM zones WHERE name = ?').run(name);
+      const zoneId = this.newZoneId();
+      this.sql('INSERT INTO zones (id, name, serial, loaded_at) VALUES (?, ?, ?, ?)').run(zoneId, name, serial, new Date().toISOString());
       this.insertRecords(zoneId, records);
-      if (difference) this.journalChange(name, difference);
-      else this.db.prepare('DELETE FROM journal WHERE zone = ?').run(name);
+      this.journalWhole(name, difference);
     });
+    this.writingZone(() => replace.immediate());
+    this.checkpoint();
+  }
+
+  /**
+   * Begins writing the zone `name` while its records arrive (a transfer):
+   * see StagedZone. The store stays open for it until it is committed or
+   * aborted; other writers are not held up meanwhile.
+   */
+  stageZone(name: string): StagedZone {
+    const zoneId = this.db
+      .transaction(() => {
+        const id = this.newZoneId();
+        this.sql('INSERT INTO zones (id, name, serial, loaded_at) VALUES (?, ?, 0, ?)').run(id, `${UNSEEN}${id}`, new Date().toISOString());
+        return id;
+      })
+      .immediate();
+    const before = this.soa(name);
+    return new StagedZone(this, name, zoneId, before && serialOf(before));
+  }
+
+  /** @internal StagedZone's: `records` written under the staged zone, in a transaction of their own that need not reach the disk. */
+  stageRecords(zoneId: number, records: readonly ZoneRecord[]): void {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.writingZone(() => this.db.transaction(() => this.insertRecords(zoneId, records)).immediate());
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /**
+   * @internal StagedZone's: the staged zone put in the place of `name` in
+   * one transaction, on the disk when it ends, journaled as replaceZone
+   * does (`records` are the zone's, kept when a difference was expected;
+   * without them the journal starts afresh). The old zone is only renamed
+   * out of sight: dropping its records is left to dropUnseen(), after.
+   */
+  commitStaged(name: string, zoneId: number, serial: number, records: readonly ZoneRecord[] | undefined): number | undefined {
+    return this.db
+      .transaction(() => {
+        const old = this.sql('SELECT id, serial FROM zones WHERE name = ?').get(name) as { id: number; serial: number } | undefined;
+        const difference = old && records && serialNewer(serial, old.serial) ? zoneDifference(name, this.iterate(name)!, records) : undefined;
+        if (old) this.sql('UPDATE zones SET name = ? WHERE id = ?').run(`${UNSEEN}${old.id}`, old.id);
+        this.sql('UPDATE zones SET name = ?, serial = ?, loaded_at = ? WHERE id = ?').run(name, serial, new Date().toISOString(), zoneId);
+        this.journalWhole(name, difference);
+        return old?.id;
+      })
+      .immediate();
+  }
+
+  /**
+   * Drops zones out of sight, with their records: the zone `zoneId`, or
+   * with none given every one (those a writer staged or replaced and
+   * never dropped, as when it died: only for the one writer that stages, at
+   * its start, as another's zone being staged now would go too). Then a
+   * checkpoint, as after any whole zone written.
+   */
+  dropUnseen(zoneId?: number): void {
+    const { changes } =
+      zoneId === undefined
+        ? this.sql(`DELETE FROM zones WHERE name LIKE '${UNSEEN}%'`).run()
+        : this.sql('DELETE FROM zones WHERE id = ? AND name = ?').run(zoneId, `${UNSEEN}${zoneId}`);
+    if (changes > 0) this.checkpoint();
+  }
+
+  private newZoneId(): number {
+    return (this.sql('UPDATE zone_ids SET last = last + 1 RETURNING last').get() as { last: number }).last;
+  }
+
+  /** A whole zone's write, with the larger page cache it wants. */
+  private writingZone<T>(write: () => T): T {
     const cache = this.db.pragma('cache_size', { simple: true }) as number;
     this.db.pragma(`cache_size = -${WRITE_CACHE_KIB}`);
     try {
-      replace.immediate();
+      return write();
     } finally {
       this.db.pragma(`cache_size = ${cache}`);
     }
-    this.checkpoint();
+  }
+
+  /** The journal after a whole zone was written: the difference, or afresh when there is none. Inside a transaction. */
+  private journalWhole(name: string, difference: Difference | undefined): void {
+    if (difference) this.journalChange(name, difference);
+    else this.sql('DELETE FROM journal WHERE zone = ?').run(name);
   }
 
   /**
@@ -346,8 +431,7 @@ export class ZoneStore {
         values.length = 0;
       }
     }
-    const one = insert(1);
-    for (let at = 0; at < values.length; at += 6) one.run(values.slice(at, at + 6));
+    if (values.length > 0) insert(values.length / 6).run(values);
   }
 
   /** A statement prepared once for this store: compiling one costs more than running it on a small change. */
@@ -413,7 +497,7 @@ export class ZoneStore {
     return this.db
       .prepare(
         `SELECT z.name AS name, z.serial AS serial, z.loaded_at AS loadedAt, COUNT(r.id) AS records
-         FROM zones z LEFT JOIN records r ON r.zone_id = z.id GROUP BY z.id ORDER BY z.name`,
+         FROM zones z LEFT JOIN records r ON r.zone_id = z.id WHERE z.name NOT LIKE '${UNSEEN}%' GROUP BY z.id ORDER BY z.name`,
       )
       .all() as ZoneInfo[];
   }
@@ -504,4 +588,85 @@ function soleSoa(zone: string, records: readonly ZoneRecord[], which: string): Z
   const soas = records.filter((r) => r.type === 6 && r.name === zone);
   if (soas.length !== 1) throw new ZoneStoreError(`zone ${zone}: a difference has ${soas.length} SOA records ${which}, not 1`);
   return soas[0]!;
+}
+
+/**
+ * A zone written while its records arrive, as xfrin receives a transfer.
+ * Each add() is a short transaction of its own, under a zone id that no
+ * name leads to, so readers never see it and other writers wait for no
+ * more than one batch; commit() then puts it in the zone's place in one
+ * short transaction (the zone is there whole, or the old one stays), and
+ * abort() drops it. A writer that died in between leaves it out of sight
+ * for dropUnseen().
+ */
+export class StagedZone {
+  private serial: number | undefined;
+  /** The zone's records, kept only when the journal will want its difference from the zone there before. */
+  private kept: ZoneRecord[] | undefined;
+  /** Records added and not yet written: they go STAGE_BATCH at a time. */
+  private waiting: ZoneRecord[] = [];
+  private count = 0;
+  private ended = false;
+  /** The id of the zone commit() replaced, until tidy() drops it. */
+  private replaced: number | undefined;
+
+  constructor(
+    private readonly store: ZoneStore,
+    readonly name: string,
+    private readonly zoneId: number,
+    /** The serial of the zone there when this began, if there was one. */
+    private readonly before: number | undefined,
+  ) {}
+
+  /** The next records of the zone, in the order it came, its SOA first. */
+  add(records: readonly ZoneRecord[]): void {
+    if (this.ended) throw new ZoneStoreError(`zone ${this.name}: the staged zone was already committed or aborted`);
+    if (records.length === 0) return;
+    if (this.serial === undefined) {
+      const soa = records[0]!;
+      if (soa.type !== 6 || soa.name !== this.name) throw new ZoneStoreError(`zone ${this.name}: a staged zone begins with its SOA`);
+      this.serial = serialOf(soa);
+      if (this.before !== undefined && serialNewer(this.serial, this.before)) this.kept = [];
+    }
+    if (this.kept) for (const r of records) this.kept.push(r);
+    for (const r of records) this.waiting.push(r);
+    this.count += records.length;
+    if (this.waiting.length >= STAGE_BATCH) this.flush();
+  }
+
+  private flush(): void {
+    if (this.waiting.length === 0) return;
+    this.store.stageRecords(this.zoneId, this.waiting);
+    this.waiting = [];
+  }
+
+  /**
+   * The zone in its place, on the disk; its serial and how many records.
+   * The zone it replaced stays out of sight until tidy().
+   */
+  commit(): { serial: number; records: number } {
+    if (this.serial === undefined) throw new ZoneStoreError(`zone ${this.name}: nothing staged`);
+    if (this.ended) throw new ZoneStoreError(`zone ${this.name}: the staged zone was already committed or aborted`);
+    this.flush();
+    this.replaced = this.store.commitStaged(this.name, this.zoneId, this.serial, this.kept);
+    this.ended = true;
+    this.kept = undefined;
+    return { serial: this.serial, records: this.count };
+  }
+
+  /** After commit(): drops the zone it replaced, and checkpoints as after any whole zone written. */
+  tidy(): void {
+    if (this.replaced !== undefined) this.store.dropUnseen(this.replaced);
+    else this.store.checkpoint();
+    this.replaced = undefined;
+  }
+
+  /** Drops what was staged; the zone there stays as it is. */
+  abort(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.kept = undefined;
+    this.waiting = [];
+    this.store.dropUnseen(this.zoneId);
+  }
 }

@@ -6,10 +6,10 @@ import { AnswerError } from '../../protocol/errors.js';
 import type { ModuleSession } from '../../protocol/module-session.js';
 import { resolveDataPath } from '../cfgmgr/store.js';
 import { daemonOptions, onStopRequest, startDaemonModule } from '../daemon.js';
-import { axfrFrom, ixfrFrom, soaSerial, TransferError, type Primary } from '../dns/axfr-client.js';
+import { axfrStream, ixfrFrom, soaSerial, TransferError, type Primary } from '../dns/axfr-client.js';
 import { differenceSize, serialNewer, type IxfrResult } from '../dns/ixfr.js';
 import { KeyringFollower } from '../dns/keyring.js';
-import { checkZone, type ZoneRecord } from '../dns/master-file.js';
+import { checkZone, ZoneChecker, type ZoneRecord } from '../dns/master-file.js';
 import { absolute } from '../dns/name.js';
 import { soaTimers } from '../dns/rdata.js';
 import type { TsigKey } from '../dns/tsig.js';
@@ -60,6 +60,7 @@ const program = daemonOptions(
     const transfers = new Limiter(DEFAULT_TRANSFERS_IN);
     const refusedNotifies = new LogThrottle();
     let maxJournalRecords = DEFAULT_MAX_JOURNAL_RECORDS;
+    let unseenDropped = false;
     let module: ModuleSession | undefined;
     let startKeyring!: (follower: KeyringFollower) => void;
     const keyring = new Promise<KeyringFollower>((resolve) => (startKeyring = resolve));
@@ -164,17 +165,35 @@ const program = daemonOptions(
       if (!done) {
         const axfr = { bytes: 0 };
         const began = performance.now();
-        let stored: { serial: number; records: number };
+        const key = await keyOf(name);
+        const store = ZoneStore.open(dataPath, { maxJournalRecords });
         try {
-          stored = storeWhole(name, await axfrFrom(primary, name, undefined, await keyOf(name), axfr), `AXFR from ${primary.address}#${primary.port}`);
-        } catch (err) {
-          counters.count(name, 'AXFR', 'failed', 0, axfr.bytes);
-          throw err;
+          if (!unseenDropped) {
+            // What a transfer of an xfrin that died left in the store; before this one's, as it would go too.
+            unseenDropped = true;
+            store.dropUnseen();
+          }
+          const staged = store.stageZone(name);
+          let stored: { serial: number; records: number };
+          try {
+            const checker = new ZoneChecker(name, `AXFR from ${primary.address}#${primary.port}`);
+            await axfrStream(primary, name, (records) => staged.add(checker.takeAll(records)), { key, counted: axfr });
+            checker.finish();
+            stored = staged.commit();
+          } catch (err) {
+            staged.abort();
+            counters.count(name, 'AXFR', 'failed', 0, axfr.bytes);
+            throw err;
+          }
+          counters.count(name, 'AXFR', 'success', stored.records, axfr.bytes);
+          // ms: from the connection to the zone stored (committed, on the disk), as named's "Transfer completed"
+          // counts it. Dropping the zone it replaced, and auth's reload, follow.
+          log.info({ zone: name, serial: stored.serial, transfer: 'AXFR', records: stored.records, primary, ms: Math.round(performance.now() - began) }, 'zone transferred');
+          staged.tidy();
+          done = { zone: name, ...stored, transferred: true, transfer: 'AXFR' };
+        } finally {
+          store.close();
         }
-        counters.count(name, 'AXFR', 'success', stored.records, axfr.bytes);
-        // ms: from the connection to the zone stored, as named's "Transfer completed" counts it; auth's reload follows.
-        log.info({ zone: name, serial: stored.serial, transfer: 'AXFR', records: stored.records, primary, ms: Math.round(performance.now() - began) }, 'zone transferred');
-        done = { zone: name, ...stored, transferred: true, transfer: 'AXFR' };
       }
       if (done.transferred) await tellAuth(name);
       return done;
