@@ -20,8 +20,12 @@ import { PROGRAMS } from '../dist/boss/components.js';
 
 /** The components the boss starts, the boss and the CLI: each is run once with --help to fill its code cache (then the stack, below). */
 const PROGRAM_ENTRIES = [...Object.values(PROGRAMS), 'boss/main.js', 'src/cli/main.js'];
-/** Run by node:cluster in auth, never alone: its first code cache holds what compiling it makes, without running it. */
-const WORKER_ENTRY = 'src/auth/worker.js';
+/**
+ * Run by a program, never alone (auth's workers by node:cluster, xfrin's
+ * store thread as a worker thread): their code caches hold what compiling
+ * them makes, without running them.
+ */
+const WORKER_ENTRIES = ['src/auth/worker.js', 'src/xfrin/store-thread.js'];
 const OUT = 'dist/bundle';
 
 const require = createRequire(import.meta.url);
@@ -147,7 +151,7 @@ if (process.env.B10_WRITE_CODE_CACHE === '1') {
 }
 `;
 
-const entries = [...PROGRAM_ENTRIES, WORKER_ENTRY];
+const entries = [...PROGRAM_ENTRIES, ...WORKER_ENTRIES];
 rmSync(OUT, { recursive: true, force: true });
 await build({
   // From tsc's output, so a bundle runs the very code the tests run.
@@ -186,9 +190,11 @@ for (const entry of PROGRAM_ENTRIES) {
     env: { ...process.env, B10_WRITE_CODE_CACHE: '1' },
   });
 }
-const worker = `${OUT}/${WORKER_ENTRY.replace(/\.js$/, '.code.cjs')}`;
-const compiled = new vm.Script(Module.wrap(readFileSync(worker, 'utf8')), { filename: `${process.cwd()}/${worker}` });
-writeFileSync(worker.replace(/cjs$/, 'cache'), compiled.createCachedData());
+for (const entry of WORKER_ENTRIES) {
+  const worker = `${OUT}/${entry.replace(/\.js$/, '.code.cjs')}`;
+  const compiled = new vm.Script(Module.wrap(readFileSync(worker, 'utf8')), { filename: `${process.cwd()}/${worker}` });
+  writeFileSync(worker.replace(/cjs$/, 'cache'), compiled.createCachedData());
+}
 
 /** How long the stack run below may take, from its start to its end. */
 const STACK_RUN_MS = 30_000;

@@ -1,6 +1,9 @@
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { rdataOfText } from '../src/dns/master-file.js';
 import { RCODE } from '../src/dns/message.js';
+import { ZONE_DB } from '../src/dns/zone-store.js';
 import { query, rcodeOf, udpExchange } from './helpers/dns.js';
 import { ROOT, type LogLine } from './helpers/processes.js';
 import { TestPrimary } from './helpers/primary.js';
@@ -142,5 +145,30 @@ describe('xfrin acts on NOTIFY from the zone\'s primary only, one refresh at a t
     expect(byHand.code, byHand.stderr).toBe(0);
     expect(JSON.parse(byHand.stdout)).toMatchObject({ zone: 'free.test.', serial: 3, transferred: true });
     expect(primary.axfrs).toBe(2);
+  });
+});
+
+describe('xfrin stores a transfer whole or not at all', () => {
+  it('refused_late_in_a_large_transfer: a record the rules refuse after 12,000 stored ones; the zone served and stored stays, nothing of the transfer is left', { timeout: 60_000 }, async () => {
+    const primary = await TestPrimary.start();
+    primary.setZone('sec.test.', 1);
+    const { stack, authPort } = await secondary({ zones: [{ name: 'sec.test', master_addr: '127.0.0.1', master_port: primary.port }] });
+    await stack.boss.waitForLog(transferred('sec.test.', 1), 'first transfer');
+    primary.setZone('sec.test.', 2, 12_000);
+    primary.append('sec.test.', { name: 'host0.sec.test.', ttl: 60, type: 5, rdata: rdataOfText(5, 'elsewhere.example.') });
+
+    const refused = await stack.b10('send', 'Xfrin', 'retransfer', '{"zone_name":"sec.test"}');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('host0.sec.test. has a CNAME and other data');
+    const answer = await udpExchange(authPort, query({ name: 'sec.test', type: 6 }));
+    expect(answer && rcodeOf(answer)).toBe(RCODE.NOERROR);
+    const db = new Database(path.join(stack.dir, ZONE_DB), { readonly: true });
+    try {
+      expect(db.prepare('SELECT name, serial FROM zones').all()).toEqual([{ name: 'sec.test.', serial: 1 }]);
+      // The first zone's 13 records only: what was staged of the refused one went with it.
+      expect(db.prepare('SELECT COUNT(*) AS n FROM records').get()).toEqual({ n: 13 });
+    } finally {
+      db.close();
+    }
   });
 });

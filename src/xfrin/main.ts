@@ -20,6 +20,7 @@ import { LogThrottle } from '../log-throttle.js';
 import { runProgram, VERSION } from '../options.js';
 import { TransferCounters } from '../stats/transfer-counters.js';
 import { Coalescer, Limiter } from './scheduler.js';
+import { StoreWriter } from './store-writer.js';
 import { notifyVerdict, SecondaryConfigError, secondaryZones, XFRIN_SPEC, type SecondaryZone } from './secondaries.js';
 
 /** Refresh timers are capped so a huge SOA refresh cannot overflow a timer. */
@@ -60,7 +61,7 @@ const program = daemonOptions(
     const transfers = new Limiter(DEFAULT_TRANSFERS_IN);
     const refusedNotifies = new LogThrottle();
     let maxJournalRecords = DEFAULT_MAX_JOURNAL_RECORDS;
-    let unseenDropped = false;
+    const storeWriter = new StoreWriter(dataPath);
     let module: ModuleSession | undefined;
     let startKeyring!: (follower: KeyringFollower) => void;
     const keyring = new Promise<KeyringFollower>((resolve) => (startKeyring = resolve));
@@ -166,34 +167,24 @@ const program = daemonOptions(
         const axfr = { bytes: 0 };
         const began = performance.now();
         const key = await keyOf(name);
-        const store = ZoneStore.open(dataPath, { maxJournalRecords });
+        const staged = storeWriter.stage(name, maxJournalRecords);
+        let stored: { serial: number; records: number };
         try {
-          if (!unseenDropped) {
-            // What a transfer of an xfrin that died left in the store; before this one's, as it would go too.
-            unseenDropped = true;
-            store.dropUnseen();
-          }
-          const staged = store.stageZone(name);
-          let stored: { serial: number; records: number };
-          try {
-            const checker = new ZoneChecker(name, `AXFR from ${primary.address}#${primary.port}`);
-            await axfrStream(primary, name, (records) => staged.add(checker.takeAll(records)), { key, counted: axfr });
-            checker.finish();
-            stored = staged.commit();
-          } catch (err) {
-            staged.abort();
-            counters.count(name, 'AXFR', 'failed', 0, axfr.bytes);
-            throw err;
-          }
-          counters.count(name, 'AXFR', 'success', stored.records, axfr.bytes);
-          // ms: from the connection to the zone stored (committed, on the disk), as named's "Transfer completed"
-          // counts it. Dropping the zone it replaced, and auth's reload, follow.
-          log.info({ zone: name, serial: stored.serial, transfer: 'AXFR', records: stored.records, primary, ms: Math.round(performance.now() - began) }, 'zone transferred');
-          staged.tidy();
-          done = { zone: name, ...stored, transferred: true, transfer: 'AXFR' };
-        } finally {
-          store.close();
+          const checker = new ZoneChecker(name, `AXFR from ${primary.address}#${primary.port}`);
+          await axfrStream(primary, name, (records) => staged.add(checker.takeAll(records)), { key, counted: axfr });
+          checker.finish();
+          stored = await staged.commit();
+        } catch (err) {
+          await staged.abort().catch(() => {});
+          counters.count(name, 'AXFR', 'failed', 0, axfr.bytes);
+          throw err;
         }
+        counters.count(name, 'AXFR', 'success', stored.records, axfr.bytes);
+        // ms: from the connection to the zone stored (committed, on the disk), as named's "Transfer completed"
+        // counts it. Dropping the zone it replaced, and auth's reload, follow.
+        log.info({ zone: name, serial: stored.serial, transfer: 'AXFR', records: stored.records, primary, ms: Math.round(performance.now() - began) }, 'zone transferred');
+        await staged.tidy().catch((err: Error) => log.warn({ zone: name, err: err.message }, 'the zone replaced is left out of sight in the store: the next start of xfrin drops it'));
+        done = { zone: name, ...stored, transferred: true, transfer: 'AXFR' };
       }
       if (done.transferred) await tellAuth(name);
       return done;

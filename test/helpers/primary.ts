@@ -63,6 +63,11 @@ export class TestPrimary {
     this.zones.set(name, records);
   }
 
+  /** Adds `record` at the end of the zone `name` (set before): a record the zone's rules may refuse, after all the others. */
+  append(name: string, record: ZoneRecord): void {
+    this.zones.get(name)!.push(record);
+  }
+
   /** From now on, AXFRs wait for release(). */
   hold(): void {
     this.holding = true;
