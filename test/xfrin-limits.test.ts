@@ -171,4 +171,42 @@ describe('xfrin stores a transfer whole or not at all', () => {
       db.close();
     }
   });
+
+  it('xfrin_killed_mid_transfer: what it had written of the zone stays out of sight, and is gone once xfrin is back', { timeout: 60_000 }, async () => {
+    const primary = await TestPrimary.start();
+    primary.setZone('sec.test.', 1);
+    const { stack, authPort } = await secondary({ zones: [{ name: 'sec.test', master_addr: '127.0.0.1', master_port: primary.port }] });
+    await stack.boss.waitForLog(transferred('sec.test.', 1), 'first transfer');
+    primary.setZone('sec.test.', 2, 30_000);
+    primary.stallAfter(8);
+    const dying = stack.b10('send', 'Xfrin', 'retransfer', '{"zone_name":"sec.test"}');
+    const rows = (): number => {
+      const db = new Database(path.join(stack.dir, ZONE_DB), { readonly: true });
+      try {
+        return (db.prepare('SELECT COUNT(*) AS n FROM records').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    // The transfer's first batches are in the store (its messages carry thousands of records): poll the file for them.
+    for (let tries = 0; rows() <= 13; tries++) {
+      if (tries > 400) throw new Error('xfrin wrote nothing of the transfer');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const mark = stack.boss.logs.length;
+    process.kill(stack.pidsOf('xfrin')[0]!, 'SIGKILL');
+    expect((await dying).code).not.toBe(0);
+    primary.setZone('sec.test.', 1);
+    primary.release();
+    await stack.boss.waitForLog((l) => l.component === 'xfrin' && l.msg === 'component ready', 'xfrin back', mark);
+    // Still out of every reader's sight meanwhile: the zone served is the first one.
+    const answer = await udpExchange(authPort, query({ name: 'host100.sec.test', type: 1 }));
+    expect(answer && rcodeOf(answer)).toBe(RCODE.NXDOMAIN);
+
+    // Its first use of the store (the refresh finds serial 1 there and at the primary: no transfer) drops them.
+    const refreshed = await stack.b10('send', 'Xfrin', 'refresh', '{"zone_name":"sec.test"}', '--wait', '5000');
+    expect(refreshed.code, refreshed.stderr).toBe(0);
+    expect(JSON.parse(refreshed.stdout)).toMatchObject({ zone: 'sec.test.', serial: 1, transferred: false });
+    expect(rows()).toBe(13);
+  });
 });

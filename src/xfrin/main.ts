@@ -82,9 +82,19 @@ const program = daemonOptions(
     };
     const counters = new TransferCounters();
 
+    /**
+     * Whether what a transfer of an xfrin that died left in the store (out
+     * of every reader's sight) was dropped: at the first use of the store,
+     * or by the store thread as it starts, before it stages anything.
+     */
+    let leftoversDropped = false;
     const withStore = <T>(body: (store: ZoneStore) => T): T => {
       const store = ZoneStore.open(dataPath, { maxJournalRecords });
       try {
+        if (!leftoversDropped) {
+          leftoversDropped = true;
+          store.dropUnseen();
+        }
         return body(store);
       } finally {
         store.close();
@@ -167,6 +177,8 @@ const program = daemonOptions(
         const axfr = { bytes: 0 };
         const began = performance.now();
         const key = await keyOf(name);
+        // From now on only the store thread stages, and it drops leftovers itself when it starts.
+        leftoversDropped = true;
         const staged = storeWriter.stage(name, maxJournalRecords);
         let stored: { serial: number; records: number };
         try {
@@ -183,7 +195,7 @@ const program = daemonOptions(
         // ms: from the connection to the zone stored (committed, on the disk), as named's "Transfer completed"
         // counts it. Dropping the zone it replaced, and auth's reload, follow.
         log.info({ zone: name, serial: stored.serial, transfer: 'AXFR', records: stored.records, primary, ms: Math.round(performance.now() - began) }, 'zone transferred');
-        await staged.tidy().catch((err: Error) => log.warn({ zone: name, err: err.message }, 'the zone replaced is left out of sight in the store: the next start of xfrin drops it'));
+        await staged.tidy().catch((err: Error) => log.warn({ zone: name, err: err.message }, 'the zone replaced is left out of sight in the store: xfrin drops it when it next starts'));
         done = { zone: name, ...stored, transferred: true, transfer: 'AXFR' };
       }
       if (done.transferred) await tellAuth(name);

@@ -20,6 +20,8 @@ export class TestPrimary {
   peak = 0;
   private readonly zones = new Map<string, ZoneRecord[]>();
   private holding = false;
+  /** Messages an AXFR sends before it waits for release(), when set. */
+  private stallingAfter: number | undefined;
   private readonly held: (() => void)[] = [];
   private readonly changes = new EventEmitter();
 
@@ -68,6 +70,11 @@ export class TestPrimary {
     this.zones.get(name)!.push(record);
   }
 
+  /** From now on, AXFRs send their first `messages` messages, then wait for release() to send the rest. */
+  stallAfter(messages: number): void {
+    this.stallingAfter = messages;
+  }
+
   /** From now on, AXFRs wait for release(). */
   hold(): void {
     this.holding = true;
@@ -76,6 +83,7 @@ export class TestPrimary {
   /** Answers the transfers held, and those to come at once. */
   release(): void {
     this.holding = false;
+    this.stallingAfter = undefined;
     for (const go of this.held.splice(0)) go();
   }
 
@@ -128,8 +136,14 @@ export class TestPrimary {
         return;
       }
       const answer = (): void => {
-        for (const message of axfrMessages(parsed.query, records[0]!, records)) socket.write(lengthPrefixed(message));
-        socket.end();
+        const messages = [...axfrMessages(parsed.query, records[0]!, records)];
+        const rest = (): void => {
+          for (const message of messages.splice(0)) socket.write(lengthPrefixed(message));
+          socket.end();
+        };
+        if (this.stallingAfter === undefined) return rest();
+        for (const message of messages.splice(0, this.stallingAfter)) socket.write(lengthPrefixed(message));
+        this.held.push(rest);
       };
       if (this.holding) this.held.push(answer);
       else answer();
