@@ -60,9 +60,34 @@ describe('readName', () => {
     const msg = Buffer.from([...long, ...label('z'.repeat(60)), ...label('w'.repeat(10)), ...pointer(0)]);
     const pointed: PointedNames = new Map();
     expect(read(msg, 0, pointed)).toEqual(reference(msg, 0));
-    pointed.set(0, { text: 'y'.repeat(60), length: 184 });
+    pointed.set(0, { text: 'y'.repeat(60), length: 184, end: 184, pointers: 0 });
     expect(read(msg, long.length, pointed)).toBe('a name longer than 255 bytes');
     expect(reference(msg, long.length)).toBe('a name longer than 255 bytes');
+  });
+
+  it('pointer_into_a_name_known_already_refused_as_decompressName_refuses_it', () => {
+    // 0: one label of 8 bytes whose 5th and 6th are a pointer to 0, then the root; 10: a pointer to 0.
+    // Read at 10 first (room up to 10), the name at 0 is fine; read at 5 its label runs past the pointer.
+    const msg = Buffer.from([8, 0x61, 0x62, 0x63, 0x64, 0xc0, 0x00, 0x78, 0x79, 0, ...pointer(0)]);
+    const pointed: PointedNames = new Map();
+    expect(read(msg, 10, pointed)).toEqual(reference(msg, 10));
+    expect(reference(msg, 5)).toBe('a label runs past the end');
+    expect(read(msg, 5, pointed)).toBe('a label runs past the end');
+  });
+
+  it('more_than_127_pointers_through_names_known_already_refused', () => {
+    // The root at 0, then 121 pointers each to the one before: 121 hops, read (and kept) first; then
+    // 10 more pointers each to the one before, never led to before: 131 hops in all.
+    const bytes = [0];
+    for (let at = 0; bytes.length < 1 + 2 * 121; at = bytes.length - 2) bytes.push(...pointer(at));
+    const first = bytes.length - 2;
+    for (let i = 0; i < 10; i++) bytes.push(...pointer(bytes.length - 2));
+    const msg = Buffer.from(bytes);
+    const pointed: PointedNames = new Map();
+    expect(read(msg, first, pointed)).toEqual({ name: '.', end: first + 2 });
+    const last = msg.length - 2;
+    expect(reference(msg, last)).toBe('too many compression pointers');
+    expect(read(msg, last, pointed)).toBe('too many compression pointers');
   });
 
   it('random_messages_read_alike', () => {

@@ -213,8 +213,13 @@ function plainNameToWire(name: string): Buffer | undefined {
   return out;
 }
 
-/** The names a message's compression pointers led to, by where they begin: their text (lowercase, no final dot) and wire length. */
-export type PointedNames = Map<number, { text: string; length: number }>;
+/**
+ * The names a message's compression pointers led to, by where they begin:
+ * their text (lowercase, no final dot), wire length, where their own bytes
+ * end (a pointer there must come after them) and how many pointers they
+ * follow.
+ */
+export type PointedNames = Map<number, { text: string; length: number; end: number; pointers: number }>;
 
 /**
  * The name at `pos` in a message in presentation form, lowercase, as
@@ -229,26 +234,29 @@ export function readName(msg: Buffer, pos: number, limit: number, pointed: Point
   return { name: `${text}.`, end };
 }
 
-function readLabels(msg: Buffer, pos: number, bound: number, pointed: PointedNames, hops: number): { text: string; length: number; end: number } {
+function readLabels(msg: Buffer, pos: number, bound: number, pointed: PointedNames, hops: number): { text: string; length: number; end: number; pointers: number } {
   let text = '';
   let length = 0;
   for (;;) {
     if (pos >= bound) throw new WireError('a name runs past the end');
     const len = msg[pos]!;
-    if (len === 0) return { text, length: length + 1, end: pos + 1 };
+    if (len === 0) return { text, length: length + 1, end: pos + 1, pointers: 0 };
     if ((len & 0xc0) === 0xc0) {
       if (pos + 1 >= bound) throw new WireError('a pointer runs past the end');
       if (hops + 1 > MAX_POINTER_HOPS) throw new WireError('too many compression pointers');
       const target = ((len & 0x3f) << 8) | msg[pos + 1]!;
       if (target >= pos) throw new WireError('a compression pointer forward');
       let rest = pointed.get(target);
-      if (rest === undefined) {
-        // Its bytes lie before this pointer, as decompressName() has them; a later pointer there has more room.
+      // A name known already was read with room up to the pointer that led to it first; this pointer
+      // may lie among its bytes (inside one of its labels), where decompressName() refuses it.
+      if (rest === undefined || rest.end > pos) {
         rest = readLabels(msg, target, pos, pointed, hops + 1);
-        pointed.set(target, { text: rest.text, length: rest.length });
+        pointed.set(target, rest);
       }
+      // Its pointers count towards this name's, known or not: a chain of names each ending in a pointer is one name.
+      if (hops + 1 + rest.pointers > MAX_POINTER_HOPS) throw new WireError('too many compression pointers');
       if (length + rest.length > 255) throw new WireError('a name longer than 255 bytes');
-      return { text: text === '' ? rest.text : rest.text === '' ? text : `${text}.${rest.text}`, length: length + rest.length, end: pos + 2 };
+      return { text: text === '' ? rest.text : rest.text === '' ? text : `${text}.${rest.text}`, length: length + rest.length, end: pos + 2, pointers: rest.pointers + 1 };
     }
     if (len > 63) throw new WireError('a label longer than 63 bytes');
     if (pos + 1 + len > bound) throw new WireError('a label runs past the end');
