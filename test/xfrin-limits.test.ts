@@ -210,3 +210,70 @@ describe('xfrin stores a transfer whole or not at all', () => {
     expect(rows()).toBe(13);
   });
 });
+
+describe('xfrin\'s store thread outlives a transfer the store fails', () => {
+  it('store_busy_past_its_wait: that transfer fails, the next one in the thread is stored, and nothing staged is left', { timeout: 90_000 }, async () => {
+    const [first, second] = [await TestPrimary.start(), await TestPrimary.start()];
+    first.setZone('one.test.', 1);
+    second.setZone('two.test.', 1);
+    const { stack, authPort } = await secondary({
+      zones: [
+        { name: 'one.test', master_addr: '127.0.0.1', master_port: first.port, request_ixfr: 'no' },
+        { name: 'two.test', master_addr: '127.0.0.1', master_port: second.port, request_ixfr: 'no' },
+      ],
+    });
+    await stack.boss.waitForLog(transferred('one.test.', 1), 'first transfer of one.test');
+    await stack.boss.waitForLog(transferred('two.test.', 1), 'first transfer of two.test');
+    // Several messages each, the first of a few hundred records: both staged, none of their records written yet.
+    first.setZone('one.test.', 2, 3000);
+    second.setZone('two.test.', 2, 3000);
+    first.stallAfter(1);
+    second.stallAfter(1);
+    // By NOTIFY: xfrin's commands run one at a time, its refreshes of different zones at once.
+    const mark = stack.boss.logs.length;
+    expect(await notify(authPort, 'one.test')).toBe(RCODE.NOERROR);
+    expect(await notify(authPort, 'two.test')).toBe(RCODE.NOERROR);
+    const dbFile = path.join(stack.dir, ZONE_DB);
+    const rowsOf = (sql: string): number => {
+      const db = new Database(dbFile, { readonly: true });
+      try {
+        return (db.prepare(sql).get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    for (let tries = 0; rowsOf(`SELECT COUNT(*) AS n FROM zones WHERE name LIKE ' %'`) < 2; tries++) {
+      if (tries > 400) throw new Error('xfrin did not stage both transfers');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    // Another writer holds the store past xfrin's wait (5 s) as one.test ends: its commit fails, and so does
+    // dropping what it staged. two.test ends just after, its commit next in the thread.
+    const writer = new Database(dbFile);
+    try {
+      writer.exec('BEGIN IMMEDIATE');
+      first.release();
+      await first.waitFor((p) => p.open === 0);
+      second.release();
+      await stack.boss.waitForLog(xfrinLine('refresh failed: the stored zone stays served', (l) => l.zone === 'one.test.' && String(l.err).includes('database is locked')), 'one.test failed', mark);
+      writer.exec('COMMIT');
+    } finally {
+      writer.close();
+    }
+    const failedTwo = xfrinLine('refresh failed: the stored zone stays served', (l) => l.zone === 'two.test.');
+    const done = await stack.boss.waitForLog((l) => transferred('two.test.', 2)(l) || failedTwo(l), 'two.test done', mark);
+    expect(done.msg, String(done.err)).toBe('zone transferred');
+
+    const answer = await udpExchange(authPort, query({ name: 'one.test', type: 6 }));
+    expect(answer && rcodeOf(answer)).toBe(RCODE.NOERROR);
+    const db = new Database(dbFile, { readonly: true });
+    try {
+      expect(db.prepare('SELECT name, serial FROM zones ORDER BY name').all()).toEqual([
+        { name: 'one.test.', serial: 1 },
+        { name: 'two.test.', serial: 2 },
+      ]);
+      expect(db.prepare('SELECT COUNT(*) AS n FROM records').get()).toEqual({ n: 13 + 3003 });
+    } finally {
+      db.close();
+    }
+  });
+});

@@ -613,7 +613,8 @@ export class StagedZone {
   constructor(
     private readonly store: ZoneStore,
     readonly name: string,
-    private readonly zoneId: number,
+    /** The staged zone's row: dropUnseen(zoneId) drops it. */
+    readonly zoneId: number,
     /** The serial of the zone there when this began, if there was one. */
     private readonly before: number | undefined,
   ) {}

@@ -21,12 +21,29 @@ interface Transfer {
   failed?: { error: string; storeError: boolean };
 }
 const transfers = new Map<number, Transfer>();
+/**
+ * Staged zones a failed transfer could not drop (the store busy with
+ * another writer past its wait): dropped when a transfer begins or ends.
+ */
+const undropped = new Set<number>();
 
-const leftover = ZoneStore.open(dataPath);
+/** Whether what a thread before this one left staged is still to be dropped (the store was busy when it started). */
+let leftovers = true;
+/** Drops what a thread before this one left, while this one stages nothing (dropUnseen() would drop its zones too). */
+function dropLeftovers(store: ZoneStore): void {
+  if (!leftovers || transfers.size > 0) return;
+  try {
+    store.dropUnseen();
+    leftovers = false;
+  } catch {
+    // Busy with another writer: the next transfer tries again. Thrown, it would end this thread.
+  }
+}
+const first = ZoneStore.open(dataPath);
 try {
-  leftover.dropUnseen();
+  dropLeftovers(first);
 } finally {
-  leftover.close();
+  first.close();
 }
 
 const failure = (err: unknown): { error: string; storeError: boolean } => ({ error: (err as Error).message, storeError: err instanceof ZoneStoreError });
@@ -36,22 +53,53 @@ function end(transfer: number): void {
   transfers.delete(transfer);
 }
 
+/**
+ * Drops what a failed transfer staged, and ends it. Dropping can fail as
+ * the write it follows did: then it is left for the next transfer, not
+ * thrown, which would end this thread and every transfer it writes.
+ */
+function drop(transfer: number, entry: Transfer): void {
+  try {
+    entry.staged?.abort();
+  } catch {
+    if (entry.staged) undropped.add(entry.staged.zoneId);
+  }
+  end(transfer);
+}
+
+/** Drops the staged zones failed transfers left, with `store`; those it cannot drop yet stay for the next. */
+function dropUndropped(store: ZoneStore): void {
+  for (const zoneId of undropped) {
+    try {
+      store.dropUnseen(zoneId);
+      undropped.delete(zoneId);
+    } catch {
+      return;
+    }
+  }
+}
+
 function handle(request: StoreRequest): StoreReply | undefined {
   const { transfer } = request;
   if (request.op === 'stage') {
     const entry: Transfer = {};
-    transfers.set(transfer, entry);
     try {
       entry.store = ZoneStore.open(dataPath, { maxJournalRecords: request.maxJournalRecords });
+      dropLeftovers(entry.store);
+      dropUndropped(entry.store);
       entry.staged = entry.store.stageZone(request.zone);
     } catch (err) {
       entry.failed = failure(err);
     }
+    transfers.set(transfer, entry);
     return undefined;
   }
   const entry = transfers.get(transfer);
-  // Aborting one that ended already (its commit failed) is no error.
-  if (!entry) return request.op === 'abort' ? { transfer, ok: true } : { transfer, ok: false, error: `no transfer ${transfer} staged`, storeError: false };
+  if (!entry) {
+    // Records for one that ended already (its commit failed) are let go; aborting it is no error.
+    if (request.op === 'add') return undefined;
+    return request.op === 'abort' ? { transfer, ok: true } : { transfer, ok: false, error: `no transfer ${transfer} staged`, storeError: false };
+  }
   switch (request.op) {
     case 'add':
       if (entry.failed) return undefined;
@@ -63,20 +111,19 @@ function handle(request: StoreRequest): StoreReply | undefined {
       return undefined;
     case 'commit':
       if (entry.failed) {
-        entry.staged?.abort();
-        end(transfer);
+        drop(transfer, entry);
         return { transfer, ok: false, ...entry.failed };
       }
       try {
         return { transfer, ok: true, ...entry.staged!.commit() };
       } catch (err) {
-        entry.staged!.abort();
-        end(transfer);
+        drop(transfer, entry);
         return { transfer, ok: false, ...failure(err) };
       }
     case 'tidy':
       try {
         entry.staged!.tidy();
+        dropUndropped(entry.store!);
         return { transfer, ok: true };
       } catch (err) {
         return { transfer, ok: false, ...failure(err) };
@@ -84,14 +131,8 @@ function handle(request: StoreRequest): StoreReply | undefined {
         end(transfer);
       }
     case 'abort':
-      try {
-        entry.staged?.abort();
-        return { transfer, ok: true };
-      } catch (err) {
-        return { transfer, ok: false, ...failure(err) };
-      } finally {
-        end(transfer);
-      }
+      drop(transfer, entry);
+      return { transfer, ok: true };
   }
 }
 

@@ -14,27 +14,54 @@ export class StoreWriter {
   private worker: Worker | undefined;
   private transfers = 0;
   private readonly waiting = new Map<number, { resolve: (reply: StoreReply & { ok: true }) => void; reject: (err: Error) => void }>();
+  /** The thread each transfer under way was staged in: its records go there, and nowhere else. */
+  private readonly stagedIn = new Map<number, Worker>();
+  /** Transfers whose thread died under them, with why: what they staged went with it. */
+  private readonly lost = new Map<number, string>();
 
   constructor(private readonly dataPath: string) {}
 
   /** A zone staged in the store as its transfer arrives: see StagedTransfer. */
   stage(zone: string, maxJournalRecords: number): StagedTransfer {
     const transfer = ++this.transfers;
+    this.stagedIn.set(transfer, this.thread());
     this.post({ op: 'stage', transfer, zone, maxJournalRecords });
     return new StagedTransfer(this, transfer);
   }
 
-  /** @internal */
+  /** @internal Sent to the thread the transfer was staged in; nothing once that one died (a new one knows nothing of it). */
   post(request: StoreRequest, moved: ArrayBuffer[] = []): void {
-    this.thread().postMessage(request, moved);
+    this.stagedIn.get(request.transfer)?.postMessage(request, moved);
   }
 
-  /** @internal The thread's answer to `request`. */
+  /**
+   * @internal The thread's answer to `request` (commit, then tidy or
+   * abort, which end the transfer, as a commit that fails does). A
+   * transfer whose thread died fails with why; aborting it, or one ended
+   * already, is done at once.
+   */
   ask(request: StoreRequest): Promise<StoreReply & { ok: true }> {
-    return new Promise((resolve, reject) => {
-      this.waiting.set(request.transfer, { resolve, reject });
+    const { transfer } = request;
+    const why = this.lost.get(transfer);
+    if (why !== undefined) this.lost.delete(transfer);
+    if (!this.stagedIn.has(transfer)) {
+      if (request.op === 'abort') return Promise.resolve({ transfer, ok: true });
+      return Promise.reject(new ZoneStoreError(why ?? `no transfer ${transfer} staged`));
+    }
+    return new Promise<StoreReply & { ok: true }>((resolve, reject) => {
+      this.waiting.set(transfer, { resolve, reject });
       this.post(request);
-    });
+    }).then(
+      (reply) => {
+        if (request.op !== 'commit') this.stagedIn.delete(transfer);
+        return reply;
+      },
+      (err: unknown) => {
+        // The thread ended it, its staged zone dropped: aborting it now waits for nothing.
+        this.stagedIn.delete(transfer);
+        throw err;
+      },
+    );
   }
 
   private thread(): Worker {
@@ -51,8 +78,15 @@ export class StoreWriter {
     const died = (why: string): void => {
       if (this.worker !== worker) return;
       this.worker = undefined;
-      for (const waiter of this.waiting.values()) waiter.reject(new ZoneStoreError(`xfrin's store thread ${why}`));
-      this.waiting.clear();
+      const reason = `xfrin's store thread ${why}`;
+      for (const [transfer, staged] of this.stagedIn) {
+        if (staged !== worker) continue;
+        this.stagedIn.delete(transfer);
+        const waiter = this.waiting.get(transfer);
+        this.waiting.delete(transfer);
+        if (waiter) waiter.reject(new ZoneStoreError(reason));
+        else this.lost.set(transfer, reason);
+      }
     };
     worker.on('error', (err) => died(`failed: ${err.message}`));
     worker.on('exit', (code) => died(`ended (exit code ${code})`));
