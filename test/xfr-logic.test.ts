@@ -269,6 +269,27 @@ describe('zone store: a zone staged while it arrives', () => {
     }
   });
 
+  it('staged_zone_dropped_by_another_writer: its commit fails and the zone there stays served, not replaced by nothing', async () => {
+    const dir = await tempDir();
+    const store = ZoneStore.open(dir);
+    try {
+      store.replaceZone('a.test.', zone('a.test.', 1, 10));
+      const staged = store.stageZone('a.test.');
+      // Exactly a batch: all of it written already, nothing left for the commit to write.
+      staged.add(zone('a.test.', 2, 4998));
+      // A second xfrin starting on the same store drops what it takes for a dead one's leftovers.
+      const other = ZoneStore.open(dir);
+      other.dropUnseen();
+      other.close();
+      expect(() => staged.commit()).toThrow(/no longer in the store/);
+      expect(store.zones()).toEqual([expect.objectContaining({ name: 'a.test.', serial: 1, records: 12 })]);
+      staged.abort();
+      expect(rows(dir)).toBe(12);
+    } finally {
+      store.close();
+    }
+  });
+
   it('staged_zone_without_its_soa_first: refused, as a transfer must begin with it', async () => {
     const dir = await tempDir();
     const store = ZoneStore.open(dir);

@@ -283,6 +283,11 @@ export class ZoneStore {
       .transaction(() => {
         const old = this.sql('SELECT id, serial FROM zones WHERE name = ?').get(name) as { id: number; serial: number } | undefined;
         const difference = old && records && serialNewer(serial, old.serial) ? zoneDifference(name, this.iterate(name)!, records) : undefined;
+        // Gone when another dropped it (dropUnseen() of a second xfrin starting on this store): the old zone
+        // would go out of sight with nothing in its place.
+        if (this.sql('SELECT 1 FROM zones WHERE id = ? AND name = ?').get(zoneId, `${UNSEEN}${zoneId}`) === undefined) {
+          throw new ZoneStoreError(`zone ${name}: what was staged of it is no longer in the store (dropped by another writer)`);
+        }
         if (old) this.sql('UPDATE zones SET name = ? WHERE id = ?').run(`${UNSEEN}${old.id}`, old.id);
         this.sql('UPDATE zones SET name = ?, serial = ?, loaded_at = ? WHERE id = ?').run(name, serial, new Date().toISOString(), zoneId);
         this.journalWhole(name, difference);
