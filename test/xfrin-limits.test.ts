@@ -262,6 +262,8 @@ describe('xfrin\'s store thread outlives a transfer the store fails', () => {
     const failedTwo = xfrinLine('refresh failed: the stored zone stays served', (l) => l.zone === 'two.test.');
     const done = await stack.boss.waitForLog((l) => transferred('two.test.', 2)(l) || failedTwo(l), 'two.test done', mark);
     expect(done.msg, String(done.err)).toBe('zone transferred');
+    // xfrin tells auth once the zone it replaced is dropped (and with it what one.test left staged).
+    await stack.boss.waitForLog((l) => byComponent('auth', 'zone loaded')(l) && l.zone === 'two.test.' && l.serial === 2, 'auth serves two.test at 2', mark);
 
     const answer = await udpExchange(authPort, query({ name: 'one.test', type: 6 }));
     expect(answer && rcodeOf(answer)).toBe(RCODE.NOERROR);
