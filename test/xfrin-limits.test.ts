@@ -278,4 +278,24 @@ describe('xfrin\'s store thread outlives a transfer the store fails', () => {
       db.close();
     }
   });
+
+  it('transfer_never_ending: a primary that sends the same records over and over is cut at max_transfer_time_in; the zone stays, nothing staged is left', { timeout: 60_000 }, async () => {
+    const primary = await TestPrimary.start();
+    primary.setZone('sec.test.', 1);
+    const { stack } = await secondary({ max_transfer_time_in: 2, zones: [{ name: 'sec.test', master_addr: '127.0.0.1', master_port: primary.port }] });
+    await stack.boss.waitForLog(transferred('sec.test.', 1), 'first transfer');
+    primary.setZone('sec.test.', 2, 12_000);
+    primary.endless();
+
+    const cut = await stack.b10('send', 'Xfrin', 'retransfer', '{"zone_name":"sec.test"}');
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toContain('not done after 2 s (max_transfer_time_in)');
+    const db = new Database(path.join(stack.dir, ZONE_DB), { readonly: true });
+    try {
+      expect(db.prepare('SELECT name, serial FROM zones').all()).toEqual([{ name: 'sec.test.', serial: 1 }]);
+      expect(db.prepare('SELECT COUNT(*) AS n FROM records').get()).toEqual({ n: 13 });
+    } finally {
+      db.close();
+    }
+  });
 });

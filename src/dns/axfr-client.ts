@@ -37,7 +37,8 @@ const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED
  * handed to `take` in order, and `messageEnd` after each message, until
  * `done` says the transfer is complete. With `tsig` the query is signed
  * and every message must verify, the last one signed. TransferError (named
- * `what`) when refused, cut, malformed, badly signed or silent for `idleMs`.
+ * `what`) when refused, cut, malformed, badly signed, silent for `idleMs`
+ * or not done after `maxMs`.
  * `counted.bytes` grows by every byte read, for the statistics.
  */
 function receive(
@@ -49,11 +50,22 @@ function receive(
   handler: { take(record: ZoneRecord): void; messageEnd(): void; done(): boolean; received(): number },
   tsig?: TsigClient,
   counted = { bytes: 0 },
+  maxMs = Infinity,
 ): Promise<void> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolveAll, rejectAll) => {
     let pending = Buffer.alloc(0);
     let settled = false;
     const socket = net.connect({ host: primary.address, port: primary.port });
+    // A primary that keeps sending (the same records over and over, say) is never idle: this ends it.
+    const deadline = Number.isFinite(maxMs) ? setTimeout(() => fail(`not done after ${maxMs / 1000} s (max_transfer_time_in)`), maxMs) : undefined;
+    const resolve = (): void => {
+      clearTimeout(deadline);
+      resolveAll();
+    };
+    const reject = (err: unknown): void => {
+      clearTimeout(deadline);
+      rejectAll(err);
+    };
     const fail = (why: string): void => {
       if (settled) return;
       settled = true;
@@ -127,7 +139,7 @@ export async function axfrStream(
   primary: Primary,
   zone: string,
   each: (records: ZoneRecord[]) => void,
-  { idleMs = 10_000, key, counted = { bytes: 0 } }: { idleMs?: number; key?: TsigKey; counted?: { bytes: number } } = {},
+  { idleMs = 10_000, maxMs, key, counted = { bytes: 0 } }: { idleMs?: number; maxMs?: number; key?: TsigKey; counted?: { bytes: number } } = {},
 ): Promise<number> {
   const id = randomInt(65536);
   let batch: ZoneRecord[] = [];
@@ -149,7 +161,7 @@ export async function axfrStream(
     },
     done: () => soaSeen === 2,
     received: () => received,
-  }, key && new TsigClient(key), counted);
+  }, key && new TsigClient(key), counted, maxMs);
   return received;
 }
 
@@ -159,7 +171,7 @@ export async function axfrStream(
  * that we are current. TransferError as for AXFR, and when the answer is
  * neither form. Signed with `key` if given; `counted` as receive() says.
  */
-export async function ixfrFrom(primary: Primary, zone: string, ours: ZoneRecord, idleMs = 10_000, key?: TsigKey, counted = { bytes: 0 }): Promise<IxfrResult> {
+export async function ixfrFrom(primary: Primary, zone: string, ours: ZoneRecord, idleMs = 10_000, key?: TsigKey, counted = { bytes: 0 }, maxMs?: number): Promise<IxfrResult> {
   const id = randomInt(65536);
   const w = new MessageWriter(id, 0);
   w.questionOf(nameToWire(zone), IXFR);
@@ -174,7 +186,7 @@ export async function ixfrFrom(primary: Primary, zone: string, ours: ZoneRecord,
     messageEnd: () => reader.messageEnd(),
     done: () => reader.result !== undefined,
     received: () => received,
-  }, key && new TsigClient(key), counted);
+  }, key && new TsigClient(key), counted, maxMs);
   return reader.result!;
 }
 

@@ -27,6 +27,8 @@ import { notifyVerdict, SecondaryConfigError, secondaryZones, XFRIN_SPEC, type S
 const MAX_TIMER_S = 86_400;
 /** Transfers at once when the configuration does not say (named's transfers-in). */
 const DEFAULT_TRANSFERS_IN = 10;
+/** How long a transfer in may take when the configuration does not say (named's max-transfer-time-in), seconds. */
+const DEFAULT_MAX_TRANSFER_S = 7200;
 
 interface Opts {
   dataPath?: string;
@@ -61,6 +63,7 @@ const program = daemonOptions(
     const transfers = new Limiter(DEFAULT_TRANSFERS_IN);
     const refusedNotifies = new LogThrottle();
     let maxJournalRecords = DEFAULT_MAX_JOURNAL_RECORDS;
+    let maxTransferMs = DEFAULT_MAX_TRANSFER_S * 1000;
     const storeWriter = new StoreWriter(dataPath);
     let module: ModuleSession | undefined;
     let startKeyring!: (follower: KeyringFollower) => void;
@@ -143,7 +146,7 @@ const program = daemonOptions(
       const key = await keyOf(name);
       let answer: IxfrResult;
       try {
-        answer = await ixfrFrom(primary, name, ours, undefined, key, counted);
+        answer = await ixfrFrom(primary, name, ours, undefined, key, counted, maxTransferMs);
       } catch (err) {
         return giveUp((err as Error).message);
       }
@@ -183,7 +186,7 @@ const program = daemonOptions(
         let stored: { serial: number; records: number };
         try {
           const checker = new ZoneChecker(name, `AXFR from ${primary.address}#${primary.port}`);
-          await axfrStream(primary, name, (records) => staged.add(checker.takeAll(records)), { key, counted: axfr });
+          await axfrStream(primary, name, (records) => staged.add(checker.takeAll(records)), { key, counted: axfr, maxMs: maxTransferMs });
           checker.finish();
           stored = await staged.commit();
         } catch (err) {
@@ -252,6 +255,8 @@ const program = daemonOptions(
       if (!Number.isInteger(transfersIn) || transfersIn < 1) throw new AnswerError(1, `transfers_in must be at least 1, not ${transfersIn}`);
       const journalBound = config.max_journal_records as number;
       if (!Number.isInteger(journalBound) || journalBound < 0) throw new AnswerError(1, `max_journal_records must be at least 0, not ${journalBound}`);
+      const transferSeconds = (config.max_transfer_time_in as number | undefined) ?? DEFAULT_MAX_TRANSFER_S;
+      if (!Number.isInteger(transferSeconds) || transferSeconds < 1) throw new AnswerError(1, `max_transfer_time_in must be at least 1 (seconds), not ${transferSeconds}`);
       let next: Map<string, SecondaryZone>;
       try {
         next = secondaryZones(config);
@@ -262,6 +267,7 @@ const program = daemonOptions(
       const before = zones;
       zones = next;
       maxJournalRecords = journalBound;
+      maxTransferMs = transferSeconds * 1000;
       transfers.setMax(transfersIn);
       // A zone gone, or left without a primary, has no refresh of its own any more.
       for (const name of before.keys()) {

@@ -22,6 +22,7 @@ export class TestPrimary {
   private holding = false;
   /** Messages an AXFR sends before it waits for release(), when set. */
   private stallingAfter: number | undefined;
+  private endlessly = false;
   private readonly held: (() => void)[] = [];
   private readonly changes = new EventEmitter();
 
@@ -73,6 +74,15 @@ export class TestPrimary {
   /** From now on, AXFRs send their first `messages` messages, then wait for release() to send the rest. */
   stallAfter(messages: number): void {
     this.stallingAfter = messages;
+  }
+
+  /**
+   * From now on, AXFRs never end: after all but their last message, their
+   * second message (records the client has already) again and again, as
+   * fast as it reads, until the client goes.
+   */
+  endless(): void {
+    this.endlessly = true;
   }
 
   /** From now on, AXFRs wait for release(). */
@@ -137,6 +147,16 @@ export class TestPrimary {
       }
       const answer = (): void => {
         const messages = [...axfrMessages(parsed.query, records[0]!, records)];
+        if (this.endlessly && messages.length > 2) {
+          for (const message of messages.slice(0, -1)) socket.write(lengthPrefixed(message));
+          const again = lengthPrefixed(messages[1]!);
+          const more = (): void => {
+            while (!socket.destroyed && socket.write(again));
+          };
+          socket.on('drain', more);
+          more();
+          return;
+        }
         const rest = (): void => {
           for (const message of messages.splice(0)) socket.write(lengthPrefixed(message));
           socket.end();
