@@ -34,6 +34,39 @@ const xfrinLine = (msg: string, more: (l: LogLine) => boolean = () => true) => (
 const transferred = (zone: string, serial: number) => xfrinLine('zone transferred', (l) => l.zone === zone && l.serial === serial);
 const count = (stack: Booted, test: (l: LogLine) => boolean): number => stack.boss.logs.filter(test).length;
 
+/** What the store in `dir` holds, read as another process would: the zones readers see, the rows hidden from them, every record. */
+function stored(dir: string): { zones: { name: string; serial: number }[]; hidden: number; records: number } {
+  const db = new Database(path.join(dir, ZONE_DB), { readonly: true });
+  try {
+    const rows = (sql: string): number => (db.prepare(sql).get() as { n: number }).n;
+    return {
+      zones: db.prepare("SELECT name, serial FROM zones WHERE name NOT LIKE ' %' ORDER BY name").all() as { name: string; serial: number }[],
+      hidden: rows("SELECT COUNT(*) AS n FROM zones WHERE name LIKE ' %'"),
+      records: rows('SELECT COUNT(*) AS n FROM records'),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** Resolves once the store in `dir` holds what `test` wants (xfrin's thread writes it: the file is polled); fails after 10 s. */
+async function untilStored(dir: string, test: (holds: ReturnType<typeof stored>) => boolean, what: string): Promise<void> {
+  for (let tries = 0; !test(stored(dir)); tries++) {
+    if (tries > 400) throw new Error(`the store never held ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** sec.test. (13 records) served by a TestPrimary and transferred once by xfrin; `more` is the rest of Xfrin's configuration. */
+async function secondaryOfSec(more: object = {}): Promise<{ primary: TestPrimary; stack: Booted; authPort: number }> {
+  const primary = await TestPrimary.start();
+  primary.setZone('sec.test.', 1);
+  const { stack, authPort } = await secondary({ ...more, zones: [{ name: 'sec.test', master_addr: '127.0.0.1', master_port: primary.port }] });
+  await stack.boss.waitForLog(transferred('sec.test.', 1), 'first transfer');
+  return { primary, stack, authPort };
+}
+const ONLY_THE_FIRST = { zones: [{ name: 'sec.test.', serial: 1 }], hidden: 0, records: 13 };
+
 describe('xfrin acts on NOTIFY from the zone\'s primary only, one refresh at a time', () => {
   it('notify_from_a_stranger: REFUSED by auth (and by xfrin over the bus), logged once, and nothing is transferred', async () => {
     const primary = await TestPrimary.start();
@@ -150,10 +183,7 @@ describe('xfrin acts on NOTIFY from the zone\'s primary only, one refresh at a t
 
 describe('xfrin stores a transfer whole or not at all', () => {
   it('refused_late_in_a_large_transfer: a record the rules refuse after 12,000 stored ones; the zone served and stored stays, nothing of the transfer is left', { timeout: 60_000 }, async () => {
-    const primary = await TestPrimary.start();
-    primary.setZone('sec.test.', 1);
-    const { stack, authPort } = await secondary({ zones: [{ name: 'sec.test', master_addr: '127.0.0.1', master_port: primary.port }] });
-    await stack.boss.waitForLog(transferred('sec.test.', 1), 'first transfer');
+    const { primary, stack, authPort } = await secondaryOfSec();
     primary.setZone('sec.test.', 2, 12_000);
     primary.append('sec.test.', { name: 'host0.sec.test.', ttl: 60, type: 5, rdata: rdataOfText(5, 'elsewhere.example.') });
 
@@ -162,37 +192,28 @@ describe('xfrin stores a transfer whole or not at all', () => {
     expect(refused.stderr).toContain('host0.sec.test. has a CNAME and other data');
     const answer = await udpExchange(authPort, query({ name: 'sec.test', type: 6 }));
     expect(answer && rcodeOf(answer)).toBe(RCODE.NOERROR);
-    const db = new Database(path.join(stack.dir, ZONE_DB), { readonly: true });
-    try {
-      expect(db.prepare('SELECT name, serial FROM zones').all()).toEqual([{ name: 'sec.test.', serial: 1 }]);
-      // The first zone's 13 records only: what was staged of the refused one went with it.
-      expect(db.prepare('SELECT COUNT(*) AS n FROM records').get()).toEqual({ n: 13 });
-    } finally {
-      db.close();
-    }
+    // The first zone's 13 records only: what was staged of the refused one went with it.
+    expect(stored(stack.dir)).toEqual(ONLY_THE_FIRST);
+  });
+
+  it('transfer_never_ending: a primary that sends the same records over and over is cut at max_transfer_time_in; the zone stays, nothing staged is left', { timeout: 60_000 }, async () => {
+    const { primary, stack } = await secondaryOfSec({ max_transfer_time_in: 2 });
+    primary.setZone('sec.test.', 2, 12_000);
+    primary.endless();
+
+    const cut = await stack.b10('send', 'Xfrin', 'retransfer', '{"zone_name":"sec.test"}');
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toContain('not done after 2 s (max_transfer_time_in)');
+    expect(stored(stack.dir)).toEqual(ONLY_THE_FIRST);
   });
 
   it('xfrin_killed_mid_transfer: what it had written of the zone stays out of sight, and is gone once xfrin is back', { timeout: 60_000 }, async () => {
-    const primary = await TestPrimary.start();
-    primary.setZone('sec.test.', 1);
-    const { stack, authPort } = await secondary({ zones: [{ name: 'sec.test', master_addr: '127.0.0.1', master_port: primary.port }] });
-    await stack.boss.waitForLog(transferred('sec.test.', 1), 'first transfer');
+    const { primary, stack, authPort } = await secondaryOfSec();
     primary.setZone('sec.test.', 2, 30_000);
     primary.stallAfter(8);
     const dying = stack.b10('send', 'Xfrin', 'retransfer', '{"zone_name":"sec.test"}');
-    const rows = (): number => {
-      const db = new Database(path.join(stack.dir, ZONE_DB), { readonly: true });
-      try {
-        return (db.prepare('SELECT COUNT(*) AS n FROM records').get() as { n: number }).n;
-      } finally {
-        db.close();
-      }
-    };
-    // The transfer's first batches are in the store (its messages carry thousands of records): poll the file for them.
-    for (let tries = 0; rows() <= 13; tries++) {
-      if (tries > 400) throw new Error('xfrin wrote nothing of the transfer');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    // The transfer's first batches are in the store (its messages carry thousands of records).
+    await untilStored(stack.dir, (holds) => holds.records > 13, 'records of the transfer');
     const mark = stack.boss.logs.length;
     process.kill(stack.pidsOf('xfrin')[0]!, 'SIGKILL');
     expect((await dying).code).not.toBe(0);
@@ -207,7 +228,7 @@ describe('xfrin stores a transfer whole or not at all', () => {
     const refreshed = await stack.b10('send', 'Xfrin', 'refresh', '{"zone_name":"sec.test"}', '--wait', '5000');
     expect(refreshed.code, refreshed.stderr).toBe(0);
     expect(JSON.parse(refreshed.stdout)).toMatchObject({ zone: 'sec.test.', serial: 1, transferred: false });
-    expect(rows()).toBe(13);
+    expect(stored(stack.dir)).toEqual(ONLY_THE_FIRST);
   });
 });
 
@@ -234,18 +255,7 @@ describe('xfrin\'s store thread outlives a transfer the store fails', () => {
     expect(await notify(authPort, 'one.test')).toBe(RCODE.NOERROR);
     expect(await notify(authPort, 'two.test')).toBe(RCODE.NOERROR);
     const dbFile = path.join(stack.dir, ZONE_DB);
-    const rowsOf = (sql: string): number => {
-      const db = new Database(dbFile, { readonly: true });
-      try {
-        return (db.prepare(sql).get() as { n: number }).n;
-      } finally {
-        db.close();
-      }
-    };
-    for (let tries = 0; rowsOf(`SELECT COUNT(*) AS n FROM zones WHERE name LIKE ' %'`) < 2; tries++) {
-      if (tries > 400) throw new Error('xfrin did not stage both transfers');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await untilStored(stack.dir, (holds) => holds.hidden >= 2, 'both transfers staged');
     // Another writer holds the store past xfrin's wait (5 s) as one.test ends: its commit fails, and so does
     // dropping what it staged. two.test ends just after, its commit next in the thread.
     const writer = new Database(dbFile);
@@ -267,35 +277,13 @@ describe('xfrin\'s store thread outlives a transfer the store fails', () => {
 
     const answer = await udpExchange(authPort, query({ name: 'one.test', type: 6 }));
     expect(answer && rcodeOf(answer)).toBe(RCODE.NOERROR);
-    const db = new Database(dbFile, { readonly: true });
-    try {
-      expect(db.prepare('SELECT name, serial FROM zones ORDER BY name').all()).toEqual([
+    expect(stored(stack.dir)).toEqual({
+      zones: [
         { name: 'one.test.', serial: 1 },
         { name: 'two.test.', serial: 2 },
-      ]);
-      expect(db.prepare('SELECT COUNT(*) AS n FROM records').get()).toEqual({ n: 13 + 3003 });
-    } finally {
-      db.close();
-    }
-  });
-
-  it('transfer_never_ending: a primary that sends the same records over and over is cut at max_transfer_time_in; the zone stays, nothing staged is left', { timeout: 60_000 }, async () => {
-    const primary = await TestPrimary.start();
-    primary.setZone('sec.test.', 1);
-    const { stack } = await secondary({ max_transfer_time_in: 2, zones: [{ name: 'sec.test', master_addr: '127.0.0.1', master_port: primary.port }] });
-    await stack.boss.waitForLog(transferred('sec.test.', 1), 'first transfer');
-    primary.setZone('sec.test.', 2, 12_000);
-    primary.endless();
-
-    const cut = await stack.b10('send', 'Xfrin', 'retransfer', '{"zone_name":"sec.test"}');
-    expect(cut.code).toBe(1);
-    expect(cut.stderr).toContain('not done after 2 s (max_transfer_time_in)');
-    const db = new Database(path.join(stack.dir, ZONE_DB), { readonly: true });
-    try {
-      expect(db.prepare('SELECT name, serial FROM zones').all()).toEqual([{ name: 'sec.test.', serial: 1 }]);
-      expect(db.prepare('SELECT COUNT(*) AS n FROM records').get()).toEqual({ n: 13 });
-    } finally {
-      db.close();
-    }
+      ],
+      hidden: 0,
+      records: 13 + 3003,
+    });
   });
 });
