@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { CONFIG_FILE } from '../src/cfgmgr/store.js';
 import { startNamed } from '../test/helpers/named.js';
-import { freePort, start } from '../test/helpers/processes.js';
+import { startBus } from '../src/testing/index.js';
+import { start } from '../test/helpers/processes.js';
 import { storeZoneFile } from './stack.js';
 
 /**
@@ -64,20 +65,26 @@ export async function benchWorkersRss(workers = 2): Promise<WorkersRss | string>
     }
 
     await writeFile(path.join(dir, CONFIG_FILE), JSON.stringify({ version: 2, Auth: { workers } }));
-    // No bus: auth answers before it reaches one, and memory is what is measured.
-    const auth = start('src/auth/main.js', ['-p', '0', '-d', dir, '-m', String(await freePort())]);
+    // A bus of its own: without one auth gives up after a few seconds, and loading the zone into every
+    // worker can take longer on a busy machine.
+    const bus = await startBus();
     try {
-      await auth.waitForLog((l) => l.msg === 'zones loaded', 'auth answering with every worker');
-      const pids = auth.logs.filter((l) => l.msg === 'auth worker started').map((l) => l.workerPid as number);
-      return {
-        records: RSS_RECORDS,
-        workers,
-        namedMb,
-        primaryMb: await rssMb(auth.child.pid!),
-        workersMb: await Promise.all(pids.map(rssMb)),
-      };
+      const auth = start('src/auth/main.js', ['-p', '0', '-d', dir], { env: bus.env });
+      try {
+        await auth.waitForLog((l) => l.msg === 'zones loaded', 'auth answering with every worker');
+        const pids = auth.logs.filter((l) => l.msg === 'auth worker started').map((l) => l.workerPid as number);
+        return {
+          records: RSS_RECORDS,
+          workers,
+          namedMb,
+          primaryMb: await rssMb(auth.child.pid!),
+          workersMb: await Promise.all(pids.map(rssMb)),
+        };
+      } finally {
+        await auth.stop();
+      }
     } finally {
-      await auth.stop();
+      await bus.stop();
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
