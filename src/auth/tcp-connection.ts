@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import { lengthPrefixed } from '../dns/message.js';
+import { TcpFrames } from '../dns/tcp-frames.js';
 
 /**
  * One DNS-over-TCP connection (RFC 7766): 2-byte length, then the message,
@@ -32,15 +33,13 @@ export type TcpOutcome = Buffer | undefined | Promise<Buffer | undefined> | 'han
  */
 export function serveTcpConnection(socket: net.Socket, idleMs: number, answer: (packet: Buffer) => TcpOutcome): void {
   const idle = setTimeout(() => socket.destroy(), idleMs);
-  let input: Buffer = Buffer.alloc(0);
+  const input = new TcpFrames();
   let waiting = false;
 
   const work = (): void => {
-    while (!waiting && input.length >= 2 && socket.writableLength < MAX_UNSENT_ANSWERS) {
-      const length = input.readUInt16BE(0);
-      if (input.length < 2 + length) break;
-      const packet = input.subarray(2, 2 + length);
-      input = input.subarray(2 + length);
+    while (!waiting && socket.writableLength < MAX_UNSENT_ANSWERS) {
+      const packet = input.next();
+      if (packet === undefined) break;
       idle.refresh();
       const outcome = answer(packet);
       if (outcome === 'handed-off') {
@@ -70,7 +69,7 @@ export function serveTcpConnection(socket: net.Socket, idleMs: number, answer: (
     if (socket.writableLength >= MAX_UNSENT_ANSWERS) socket.pause();
   };
   const onData = (chunk: Buffer): void => {
-    input = input.length === 0 ? chunk : Buffer.concat([input, chunk]);
+    input.push(chunk);
     work();
   };
   const onDrain = (): void => {

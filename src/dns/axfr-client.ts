@@ -7,6 +7,7 @@ import { encodeQuery, lengthPrefixed } from './message.js';
 import { MessageWriter } from './message-writer.js';
 import { nameToWire } from './name.js';
 import { soaTimers } from './rdata.js';
+import { TcpFrames } from './tcp-frames.js';
 import { readResponse } from './response.js';
 import { TsigClient, TsigVerifyError, type TsigKey } from './tsig.js';
 
@@ -53,7 +54,7 @@ function receive(
   maxMs = Infinity,
 ): Promise<void> {
   return new Promise((resolveAll, rejectAll) => {
-    let pending = Buffer.alloc(0);
+    const frames = new TcpFrames();
     let settled = false;
     const socket = net.connect({ host: primary.address, port: primary.port });
     // A primary that keeps sending (the same records over and over, say) is never idle: this ends it.
@@ -80,10 +81,8 @@ function receive(
     });
     socket.on('data', (chunk: Buffer) => {
       counted.bytes += chunk.length;
-      pending = Buffer.concat([pending, chunk]);
-      while (!settled && pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
-        const message = pending.subarray(2, 2 + pending.readUInt16BE(0));
-        pending = pending.subarray(2 + message.length);
+      frames.push(chunk);
+      for (let message = frames.next(); !settled && message !== undefined; message = frames.next()) {
         let decoded: ReturnType<typeof readResponse>;
         try {
           decoded = readResponse(message);
