@@ -70,6 +70,7 @@ const BUSY_WAIT_MS = 5000;
  * space is written `\\032`).
  */
 const UNSEEN = ' ';
+const unseenName = (zoneId: number): string => `${UNSEEN}${zoneId}`;
 
 export class ZoneStoreError extends Error {
   readonly code = 'ERR_ZONE_STORE';
@@ -253,7 +254,7 @@ export class ZoneStore {
     const zoneId = this.db
       .transaction(() => {
         const id = this.newZoneId();
-        this.sql('INSERT INTO zones (id, name, serial, loaded_at) VALUES (?, ?, 0, ?)').run(id, `${UNSEEN}${id}`, new Date().toISOString());
+        this.sql('INSERT INTO zones (id, name, serial, loaded_at) VALUES (?, ?, 0, ?)').run(id, unseenName(id), new Date().toISOString());
         return id;
       })
       .immediate();
@@ -281,14 +282,14 @@ export class ZoneStore {
   commitStaged(name: string, zoneId: number, serial: number, records: readonly ZoneRecord[] | undefined): number | undefined {
     return this.db
       .transaction(() => {
-        const old = this.sql('SELECT id, serial FROM zones WHERE name = ?').get(name) as { id: number; serial: number } | undefined;
-        const difference = old && records && serialNewer(serial, old.serial) ? zoneDifference(name, this.iterate(name)!, records) : undefined;
         // Gone when another dropped it (dropUnseen() of a second xfrin starting on this store): the old zone
         // would go out of sight with nothing in its place.
-        if (this.sql('SELECT 1 FROM zones WHERE id = ? AND name = ?').get(zoneId, `${UNSEEN}${zoneId}`) === undefined) {
+        if (this.sql('SELECT 1 FROM zones WHERE id = ? AND name = ?').get(zoneId, unseenName(zoneId)) === undefined) {
           throw new ZoneStoreError(`zone ${name}: what was staged of it is no longer in the store (dropped by another writer)`);
         }
-        if (old) this.sql('UPDATE zones SET name = ? WHERE id = ?').run(`${UNSEEN}${old.id}`, old.id);
+        const old = this.sql('SELECT id, serial FROM zones WHERE name = ?').get(name) as { id: number; serial: number } | undefined;
+        const difference = old && records && serialNewer(serial, old.serial) ? zoneDifference(name, this.iterate(name)!, records) : undefined;
+        if (old) this.sql('UPDATE zones SET name = ? WHERE id = ?').run(unseenName(old.id), old.id);
         this.sql('UPDATE zones SET name = ?, serial = ?, loaded_at = ? WHERE id = ?').run(name, serial, new Date().toISOString(), zoneId);
         this.journalWhole(name, difference);
         return old?.id;
@@ -307,7 +308,7 @@ export class ZoneStore {
     const { changes } =
       zoneId === undefined
         ? this.sql(`DELETE FROM zones WHERE name LIKE '${UNSEEN}%'`).run()
-        : this.sql('DELETE FROM zones WHERE id = ? AND name = ?').run(zoneId, `${UNSEEN}${zoneId}`);
+        : this.sql('DELETE FROM zones WHERE id = ? AND name = ?').run(zoneId, unseenName(zoneId));
     if (changes > 0) this.checkpoint();
   }
 
@@ -626,7 +627,7 @@ export class StagedZone {
 
   /** The next records of the zone, in the order it came, its SOA first. */
   add(records: readonly ZoneRecord[]): void {
-    if (this.ended) throw new ZoneStoreError(`zone ${this.name}: the staged zone was already committed or aborted`);
+    this.stillOpen();
     if (records.length === 0) return;
     if (this.serial === undefined) {
       const soa = records[0]!;
@@ -638,6 +639,10 @@ export class StagedZone {
     for (const r of records) this.waiting.push(r);
     this.count += records.length;
     if (this.waiting.length >= STAGE_BATCH) this.flush();
+  }
+
+  private stillOpen(): void {
+    if (this.ended) throw new ZoneStoreError(`zone ${this.name}: the staged zone was already committed or aborted`);
   }
 
   private flush(): void {
@@ -652,7 +657,7 @@ export class StagedZone {
    */
   commit(): { serial: number; records: number } {
     if (this.serial === undefined) throw new ZoneStoreError(`zone ${this.name}: nothing staged`);
-    if (this.ended) throw new ZoneStoreError(`zone ${this.name}: the staged zone was already committed or aborted`);
+    this.stillOpen();
     this.flush();
     this.replaced = this.store.commitStaged(this.name, this.zoneId, this.serial, this.kept);
     this.ended = true;

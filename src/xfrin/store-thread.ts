@@ -6,9 +6,10 @@ import { unpackRecords, type StoreReply, type StoreRequest, type StoreThreadOpti
  * xfrin's store thread: the SQLite side of the AXFRs xfrin receives, so
  * that writing one batch overlaps receiving, decoding and checking the
  * next (each takes about as long as the other). Each transfer has its own
- * connection to the store and its zone staged there (StagedZone). The
- * first thing it does is drop what a thread before it (one that died,
- * with its xfrin) left staged: xfrin is the only writer that stages.
+ * connection to the store and its zone staged there (StagedZone). Before
+ * its first transfer stages anything it drops what a thread before it (one
+ * that died, with its xfrin) left staged: xfrin is the only writer that
+ * stages.
  */
 
 const { dataPath } = workerData as StoreThreadOptions;
@@ -39,13 +40,6 @@ function dropLeftovers(store: ZoneStore): void {
     // Busy with another writer: the next transfer tries again. Thrown, it would end this thread.
   }
 }
-const first = ZoneStore.open(dataPath);
-try {
-  dropLeftovers(first);
-} finally {
-  first.close();
-}
-
 const failure = (err: unknown): { error: string; storeError: boolean } => ({ error: (err as Error).message, storeError: err instanceof ZoneStoreError });
 
 function end(transfer: number): void {
